@@ -1,0 +1,42 @@
+//! Shared vocabulary for the `tower-webhook` crates.
+//!
+//! Every layer in the family speaks the types defined here, and nothing else:
+//!
+//! - [`VerifiedDelivery`]: the marker the signature layer puts in the request
+//!   extensions once a delivery is authentic. Later layers (idempotency, per-source
+//!   rate limits, the typed event extractor) read it, never unverified input.
+//! - [`Problem`] and [`Rejection`]: how a layer refuses a request. Each failure family
+//!   is one `#[non_exhaustive]` enum implementing [`Rejection`]; it renders as an
+//!   `application/problem+json` response with a stable machine-readable `code`.
+//! - [`VerifiedBody`] (the exact verified bytes, as a request body) and
+//!   [`ResponseBody`] (an inner service's body, or a layer's own rejection).
+//!
+//! ```
+//! use bytes::Bytes;
+//! use http::StatusCode;
+//! use webhook_core::{KeyId, Problem, VerifiedDelivery};
+//!
+//! let delivery = VerifiedDelivery::new("hopnow", KeyId::from("current"), Bytes::from_static(b"{}"))
+//!     .with_event_id("evt_1")
+//!     .with_timestamp(1_700_000_000);
+//! assert_eq!(delivery.scheme(), "hopnow");
+//! assert_eq!(delivery.key_id().as_str(), "current");
+//! assert_eq!(delivery.event_id(), Some("evt_1"));
+//! assert_eq!(delivery.body(), &b"{}"[..]);
+//!
+//! let response = Problem::new(StatusCode::CONFLICT, "in_flight", "the delivery is being processed")
+//!     .retry_after(1)
+//!     .into_response();
+//! assert_eq!(response.status(), StatusCode::CONFLICT);
+//! assert_eq!(response.headers()["retry-after"], "1");
+//! assert_eq!(response.headers()["content-type"], "application/problem+json");
+//! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod body;
+mod delivery;
+mod rejection;
+
+pub use body::{ResponseBody, VerifiedBody};
+pub use delivery::{KeyId, VerifiedDelivery};
+pub use rejection::{PROBLEM_JSON, Problem, Rejection};

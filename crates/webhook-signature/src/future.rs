@@ -1,0 +1,140 @@
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use bytes::Bytes;
+use http::request::Parts;
+use http::{Request, Response};
+use http_body::Body;
+use http_body_util::combinators::Collect;
+use http_body_util::{LengthLimitError, Limited};
+use pin_project_lite::pin_project;
+use tokio::time::Timeout;
+use tower_service::Service;
+use webhook_core::{ResponseBody, VerifiedBody};
+
+use crate::{BoxError, SignatureRejection};
+use crate::layer::Config;
+
+pin_project! {
+    /// The response future of [`VerifySignature`](crate::VerifySignature).
+    pub struct ResponseFuture<S, B>
+    where
+        S: Service<Request<VerifiedBody>>,
+        B: Body,
+        B::Error: Into<BoxError>,
+    {
+        #[pin]
+        state: State<S, B>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<S, B>
+    where
+        S: Service<Request<VerifiedBody>>,
+        B: Body,
+        B::Error: Into<BoxError>,
+    {
+        Collecting {
+            #[pin]
+            collect: Timeout<Collect<Limited<B>>>,
+            pending: Option<(Parts, S, Arc<Config>)>,
+        },
+        Inner {
+            #[pin]
+            future: S::Future,
+        },
+        Rejected {
+            response: Option<Response<Bytes>>,
+        },
+    }
+}
+
+impl<S, B> ResponseFuture<S, B>
+where
+    S: Service<Request<VerifiedBody>>,
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    pub(crate) fn rejected(response: Response<Bytes>) -> Self {
+        Self {
+            state: State::Rejected {
+                response: Some(response),
+            },
+        }
+    }
+
+    pub(crate) fn collecting(
+        collect: Timeout<Collect<Limited<B>>>,
+        parts: Parts,
+        inner: S,
+        config: Arc<Config>,
+    ) -> Self {
+        Self {
+            state: State::Collecting {
+                collect,
+                pending: Some((parts, inner, config)),
+            },
+        }
+    }
+}
+
+impl<S, B, ResBody> Future for ResponseFuture<S, B>
+where
+    S: Service<Request<VerifiedBody>, Response = Response<ResBody>>,
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    type Output = Result<Response<ResponseBody<ResBody>>, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            match this.state.as_mut().project() {
+                StateProj::Collecting { collect, pending } => {
+                    let collected = ready!(collect.poll(cx));
+                    let (parts, mut inner, config) =
+                        pending.take().expect("polled after completion");
+                    let body = match collected {
+                        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+                        Ok(Err(error)) if error.is::<LengthLimitError>() => {
+                            Err(SignatureRejection::PayloadTooLarge {
+                                limit: config.body_limit,
+                            })
+                        }
+                        Ok(Err(_)) => Err(SignatureRejection::InvalidBody),
+                        Err(_elapsed) => Err(SignatureRejection::BodyTimeout {
+                            timeout_seconds: config.read_timeout.as_secs(),
+                        }),
+                    };
+                    let verified =
+                        body.and_then(|body| config.verifier.verify(&parts.headers, &body));
+                    match verified {
+                        Ok(delivery) => {
+                            let body = VerifiedBody::new(delivery.body().clone());
+                            let mut request = Request::from_parts(parts, body);
+                            request.extensions_mut().insert(delivery);
+                            let future = inner.call(request);
+                            this.state.set(State::Inner { future });
+                        }
+                        Err(rejection) => {
+                            let response = config.reject(&rejection);
+                            return Poll::Ready(Ok(response.map(ResponseBody::full)));
+                        }
+                    }
+                }
+                StateProj::Inner { future } => {
+                    let response = ready!(future.poll(cx))?;
+                    return Poll::Ready(Ok(response.map(ResponseBody::new)));
+                }
+                StateProj::Rejected { response } => {
+                    let response = response.take().expect("polled after completion");
+                    return Poll::Ready(Ok(response.map(ResponseBody::full)));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! Verify webhook signatures as a tower layer.
+//!
+//! [`VerifySignatureLayer`] buffers the request body under a size limit and a read
+//! timeout, verifies its HMAC-SHA256 signature with one of several [schemes](scheme)
+//! against a keyring of one or more secrets, and passes the exact verified bytes on,
+//! with a [`VerifiedDelivery`](webhook_core::VerifiedDelivery) marker in the request
+//! extensions. Anything else gets a [`SignatureRejection`] response and never reaches
+//! the inner service.
+//!
+//! ```
+//! use bytes::Bytes;
+//! use http::{Request, Response, StatusCode};
+//! use http_body_util::BodyExt;
+//! use tower::{ServiceBuilder, ServiceExt};
+//! use webhook_core::{VerifiedBody, VerifiedDelivery};
+//! use webhook_signature::{Signer, Verifier, VerifySignatureLayer, scheme::HopNow};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let verifier = Verifier::builder(HopNow)
+//!     .secret("2025-11", "new secret")
+//!     .secret("2025-05", "old secret") // still accepted during the rotation
+//!     .build()
+//!     .unwrap();
+//!
+//! let service = ServiceBuilder::new()
+//!     .layer(VerifySignatureLayer::new(verifier))
+//!     .service_fn(|request: Request<VerifiedBody>| async move {
+//!         let delivery = request.extensions().get::<VerifiedDelivery>().unwrap();
+//!         let answer = format!("verified with {}", delivery.key_id());
+//!         Ok::<_, std::convert::Infallible>(Response::new(answer))
+//!     });
+//!
+//! let body = br#"{"id":"evt_1","type":"payout.completed"}"#;
+//! let mut request = Request::post("/webhooks").body(String::from_utf8_lossy(body).into_owned()).unwrap();
+//! let headers = Signer::new(HopNow, "old secret").unwrap().sign(body, 0, "").unwrap();
+//! request.headers_mut().extend(headers);
+//!
+//! let response = service.clone().oneshot(request).await.unwrap();
+//! assert_eq!(response.status(), StatusCode::OK);
+//! let text = response.into_body().collect().await.unwrap().to_bytes();
+//! assert_eq!(text, "verified with 2025-05");
+//!
+//! let forged = Request::post("/webhooks")
+//!     .header("x-webhook-signature", "00".repeat(32))
+//!     .body(String::from("{}"))
+//!     .unwrap();
+//! let response = service.oneshot(forged).await.unwrap();
+//! assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+//! assert_eq!(response.headers()["content-type"], "application/problem+json");
+//! # }
+//! ```
+//!
+//! # What it checks
+//!
+//! - **Size and time**: a `Content-Length` above the limit (default 1 MiB) is refused
+//!   with 413 before anything is read; a streamed body is cut off with 413 as soon as
+//!   it passes the limit; a body still arriving after the read timeout (default 30 s)
+//!   gets 408; a broken body 400.
+//! - **Signatures**: the presented signature is decoded to bytes, its length checked,
+//!   and compared in constant time (`subtle`) with the HMAC of each configured key.
+//!   A header holding several signatures passes if one matches. A bare `v1,`, a
+//!   truncated or over-long signature, text that is not hex or base64, and two copies
+//!   of a header with different values are refused with 400.
+//! - **Replay**: schemes that sign a timestamp are refused with 401 when it is more
+//!   than the tolerance (default 300 s) before or after now; exactly at the tolerance
+//!   passes.
+//! - **Secrets**: several at once, each with a key id; the marker names the key that
+//!   matched, so an operator can see when an old secret stops being used. They are
+//!   decoded and absorbed into precomputed HMAC states when the verifier is built
+//!   (which refuses an empty keyring or an empty secret), zeroized on drop, redacted
+//!   in `Debug`, and never logged.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod future;
+mod layer;
+mod rejection;
+pub mod scheme;
+mod service;
+mod verifier;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+pub use future::ResponseFuture;
+pub use layer::{DEFAULT_BODY_LIMIT, DEFAULT_READ_TIMEOUT, VerifySignatureLayer};
+pub use rejection::SignatureRejection;
+pub use service::VerifySignature;
+pub use verifier::{ConfigError, DEFAULT_TOLERANCE, Signer, Verifier, VerifierBuilder};

@@ -1,0 +1,57 @@
+use http::{HeaderMap, HeaderName};
+
+use super::{Scheme, SignRequest, Signed, decode_hex_tag, hmac_tag, single_header};
+use crate::SignatureRejection;
+
+static SIGNATURE: HeaderName = HeaderName::from_static("x-hub-signature-256");
+static DELIVERY: HeaderName = HeaderName::from_static("x-github-delivery");
+
+/// GitHub: `X-Hub-Signature-256: sha256=<hex>` over the raw body; the event id comes
+/// from `X-GitHub-Delivery`.
+///
+/// The legacy SHA-1 header `X-Hub-Signature` is ignored.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GitHub;
+
+impl Scheme for GitHub {
+    fn name(&self) -> &'static str {
+        "github"
+    }
+
+    fn signed_content(&self) -> &'static str {
+        "`<body>`: the raw request body, nothing else"
+    }
+
+    fn parse<'a>(&'a self, headers: &'a HeaderMap) -> Result<Signed<'a>, SignatureRejection> {
+        let value = single_header(headers, &SIGNATURE)?.ok_or_else(|| {
+            SignatureRejection::MissingSignature {
+                header: SIGNATURE.clone(),
+            }
+        })?;
+        let hex = value
+            .strip_prefix("sha256=")
+            .ok_or(SignatureRejection::MalformedSignature {
+                reason: "expected `sha256=<hex>`",
+            })?;
+        let mut signed = Signed::new();
+        signed.push_signature(decode_hex_tag(hex)?);
+        if let Some(id) = single_header(headers, &DELIVERY)? {
+            signed.set_event_id(id);
+        }
+        Ok(signed)
+    }
+
+    fn sign(
+        &self,
+        secret: &[u8],
+        request: &SignRequest<'_>,
+    ) -> Result<HeaderMap, http::header::InvalidHeaderValue> {
+        let mut headers = HeaderMap::new();
+        let tag = hmac_tag(secret, &[], request.body);
+        headers.insert(SIGNATURE.clone(), format!("sha256={}", hex::encode(tag)).parse()?);
+        if !request.id.is_empty() {
+            headers.insert(DELIVERY.clone(), request.id.parse()?);
+        }
+        Ok(headers)
+    }
+}

@@ -1,0 +1,52 @@
+use http::{HeaderMap, HeaderName};
+
+use super::{Scheme, SignRequest, Signed, decode_hex_tag, hmac_tag, single_header};
+use crate::SignatureRejection;
+
+static SIGNATURE: HeaderName = HeaderName::from_static("x-webhook-signature");
+
+/// The reference scheme: `X-Webhook-Signature: <lowercase hex HMAC-SHA256 of the raw body>`.
+///
+/// ```
+/// use bytes::Bytes;
+/// use webhook_signature::{Signer, Verifier, scheme::HopNow};
+///
+/// let body = Bytes::from_static(br#"{"id":"evt_1"}"#);
+/// let headers = Signer::new(HopNow, "dev-secret").unwrap().sign(&body, 0, "").unwrap();
+/// let verifier = Verifier::builder(HopNow).secret("current", "dev-secret").build().unwrap();
+/// assert_eq!(verifier.verify(&headers, &body).unwrap().scheme(), "hopnow");
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HopNow;
+
+impl Scheme for HopNow {
+    fn name(&self) -> &'static str {
+        "hopnow"
+    }
+
+    fn signed_content(&self) -> &'static str {
+        "`<body>`: the raw request body, nothing else"
+    }
+
+    fn parse<'a>(&'a self, headers: &'a HeaderMap) -> Result<Signed<'a>, SignatureRejection> {
+        let value = single_header(headers, &SIGNATURE)?.ok_or_else(|| {
+            SignatureRejection::MissingSignature {
+                header: SIGNATURE.clone(),
+            }
+        })?;
+        let mut signed = Signed::new();
+        signed.push_signature(decode_hex_tag(value)?);
+        Ok(signed)
+    }
+
+    fn sign(
+        &self,
+        secret: &[u8],
+        request: &SignRequest<'_>,
+    ) -> Result<HeaderMap, http::header::InvalidHeaderValue> {
+        let mut headers = HeaderMap::new();
+        let tag = hmac_tag(secret, &[], request.body);
+        headers.insert(SIGNATURE.clone(), hex::encode(tag).parse()?);
+        Ok(headers)
+    }
+}

@@ -1,0 +1,340 @@
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use hmac::{KeyInit, Mac};
+use http::HeaderMap;
+use subtle::{Choice, ConstantTimeEq};
+use webhook_core::{KeyId, VerifiedDelivery};
+use zeroize::Zeroizing;
+
+use crate::SignatureRejection;
+use crate::scheme::{HmacSha256, Scheme, SignRequest};
+
+/// The default replay tolerance: 300 seconds either side of now.
+pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
+
+type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
+/// Why a [`Verifier`] or [`Signer`] could not be built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// No secret was configured: nothing could ever verify.
+    NoSecrets,
+    /// A secret is empty (after decoding).
+    EmptySecret {
+        /// The key id of the empty secret.
+        key_id: String,
+    },
+    /// A secret could not be decoded for this scheme.
+    InvalidSecret {
+        /// What the scheme expects.
+        reason: &'static str,
+    },
+    /// Two secrets share a key id.
+    DuplicateKeyId {
+        /// The repeated id.
+        key_id: String,
+    },
+    /// A configurable scheme is inconsistent.
+    InvalidScheme {
+        /// What is wrong.
+        reason: &'static str,
+    },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoSecrets => f.write_str("no secret configured: add at least one"),
+            Self::EmptySecret { key_id } => write!(f, "the secret for key `{key_id}` is empty"),
+            Self::InvalidSecret { reason } => write!(f, "invalid secret: {reason}"),
+            Self::DuplicateKeyId { key_id } => write!(f, "key id `{key_id}` is used twice"),
+            Self::InvalidScheme { reason } => write!(f, "invalid scheme: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+struct Key {
+    id: KeyId,
+    /// HMAC state with the key already absorbed: cloning it per message saves the two
+    /// key-block compressions.
+    mac: HmacSha256,
+}
+
+struct Inner {
+    scheme: Box<dyn Scheme>,
+    keys: Vec<Key>,
+    tolerance: Duration,
+    clock: Option<Clock>,
+}
+
+/// Verifies a delivery's headers and body against a scheme and a keyring.
+///
+/// Cheap to clone (an `Arc`). Built once with [`Verifier::builder`], which refuses an
+/// empty keyring or an empty secret.
+///
+/// ```
+/// use bytes::Bytes;
+/// use webhook_signature::{Signer, Verifier, SignatureRejection, scheme::Stripe};
+///
+/// let now = 1_700_000_000;
+/// let verifier = Verifier::builder(Stripe)
+///     .secret("2024-rotation", "whsec_old")
+///     .secret("2025-rotation", "whsec_new")
+///     .clock(move || std::time::UNIX_EPOCH + std::time::Duration::from_secs(now))
+///     .build()
+///     .unwrap();
+///
+/// let body = Bytes::from_static(br#"{"id":"evt_1"}"#);
+/// let headers = Signer::new(Stripe, "whsec_new").unwrap().sign(&body, now as i64, "").unwrap();
+/// let delivery = verifier.verify(&headers, &body).unwrap();
+/// assert_eq!(delivery.key_id().as_str(), "2025-rotation");
+///
+/// let forged = Signer::new(Stripe, "whsec_guess").unwrap().sign(&body, now as i64, "").unwrap();
+/// assert!(matches!(verifier.verify(&forged, &body), Err(SignatureRejection::SignatureMismatch { .. })));
+/// ```
+#[derive(Clone)]
+pub struct Verifier {
+    inner: Arc<Inner>,
+}
+
+impl Verifier {
+    /// Starts a verifier for `scheme`.
+    pub fn builder(scheme: impl Scheme) -> VerifierBuilder {
+        VerifierBuilder {
+            scheme: Box::new(scheme),
+            secrets: Vec::new(),
+            tolerance: DEFAULT_TOLERANCE,
+            clock: None,
+        }
+    }
+
+    /// The scheme.
+    pub fn scheme(&self) -> &dyn Scheme {
+        &*self.inner.scheme
+    }
+
+    /// The replay tolerance.
+    pub fn tolerance(&self) -> Duration {
+        self.inner.tolerance
+    }
+
+    /// The configured key ids, in order.
+    pub fn key_ids(&self) -> impl Iterator<Item = &KeyId> {
+        self.inner.keys.iter().map(|key| &key.id)
+    }
+
+    fn now(&self) -> i64 {
+        let now = self.inner.clock.as_ref().map_or_else(SystemTime::now, |clock| clock());
+        match now.duration_since(UNIX_EPOCH) {
+            Ok(since) => since.as_secs() as i64,
+            Err(before) => -(before.duration().as_secs() as i64),
+        }
+    }
+
+    /// Verifies `body` against the signatures in `headers`.
+    ///
+    /// Order of checks: the headers are parsed (400 on malformed input), the timestamp
+    /// is checked against the tolerance (inclusive), then each key's HMAC is compared
+    /// with every presented signature in constant time.
+    pub fn verify(
+        &self,
+        headers: &HeaderMap,
+        body: &Bytes,
+    ) -> Result<VerifiedDelivery, SignatureRejection> {
+        let inner = &*self.inner;
+        let signed = inner.scheme.parse(headers)?;
+        if signed.signatures().is_empty() {
+            return Err(SignatureRejection::MalformedSignature {
+                reason: "no signature presented",
+            });
+        }
+        if let Some(timestamp) = signed.timestamp() {
+            let skew = self.now().saturating_sub(timestamp);
+            if skew.unsigned_abs() > inner.tolerance.as_secs() {
+                return Err(SignatureRejection::TimestampOutOfTolerance {
+                    skew_seconds: skew,
+                    tolerance_seconds: inner.tolerance.as_secs(),
+                });
+            }
+        }
+        for key in &inner.keys {
+            let mut mac = key.mac.clone();
+            for piece in signed.prefix() {
+                mac.update(piece);
+            }
+            mac.update(body);
+            let tag = mac.finalize().into_bytes();
+            let matched = signed
+                .signatures()
+                .iter()
+                .fold(Choice::from(0), |acc, presented| acc | tag.as_slice().ct_eq(presented));
+            if bool::from(matched) {
+                let mut delivery =
+                    VerifiedDelivery::new(inner.scheme.name(), key.id.clone(), body.clone());
+                if let Some(id) = signed.event_id() {
+                    delivery = delivery.with_event_id(id);
+                }
+                if let Some(timestamp) = signed.timestamp() {
+                    delivery = delivery.with_timestamp(timestamp);
+                }
+                return Ok(delivery);
+            }
+        }
+        Err(SignatureRejection::SignatureMismatch {
+            signed_content: inner.scheme.signed_content(),
+        })
+    }
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verifier")
+            .field("scheme", &self.inner.scheme.name())
+            .field("key_ids", &self.key_ids().collect::<Vec<_>>())
+            .field("tolerance", &self.inner.tolerance)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Verifier`].
+#[must_use]
+pub struct VerifierBuilder {
+    scheme: Box<dyn Scheme>,
+    secrets: Vec<(KeyId, Zeroizing<String>)>,
+    tolerance: Duration,
+    clock: Option<Clock>,
+}
+
+impl VerifierBuilder {
+    /// Adds a secret under a key id. Deliveries verify if any secret matches; the
+    /// verified-delivery marker names the key that did.
+    pub fn secret(mut self, key_id: impl Into<KeyId>, secret: impl Into<String>) -> Self {
+        self.secrets.push((key_id.into(), Zeroizing::new(secret.into())));
+        self
+    }
+
+    /// Adds several secrets, with key ids `0`, `1`, ... by position.
+    pub fn secrets<I>(mut self, secrets: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        for secret in secrets {
+            let id = KeyId::from(self.secrets.len().to_string());
+            self.secrets.push((id, Zeroizing::new(secret.into())));
+        }
+        self
+    }
+
+    /// How far a signed timestamp may be from now, in either direction (default 300 s).
+    pub fn tolerance(mut self, tolerance: Duration) -> Self {
+        self.tolerance = tolerance;
+        self
+    }
+
+    /// Replaces the system clock, for tests.
+    pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.clock = Some(Arc::new(clock));
+        self
+    }
+
+    /// Decodes the secrets and precomputes each key's HMAC state.
+    pub fn build(self) -> Result<Verifier, ConfigError> {
+        if self.secrets.is_empty() {
+            return Err(ConfigError::NoSecrets);
+        }
+        let mut keys: Vec<Key> = Vec::with_capacity(self.secrets.len());
+        for (id, secret) in &self.secrets {
+            if keys.iter().any(|key| &key.id == id) {
+                return Err(ConfigError::DuplicateKeyId {
+                    key_id: id.to_string(),
+                });
+            }
+            let decoded = Zeroizing::new(self.scheme.decode_secret(secret)?);
+            if decoded.is_empty() {
+                return Err(ConfigError::EmptySecret {
+                    key_id: id.to_string(),
+                });
+            }
+            let mac = <HmacSha256 as KeyInit>::new_from_slice(&decoded)
+                .expect("HMAC accepts any key length");
+            keys.push(Key { id: id.clone(), mac });
+        }
+        Ok(Verifier {
+            inner: Arc::new(Inner {
+                scheme: self.scheme,
+                keys,
+                tolerance: self.tolerance,
+                clock: self.clock,
+            }),
+        })
+    }
+}
+
+impl fmt::Debug for VerifierBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifierBuilder")
+            .field("scheme", &self.scheme.name())
+            .field(
+                "secrets",
+                &self.secrets.iter().map(|(id, _)| (id, "<redacted>")).collect::<Vec<_>>(),
+            )
+            .field("tolerance", &self.tolerance)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Signs bodies the way a sender would: for tests, the CLI and the test kit.
+pub struct Signer {
+    scheme: Box<dyn Scheme>,
+    secret: Zeroizing<Vec<u8>>,
+}
+
+impl Signer {
+    /// A signer for `scheme` with `secret`, decoded as the scheme requires.
+    pub fn new(scheme: impl Scheme, secret: &str) -> Result<Self, ConfigError> {
+        let decoded = Zeroizing::new(scheme.decode_secret(secret)?);
+        if decoded.is_empty() {
+            return Err(ConfigError::EmptySecret {
+                key_id: String::new(),
+            });
+        }
+        Ok(Self {
+            scheme: Box::new(scheme),
+            secret: decoded,
+        })
+    }
+
+    /// The headers to send with `body`; `timestamp` and `id` are used by the schemes
+    /// that sign them.
+    pub fn sign(
+        &self,
+        body: &[u8],
+        timestamp: i64,
+        id: &str,
+    ) -> Result<HeaderMap, http::header::InvalidHeaderValue> {
+        self.scheme.sign(
+            &self.secret,
+            &SignRequest {
+                body,
+                timestamp,
+                id,
+            },
+        )
+    }
+}
+
+impl fmt::Debug for Signer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Signer")
+            .field("scheme", &self.scheme.name())
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}

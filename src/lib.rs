@@ -1,0 +1,32 @@
+//! Tower middleware for receiving webhooks.
+//!
+//! This crate re-exports the family's small crates behind features of the same name,
+//! so one dependency gives you every layer:
+//!
+//! | module | feature | what it does |
+//! |---|---|---|
+//! | [`core`] | always | the verified-delivery marker, bodies and the rejection vocabulary |
+//! | [`signature`] | `signature` (default) | buffers the body and verifies HMAC-SHA256 signatures |
+//!
+//! Stack the layers in this order (outermost first): HTTPS guard, a cheap global or
+//! per-IP rate limit, signature verification, a per-source rate limit, idempotency,
+//! then the handler. Layers after verification read the
+//! [`VerifiedDelivery`](core::VerifiedDelivery) marker, never unverified input.
+//!
+//! ```
+//! use tower_webhook::signature::{Verifier, VerifySignatureLayer, scheme::GitHub};
+//!
+//! let verifier = Verifier::builder(GitHub)
+//!     .secret("primary", "It's a Secret to Everybody")
+//!     .build()
+//!     .expect("a non-empty keyring");
+//! let layer = VerifySignatureLayer::new(verifier);
+//! # let _ = layer;
+//! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub use webhook_core as core;
+
+#[cfg(feature = "signature")]
+#[cfg_attr(docsrs, doc(cfg(feature = "signature")))]
+pub use webhook_signature as signature;
