@@ -152,7 +152,7 @@ impl GenericHmacBuilder {
                 return Err(invalid("`{body}` must appear once, at the end"));
             } else {
                 let len = rest[1..].find('{').map_or(rest.len(), |at| at + 1);
-                (Piece::Literal(rest[..len].as_bytes().into()), len)
+                (Piece::Literal(rest.as_bytes()[..len].into()), len)
             };
             layout.push(piece);
             rest = &rest[len..];
