@@ -1,0 +1,271 @@
+//! The command line, as clap types.
+
+use std::ffi::OsStr;
+use std::path::PathBuf;
+
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser, ValueParserFactory};
+use clap::{Args, Parser, Subcommand};
+use webhook_signature::DEFAULT_TOLERANCE;
+use webhook_signature::scheme::{self, NAMES, Scheme};
+
+/// `webhook`: sign a body the way a webhook sender would, or verify a delivery.
+#[derive(Debug, Parser)]
+#[command(
+    name = "webhook",
+    version,
+    about = "Sign and verify webhook signatures (HMAC-SHA256)",
+    long_about = "Sign and verify webhook signatures (HMAC-SHA256).\n\n\
+        `webhook sign` prints the headers a sender would attach to a body; \
+        `webhook verify` checks a delivery's headers against its body and says why \
+        a signature does not match.\n\n\
+        Exit status: 0 verified (or signed), 1 the signature was rejected, \
+        2 a usage error (unknown scheme, malformed --header, unreadable file, bad secret)."
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the signature headers a sender would attach to a body, one `Name: value`
+    /// per line.
+    #[command(after_help = "Examples:\n  \
+            webhook sign --scheme github --secret \"$SECRET\" body.json\n  \
+            printf '%s' '{\"id\":1}' | webhook sign --scheme stripe --secret whsec_test")]
+    Sign(SignArgs),
+    /// Check a delivery's signature headers against its body and one or more secrets.
+    ///
+    /// Prints `ok key=<key id>` and exits 0 when a secret matches; otherwise prints
+    /// `rejected code=<code>`, explains why on standard error and exits 1.
+    #[command(after_help = "Examples:\n  \
+            webhook verify --scheme github --secret \"$SECRET\" \\\n    \
+            --header 'X-Hub-Signature-256: sha256=757107ea...' body.json\n  \
+            webhook sign --scheme slack --secret s body.json > headers.txt\n  \
+            webhook verify --scheme slack --secret s --header-file headers.txt body.json")]
+    Verify(VerifyArgs),
+}
+
+impl Command {
+    /// Whether the command reads the body from standard input (no FILE, or `-`).
+    pub fn reads_stdin(&self) -> bool {
+        match self {
+            Self::Sign(args) => args.body.is_stdin(),
+            Self::Verify(args) => args.body.is_stdin(),
+        }
+    }
+}
+
+/// `webhook sign`.
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// How to sign.
+    #[command(flatten)]
+    pub signing: SigningArgs,
+    /// The body to sign.
+    #[command(flatten)]
+    pub body: BodyArg,
+}
+
+/// What a sender needs to sign a body: scheme, secret, message id and timestamp.
+///
+/// Shared by every subcommand that signs (`sign`, and later `send`).
+#[derive(Debug, Args)]
+pub struct SigningArgs {
+    /// The signature scheme: which headers to produce and what content to sign.
+    #[arg(long, value_name = "SCHEME")]
+    pub scheme: SchemeArg,
+
+    /// The signing secret. `standard` expects the `whsec_<base64>` secret; every other
+    /// scheme uses the text as given. Prefer the WEBHOOK_SECRET environment variable:
+    /// command-line arguments are visible to other users in the process list.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "WEBHOOK_SECRET",
+        hide_env_values = true,
+        allow_hyphen_values = true
+    )]
+    pub secret: String,
+
+    /// The message id, for the schemes that sign or carry one: `standard` (`webhook-id`,
+    /// signed), `github` (`X-GitHub-Delivery`), `shopify` (`X-Shopify-Webhook-Id`).
+    /// Defaults to a random `msg_<uuid>`; other schemes ignore it.
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
+
+    /// The Unix time in seconds to sign, for the schemes that sign one (`stripe`,
+    /// `slack`, `standard`). Defaults to now; other schemes ignore it.
+    #[arg(long, value_name = "UNIX", value_parser = clap::value_parser!(i64).range(0..))]
+    pub timestamp: Option<i64>,
+}
+
+/// `webhook verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The signature scheme the delivery claims: which headers to read and what
+    /// content was signed.
+    #[arg(long, value_name = "SCHEME")]
+    pub scheme: SchemeArg,
+
+    /// A secret to try. Repeat it during a rotation (`--secret OLD --secret NEW`); the
+    /// secrets get key ids 0, 1, ... by position, and the output names the one that
+    /// matched. `standard` expects `whsec_<base64>`. Can come from WEBHOOK_SECRET
+    /// (one secret), which keeps it out of the process list.
+    #[arg(
+        long = "secret",
+        value_name = "SECRET",
+        env = "WEBHOOK_SECRET",
+        hide_env_values = true,
+        allow_hyphen_values = true,
+        required = true
+    )]
+    pub secrets: Vec<String>,
+
+    /// A header of the delivery, as `Name: value` (the name is case-insensitive).
+    /// Repeat it for each header: the signature, and the timestamp and id headers the
+    /// scheme signs. `webhook sign` prints headers in this form.
+    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+
+    /// A file of headers, one `Name: value` per line (blank lines and lines starting
+    /// with `#` are skipped), such as the saved output of `webhook sign`. Repeatable;
+    /// combined with --header.
+    #[arg(long = "header-file", value_name = "PATH")]
+    pub header_files: Vec<PathBuf>,
+
+    /// The Unix time in seconds to check the signed timestamp against, instead of the
+    /// system clock. Set it to the delivery's time to check an old captured delivery.
+    #[arg(long, value_name = "UNIX", value_parser = clap::value_parser!(i64).range(0..))]
+    pub now: Option<i64>,
+
+    /// How far, in seconds, the signed timestamp may be from now in either direction
+    /// (exactly at the tolerance passes). Only for schemes that sign a timestamp.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_TOLERANCE.as_secs())]
+    pub tolerance: u64,
+
+    /// The delivery's body.
+    #[command(flatten)]
+    pub body: BodyArg,
+}
+
+/// Where the body comes from.
+#[derive(Debug, Args)]
+pub struct BodyArg {
+    /// The file holding the body, read as raw bytes (it need not be UTF-8). Omit it,
+    /// or pass `-`, to read standard input.
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
+
+impl BodyArg {
+    /// Whether the body comes from standard input.
+    pub fn is_stdin(&self) -> bool {
+        self.file
+            .as_deref()
+            .is_none_or(|path| path == OsStr::new("-"))
+    }
+}
+
+/// A built-in scheme, by name: one of [`NAMES`], or an alias [`scheme::by_name`]
+/// accepts (`svix` for `standard`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemeArg(&'static str);
+
+impl SchemeArg {
+    /// Looks a scheme up by name, as [`scheme::by_name`] does.
+    pub fn new(name: &str) -> Option<Self> {
+        scheme::by_name(name).map(|scheme| Self(scheme.name()))
+    }
+
+    /// The scheme's canonical name (`standard` for `svix`).
+    pub fn name(self) -> &'static str {
+        self.0
+    }
+
+    /// A fresh instance of the scheme.
+    pub fn scheme(self) -> Box<dyn Scheme> {
+        scheme::by_name(self.0).expect("a SchemeArg names a built-in scheme")
+    }
+}
+
+impl ValueParserFactory for SchemeArg {
+    type Parser = SchemeParser;
+
+    fn value_parser() -> SchemeParser {
+        SchemeParser
+    }
+}
+
+/// Parses a [`SchemeArg`]; help texts and errors list [`NAMES`].
+#[derive(Debug, Clone, Copy)]
+pub struct SchemeParser;
+
+impl TypedValueParser for SchemeParser {
+    type Value = SchemeArg;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<SchemeArg, clap::Error> {
+        if let Some(scheme) = value.to_str().and_then(SchemeArg::new) {
+            return Ok(scheme);
+        }
+        // Not a known scheme: let clap's own parser word the error and list the names.
+        let name = PossibleValuesParser::new(NAMES).parse_ref(cmd, arg, value)?;
+        SchemeArg::new(&name).ok_or_else(|| clap::Error::new(clap::error::ErrorKind::InvalidValue))
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(NAMES.iter().copied().map(PossibleValue::new)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn schemes_parse_by_name_and_alias() {
+        for name in NAMES {
+            assert_eq!(SchemeArg::new(name).unwrap().name(), *name);
+        }
+        assert_eq!(SchemeArg::new("svix").unwrap().name(), "standard");
+        assert_eq!(SchemeArg::new("GitHub").unwrap().name(), "github");
+        assert!(SchemeArg::new("gitlab").is_none());
+    }
+
+    #[test]
+    fn an_unknown_scheme_is_a_usage_error_listing_the_names() {
+        let error = Cli::try_parse_from(["webhook", "sign", "--scheme", "gitlab", "--secret", "s"])
+            .unwrap_err();
+        assert_eq!(error.exit_code(), 2);
+        let text = error.to_string();
+        assert!(text.contains("gitlab"), "{text}");
+        for name in NAMES {
+            assert!(text.contains(name), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_secret_may_start_with_a_hyphen() {
+        let cli = Cli::try_parse_from(["webhook", "sign", "--scheme", "hopnow", "--secret", "-x"])
+            .unwrap();
+        let Command::Sign(args) = cli.command else {
+            panic!("not sign")
+        };
+        assert_eq!(args.signing.secret, "-x");
+        assert!(args.body.is_stdin());
+    }
+}

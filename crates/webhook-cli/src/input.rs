@@ -1,0 +1,260 @@
+//! Reading what the user gives: the body, `Name: value` header lines.
+
+use std::fmt;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+use webhook_signature::ConfigError;
+
+use crate::cli::BodyArg;
+
+/// A mistake in how the command was called: the command exits with status 2.
+///
+/// Messages name flags, files and header lines, never a secret.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum UsageError {
+    /// A `--header` (or header-file line) is not `Name: value`.
+    MalformedHeader {
+        /// Where it came from: `--header`, or `PATH:LINE`.
+        origin: String,
+        /// The text given.
+        line: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A file could not be read.
+    Read {
+        /// The file (`None`: standard input).
+        path: Option<PathBuf>,
+        /// Why.
+        source: io::Error,
+    },
+    /// A secret was refused by the scheme (empty, or not the expected encoding).
+    Secret(ConfigError),
+    /// A flag's value cannot be sent in a header.
+    InvalidValue {
+        /// The flag.
+        flag: &'static str,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MalformedHeader {
+                origin,
+                line,
+                reason,
+            } => write!(
+                f,
+                "{origin}: malformed header {line:?}: {reason}; expected `Name: value`"
+            ),
+            Self::Read {
+                path: Some(path),
+                source,
+            } => write!(f, "cannot read {}: {source}", path.display()),
+            Self::Read { path: None, source } => write!(f, "cannot read standard input: {source}"),
+            Self::Secret(ConfigError::EmptySecret { key_id }) if key_id.is_empty() => {
+                f.write_str("--secret: the secret is empty")
+            }
+            Self::Secret(error) => write!(f, "--secret: {error}"),
+            Self::InvalidValue { flag, reason } => write!(f, "{flag}: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for UsageError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Read { source, .. } => Some(source),
+            Self::Secret(error) => Some(error),
+            _ => None,
+        }
+    }
+}
+
+impl From<ConfigError> for UsageError {
+    fn from(error: ConfigError) -> Self {
+        Self::Secret(error)
+    }
+}
+
+/// The body, as raw bytes, and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Body {
+    /// The exact bytes read.
+    pub bytes: Vec<u8>,
+    /// The file it was read from (`None`: standard input).
+    pub path: Option<PathBuf>,
+}
+
+impl Body {
+    /// Reads the body from the file `arg` names, or from `stdin`.
+    pub fn read(arg: &BodyArg, stdin: &mut dyn Read) -> Result<Self, UsageError> {
+        if arg.is_stdin() {
+            let mut bytes = Vec::new();
+            stdin
+                .read_to_end(&mut bytes)
+                .map_err(|source| UsageError::Read { path: None, source })?;
+            return Ok(Self { bytes, path: None });
+        }
+        let path = arg.file.clone().expect("not stdin, so a file");
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(Self {
+                bytes,
+                path: Some(path),
+            }),
+            Err(source) => Err(UsageError::Read {
+                path: Some(path),
+                source,
+            }),
+        }
+    }
+
+    /// Where the body came from, for messages: the file name or `standard input`.
+    pub fn origin(&self) -> String {
+        match &self.path {
+            Some(path) => path.display().to_string(),
+            None => "standard input".to_owned(),
+        }
+    }
+}
+
+/// Parses one `Name: value` line. Whitespace around the value is dropped; the name is
+/// case-insensitive.
+///
+/// ```
+/// let (name, value) = webhook_cli::parse_header_line("X-Hub-Signature-256: sha256=ab").unwrap();
+/// assert_eq!(name, "x-hub-signature-256");
+/// assert_eq!(value, "sha256=ab");
+/// ```
+pub fn parse_header_line(line: &str) -> Result<(HeaderName, HeaderValue), &'static str> {
+    let (name, value) = line.split_once(':').ok_or("no `:` after the header name")?;
+    if name.is_empty() {
+        return Err("empty header name");
+    }
+    if name.trim() != name {
+        return Err("whitespace around the header name");
+    }
+    let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| "invalid header name")?;
+    let value = HeaderValue::from_str(value.trim_matches([' ', '\t']))
+        .map_err(|_| "the value holds a control character")?;
+    Ok((name, value))
+}
+
+/// Builds the delivery's headers from `--header` values and `--header-file` files.
+/// Repeated names are kept as several values, as a request would carry them.
+pub fn collect_headers(lines: &[String], files: &[PathBuf]) -> Result<HeaderMap, UsageError> {
+    let mut headers = HeaderMap::new();
+    for line in lines {
+        add_header(&mut headers, line, || "--header".to_owned())?;
+    }
+    for path in files {
+        add_header_file(&mut headers, path)?;
+    }
+    Ok(headers)
+}
+
+fn add_header_file(headers: &mut HeaderMap, path: &Path) -> Result<(), UsageError> {
+    let read_error = |source| UsageError::Read {
+        path: Some(path.to_owned()),
+        source,
+    };
+    let bytes = std::fs::read(path).map_err(read_error)?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| read_error(io::Error::new(io::ErrorKind::InvalidData, "not UTF-8 text")))?;
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        add_header(headers, line, || {
+            format!("{}:{}", path.display(), index + 1)
+        })?;
+    }
+    Ok(())
+}
+
+fn add_header(
+    headers: &mut HeaderMap,
+    line: &str,
+    origin: impl FnOnce() -> String,
+) -> Result<(), UsageError> {
+    let (name, value) = parse_header_line(line).map_err(|reason| UsageError::MalformedHeader {
+        origin: origin(),
+        line: line.to_owned(),
+        reason,
+    })?;
+    headers.append(name, value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_lines_are_split_at_the_first_colon_and_trimmed() {
+        let (name, value) = parse_header_line("Stripe-Signature:  t=1,v1=ab:cd \t").unwrap();
+        assert_eq!(name, "stripe-signature");
+        assert_eq!(value, "t=1,v1=ab:cd");
+        let (_, empty) = parse_header_line("X-Empty:").unwrap();
+        assert_eq!(empty, "");
+    }
+
+    #[test]
+    fn malformed_header_lines_are_refused_with_a_reason() {
+        for (line, reason) in [
+            ("no colon here", "no `:` after the header name"),
+            (": value", "empty header name"),
+            ("X-Sig : value", "whitespace around the header name"),
+            ("X Sig: value", "invalid header name"),
+            ("X-Sig: a\u{7}b", "the value holds a control character"),
+        ] {
+            assert_eq!(parse_header_line(line).unwrap_err(), reason, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn repeated_headers_are_kept_and_files_skip_comments() {
+        let dir = std::env::temp_dir().join(format!("webhook-cli-headers-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("headers.txt");
+        std::fs::write(&path, "# captured\r\nx-a: 2\r\n\r\nX-B: 3\n").unwrap();
+        let headers = collect_headers(&["X-A: 1".to_owned()], std::slice::from_ref(&path)).unwrap();
+        let a: Vec<_> = headers.get_all("x-a").iter().collect();
+        assert_eq!(a, ["1", "2"]);
+        assert_eq!(headers["x-b"], "3");
+
+        std::fs::write(&path, "x-a: 1\nbroken\n").unwrap();
+        let error = collect_headers(&[], std::slice::from_ref(&path))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("headers.txt:2"), "{error}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_unreadable_body_file_names_the_file() {
+        let arg = BodyArg {
+            file: Some("/nonexistent/webhook-body".into()),
+        };
+        let error = Body::read(&arg, &mut io::empty()).unwrap_err().to_string();
+        assert!(
+            error.starts_with("cannot read /nonexistent/webhook-body: "),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_body_is_read_as_raw_bytes_from_stdin() {
+        let arg = BodyArg { file: None };
+        let body = Body::read(&arg, &mut &[0xff, 0x00, 0x80][..]).unwrap();
+        assert_eq!(body.bytes, [0xff, 0x00, 0x80]);
+        assert_eq!(body.origin(), "standard input");
+    }
+}

@@ -1,0 +1,146 @@
+//! The `webhook` command: sign a body the way a webhook sender would, and verify a
+//! captured delivery, with a hint when the signature does not match.
+//!
+//! The binary is a thin shell over [`run`]; the pieces it uses (header parsing, body
+//! reading, formatting) are public here so they can be tested and reused by later
+//! subcommands. Signing and verifying go through [`webhook_signature::Signer`] and
+//! [`webhook_signature::Verifier`]: the CLI computes no HMAC of its own.
+//!
+//! ```
+//! use clap::Parser;
+//! use webhook_cli::{Cli, EXIT_OK, run};
+//!
+//! // GitHub's published example.
+//! let cli = Cli::parse_from(["webhook", "sign", "--scheme", "github",
+//!     "--secret", "It's a Secret to Everybody", "--id", "d1"]);
+//! let (mut out, mut err) = (Vec::new(), Vec::new());
+//! let status = run(&cli, 1_700_000_000, &mut &b"Hello, World!"[..], &mut out, &mut err);
+//! assert_eq!(status, EXIT_OK);
+//! assert_eq!(
+//!     String::from_utf8(out).unwrap(),
+//!     "x-github-delivery: d1\n\
+//!      x-hub-signature-256: sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17\n"
+//! );
+//!
+//! let cli = Cli::parse_from(["webhook", "verify", "--scheme", "github",
+//!     "--secret", "It's a Secret to Everybody",
+//!     "--header", "X-Hub-Signature-256: sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"]);
+//! let mut out = Vec::new();
+//! let status = run(&cli, 1_700_000_000, &mut &b"Hello, World!"[..], &mut out, &mut err);
+//! assert_eq!(status, EXIT_OK);
+//! assert_eq!(String::from_utf8(out).unwrap(), "ok key=0\n");
+//! ```
+//!
+//! Exit status: [`EXIT_OK`] (0), [`EXIT_REJECTED`] (1, the signature was refused) and
+//! [`EXIT_USAGE`] (2, a usage or I/O error; clap uses it for its own errors too).
+
+use std::io::{self, Read, Write};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+mod cli;
+mod input;
+mod sign;
+mod verify;
+
+pub use cli::{BodyArg, Cli, Command, SchemeArg, SchemeParser, SignArgs, SigningArgs, VerifyArgs};
+pub use input::{Body, UsageError, collect_headers, parse_header_line};
+pub use sign::{format_headers, generate_id, sign};
+pub use verify::{Verification, verify};
+
+/// Exit status: signed, or verified.
+pub const EXIT_OK: u8 = 0;
+/// Exit status: the delivery's signature was rejected.
+pub const EXIT_REJECTED: u8 = 1;
+/// Exit status: the command was called wrongly, or input or output failed.
+pub const EXIT_USAGE: u8 = 2;
+
+/// The current Unix time in seconds.
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| {
+            i64::try_from(since.as_secs()).unwrap_or(i64::MAX)
+        })
+}
+
+/// Runs a parsed command line: reads the body from its file or `stdin`, writes the
+/// result to `stdout` and explanations to `stderr`, and returns the exit status.
+///
+/// `now` (Unix seconds) is the default signing timestamp and the time a signed
+/// timestamp is checked against, unless `--timestamp` or `--now` says otherwise.
+pub fn run(
+    cli: &Cli,
+    now: i64,
+    stdin: &mut dyn Read,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> u8 {
+    let result = match &cli.command {
+        Command::Sign(args) => run_sign(args, now, stdin, stdout),
+        Command::Verify(args) => run_verify(args, now, stdin, stdout, stderr),
+    };
+    match result {
+        Ok(status) => status,
+        Err(Failure::Usage(error)) => {
+            let _ = writeln!(stderr, "error: {error}");
+            EXIT_USAGE
+        }
+        Err(Failure::Output(error)) => {
+            let _ = writeln!(stderr, "error: cannot write the output: {error}");
+            EXIT_USAGE
+        }
+    }
+}
+
+enum Failure {
+    Usage(UsageError),
+    Output(io::Error),
+}
+
+impl From<UsageError> for Failure {
+    fn from(error: UsageError) -> Self {
+        Self::Usage(error)
+    }
+}
+
+impl From<io::Error> for Failure {
+    fn from(error: io::Error) -> Self {
+        Self::Output(error)
+    }
+}
+
+fn run_sign(
+    args: &SignArgs,
+    now: i64,
+    stdin: &mut dyn Read,
+    stdout: &mut dyn Write,
+) -> Result<u8, Failure> {
+    let body = Body::read(&args.body, stdin)?;
+    let headers = sign(&args.signing, &body.bytes, now)?;
+    stdout.write_all(format_headers(&headers).as_bytes())?;
+    stdout.flush()?;
+    Ok(EXIT_OK)
+}
+
+fn run_verify(
+    args: &VerifyArgs,
+    now: i64,
+    stdin: &mut dyn Read,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<u8, Failure> {
+    // Check the headers before waiting on standard input for the body.
+    let headers = collect_headers(&args.headers, &args.header_files)?;
+    let body = Body::read(&args.body, stdin)?;
+    let verification = verify(args, headers, body, now)?;
+    writeln!(stdout, "{}", verification.verdict())?;
+    stdout.flush()?;
+    for line in verification.explanation() {
+        writeln!(stderr, "{line}")?;
+    }
+    Ok(if verification.outcome.is_ok() {
+        EXIT_OK
+    } else {
+        EXIT_REJECTED
+    })
+}

@@ -1,0 +1,200 @@
+//! `webhook verify`: check a delivery and explain a rejection.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::HeaderMap;
+use webhook_core::{Rejection, VerifiedDelivery};
+use webhook_signature::{SignatureRejection, Verifier};
+
+use crate::cli::{SchemeArg, VerifyArgs};
+use crate::input::{Body, UsageError};
+
+/// What `webhook verify` checked, and what came of it.
+#[derive(Debug)]
+pub struct Verification {
+    /// The scheme used.
+    pub scheme: SchemeArg,
+    /// The delivery's headers, as given.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Body,
+    /// How many secrets were tried.
+    pub secrets: usize,
+    /// The time the timestamp was checked against (Unix seconds).
+    pub now: i64,
+    /// Whether `now` came from `--now` rather than the system clock.
+    pub now_given: bool,
+    /// The outcome.
+    pub outcome: Result<VerifiedDelivery, SignatureRejection>,
+}
+
+/// Verifies `body` and `headers` (built with [`collect_headers`](crate::collect_headers)
+/// from `args`) against the secrets in `args`; `now` is the system time, used unless
+/// `--now` is given.
+///
+/// Builds a [`Verifier`] with key ids `0`, `1`, ... by position. A secret the scheme
+/// refuses, or a malformed header line, is a [`UsageError`]; a signature that does
+/// not verify is an `Err` in [`Verification::outcome`].
+pub fn verify(
+    args: &VerifyArgs,
+    headers: HeaderMap,
+    body: Body,
+    now: i64,
+) -> Result<Verification, UsageError> {
+    let checked_at = args.now.unwrap_or(now);
+    let at = UNIX_EPOCH + Duration::from_secs(checked_at.max(0).unsigned_abs());
+    let verifier = Verifier::builder(args.scheme.scheme())
+        .secrets(args.secrets.iter().map(String::as_str))
+        .tolerance(Duration::from_secs(args.tolerance))
+        .clock(move || at)
+        .build()?;
+    let outcome = verifier.verify(&headers, &Bytes::copy_from_slice(&body.bytes));
+    Ok(Verification {
+        scheme: args.scheme,
+        headers,
+        body,
+        secrets: args.secrets.len(),
+        now: checked_at,
+        now_given: args.now.is_some(),
+        outcome,
+    })
+}
+
+impl Verification {
+    /// The one-line verdict for standard output: `ok key=<id> [event_id=..]
+    /// [timestamp=..]`, or `rejected code=<code>`.
+    pub fn verdict(&self) -> String {
+        match &self.outcome {
+            Ok(delivery) => {
+                let mut line = format!("ok key={}", quoted(delivery.key_id().as_str()));
+                if let Some(id) = delivery.event_id() {
+                    line.push_str(&format!(" event_id={}", quoted(id)));
+                }
+                if let Some(timestamp) = delivery.timestamp() {
+                    line.push_str(&format!(" timestamp={timestamp}"));
+                }
+                line
+            }
+            Err(rejection) => format!("rejected code={}", rejection.code()),
+        }
+    }
+
+    /// For a rejection, the lines for standard error: `error: <code>: <message>`, then
+    /// `hint:` lines that help find why. Empty when the delivery verified.
+    ///
+    /// Built from the rejection, the body's length and the header names: never from a
+    /// secret or a computed signature.
+    pub fn explanation(&self) -> Vec<String> {
+        let Err(rejection) = &self.outcome else {
+            return Vec::new();
+        };
+        let mut lines = vec![format!("error: {}: {rejection}", rejection.code())];
+        let mut hint = |text: String| lines.push(format!("hint: {text}"));
+        hint(format!(
+            "body: {} bytes read from {}",
+            self.body.bytes.len(),
+            self.body.origin()
+        ));
+        let scheme = self.scheme.scheme();
+        match rejection {
+            SignatureRejection::SignatureMismatch { .. } => {
+                hint(format!(
+                    "no secret matched ({} tried: {}): check that the secret is this endpoint's \
+                     and that the body is the exact bytes received, before any JSON parsing or \
+                     re-encoding",
+                    self.secrets,
+                    key_ids(self.secrets)
+                ));
+                if self.body.bytes.ends_with(b"\n") {
+                    hint(
+                        "the body ends with a newline: if the sender's did not (`echo` and \
+                         editors add one), the signature cannot match; `printf '%s'` writes none"
+                            .to_owned(),
+                    );
+                }
+            }
+            SignatureRejection::TimestampOutOfTolerance {
+                skew_seconds,
+                tolerance_seconds,
+            } => {
+                let signed_at = self.now.saturating_sub(*skew_seconds);
+                let source = if self.now_given {
+                    "--now"
+                } else {
+                    "system clock"
+                };
+                let direction = if *skew_seconds >= 0 {
+                    "in the past"
+                } else {
+                    "in the future"
+                };
+                hint(format!(
+                    "signed at {signed_at}, checked at {} ({source}): skew {} s {direction}, \
+                     tolerance {tolerance_seconds} s",
+                    self.now,
+                    skew_seconds.unsigned_abs()
+                ));
+                hint(format!(
+                    "to check the signature of an old captured delivery, pass --now {signed_at}; \
+                     a clock that is off by this much also causes it"
+                ));
+            }
+            _ => {
+                hint(format!(
+                    "scheme `{}` signs {}",
+                    scheme.name(),
+                    scheme.signed_content()
+                ));
+                hint(self.header_names());
+            }
+        }
+        lines
+    }
+
+    fn header_names(&self) -> String {
+        if self.headers.is_empty() {
+            return "no header was given: pass each as --header 'Name: value'".to_owned();
+        }
+        let mut names: Vec<&str> = self.headers.keys().map(|name| name.as_str()).collect();
+        names.sort_unstable();
+        format!("headers given: {}", names.join(", "))
+    }
+}
+
+fn key_ids(count: usize) -> String {
+    let ids: Vec<String> = (0..count).map(|id| id.to_string()).collect();
+    format!(
+        "key {} {}",
+        if count == 1 { "id" } else { "ids" },
+        ids.join(", ")
+    )
+}
+
+/// The value as is, or quoted when it holds whitespace or a quote, so the verdict line
+/// stays `key=value` pairs split on spaces.
+fn quoted(value: &str) -> String {
+    if value.is_empty() || value.contains(|c: char| c.is_whitespace() || c == '"') {
+        format!("{value:?}")
+    } else {
+        value.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdict_values_with_spaces_are_quoted() {
+        assert_eq!(quoted("msg_1"), "msg_1");
+        assert_eq!(quoted("a b"), "\"a b\"");
+        assert_eq!(quoted(""), "\"\"");
+    }
+
+    #[test]
+    fn key_ids_are_listed_by_position() {
+        assert_eq!(key_ids(1), "key id 0");
+        assert_eq!(key_ids(3), "key ids 0, 1, 2");
+    }
+}
