@@ -16,6 +16,7 @@
 //! | `WEBHOOK_SECRET` | a development secret, printed at start | comma-separated secrets; key ids `0`, `1`, ... by position (rotation) |
 //! | `WEBHOOK_BODY_LIMIT` | `1048576` | largest body accepted, in bytes |
 //! | `WEBHOOK_TOLERANCE_SECS` | `300` | replay tolerance for schemes that sign a timestamp |
+//! | `REDIS_URL` | unset: in-memory store | Redis for the idempotency store, so several receivers deduplicate together |
 //! | `RUST_LOG` | `info` | log filter (`tracing-subscriber` syntax) |
 
 use std::net::SocketAddr;
@@ -26,6 +27,8 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use tower_webhook::core::VerifiedDelivery;
+use tower_webhook::idempotency::store::{MemoryStore, RedisStore, Store};
+use tower_webhook::idempotency::{IdempotencyLayer, MissingKeyPolicy};
 use tower_webhook::signature::{Signer, Verifier, VerifySignatureLayer, scheme};
 
 /// Used when `WEBHOOK_SECRET` is unset. Standard Webhooks secrets are `whsec_<base64>`.
@@ -68,9 +71,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .tolerance(Duration::from_secs(tolerance))
         .build()?;
 
-    let app = Router::new()
-        .route("/webhooks", post(receive))
-        .layer(VerifySignatureLayer::new(verifier).body_limit(body_limit));
+    let verify = VerifySignatureLayer::new(verifier).body_limit(body_limit);
+    let app = match std::env::var("REDIS_URL") {
+        Ok(url) => {
+            let store = RedisStore::connect(url.as_str()).await?;
+            println!("idempotency store: Redis (REDIS_URL)");
+            app(verify, store)?
+        }
+        Err(_) => {
+            println!("idempotency store: in memory (set REDIS_URL to share it)");
+            app(verify, MemoryStore::new())?
+        }
+    };
 
     let listener = tokio::net::TcpListener::bind(bind).await?;
     let address = listener.local_addr()?;
@@ -84,6 +96,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .await?;
     Ok(())
+}
+
+/// The routes and layers, in order: signature verification, then idempotency.
+fn app<St: Store + Clone>(
+    verify: VerifySignatureLayer,
+    store: St,
+) -> Result<Router, Box<dyn std::error::Error>> {
+    // Deliveries without an event id are processed (not deduplicated) rather than refused.
+    let idempotency = IdempotencyLayer::builder(store)
+        .missing_key(MissingKeyPolicy::PassThrough)
+        .build()?;
+    Ok(Router::new()
+        .route("/webhooks", post(receive))
+        .layer(idempotency)
+        .layer(verify))
 }
 
 /// Handles a verified delivery: the signature layer has checked it already.

@@ -7,6 +7,10 @@
 //! |---|---|---|
 //! | [`core`] | always | the verified-delivery marker, bodies and the rejection vocabulary |
 //! | [`signature`] | `signature` (default) | buffers the body and verifies HMAC-SHA256 signatures |
+//! | [`idempotency`] | `idempotency` (default) | processes each delivery once; in memory, or Redis with `redis` |
+//!
+//! The `redis` feature turns on the Redis backends of the enabled layers, and
+//! `redis-cluster` their Redis Cluster support.
 //!
 //! Stack the layers in this order (outermost first): HTTPS guard, a cheap global or
 //! per-IP rate limit, signature verification, a per-source rate limit, idempotency,
@@ -30,6 +34,10 @@ pub use webhook_core as core;
 #[cfg(feature = "signature")]
 #[cfg_attr(docsrs, doc(cfg(feature = "signature")))]
 pub use webhook_signature as signature;
+
+#[cfg(feature = "idempotency")]
+#[cfg_attr(docsrs, doc(cfg(feature = "idempotency")))]
+pub use webhook_idempotency as idempotency;
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -1,0 +1,469 @@
+//! Where the event id comes from: the [`KeyExtractor`] trait and the built-in
+//! extractors.
+//!
+//! The layer reads the id from the verified delivery, never from an unverified body:
+//! the [`VerifiedDelivery`] marker carries the exact verified bytes, so extractors that
+//! read the body parse those, without buffering the body again. JSON extractors walk
+//! the document with `serde` and keep only the value they look for (no `Value` tree is
+//! built). A JSON id may be a string or an integer; an object, array, float, boolean
+//! or `null` is no id, and so is a name that appears twice in the same object.
+//!
+//! ```
+//! use bytes::Bytes;
+//! use http::HeaderMap;
+//! use webhook_core::{KeyId, VerifiedDelivery};
+//! use webhook_idempotency::key::{DefaultKey, HeaderKey, JsonPointerKey, KeyExtractor};
+//!
+//! let body = Bytes::from_static(br#"{"id":"evt_1","data":{"object":{"id":"pi_9"}}}"#);
+//! let delivery = VerifiedDelivery::new("stripe", KeyId::from("k"), body);
+//! let mut headers = HeaderMap::new();
+//! headers.insert("x-request-id", "req_5".parse().unwrap());
+//!
+//! assert_eq!(DefaultKey.event_id(&headers, &delivery).as_deref(), Some("evt_1"));
+//! let nested = JsonPointerKey::new("/data/object/id").unwrap();
+//! assert_eq!(nested.event_id(&headers, &delivery).as_deref(), Some("pi_9"));
+//! let header = HeaderKey::new(http::HeaderName::from_static("x-request-id"));
+//! assert_eq!(header.event_id(&headers, &delivery).as_deref(), Some("req_5"));
+//!
+//! // Any closure with the right signature is an extractor too.
+//! let closure = |headers: &HeaderMap, delivery: &VerifiedDelivery| {
+//!     let request = headers.get("x-request-id")?.to_str().ok()?;
+//!     Some(format!("{request}@{}", delivery.key_id()))
+//! };
+//! assert_eq!(closure.event_id(&headers, &delivery).as_deref(), Some("req_5@k"));
+//!
+//! // A scheme that carries an event id (Standard Webhooks' `webhook-id`, GitHub's
+//! // `X-GitHub-Delivery`) wins over the body.
+//! let delivery = delivery.with_event_id("msg_2");
+//! assert_eq!(DefaultKey.event_id(&headers, &delivery).as_deref(), Some("msg_2"));
+//! ```
+
+use std::fmt;
+
+use http::{HeaderMap, HeaderName};
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use webhook_core::VerifiedDelivery;
+
+use crate::ConfigError;
+
+/// Finds the event id of a verified delivery.
+///
+/// Implemented for every `Fn(&HeaderMap, &VerifiedDelivery) -> Option<String>`
+/// closure. Return `None` when the delivery has no id; the layer then answers 400
+/// `missing_event_id` (or passes the request through, if configured so).
+pub trait KeyExtractor: Send + Sync + 'static {
+    /// The event id, without namespace.
+    fn event_id(&self, headers: &HeaderMap, delivery: &VerifiedDelivery) -> Option<String>;
+}
+
+impl<F> KeyExtractor for F
+where
+    F: Fn(&HeaderMap, &VerifiedDelivery) -> Option<String> + Send + Sync + 'static,
+{
+    fn event_id(&self, headers: &HeaderMap, delivery: &VerifiedDelivery) -> Option<String> {
+        self(headers, delivery)
+    }
+}
+
+/// The default: the event id the scheme carries
+/// ([`VerifiedDelivery::event_id`]), else the top-level `"id"` of the JSON body.
+///
+/// GitHub's `X-GitHub-Delivery` is not covered by GitHub's signature: a party that
+/// captured a signed delivery could resend it with another delivery id. Schemes that
+/// sign their id and timestamp (Standard Webhooks, Stripe's timestamp) bound that
+/// replay window; for GitHub, consider [`JsonPointerKey`] on a field of the signed body
+/// if your events have one.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DefaultKey;
+
+impl KeyExtractor for DefaultKey {
+    fn event_id(&self, _headers: &HeaderMap, delivery: &VerifiedDelivery) -> Option<String> {
+        if let Some(id) = delivery.event_id() {
+            return Some(id.to_owned());
+        }
+        find(delivery.body(), &["id"])
+    }
+}
+
+/// The value of a request header (visible ASCII; several different copies: no id).
+///
+/// Headers outside the signed content are not verified: prefer the default or a JSON
+/// pointer into the signed body when the sender allows.
+#[derive(Debug, Clone)]
+pub struct HeaderKey {
+    name: HeaderName,
+}
+
+impl HeaderKey {
+    /// Reads the header `name`.
+    pub fn new(name: HeaderName) -> Self {
+        Self { name }
+    }
+}
+
+impl KeyExtractor for HeaderKey {
+    fn event_id(&self, headers: &HeaderMap, _delivery: &VerifiedDelivery) -> Option<String> {
+        let mut values = headers.get_all(&self.name).iter();
+        let first = values.next()?;
+        if values.any(|other| other != first) {
+            return None;
+        }
+        Some(first.to_str().ok()?.trim().to_owned())
+    }
+}
+
+/// The value at a JSON pointer (RFC 6901, such as `/data/object/id`) in the verified
+/// body.
+#[derive(Debug, Clone)]
+pub struct JsonPointerKey {
+    pointer: String,
+    tokens: Vec<String>,
+}
+
+impl JsonPointerKey {
+    /// Parses `pointer`: empty (the whole document) or `/`-separated tokens, with `~1`
+    /// for `/` and `~0` for `~`.
+    ///
+    /// ```
+    /// use webhook_idempotency::key::JsonPointerKey;
+    ///
+    /// assert!(JsonPointerKey::new("/data/items/0/id").is_ok());
+    /// assert!(JsonPointerKey::new("data/id").is_err());
+    /// assert!(JsonPointerKey::new("/a~2b").is_err());
+    /// ```
+    pub fn new(pointer: &str) -> Result<Self, ConfigError> {
+        let invalid = |reason| ConfigError::InvalidJsonPointer {
+            pointer: pointer.to_owned(),
+            reason,
+        };
+        if pointer.is_empty() {
+            return Ok(Self {
+                pointer: String::new(),
+                tokens: Vec::new(),
+            });
+        }
+        let rest = pointer
+            .strip_prefix('/')
+            .ok_or_else(|| invalid("a JSON pointer starts with `/`"))?;
+        let mut tokens = Vec::new();
+        for raw in rest.split('/') {
+            let mut token = String::with_capacity(raw.len());
+            let mut chars = raw.chars();
+            while let Some(c) = chars.next() {
+                if c == '~' {
+                    match chars.next() {
+                        Some('0') => token.push('~'),
+                        Some('1') => token.push('/'),
+                        _ => return Err(invalid("`~` must be followed by `0` or `1`")),
+                    }
+                } else {
+                    token.push(c);
+                }
+            }
+            tokens.push(token);
+        }
+        Ok(Self {
+            pointer: pointer.to_owned(),
+            tokens,
+        })
+    }
+
+    /// The pointer as given.
+    pub fn pointer(&self) -> &str {
+        &self.pointer
+    }
+}
+
+impl KeyExtractor for JsonPointerKey {
+    fn event_id(&self, _headers: &HeaderMap, delivery: &VerifiedDelivery) -> Option<String> {
+        find(delivery.body(), &self.tokens)
+    }
+}
+
+/// Walks `body` along `path` and returns the string or integer found there.
+fn find<T: AsRef<str>>(body: &[u8], path: &[T]) -> Option<String> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let found = Find { path }.deserialize(&mut deserializer).ok()?;
+    deserializer.end().ok()?;
+    found
+}
+
+struct Find<'p, T> {
+    path: &'p [T],
+}
+
+impl<'de, T: AsRef<str>> DeserializeSeed<'de> for Find<'_, T> {
+    type Value = Option<String>;
+
+    fn deserialize<D: de::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        if self.path.is_empty() {
+            deserializer.deserialize_any(Leaf)
+        } else {
+            deserializer.deserialize_any(self)
+        }
+    }
+}
+
+impl<'de, T: AsRef<str>> Visitor<'de> for Find<'_, T> {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON document")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let (head, rest) = self.path.split_first().expect("the path is not empty here");
+        let mut found = None;
+        let mut seen = false;
+        while let Some(matches) = map.next_key_seed(KeyIs(head.as_ref()))? {
+            if matches {
+                if seen {
+                    return Err(de::Error::custom("the name appears twice"));
+                }
+                seen = true;
+                found = map.next_value_seed(Find { path: rest })?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let (head, rest) = self.path.split_first().expect("the path is not empty here");
+        let head = head.as_ref();
+        let index = if head == "0"
+            || (!head.starts_with('0') && head.bytes().all(|b| b.is_ascii_digit()))
+        {
+            head.parse::<usize>().ok()
+        } else {
+            None
+        };
+        let mut found = None;
+        let mut position = 0usize;
+        loop {
+            if Some(position) == index {
+                match seq.next_element_seed(Find { path: rest })? {
+                    Some(value) => found = value,
+                    None => break,
+                }
+            } else if seq.next_element::<IgnoredAny>()?.is_none() {
+                break;
+            }
+            position += 1;
+        }
+        Ok(found)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// The value at the end of the path: a string or an integer is an id.
+struct Leaf;
+
+impl<'de> Visitor<'de> for Leaf {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an event id")
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
+        Ok(Some(value.to_owned()))
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<Self::Value, E> {
+        Ok(Some(value.to_string()))
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<Self::Value, E> {
+        Ok(Some(value.to_string()))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+}
+
+/// Compares an object's member name with the wanted one, without allocating.
+struct KeyIs<'a>(&'a str);
+
+impl<'de> DeserializeSeed<'de> for KeyIs<'_> {
+    type Value = bool;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyIs<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<bool, E> {
+        Ok(value == self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use webhook_core::KeyId;
+
+    use super::*;
+
+    fn delivery(body: &'static str) -> VerifiedDelivery {
+        VerifiedDelivery::new(
+            "hopnow",
+            KeyId::from("k"),
+            Bytes::from_static(body.as_bytes()),
+        )
+    }
+
+    fn top(body: &'static str) -> Option<String> {
+        DefaultKey.event_id(&HeaderMap::new(), &delivery(body))
+    }
+
+    #[test]
+    fn the_top_level_id_is_found_wherever_it_is_and_nested_ids_are_ignored() {
+        assert_eq!(top(r#"{"id":"evt_1"}"#).as_deref(), Some("evt_1"));
+        assert_eq!(
+            top(r#"{"data":{"id":"inner"},"type":"x","id":"evt_2"}"#).as_deref(),
+            Some("evt_2")
+        );
+        assert_eq!(top(r#"{"data":{"id":"inner"}}"#), None);
+        assert_eq!(top(r#"{"id":42}"#).as_deref(), Some("42"));
+        assert_eq!(top(r#"{"id":-7}"#).as_deref(), Some("-7"));
+        assert_eq!(
+            top(r#"{"id":"esc\"aped\u00e9"}"#).as_deref(),
+            Some("esc\"apedé")
+        );
+        assert_eq!(
+            top(r#"{"i\u0064":"escaped-name"}"#).as_deref(),
+            Some("escaped-name")
+        );
+    }
+
+    #[test]
+    fn ids_that_are_not_strings_or_integers_are_no_id() {
+        for body in [
+            r#"{"id":1.5}"#,
+            r#"{"id":true}"#,
+            r#"{"id":null}"#,
+            r#"{"id":{"value":"x"}}"#,
+            r#"{"id":["x"]}"#,
+            r#"["id"]"#,
+            r#""id""#,
+            "",
+            "not json",
+            r#"{"id":"a"} trailing"#,
+            r#"{"id":"a""#,
+        ] {
+            assert_eq!(top(body), None, "{body:?}");
+        }
+    }
+
+    #[test]
+    fn an_id_given_twice_is_ambiguous_and_refused() {
+        assert_eq!(top(r#"{"id":"a","id":"b"}"#), None);
+        assert_eq!(
+            top(r#"{"id":"a","data":{"id":"b","id":"c"}}"#).as_deref(),
+            Some("a")
+        );
+    }
+
+    #[test]
+    fn json_pointers_walk_objects_and_arrays() {
+        let body = r#"{"data":{"items":[{"id":"zero"},{"id":"one"}],"a/b":{"m~n":"escaped"}}}"#;
+        let get = |pointer: &str| {
+            JsonPointerKey::new(pointer)
+                .unwrap()
+                .event_id(&HeaderMap::new(), &delivery(body))
+        };
+        assert_eq!(get("/data/items/1/id").as_deref(), Some("one"));
+        assert_eq!(get("/data/items/0/id").as_deref(), Some("zero"));
+        assert_eq!(get("/data/items/2/id"), None);
+        assert_eq!(get("/data/items/01/id"), None);
+        assert_eq!(get("/data/items/-/id"), None);
+        assert_eq!(get("/data/a~1b/m~0n").as_deref(), Some("escaped"));
+        assert_eq!(get("/data/missing"), None);
+        assert_eq!(get(""), None);
+        let whole = JsonPointerKey::new("").unwrap();
+        assert_eq!(
+            whole
+                .event_id(&HeaderMap::new(), &delivery(r#""evt""#))
+                .as_deref(),
+            Some("evt")
+        );
+    }
+
+    #[test]
+    fn invalid_pointers_are_refused_when_built() {
+        for pointer in ["id", "/a~", "/a~2"] {
+            assert!(matches!(
+                JsonPointerKey::new(pointer),
+                Err(ConfigError::InvalidJsonPointer { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn header_keys_refuse_conflicting_copies() {
+        let key = HeaderKey::new(HeaderName::from_static("x-id"));
+        let mut headers = HeaderMap::new();
+        assert_eq!(key.event_id(&headers, &delivery("{}")), None);
+        headers.append("x-id", " a ".parse().unwrap());
+        assert_eq!(
+            key.event_id(&headers, &delivery("{}")).as_deref(),
+            Some("a")
+        );
+        headers.append("x-id", "b".parse().unwrap());
+        assert_eq!(key.event_id(&headers, &delivery("{}")), None);
+    }
+}

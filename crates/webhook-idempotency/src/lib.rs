@@ -1,0 +1,111 @@
+//! Process each webhook delivery once, as a tower layer.
+//!
+//! Senders deliver at least once: they retry on timeouts and 5xx for days, and
+//! sometimes send the same event twice at the same moment. [`IdempotencyLayer`] makes
+//! the handler run once per event: the first copy claims the event in a [`Store`],
+//! runs the handler and records its response; duplicates get that response replayed,
+//! or 409 while the first is still running.
+//!
+//! Stack it after the signature layer: it keys on the verified
+//! [`VerifiedDelivery`](webhook_core::VerifiedDelivery) marker.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::sync::atomic::{AtomicUsize, Ordering};
+//! use bytes::Bytes;
+//! use http::{Request, Response, StatusCode};
+//! use http_body_util::BodyExt;
+//! use tower::{ServiceBuilder, ServiceExt};
+//! use webhook_core::VerifiedBody;
+//! use webhook_idempotency::IdempotencyLayer;
+//! use webhook_signature::{Signer, Verifier, VerifySignatureLayer, scheme::HopNow};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let verifier = Verifier::builder(HopNow).secret("current", "dev-secret").build().unwrap();
+//! let runs = Arc::new(AtomicUsize::new(0));
+//! let counter = runs.clone();
+//!
+//! let service = ServiceBuilder::new()
+//!     .layer(VerifySignatureLayer::new(verifier))
+//!     .layer(IdempotencyLayer::in_memory())
+//!     .service_fn(move |_request: Request<VerifiedBody>| {
+//!         let run = counter.fetch_add(1, Ordering::SeqCst) + 1;
+//!         async move { Ok::<_, std::convert::Infallible>(Response::new(format!("processed (run {run})"))) }
+//!     });
+//!
+//! let body = br#"{"id":"evt_1","type":"payout.completed"}"#;
+//! let delivery = || {
+//!     let mut request = Request::post("/webhooks").body(String::from_utf8_lossy(body).into_owned()).unwrap();
+//!     request.headers_mut().extend(Signer::new(HopNow, "dev-secret").unwrap().sign(body, 0, "").unwrap());
+//!     request
+//! };
+//!
+//! let first = service.clone().oneshot(delivery()).await.unwrap();
+//! assert_eq!(first.status(), StatusCode::OK);
+//! assert!(first.headers().get("idempotent-replayed").is_none());
+//! assert_eq!(first.into_body().collect().await.unwrap().to_bytes(), "processed (run 1)");
+//!
+//! // The sender retries: the handler does not run again, the response is replayed.
+//! let retry = service.oneshot(delivery()).await.unwrap();
+//! assert_eq!(retry.status(), StatusCode::OK);
+//! assert_eq!(retry.headers()["idempotent-replayed"], "true");
+//! assert_eq!(retry.into_body().collect().await.unwrap().to_bytes(), "processed (run 1)");
+//! assert_eq!(runs.load(Ordering::SeqCst), 1);
+//! # }
+//! ```
+//!
+//! # Behaviour
+//!
+//! | the delivery | the layer |
+//! |---|---|
+//! | first copy of an event | claims it (lease, default 60 s, with a fencing [`Token`](store::Token)), calls the handler |
+//! | handler answers 2xx | records status, kept headers and body for the retention (default 72 h), in one write guarded by the token; sends the response |
+//! | handler answers 5xx, returns `Err`, or its future is dropped (client gone, timeout, panic) | releases the claim: the sender's retry is processed |
+//! | handler answers 4xx | releases by default ([`ClientErrorPolicy::Release`]): after a fix is deployed the retry must be processed, and most senders retry any non-2xx; or records it ([`ClientErrorPolicy::Record`]) |
+//! | duplicate of a processed event | replays the recorded response with `Idempotent-Replayed: true`; the handler is not called |
+//! | duplicate while the first runs | 409 `in_flight` with `Retry-After` (time left on the lease); the handler is not called |
+//! | the worker crashed holding a claim | the claim expires with its lease; the next retry is processed |
+//! | the store fails | [`StoreErrorPolicy::Reject`] (default): 503 `store_unavailable` with `Retry-After`, the handler is not called, nothing is lost since the sender retries; or [`StoreErrorPolicy::Allow`]: process without deduplication, logged at `warn` |
+//! | no event id | 400 `missing_event_id` ([`MissingKeyPolicy::Reject`], default) or passed through ([`MissingKeyPolicy::PassThrough`]) |
+//! | no verified-delivery marker | 500 `unverified_request`: the signature layer is missing, a configuration error; never processed unprotected |
+//!
+//! A worker whose lease ran out before its handler finished cannot overwrite the
+//! record of a worker that claimed the event after it: completion checks the token.
+//! Choose a lease longer than your handler's timeout.
+//!
+//! # Keys
+//!
+//! The key is `<namespace>:<event id>`. The event id is, by default, the one the
+//! scheme carries (`webhook-id`, `X-GitHub-Delivery`), else the top-level `"id"` of
+//! the verified JSON body, read from the marker's bytes without buffering the body
+//! again. Configure a header, a JSON pointer, or any [`KeyExtractor`](key::KeyExtractor)
+//! (closures included); see [`key`]. The namespace is the scheme's name by default
+//! (not the key id: keys rotate), or any fixed name.
+//!
+//! # Stores
+//!
+//! - [`MemoryStore`](store::MemoryStore): the default, in-process, bounded (expired
+//!   entries removed as it goes, a capacity cap).
+//! - [`RedisStore`](store::RedisStore) (feature `redis`): shared by every process on
+//!   the same Redis, one round trip per operation, reconnects by itself; with feature
+//!   `cluster`, on Redis Cluster.
+//! - Your own: implement [`Store`] (see [`store`]).
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod future;
+pub mod key;
+mod layer;
+mod rejection;
+mod service;
+pub mod store;
+
+pub use future::ResponseFuture;
+pub use layer::{
+    ClientErrorPolicy, ConfigError, DEFAULT_LEASE, DEFAULT_MAX_KEY_LEN, DEFAULT_MAX_STORED_BODY,
+    DEFAULT_RETENTION, DEFAULT_STORE_RETRY_AFTER, IdempotencyLayer, IdempotencyLayerBuilder,
+    MissingKeyPolicy, StoreErrorPolicy,
+};
+pub use rejection::IdempotencyRejection;
+pub use service::{IDEMPOTENT_REPLAYED, Idempotency};
+pub use store::Store;
