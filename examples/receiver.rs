@@ -1,4 +1,5 @@
-//! The reference webhook receiver: an axum app that verifies signed deliveries.
+//! The reference webhook receiver: an axum app that verifies signed deliveries,
+//! processes each event once, and applies payout events in order.
 //!
 //! Run it with in-memory defaults, no setup:
 //!
@@ -6,8 +7,9 @@
 //! cargo run --example receiver
 //! ```
 //!
-//! It serves `POST /webhooks` and prints a `curl` command that sends a signed test
-//! event. Settings come from the environment:
+//! It serves `POST /webhooks` and prints `curl` commands that send it signed test
+//! events, including two payout events out of order. Settings come from the
+//! environment:
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
@@ -16,17 +18,24 @@
 //! | `WEBHOOK_SECRET` | a development secret, printed at start | comma-separated secrets; key ids `0`, `1`, ... by position (rotation) |
 //! | `WEBHOOK_BODY_LIMIT` | `1048576` | largest body accepted, in bytes |
 //! | `WEBHOOK_TOLERANCE_SECS` | `300` | replay tolerance for schemes that sign a timestamp |
-//! | `REDIS_URL` | unset: in-memory store | Redis for the idempotency store, so several receivers deduplicate together |
+//! | `REDIS_URL` | unset: in memory | Redis for the idempotency store and the ordering guard, so several receivers work together |
 //! | `RUST_LOG` | `info` | log filter (`tracing-subscriber` syntax) |
+//!
+//! The layers, outermost first: signature verification, idempotency, then an
+//! `EventRouter` that dispatches on the event `type` (unknown types: 200 `ignored`).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::extract::Request;
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Router;
+use axum::routing::post_service;
+use serde::Deserialize;
 use serde_json::{Value, json};
-use tower_webhook::core::VerifiedDelivery;
+use tower_webhook::event::{
+    EventRouter, GuardError, MemoryOrderingGuard, Ordering, OrderingGuard, RedisOrderingGuard,
+    WebhookEvent,
+};
 use tower_webhook::idempotency::store::{MemoryStore, RedisStore, Store};
 use tower_webhook::idempotency::{IdempotencyLayer, MissingKeyPolicy};
 use tower_webhook::signature::{Signer, Verifier, VerifySignatureLayer, scheme};
@@ -34,6 +43,34 @@ use tower_webhook::signature::{Signer, Verifier, VerifySignatureLayer, scheme};
 /// Used when `WEBHOOK_SECRET` is unset. Standard Webhooks secrets are `whsec_<base64>`.
 const DEV_SECRET: &str = "dev-secret-change-me";
 const DEV_SECRET_STANDARD: &str = "whsec_ZGV2LXNlY3JldC1jaGFuZ2UtbWU=";
+
+/// The `data` of a payout event.
+#[derive(Debug, Deserialize)]
+struct Payout {
+    payout_id: String,
+    amount: u64,
+    currency: String,
+}
+
+/// The payout events this receiver understands, tagged by the envelope's `type`.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", content = "data")]
+enum PayoutEvent {
+    #[serde(rename = "payout.created")]
+    Created(Payout),
+    #[serde(rename = "payout.completed")]
+    Completed(Payout),
+    #[serde(rename = "payout.failed")]
+    Failed(Payout),
+}
+
+impl PayoutEvent {
+    fn payout(&self) -> &Payout {
+        match self {
+            Self::Created(payout) | Self::Completed(payout) | Self::Failed(payout) => payout,
+        }
+    }
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -70,17 +107,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .secrets(secrets.iter().cloned())
         .tolerance(Duration::from_secs(tolerance))
         .build()?;
-
     let verify = VerifySignatureLayer::new(verifier).body_limit(body_limit);
+
     let app = match std::env::var("REDIS_URL") {
         Ok(url) => {
             let store = RedisStore::connect(url.as_str()).await?;
-            println!("idempotency store: Redis (REDIS_URL)");
-            app(verify, store)?
+            let connection =
+                redis::aio::ConnectionManager::new(redis::Client::open(url.as_str())?).await?;
+            let guard = RedisOrderingGuard::builder(connection).build()?;
+            println!("idempotency store and ordering guard: Redis (REDIS_URL)");
+            app(verify, store, Arc::new(guard))?
         }
         Err(_) => {
-            println!("idempotency store: in memory (set REDIS_URL to share it)");
-            app(verify, MemoryStore::new())?
+            println!(
+                "idempotency store and ordering guard: in memory (set REDIS_URL to share them)"
+            );
+            app(
+                verify,
+                MemoryStore::new(),
+                Arc::new(MemoryOrderingGuard::new()),
+            )?
         }
     };
 
@@ -88,7 +134,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let address = listener.local_addr()?;
     println!("listening on http://{address}/webhooks (scheme `{scheme_name}`)");
     if std::env::var("WEBHOOK_SECRET").is_err() {
-        print_example(&scheme_name, dev_secret, address)?;
+        print_examples(&scheme_name, dev_secret, address)?;
     }
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
@@ -98,58 +144,111 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// The routes and layers, in order: signature verification, then idempotency.
+/// The routes and layers, outermost first: signature verification, idempotency, the
+/// event router.
 fn app<St: Store + Clone>(
     verify: VerifySignatureLayer,
     store: St,
+    guard: Arc<dyn OrderingGuard>,
 ) -> Result<Router, Box<dyn std::error::Error>> {
     // Deliveries without an event id are processed (not deduplicated) rather than refused.
     let idempotency = IdempotencyLayer::builder(store)
         .missing_key(MissingKeyPolicy::PassThrough)
         .build()?;
+    let events = EventRouter::new()
+        .on_each(
+            ["payout.created", "payout.completed", "payout.failed"],
+            move |event: WebhookEvent<PayoutEvent>| apply_payout(event, guard.clone()),
+        )
+        .on("ping", |event: WebhookEvent| async move {
+            tracing::info!(event_id = %event.id, key_id = %event.key_id(), "ping");
+            json!({ "status": "processed", "event_id": event.id })
+        });
     Ok(Router::new()
-        .route("/webhooks", post(receive))
+        .route("/webhooks", post_service(events))
         .layer(idempotency)
         .layer(verify))
 }
 
-/// Handles a verified delivery: the signature layer has checked it already.
-async fn receive(request: Request) -> Json<Value> {
-    let delivery = request
-        .extensions()
-        .get::<VerifiedDelivery>()
-        .expect("the signature layer runs before this handler");
-    let body_id = serde_json::from_slice::<Value>(delivery.body())
-        .ok()
-        .and_then(|body| body.get("id").and_then(Value::as_str).map(str::to_owned));
-    let event_id = delivery.event_id().map(str::to_owned).or(body_id);
-    tracing::info!(
-        event_id = event_id.as_deref().unwrap_or("-"),
-        scheme = delivery.scheme(),
-        key_id = %delivery.key_id(),
-        bytes = delivery.body().len(),
-        "webhook verified"
-    );
-    Json(json!({ "status": "processed", "event_id": event_id }))
+/// Applies a payout event unless a newer event about the same payout was applied
+/// already. A guard failure answers 503, so the sender retries.
+async fn apply_payout(
+    event: WebhookEvent<PayoutEvent>,
+    guard: Arc<dyn OrderingGuard>,
+) -> Result<Value, GuardError> {
+    let payout = event.data.payout();
+    let entity = format!("payout:{}", payout.payout_id);
+    let status = match event.apply_if_newer(&guard, &entity).await? {
+        Ordering::Applied => {
+            tracing::info!(
+                event_id = %event.id,
+                event_type = %event.event_type,
+                payout_id = %payout.payout_id,
+                amount = payout.amount,
+                currency = %payout.currency,
+                key_id = %event.key_id(),
+                "payout event applied"
+            );
+            "processed"
+        }
+        Ordering::Stale => {
+            tracing::info!(
+                event_id = %event.id,
+                event_type = %event.event_type,
+                payout_id = %payout.payout_id,
+                "stale: a newer event about this payout was applied already"
+            );
+            "stale"
+        }
+    };
+    Ok(json!({ "status": status, "event_id": event.id }))
 }
 
-/// Prints a `curl` command that sends a freshly signed test event.
-fn print_example(
+/// Prints `curl` commands that send freshly signed test events: a ping, then a payout
+/// completed and, after it, the same payout's older `payout.created`.
+fn print_examples(
     scheme_name: &str,
     secret: &str,
     address: SocketAddr,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs() as i64;
-    let body = format!(r#"{{"id":"evt_test_{now}","type":"ping","created":{now},"data":{{}}}}"#);
     let signer = Signer::new(scheme::by_name(scheme_name).expect("checked above"), secret)?;
-    let headers = signer.sign(body.as_bytes(), now, &format!("evt_test_{now}"))?;
-    let mut command =
-        format!("curl -i http://{address}/webhooks -H 'content-type: application/json'");
-    for (name, value) in &headers {
-        command.push_str(&format!(" -H '{name}: {}'", value.to_str()?));
+    let payout = format!(r#"{{"payout_id":"po_{now}","amount":1200,"currency":"usd"}}"#);
+    let events = [
+        (
+            "a ping",
+            format!("evt_ping_{now}"),
+            "ping",
+            now,
+            "{}".to_owned(),
+        ),
+        (
+            "a payout completed",
+            format!("evt_completed_{now}"),
+            "payout.completed",
+            now,
+            payout.clone(),
+        ),
+        (
+            "the same payout's older `payout.created`, out of order (answered `stale`)",
+            format!("evt_created_{now}"),
+            "payout.created",
+            now - 60,
+            payout,
+        ),
+    ];
+    println!("send signed test events (valid for the replay tolerance):\n");
+    for (what, id, event_type, created, data) in events {
+        let body =
+            format!(r#"{{"id":"{id}","type":"{event_type}","created":{created},"data":{data}}}"#);
+        let headers = signer.sign(body.as_bytes(), now, &id)?;
+        let mut command =
+            format!("curl -i http://{address}/webhooks -H 'content-type: application/json'");
+        for (name, value) in &headers {
+            command.push_str(&format!(" -H '{name}: {}'", value.to_str()?));
+        }
+        println!("# {what}\n  {command} --data '{body}'\n");
     }
-    command.push_str(&format!(" --data '{body}'"));
-    println!("send a signed test event (valid for the replay tolerance):\n\n  {command}\n");
     Ok(())
 }
 

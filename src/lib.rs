@@ -8,9 +8,11 @@
 //! | [`core`] | always | the verified-delivery marker, bodies and the rejection vocabulary |
 //! | [`signature`] | `signature` (default) | buffers the body and verifies HMAC-SHA256 signatures |
 //! | [`idempotency`] | `idempotency` (default) | processes each delivery once; in memory, or Redis with `redis` |
+//! | [`event`] | `event` (default) | the typed `WebhookEvent<T>` envelope, routing by event type, the out-of-order guard |
 //!
 //! The `redis` feature turns on the Redis backends of the enabled layers, and
-//! `redis-cluster` their Redis Cluster support.
+//! `redis-cluster` their Redis Cluster support; `axum` adds axum extractors and
+//! `IntoResponse` impls (hyper and tonic users leave it off and compile no axum).
 //!
 //! Stack the layers in this order (outermost first): HTTPS guard, a cheap global or
 //! per-IP rate limit, signature verification, a per-source rate limit, idempotency,
@@ -38,6 +40,10 @@ pub use webhook_signature as signature;
 #[cfg(feature = "idempotency")]
 #[cfg_attr(docsrs, doc(cfg(feature = "idempotency")))]
 pub use webhook_idempotency as idempotency;
+
+#[cfg(feature = "event")]
+#[cfg_attr(docsrs, doc(cfg(feature = "event")))]
+pub use webhook_event as event;
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -1,0 +1,473 @@
+//! Dispatch verified events to handlers by their `type`.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, HeaderValue};
+use http::{Request, Response, StatusCode};
+use http_body::{Body, Frame, SizeHint};
+use serde::de::DeserializeOwned;
+use tower_service::Service;
+use webhook_core::{Problem, Rejection, VerifiedDelivery};
+
+use crate::ordering::GuardError;
+use crate::{EventRejection, WebhookEvent, parse};
+
+type HandlerFuture = Pin<Box<dyn Future<Output = Response<Bytes>> + Send>>;
+type ErasedHandler =
+    Arc<dyn Fn(VerifiedDelivery) -> Result<HandlerFuture, EventRejection> + Send + Sync>;
+type RenderRejection = Arc<dyn Fn(&EventRejection) -> Response<Bytes> + Send + Sync>;
+
+/// A tower [`Service`] that parses a verified event and calls the handler registered
+/// for its `type`.
+///
+/// Put it behind the signature layer: it reads the
+/// [`VerifiedDelivery`] marker (a request without it gets 500
+/// `missing_verified_delivery`) and never reads the request body. Each handler
+/// receives a [`WebhookEvent<T>`] for its own `T`; a body that does not parse as that
+/// `T` gets the [`EventRejection`] response (400 or 422).
+///
+/// An event type with no handler is answered `200 {"status":"ignored"}` and logged at
+/// `debug`: providers add types without notice, and refusing them would make the
+/// sender retry for days. Change that with [`fallback`](Self::fallback).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use bytes::Bytes;
+/// use http::{Request, StatusCode};
+/// use http_body_util::BodyExt;
+/// use serde::Deserialize;
+/// use tower::ServiceExt;
+/// use webhook_core::{KeyId, VerifiedDelivery};
+/// use webhook_event::{EventRouter, Outcome, WebhookEvent};
+///
+/// #[derive(Deserialize)]
+/// struct Payout {
+///     payout_id: String,
+/// }
+///
+/// let router = EventRouter::new().on("payout.completed", |event: WebhookEvent<Payout>| async move {
+///     println!("payout {} completed", event.data.payout_id);
+///     Outcome::Processed
+/// });
+///
+/// let send = |body: &'static str| {
+///     let delivery = VerifiedDelivery::new("hopnow", KeyId::from("k"), Bytes::from_static(body.as_bytes()));
+///     let mut request = Request::post("/webhooks").body(()).unwrap();
+///     request.extensions_mut().insert(delivery);
+///     router.clone().oneshot(request)
+/// };
+///
+/// let response = send(r#"{"id":"evt_1","type":"payout.completed","created":1,"data":{"payout_id":"po_1"}}"#)
+///     .await
+///     .unwrap();
+/// assert_eq!(response.status(), StatusCode::OK);
+/// let body = response.into_body().collect().await.unwrap().to_bytes();
+/// assert_eq!(body, r#"{"status":"processed"}"#);
+///
+/// let response = send(r#"{"id":"evt_2","type":"account.updated","created":1,"data":{}}"#).await.unwrap();
+/// assert_eq!(response.status(), StatusCode::OK);
+/// let body = response.into_body().collect().await.unwrap().to_bytes();
+/// assert_eq!(body, r#"{"status":"ignored"}"#);
+/// # }
+/// ```
+///
+/// With axum: `Router::new().route_service("/webhooks", router)` (or
+/// `post_service(router)`), with `VerifySignatureLayer` as a layer on that route.
+#[derive(Clone)]
+pub struct EventRouter {
+    inner: Arc<Inner>,
+}
+
+#[derive(Clone, Default)]
+struct Inner {
+    routes: HashMap<Box<str>, ErasedHandler>,
+    fallback: Option<ErasedHandler>,
+    on_rejection: Option<RenderRejection>,
+}
+
+fn erase<T, H, Fut, R>(handler: H) -> ErasedHandler
+where
+    T: DeserializeOwned + Send + 'static,
+    H: Fn(WebhookEvent<T>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = R> + Send + 'static,
+    R: IntoEventResponse,
+{
+    Arc::new(move |delivery| {
+        let event = WebhookEvent::<T>::from_delivery(delivery)?;
+        let future = handler(event);
+        Ok(Box::pin(async move { future.await.into_event_response() }) as HandlerFuture)
+    })
+}
+
+impl EventRouter {
+    /// A router with no routes: every event is ignored (200).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Calls `handler` for events of type `event_type`, parsed as `WebhookEvent<T>`.
+    ///
+    /// # Panics
+    ///
+    /// When `event_type` already has a handler.
+    #[must_use]
+    pub fn on<T, H, Fut, R>(self, event_type: &str, handler: H) -> Self
+    where
+        T: DeserializeOwned + Send + 'static,
+        H: Fn(WebhookEvent<T>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: IntoEventResponse,
+    {
+        self.insert([event_type], erase(handler))
+    }
+
+    /// Calls one `handler` for several event types: typically an enum tagged by `type`
+    /// (see [`WebhookEvent`]) whose variants are these types.
+    ///
+    /// # Panics
+    ///
+    /// When one of the types already has a handler.
+    #[must_use]
+    pub fn on_each<'t, T, H, Fut, R>(
+        self,
+        event_types: impl IntoIterator<Item = &'t str>,
+        handler: H,
+    ) -> Self
+    where
+        T: DeserializeOwned + Send + 'static,
+        H: Fn(WebhookEvent<T>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: IntoEventResponse,
+    {
+        self.insert(event_types, erase(handler))
+    }
+
+    /// Calls `handler` for the event types that have no handler, instead of answering
+    /// `200 {"status":"ignored"}`.
+    ///
+    /// ```
+    /// use http::StatusCode;
+    /// use webhook_event::{EventRouter, WebhookEvent};
+    ///
+    /// // Refuse unknown types (the sender will retry them).
+    /// let router = EventRouter::new().fallback(|_: WebhookEvent| async { StatusCode::UNPROCESSABLE_ENTITY });
+    /// # drop(router);
+    /// ```
+    #[must_use]
+    pub fn fallback<T, H, Fut, R>(mut self, handler: H) -> Self
+    where
+        T: DeserializeOwned + Send + 'static,
+        H: Fn(WebhookEvent<T>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: IntoEventResponse,
+    {
+        Arc::make_mut(&mut self.inner).fallback = Some(erase(handler));
+        self
+    }
+
+    /// Replaces the default `application/problem+json` responses to an
+    /// [`EventRejection`].
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use http::{Response, StatusCode};
+    /// use webhook_core::Rejection;
+    /// use webhook_event::{EventRejection, EventRouter};
+    ///
+    /// // Acknowledge events that do not parse, so the sender stops retrying them;
+    /// // keep the 500 for a missing signature layer.
+    /// let router = EventRouter::new().on_rejection(|rejection: &EventRejection| {
+    ///     let mut response = Response::new(Bytes::from(rejection.code()));
+    ///     if *rejection == EventRejection::MissingDelivery {
+    ///         *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    ///     }
+    ///     response
+    /// });
+    /// # drop(router);
+    /// ```
+    #[must_use]
+    pub fn on_rejection<F>(mut self, render: F) -> Self
+    where
+        F: Fn(&EventRejection) -> Response<Bytes> + Send + Sync + 'static,
+    {
+        Arc::make_mut(&mut self.inner).on_rejection = Some(Arc::new(render));
+        self
+    }
+
+    /// `true` when `event_type` has a handler.
+    pub fn handles(&self, event_type: &str) -> bool {
+        self.inner.routes.contains_key(event_type)
+    }
+
+    fn insert<'t>(
+        mut self,
+        event_types: impl IntoIterator<Item = &'t str>,
+        handler: ErasedHandler,
+    ) -> Self {
+        let inner = Arc::make_mut(&mut self.inner);
+        for event_type in event_types {
+            let previous = inner.routes.insert(event_type.into(), handler.clone());
+            assert!(
+                previous.is_none(),
+                "the event type `{event_type}` already has a handler"
+            );
+        }
+        self
+    }
+
+    fn route(&self, delivery: VerifiedDelivery) -> Result<HandlerFuture, EventRejection> {
+        let event_type = parse::peek_type(delivery.body())?;
+        let handler = match (self.inner.routes.get(&*event_type), &self.inner.fallback) {
+            (Some(handler), _) | (None, Some(handler)) => handler,
+            (None, None) => {
+                tracing::debug!(
+                    event_type = &*event_type,
+                    "no handler for this event type: ignored"
+                );
+                return Ok(Box::pin(std::future::ready(
+                    Outcome::Ignored.into_event_response(),
+                )));
+            }
+        };
+        handler(delivery)
+    }
+
+    fn reject(&self, rejection: &EventRejection) -> Response<Bytes> {
+        rejection.log();
+        match &self.inner.on_rejection {
+            Some(render) => render(rejection),
+            None => rejection.to_problem().into_response(),
+        }
+    }
+}
+
+impl Default for EventRouter {
+    fn default() -> Self {
+        Self {
+            inner: Arc::new(Inner::default()),
+        }
+    }
+}
+
+impl fmt::Debug for EventRouter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut types: Vec<&str> = self.inner.routes.keys().map(|t| &**t).collect();
+        types.sort_unstable();
+        f.debug_struct("EventRouter")
+            .field("types", &types)
+            .field("fallback", &self.inner.fallback.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<B> Service<Request<B>> for EventRouter {
+    type Response = Response<EventBody>;
+    type Error = Infallible;
+    type Future = ResponseFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> ResponseFuture {
+        let routed = request
+            .extensions()
+            .get::<VerifiedDelivery>()
+            .cloned()
+            .ok_or(EventRejection::MissingDelivery)
+            .and_then(|delivery| self.route(delivery));
+        match routed {
+            Ok(future) => ResponseFuture { inner: future },
+            Err(rejection) => ResponseFuture {
+                inner: Box::pin(std::future::ready(self.reject(&rejection))),
+            },
+        }
+    }
+}
+
+/// The future of [`EventRouter`]'s responses.
+pub struct ResponseFuture {
+    inner: HandlerFuture,
+}
+
+impl Future for ResponseFuture {
+    type Output = Result<Response<EventBody>, Infallible>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.inner
+            .as_mut()
+            .poll(cx)
+            .map(|response| Ok(response.map(EventBody::new)))
+    }
+}
+
+impl fmt::Debug for ResponseFuture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+/// The body of [`EventRouter`]'s responses: bytes held in memory, sent in one frame.
+#[derive(Debug, Default, Clone)]
+pub struct EventBody {
+    bytes: Option<Bytes>,
+}
+
+impl EventBody {
+    /// A body holding `bytes`.
+    pub fn new(bytes: Bytes) -> Self {
+        Self {
+            bytes: (!bytes.is_empty()).then_some(bytes),
+        }
+    }
+}
+
+impl Body for EventBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Poll::Ready(self.bytes.take().map(|bytes| Ok(Frame::data(bytes))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.bytes.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.bytes.as_ref().map_or(0, |b| b.len() as u64))
+    }
+}
+
+/// What an [`EventRouter`] handler can return.
+///
+/// Implemented for [`Outcome`], [`StatusCode`], `()` (200, empty),
+/// `serde_json::Value` (200, JSON), `(StatusCode, R)`, `http::Response<Bytes>` and
+/// `http::Response<String>`, the rejections ([`EventRejection`], [`GuardError`],
+/// [`Problem`]), and `Result<R, E>` of any two of these, so a handler can use `?`.
+pub trait IntoEventResponse {
+    /// Builds the response.
+    fn into_event_response(self) -> Response<Bytes>;
+}
+
+/// A handler's usual answers, each `200` with a small JSON body
+/// `{"status":"processed"}`, `{"status":"ignored"}` or `{"status":"stale"}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// The event was applied.
+    Processed,
+    /// The event is of no interest to this receiver.
+    Ignored,
+    /// A newer event about the same entity was applied already (see
+    /// [`OrderingGuard`](crate::OrderingGuard)); this one was not.
+    Stale,
+}
+
+impl Outcome {
+    /// `processed`, `ignored` or `stale`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Processed => "processed",
+            Self::Ignored => "ignored",
+            Self::Stale => "stale",
+        }
+    }
+
+    pub(crate) fn to_json(self) -> Bytes {
+        Bytes::from(format!(r#"{{"status":"{}"}}"#, self.as_str()))
+    }
+}
+
+fn json_response(body: Bytes) -> Response<Bytes> {
+    let mut response = Response::new(body);
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+impl IntoEventResponse for Outcome {
+    fn into_event_response(self) -> Response<Bytes> {
+        json_response(self.to_json())
+    }
+}
+
+impl IntoEventResponse for StatusCode {
+    fn into_event_response(self) -> Response<Bytes> {
+        let mut response = Response::new(Bytes::new());
+        *response.status_mut() = self;
+        response
+    }
+}
+
+impl IntoEventResponse for () {
+    fn into_event_response(self) -> Response<Bytes> {
+        Response::new(Bytes::new())
+    }
+}
+
+impl IntoEventResponse for serde_json::Value {
+    fn into_event_response(self) -> Response<Bytes> {
+        json_response(Bytes::from(self.to_string()))
+    }
+}
+
+impl<R: IntoEventResponse> IntoEventResponse for (StatusCode, R) {
+    fn into_event_response(self) -> Response<Bytes> {
+        let mut response = self.1.into_event_response();
+        *response.status_mut() = self.0;
+        response
+    }
+}
+
+impl IntoEventResponse for Response<Bytes> {
+    fn into_event_response(self) -> Response<Bytes> {
+        self
+    }
+}
+
+impl IntoEventResponse for Response<String> {
+    fn into_event_response(self) -> Response<Bytes> {
+        self.map(Bytes::from)
+    }
+}
+
+impl IntoEventResponse for Problem {
+    fn into_event_response(self) -> Response<Bytes> {
+        self.into_response()
+    }
+}
+
+impl IntoEventResponse for EventRejection {
+    fn into_event_response(self) -> Response<Bytes> {
+        self.to_problem().into_response()
+    }
+}
+
+impl IntoEventResponse for GuardError {
+    fn into_event_response(self) -> Response<Bytes> {
+        tracing::error!(error = %self, "webhook event not applied");
+        self.to_problem().into_response()
+    }
+}
+
+impl<R: IntoEventResponse, E: IntoEventResponse> IntoEventResponse for Result<R, E> {
+    fn into_event_response(self) -> Response<Bytes> {
+        match self {
+            Ok(response) => response.into_event_response(),
+            Err(error) => error.into_event_response(),
+        }
+    }
+}
