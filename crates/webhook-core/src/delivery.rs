@@ -129,3 +129,32 @@ impl fmt::Debug for VerifiedDelivery {
             .finish()
     }
 }
+
+/// The `type` of a routed event, put in the response extensions by the event router
+/// so outer layers (metrics, tracing) can label a delivery without parsing its body.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct EventType(Arc<str>);
+
+impl EventType {
+    /// Records an event type.
+    pub fn new(event_type: impl Into<Arc<str>>) -> Self {
+        Self(event_type.into())
+    }
+
+    /// The type as text, such as `payout.completed`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for EventType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for EventType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}

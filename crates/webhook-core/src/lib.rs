@@ -10,6 +10,10 @@
 //!   `application/problem+json` response with a stable machine-readable `code`.
 //! - [`VerifiedBody`] (the exact verified bytes, as a request body) and
 //!   [`ResponseBody`] (an inner service's body, or a layer's own rejection).
+//! - What outer layers (metrics, tracing) learn from a response's extensions: the
+//!   [`RejectionCode`] of a layer's own answer, and the signature layer copies the
+//!   [`VerifiedDelivery`] of a verified request onto the inner service's response,
+//!   and the event router adds the [`EventType`] it routed on.
 //!
 //! ```
 //! use bytes::Bytes;
@@ -38,5 +42,5 @@ mod delivery;
 mod rejection;
 
 pub use body::{ResponseBody, VerifiedBody};
-pub use delivery::{KeyId, VerifiedDelivery};
-pub use rejection::{PROBLEM_JSON, Problem, Rejection};
+pub use delivery::{EventType, KeyId, VerifiedDelivery};
+pub use rejection::{PROBLEM_JSON, Problem, Rejection, RejectionCode};

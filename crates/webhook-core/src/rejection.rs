@@ -25,6 +25,22 @@ pub trait Rejection: std::error::Error {
     }
 }
 
+/// The machine-readable code of a layer's rejection, found in the extensions of every
+/// response a layer produced itself (custom rejection responses included).
+///
+/// Outer layers (metrics, tracing) read it to tell a rejection from the handler's
+/// own answer without parsing the body.
+///
+/// ```
+/// use http::StatusCode;
+/// use webhook_core::{Problem, RejectionCode};
+///
+/// let response = Problem::new(StatusCode::UNAUTHORIZED, "signature_mismatch", "no key matched").into_response();
+/// assert_eq!(response.extensions().get::<RejectionCode>(), Some(&RejectionCode("signature_mismatch")));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RejectionCode(pub &'static str);
+
 /// An `application/problem+json` response under construction.
 ///
 /// The body has the RFC 9457 members `type`, `title`, `status` and `detail`, plus the
@@ -101,11 +117,12 @@ impl Problem {
     }
 
     /// Builds the response: status, headers, `Content-Type: application/problem+json`
-    /// and the JSON body.
+    /// and the JSON body, with the [`RejectionCode`] in the response extensions.
     pub fn into_response(self) -> Response<Bytes> {
         let body = self.to_json();
         let mut response = Response::new(body);
         *response.status_mut() = self.status;
+        response.extensions_mut().insert(RejectionCode(self.code));
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         headers.extend(self.headers);

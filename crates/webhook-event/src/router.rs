@@ -6,7 +6,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderValue};
@@ -14,7 +14,7 @@ use http::{Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use serde::de::DeserializeOwned;
 use tower_service::Service;
-use webhook_core::{Problem, Rejection, VerifiedDelivery};
+use webhook_core::{EventType, Problem, Rejection, VerifiedDelivery};
 
 use crate::ordering::GuardError;
 use crate::{EventRejection, WebhookEvent, parse};
@@ -223,8 +223,12 @@ impl EventRouter {
         self
     }
 
-    fn route(&self, delivery: VerifiedDelivery) -> Result<HandlerFuture, EventRejection> {
+    fn route(
+        &self,
+        delivery: VerifiedDelivery,
+    ) -> Result<(HandlerFuture, EventType), EventRejection> {
         let event_type = parse::peek_type(delivery.body())?;
+        let tag = EventType::new(&*event_type);
         let handler = match (self.inner.routes.get(&*event_type), &self.inner.fallback) {
             (Some(handler), _) | (None, Some(handler)) => handler,
             (None, None) => {
@@ -232,12 +236,11 @@ impl EventRouter {
                     event_type = &*event_type,
                     "no handler for this event type: ignored"
                 );
-                return Ok(Box::pin(std::future::ready(
-                    Outcome::Ignored.into_event_response(),
-                )));
+                let ignored = Outcome::Ignored.into_event_response();
+                return Ok((Box::pin(std::future::ready(ignored)), tag));
             }
         };
-        handler(delivery)
+        Ok((handler(delivery)?, tag))
     }
 
     fn reject(&self, rejection: &EventRejection) -> Response<Bytes> {
@@ -285,27 +288,36 @@ impl<B> Service<Request<B>> for EventRouter {
             .ok_or(EventRejection::MissingDelivery)
             .and_then(|delivery| self.route(delivery));
         match routed {
-            Ok(future) => ResponseFuture { inner: future },
+            Ok((future, event_type)) => ResponseFuture {
+                inner: future,
+                event_type: Some(event_type),
+            },
             Err(rejection) => ResponseFuture {
                 inner: Box::pin(std::future::ready(self.reject(&rejection))),
+                event_type: None,
             },
         }
     }
 }
 
 /// The future of [`EventRouter`]'s responses.
+///
+/// A routed event's response carries its [`EventType`] in the extensions, for outer
+/// layers (metrics, tracing).
 pub struct ResponseFuture {
     inner: HandlerFuture,
+    event_type: Option<EventType>,
 }
 
 impl Future for ResponseFuture {
     type Output = Result<Response<EventBody>, Infallible>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.inner
-            .as_mut()
-            .poll(cx)
-            .map(|response| Ok(response.map(EventBody::new)))
+        let mut response = ready!(self.inner.as_mut().poll(cx));
+        if let Some(event_type) = self.event_type.take() {
+            response.extensions_mut().insert(event_type);
+        }
+        Poll::Ready(Ok(response.map(EventBody::new)))
     }
 }
 

@@ -584,3 +584,33 @@ async fn behind_the_signature_layer() {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(seen.completed.load(AtomicOrdering::SeqCst), 1);
 }
+
+#[tokio::test]
+async fn routed_responses_carry_the_event_type_for_outer_layers() {
+    use tower::ServiceExt;
+    let router = payout_router(Arc::new(Seen::default()));
+    let response = router.clone().oneshot(request(COMPLETED)).await.unwrap();
+    assert_eq!(
+        response
+            .extensions()
+            .get::<webhook_core::EventType>()
+            .map(|t| t.as_str()),
+        Some("payout.completed")
+    );
+    let unknown = r#"{"id":"e","type":"payout.reversed","created":1,"data":{}}"#;
+    let response = router.clone().oneshot(request(unknown)).await.unwrap();
+    assert_eq!(
+        response
+            .extensions()
+            .get::<webhook_core::EventType>()
+            .map(|t| t.as_str()),
+        Some("payout.reversed")
+    );
+    let response = router.oneshot(request("not json")).await.unwrap();
+    assert!(
+        response
+            .extensions()
+            .get::<webhook_core::EventType>()
+            .is_none()
+    );
+}

@@ -12,10 +12,10 @@ use http_body_util::{LengthLimitError, Limited};
 use pin_project_lite::pin_project;
 use tokio::time::Timeout;
 use tower_service::Service;
-use webhook_core::{ResponseBody, VerifiedBody};
+use webhook_core::{ResponseBody, VerifiedBody, VerifiedDelivery};
 
-use crate::{BoxError, SignatureRejection};
 use crate::layer::Config;
+use crate::{BoxError, SignatureRejection};
 
 pin_project! {
     /// The response future of [`VerifySignature`](crate::VerifySignature).
@@ -46,6 +46,7 @@ pin_project! {
         Inner {
             #[pin]
             future: S::Future,
+            delivery: Option<VerifiedDelivery>,
         },
         Rejected {
             response: Option<Response<Bytes>>,
@@ -116,9 +117,12 @@ where
                         Ok(delivery) => {
                             let body = VerifiedBody::new(delivery.body().clone());
                             let mut request = Request::from_parts(parts, body);
-                            request.extensions_mut().insert(delivery);
+                            request.extensions_mut().insert(delivery.clone());
                             let future = inner.call(request);
-                            this.state.set(State::Inner { future });
+                            this.state.set(State::Inner {
+                                future,
+                                delivery: Some(delivery),
+                            });
                         }
                         Err(rejection) => {
                             let response = config.reject(&rejection);
@@ -126,8 +130,11 @@ where
                         }
                     }
                 }
-                StateProj::Inner { future } => {
-                    let response = ready!(future.poll(cx))?;
+                StateProj::Inner { future, delivery } => {
+                    let mut response = ready!(future.poll(cx))?;
+                    if let Some(delivery) = delivery.take() {
+                        response.extensions_mut().insert(delivery);
+                    }
                     return Poll::Ready(Ok(response.map(ResponseBody::new)));
                 }
                 StateProj::Rejected { response } => {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tower_layer::Layer;
-use webhook_core::Rejection;
+use webhook_core::{Rejection, RejectionCode};
 
 use crate::{SignatureRejection, Verifier, VerifySignature};
 
@@ -32,10 +32,14 @@ impl Config {
             reason = %rejection,
             "webhook delivery rejected"
         );
-        match &self.on_rejection {
+        let mut response = match &self.on_rejection {
             Some(render) => render(rejection),
             None => rejection.to_problem().into_response(),
-        }
+        };
+        response
+            .extensions_mut()
+            .insert(RejectionCode(rejection.code()));
+        response
     }
 }
 
@@ -83,7 +87,7 @@ impl VerifySignatureLayer {
     ///
     /// ```
     /// use bytes::Bytes;
-    /// use webhook_core::Rejection;
+    /// use webhook_core::{Rejection, RejectionCode};
     /// use webhook_signature::{Verifier, VerifySignatureLayer, scheme::HopNow};
     ///
     /// let verifier = Verifier::builder(HopNow).secret("k", "secret").build().unwrap();

@@ -16,7 +16,10 @@ use crate::{BoxError, SignatureRejection, Verifier, VerifySignatureLayer};
 ///
 /// The inner service receives `Request<VerifiedBody>`: the original method, URI,
 /// version, headers and extensions, the verified bytes as the body, and a
-/// [`VerifiedDelivery`](webhook_core::VerifiedDelivery) in the extensions.
+/// [`VerifiedDelivery`](webhook_core::VerifiedDelivery) in the extensions. The same
+/// marker is copied onto the inner service's response extensions, for outer layers
+/// (metrics, tracing); the layer's own rejections carry a
+/// [`RejectionCode`](webhook_core::RejectionCode) there instead.
 pub struct VerifySignature<S> {
     inner: S,
     config: Arc<Config>,
