@@ -13,13 +13,16 @@ use webhook_signature::scheme::{self, NAMES, Scheme};
 #[command(
     name = "webhook",
     version,
-    about = "Sign and verify webhook signatures (HMAC-SHA256)",
-    long_about = "Sign and verify webhook signatures (HMAC-SHA256).\n\n\
+    about = "Sign, verify and send webhooks (HMAC-SHA256)",
+    long_about = "Sign, verify and send webhooks (HMAC-SHA256).\n\n\
         `webhook sign` prints the headers a sender would attach to a body; \
         `webhook verify` checks a delivery's headers against its body and says why \
-        a signature does not match.\n\n\
-        Exit status: 0 verified (or signed), 1 the signature was rejected, \
-        2 a usage error (unknown scheme, malformed --header, unreadable file, bad secret)."
+        a signature does not match; `webhook send` posts signed mock events to a \
+        receiver (once, as a duplicate storm, or as a scripted scenario).\n\n\
+        Exit status: 0 verified (or signed, or sent), 1 the signature was rejected \
+        (or the receiver answered otherwise than expected), 2 a usage error (unknown \
+        scheme, malformed --header, unreadable file, bad secret, bad URL or JSON, \
+        receiver unreachable)."
 )]
 pub struct Cli {
     /// What to do.
@@ -46,6 +49,29 @@ pub enum Command {
             webhook sign --scheme slack --secret s body.json > headers.txt\n  \
             webhook verify --scheme slack --secret s --header-file headers.txt body.json")]
     Verify(VerifyArgs),
+    /// Post a signed mock event to a receiver: once, several times at once (a
+    /// duplicate storm), or as the steps of a scenario file.
+    ///
+    /// Prints one line per response (index, status, `idempotent-replayed` when the
+    /// receiver replayed a recorded response, the start of the body) and a summary of
+    /// the status codes. Exits 0 when every response is 2xx or 409 (a duplicate that
+    /// arrived while the first copy was being processed), 1 otherwise, 2 when the
+    /// receiver cannot be reached or the command is called wrongly.
+    ///
+    /// With --scenario, runs the file's steps in order and prints each step's expected
+    /// and actual status; exits 1 if any differs.
+    #[command(after_help = "Examples:\n  \
+            webhook send --url http://127.0.0.1:3000/webhooks --scheme hopnow \\\n    \
+            --secret \"$SECRET\" --type payout.completed --data '{\"payout_id\":\"po_1\"}'\n  \
+            webhook send --url http://127.0.0.1:3000/webhooks --scheme hopnow \\\n    \
+            --secret \"$SECRET\" --type ping --repeat 20 --concurrency 20\n  \
+            webhook send --url http://127.0.0.1:3000/webhooks --scheme hopnow \\\n    \
+            --secret new --secret old --scenario scenarios/basic.json\n\n\
+            Scenario steps: send (a new event), duplicate (the previous event again), \
+            out_of_order (a new event for the same entity with an older `created`), \
+            rotated_secret (a new event signed with the second --secret), forged (a new \
+            event with a corrupted signature).")]
+    Send(SendArgs),
 }
 
 impl Command {
@@ -54,6 +80,7 @@ impl Command {
         match self {
             Self::Sign(args) => args.body.is_stdin(),
             Self::Verify(args) => args.body.is_stdin(),
+            Self::Send(_) => false,
         }
     }
 }
@@ -149,6 +176,102 @@ pub struct VerifyArgs {
     /// The delivery's body.
     #[command(flatten)]
     pub body: BodyArg,
+}
+
+/// `webhook send`.
+#[derive(Debug, Args)]
+#[command(group(
+    clap::ArgGroup::new("event").required(true).args(["event_type", "scenario"])
+))]
+pub struct SendArgs {
+    /// The receiver's URL, `http://HOST:PORT/PATH` (plain HTTP: no TLS).
+    #[arg(long, value_name = "URL")]
+    pub url: String,
+
+    /// The signature scheme the receiver verifies.
+    #[arg(long, value_name = "SCHEME")]
+    pub scheme: SchemeArg,
+
+    /// The signing secret. Repeat it for a rotation: the first signs every delivery,
+    /// the second signs the `rotated_secret` steps of a scenario. `standard` expects
+    /// `whsec_<base64>`. Prefer WEBHOOK_SECRET (one secret): command-line arguments
+    /// are visible to other users in the process list.
+    #[arg(
+        long = "secret",
+        value_name = "SECRET",
+        env = "WEBHOOK_SECRET",
+        hide_env_values = true,
+        allow_hyphen_values = true,
+        required = true
+    )]
+    pub secrets: Vec<String>,
+
+    /// The event type, the envelope's `type` (`payout.completed`).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub event_type: Option<String>,
+
+    /// The event's `data`, as JSON text. Default `{}`.
+    #[arg(long, value_name = "JSON", conflicts_with_all = ["data_file", "scenario"])]
+    pub data: Option<String>,
+
+    /// A file holding the event's `data` as JSON.
+    #[arg(long, value_name = "PATH", conflicts_with = "scenario")]
+    pub data_file: Option<PathBuf>,
+
+    /// The event id (`id`; also `webhook-id`, `X-GitHub-Delivery` or
+    /// `X-Shopify-Webhook-Id` for the schemes that send one). Default: a random
+    /// `evt_<uuid>`, the same for every copy of a --repeat.
+    #[arg(long, value_name = "ID", conflicts_with = "scenario")]
+    pub id: Option<String>,
+
+    /// The envelope's `created`: Unix seconds or RFC 3339 text
+    /// (`2025-11-02T10:00:00Z`), sent as given. Default: now, in Unix seconds.
+    #[arg(
+        long,
+        value_name = "TIME",
+        allow_hyphen_values = true,
+        conflicts_with = "scenario"
+    )]
+    pub created: Option<String>,
+
+    /// The Unix time in seconds to sign, for the schemes that sign one (`stripe`,
+    /// `slack`, `standard`). Default: now.
+    #[arg(long, value_name = "UNIX", value_parser = clap::value_parser!(i64).range(0..))]
+    pub timestamp: Option<i64>,
+
+    /// How many times to send the same event (same id, same body).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1,
+        value_parser = clap::value_parser!(u32).range(1..=10_000),
+        conflicts_with = "scenario"
+    )]
+    pub repeat: u32,
+
+    /// How many of the --repeat copies are in flight at once. Equal to --repeat, they
+    /// all start together: a duplicate storm.
+    #[arg(
+        long,
+        value_name = "C",
+        default_value_t = 1,
+        value_parser = clap::value_parser!(u32).range(1..=256),
+        conflicts_with = "scenario"
+    )]
+    pub concurrency: u32,
+
+    /// An extra request header, as `Name: value`. Repeatable.
+    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+
+    /// Seconds to wait for each response.
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+
+    /// Run the steps of a scenario file (JSON, or TOML when the name ends in `.toml`)
+    /// instead of sending one event.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
 }
 
 /// Where the body comes from.

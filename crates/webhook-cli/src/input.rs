@@ -40,6 +40,29 @@ pub enum UsageError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// `--url` is not an `http://` URL.
+    InvalidUrl {
+        /// The text given.
+        url: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// Text that should be JSON is not.
+    InvalidJson {
+        /// Where it came from: `--data`, or the file.
+        origin: String,
+        /// The parser's message, with line and column.
+        reason: String,
+    },
+    /// `--created` is neither Unix seconds nor RFC 3339 text.
+    InvalidCreated(webhook_testing::InvalidCreated),
+    /// A scenario file is not valid.
+    Scenario {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 impl fmt::Display for UsageError {
@@ -63,6 +86,10 @@ impl fmt::Display for UsageError {
             }
             Self::Secret(error) => write!(f, "--secret: {error}"),
             Self::InvalidValue { flag, reason } => write!(f, "{flag}: {reason}"),
+            Self::InvalidUrl { url, reason } => write!(f, "--url {url:?}: {reason}"),
+            Self::InvalidJson { origin, reason } => write!(f, "{origin}: not valid JSON: {reason}"),
+            Self::InvalidCreated(error) => write!(f, "--created: {error}"),
+            Self::Scenario { path, reason } => write!(f, "{}: {reason}", path.display()),
         }
     }
 }
@@ -72,6 +99,7 @@ impl std::error::Error for UsageError {
         match self {
             Self::Read { source, .. } => Some(source),
             Self::Secret(error) => Some(error),
+            Self::InvalidCreated(error) => Some(error),
             _ => None,
         }
     }

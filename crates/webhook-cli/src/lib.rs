@@ -1,5 +1,6 @@
-//! The `webhook` command: sign a body the way a webhook sender would, and verify a
-//! captured delivery, with a hint when the signature does not match.
+//! The `webhook` command: sign a body the way a webhook sender would, verify a
+//! captured delivery (with a hint when the signature does not match), and send signed
+//! mock events to a receiver: once, as a duplicate storm, or as a scripted scenario.
 //!
 //! The binary is a thin shell over [`run`]; the pieces it uses (header parsing, body
 //! reading, formatting) are public here so they can be tested and reused by later
@@ -31,19 +32,29 @@
 //! assert_eq!(String::from_utf8(out).unwrap(), "ok key=0\n");
 //! ```
 //!
-//! Exit status: [`EXIT_OK`] (0), [`EXIT_REJECTED`] (1, the signature was refused) and
-//! [`EXIT_USAGE`] (2, a usage or I/O error; clap uses it for its own errors too).
+//! `webhook send` builds its events with [`webhook_testing::MockEvent`] and posts them
+//! with a hyper 1 client over plain HTTP; see [`Scenario`] for the scenario files.
+//!
+//! Exit status: [`EXIT_OK`] (0), [`EXIT_REJECTED`] (1, the signature was refused, or
+//! the receiver answered otherwise than expected) and [`EXIT_USAGE`] (2, a usage or
+//! I/O error, or an unreachable receiver; clap uses it for its own errors too).
 
 use std::io::{self, Read, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 mod cli;
 mod input;
+mod scenario;
+mod send;
 mod sign;
 mod verify;
 
-pub use cli::{BodyArg, Cli, Command, SchemeArg, SchemeParser, SignArgs, SigningArgs, VerifyArgs};
+pub use cli::{
+    BodyArg, Cli, Command, SchemeArg, SchemeParser, SendArgs, SignArgs, SigningArgs, VerifyArgs,
+};
 pub use input::{Body, UsageError, collect_headers, parse_header_line};
+pub use scenario::{EventTemplate, Scenario, Step, StepKind};
+pub use send::{Outcome, parse_json, parse_url, summary};
 pub use sign::{format_headers, generate_id, sign};
 pub use verify::{Verification, verify};
 
@@ -78,6 +89,7 @@ pub fn run(
     let result = match &cli.command {
         Command::Sign(args) => run_sign(args, now, stdin, stdout),
         Command::Verify(args) => run_verify(args, now, stdin, stdout, stderr),
+        Command::Send(args) => run_send(args, now, stdout, stderr),
     };
     match result {
         Ok(status) => status,
@@ -120,6 +132,30 @@ fn run_sign(
     stdout.write_all(format_headers(&headers).as_bytes())?;
     stdout.flush()?;
     Ok(EXIT_OK)
+}
+
+fn run_send(
+    args: &SendArgs,
+    now: i64,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<u8, Failure> {
+    let (lines, status, failure) = match &args.scenario {
+        Some(path) => {
+            let report = scenario::run(args, path, now)?;
+            (report.lines, report.status, report.failure)
+        }
+        None => {
+            let report = send::send(args, now)?;
+            (report.lines, report.status, report.failure)
+        }
+    };
+    stdout.write_all(lines.as_bytes())?;
+    stdout.flush()?;
+    if let Some(failure) = failure {
+        writeln!(stderr, "error: {failure}")?;
+    }
+    Ok(status)
 }
 
 fn run_verify(

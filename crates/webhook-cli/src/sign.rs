@@ -42,7 +42,7 @@ pub fn sign(args: &SigningArgs, body: &[u8], now: i64) -> Result<HeaderMap, Usag
 
 /// An id a verifier reads back unchanged: printable ASCII, no surrounding whitespace
 /// (header values are trimmed, which would change the signed content).
-fn check_id(id: &str) -> Result<(), UsageError> {
+pub(crate) fn check_id(id: &str) -> Result<(), UsageError> {
     if !id.bytes().all(|b| (0x20..0x7f).contains(&b)) {
         return Err(UsageError::InvalidValue {
             flag: "--id",

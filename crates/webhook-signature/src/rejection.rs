@@ -93,13 +93,19 @@ impl fmt::Display for SignatureRejection {
                 f,
                 "the signed timestamp is {} s {} now, beyond the tolerance of {tolerance_seconds} s",
                 skew_seconds.unsigned_abs(),
-                if *skew_seconds >= 0 { "before" } else { "after" }
+                if *skew_seconds >= 0 {
+                    "before"
+                } else {
+                    "after"
+                }
             ),
             Self::MalformedSignature { reason } => write!(f, "malformed signature: {reason}"),
             Self::ConflictingHeaders { header } => {
                 write!(f, "`{header}` appears several times with different values")
             }
-            Self::MissingHeader { header } => write!(f, "the required header `{header}` is missing"),
+            Self::MissingHeader { header } => {
+                write!(f, "the required header `{header}` is missing")
+            }
             Self::MalformedHeader { header, reason } => write!(f, "malformed `{header}`: {reason}"),
             Self::InvalidBody => f.write_str("the request body could not be read"),
             Self::BodyTimeout { timeout_seconds } => write!(
@@ -107,7 +113,10 @@ impl fmt::Display for SignatureRejection {
                 "the request body did not arrive within {timeout_seconds} s"
             ),
             Self::PayloadTooLarge { limit } => {
-                write!(f, "the request body is larger than the limit of {limit} bytes")
+                write!(
+                    f,
+                    "the request body is larger than the limit of {limit} bytes"
+                )
             }
         }
     }
@@ -155,12 +164,24 @@ mod tests {
     fn statuses_and_codes_are_stable() {
         let cases = [
             (
-                SignatureRejection::SignatureMismatch { signed_content: "<body>" },
+                SignatureRejection::SignatureMismatch {
+                    signed_content: "<body>",
+                },
                 401,
                 "signature_mismatch",
             ),
-            (SignatureRejection::PayloadTooLarge { limit: 1 }, 413, "payload_too_large"),
-            (SignatureRejection::BodyTimeout { timeout_seconds: 30 }, 408, "body_timeout"),
+            (
+                SignatureRejection::PayloadTooLarge { limit: 1 },
+                413,
+                "payload_too_large",
+            ),
+            (
+                SignatureRejection::BodyTimeout {
+                    timeout_seconds: 30,
+                },
+                408,
+                "body_timeout",
+            ),
             (
                 SignatureRejection::MalformedSignature { reason: "x" },
                 400,

@@ -107,7 +107,10 @@ where
             return ResponseFuture::rejected(self.config.reject(&rejection));
         }
         let (parts, body) = request.into_parts();
-        let collect = tokio::time::timeout(self.config.read_timeout, Limited::new(body, limit).collect());
+        let collect = tokio::time::timeout(
+            self.config.read_timeout,
+            Limited::new(body, limit).collect(),
+        );
         // Call the instance that was polled ready, keep a fresh clone for the next call.
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);

@@ -131,10 +131,9 @@ impl GenericHmacBuilder {
     /// Checks the layout against the headers configured.
     pub fn build(self) -> Result<GenericHmac, ConfigError> {
         let invalid = |reason| ConfigError::InvalidScheme { reason };
-        let before_body = self
-            .template
-            .strip_suffix("{body}")
-            .ok_or(invalid("the signed-content template must end with `{body}`"))?;
+        let before_body = self.template.strip_suffix("{body}").ok_or(invalid(
+            "the signed-content template must end with `{body}`",
+        ))?;
         let mut layout = Vec::new();
         let mut rest = before_body;
         while !rest.is_empty() {
@@ -150,12 +149,30 @@ impl GenericHmacBuilder {
                 (Piece::Id, "{id}".len())
             } else if rest.starts_with("{body}") {
                 return Err(invalid("`{body}` must appear once, at the end"));
+            } else if is_placeholder(rest) {
+                return Err(invalid(
+                    "unknown placeholder: the template knows `{id}`, `{timestamp}` and `{body}`",
+                ));
             } else {
-                let len = rest[1..].find('{').map_or(rest.len(), |at| at + 1);
+                // Up to the next `{`, on a character boundary (the literal may be UTF-8).
+                let len = rest
+                    .char_indices()
+                    .skip(1)
+                    .find(|&(_, c)| c == '{')
+                    .map_or(rest.len(), |(at, _)| at);
                 (Piece::Literal(rest.as_bytes()[..len].into()), len)
             };
             layout.push(piece);
             rest = &rest[len..];
+        }
+        if self.timestamp_header.is_some()
+            && !layout.iter().any(|piece| matches!(piece, Piece::Timestamp))
+        {
+            // Enforcing the tolerance on a timestamp the signature does not cover gives
+            // no replay protection: a replay would just send a fresh header.
+            return Err(invalid(
+                "a timestamp header must be signed: put `{timestamp}` in the signed content",
+            ));
         }
         Ok(GenericHmac {
             name: self.name,
@@ -167,6 +184,15 @@ impl GenericHmacBuilder {
             layout,
         })
     }
+}
+
+/// Whether `text` starts with `{name}`, `name` made of ASCII letters, digits and `_`.
+fn is_placeholder(text: &str) -> bool {
+    text.strip_prefix('{')
+        .and_then(|inner| inner.split_once('}'))
+        .is_some_and(|(name, _)| {
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        })
 }
 
 impl Scheme for GenericHmac {
@@ -184,11 +210,12 @@ impl Scheme for GenericHmac {
                 header: self.header.clone(),
             }
         })?;
-        let encoded = value
-            .strip_prefix(&*self.prefix)
-            .ok_or(SignatureRejection::MalformedSignature {
-                reason: "the signature lacks the configured prefix",
-            })?;
+        let encoded =
+            value
+                .strip_prefix(&*self.prefix)
+                .ok_or(SignatureRejection::MalformedSignature {
+                    reason: "the signature lacks the configured prefix",
+                })?;
         let mut signed = Signed::new();
         signed.push_signature(self.decode(encoded)?);
         let required = |header: &HeaderName| {
@@ -243,7 +270,10 @@ impl Scheme for GenericHmac {
             Encoding::Base64 => encode_base64(&tag),
         };
         let mut headers = HeaderMap::new();
-        headers.insert(self.header.clone(), format!("{}{encoded}", self.prefix).parse()?);
+        headers.insert(
+            self.header.clone(),
+            format!("{}{encoded}", self.prefix).parse()?,
+        );
         if let Some(header) = &self.timestamp_header {
             headers.insert(header.clone(), timestamp.parse()?);
         }
@@ -265,7 +295,12 @@ mod tests {
     #[test]
     fn templates_are_checked_at_build_time() {
         assert!(builder().signed_content("{body}.x").build().is_err());
-        assert!(builder().signed_content("{timestamp}.{body}").build().is_err());
+        assert!(
+            builder()
+                .signed_content("{timestamp}.{body}")
+                .build()
+                .is_err()
+        );
         assert!(builder().signed_content("{id}.{body}").build().is_err());
         assert!(builder().signed_content("{body}{body}").build().is_err());
         let scheme = builder()

@@ -48,7 +48,10 @@ impl Scheme for GitHub {
     ) -> Result<HeaderMap, http::header::InvalidHeaderValue> {
         let mut headers = HeaderMap::new();
         let tag = hmac_tag(secret, &[], request.body);
-        headers.insert(SIGNATURE.clone(), format!("sha256={}", hex::encode(tag)).parse()?);
+        headers.insert(
+            SIGNATURE.clone(),
+            format!("sha256={}", hex::encode(tag)).parse()?,
+        );
         if !request.id.is_empty() {
             headers.insert(DELIVERY.clone(), request.id.parse()?);
         }

@@ -1,6 +1,8 @@
 use http::{HeaderMap, HeaderName};
 
-use super::{Scheme, SignRequest, Signed, decode_base64_tag, encode_base64, hmac_tag, single_header};
+use super::{
+    Scheme, SignRequest, Signed, decode_base64_tag, encode_base64, hmac_tag, single_header,
+};
 use crate::SignatureRejection;
 
 static SIGNATURE: HeaderName = HeaderName::from_static("x-shopify-hmac-sha256");

@@ -1,6 +1,8 @@
 use http::{HeaderMap, HeaderName};
 
-use super::{Scheme, SignRequest, Signed, decode_hex_tag, hmac_tag, parse_timestamp, single_header};
+use super::{
+    Scheme, SignRequest, Signed, decode_hex_tag, hmac_tag, parse_timestamp, single_header,
+};
 use crate::SignatureRejection;
 
 static SIGNATURE: HeaderName = HeaderName::from_static("x-slack-signature");
@@ -54,7 +56,10 @@ impl Scheme for Slack {
         let timestamp = request.timestamp.to_string();
         let tag = hmac_tag(secret, &[b"v0:", timestamp.as_bytes(), b":"], request.body);
         let mut headers = HeaderMap::new();
-        headers.insert(SIGNATURE.clone(), format!("v0={}", hex::encode(tag)).parse()?);
+        headers.insert(
+            SIGNATURE.clone(),
+            format!("v0={}", hex::encode(tag)).parse()?,
+        );
         headers.insert(TIMESTAMP.clone(), timestamp.parse()?);
         Ok(headers)
     }

@@ -1,6 +1,8 @@
 use http::{HeaderMap, HeaderName};
 
-use super::{Scheme, SignRequest, Signed, decode_hex_tag, hmac_tag, parse_timestamp, single_header};
+use super::{
+    Scheme, SignRequest, Signed, decode_hex_tag, hmac_tag, parse_timestamp, single_header,
+};
 use crate::SignatureRejection;
 
 static SIGNATURE: HeaderName = HeaderName::from_static("stripe-signature");
@@ -31,10 +33,13 @@ impl Scheme for Stripe {
         let mut signed = Signed::new();
         let mut timestamp = None;
         for item in value.split(',') {
-            let (key, val) = item.trim().split_once('=').ok_or(SignatureRejection::MalformedHeader {
-                header: SIGNATURE.clone(),
-                reason: "expected comma-separated `key=value` items",
-            })?;
+            let (key, val) =
+                item.trim()
+                    .split_once('=')
+                    .ok_or(SignatureRejection::MalformedHeader {
+                        header: SIGNATURE.clone(),
+                        reason: "expected comma-separated `key=value` items",
+                    })?;
             match key {
                 "t" if timestamp.is_some() => {
                     return Err(SignatureRejection::MalformedHeader {

@@ -1,0 +1,247 @@
+//! Signature verification throughput: each built-in scheme through
+//! `Verifier::verify`, against a raw HMAC-SHA256 floor over the same signed content
+//! and against the `standardwebhooks` crate.
+//!
+//! Run with `cargo bench -p webhook-signature --bench verify`.
+//!
+//! Per body size (256 B, 4 KiB, 64 KiB, 1 MiB) one criterion group holds:
+//! - `raw/<Scheme>`: `Hmac::<Sha256>::new_from_slice(key)` per message, then the
+//!   scheme's signed prefix and the body, then a plain `==` with the expected tag;
+//!   the floor any verifier pays (it sets the key up per message, which our verifier
+//!   avoids by cloning a precomputed keyed state);
+//! - `ours/<Scheme>`: `Verifier::verify(&headers, &body)` on headers made by `Signer`,
+//!   one key, a clock injected at the signed timestamp;
+//! - `standardwebhooks/StandardWebhooks`: the `standardwebhooks` crate's
+//!   `Webhook::verify` on the very same body and headers.
+//!
+//! Each `raw` runs right before its scheme so drift on a busy machine hits both alike.
+//!
+//! Timing: on a shared machine (other builds and benchmarks running), a plain mean
+//! mostly measures who else was scheduled, and ratios of a few percent drown in it.
+//! So each sample times the routine in short chunks (about 100 µs, or one call for
+//! large bodies) and keeps the fastest chunk's time per call, which drops the chunks
+//! that were preempted. Set `VERIFY_BENCH_MEAN=1` for criterion's plain `iter`.
+
+use std::hint::black_box;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use bytes::Bytes;
+use criterion::{Bencher, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use hmac::{Hmac, KeyInit, Mac};
+use http::HeaderMap;
+use sha2::Sha256;
+use webhook_signature::scheme::{GitHub, HopNow, Scheme, Shopify, Slack, StandardWebhooks, Stripe};
+use webhook_signature::{Signer, Verifier};
+
+const SIZES: [(usize, &str); 4] = [
+    (256, "256B"),
+    (4 << 10, "4KiB"),
+    (64 << 10, "64KiB"),
+    (1 << 20, "1MiB"),
+];
+
+const EVENT_ID: &str = "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W";
+const PLAIN_SECRET: &str = "whsec_bench_5WbX5kEWLlfzsGNjH64I8lOOqUB6e8FH";
+const STANDARD_SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+
+/// A webhook-like JSON document of exactly `size` bytes: an event envelope, as many
+/// line items as fit, and a string field that pads to the size.
+fn payload(size: usize) -> Bytes {
+    let head = r#"{"id":"evt_1NG8Du2eZvKYlo2CUI2bh4Mf","type":"order.paid","created":1700000000,"data":{"object":{"id":"ord_9Hq2LxT7","amount":129900,"currency":"usd","items":["#;
+    let tail_start = r#"]},"pad":""#;
+    let tail_end = r#""}}"#;
+    let mut json = String::with_capacity(size);
+    json.push_str(head);
+    let mut n = 0;
+    loop {
+        let item = format!(
+            r#"{}{{"sku":"SKU-{n:05}","name":"Widget {n}","qty":{},"unit_price":1299}}"#,
+            if n == 0 { "" } else { "," },
+            n % 7 + 1,
+        );
+        if json.len() + item.len() + tail_start.len() + tail_end.len() > size {
+            break;
+        }
+        json.push_str(&item);
+        n += 1;
+    }
+    json.push_str(tail_start);
+    let pad = size
+        .checked_sub(json.len() + tail_end.len())
+        .expect("size too small for the envelope");
+    json.extend(std::iter::repeat_n('x', pad));
+    json.push_str(tail_end);
+    assert_eq!(json.len(), size);
+    serde_json::from_str::<serde_json::Value>(&json).expect("payload is JSON");
+    Bytes::from(json)
+}
+
+/// One scheme's benchmark inputs.
+struct Case {
+    name: &'static str,
+    verifier: Verifier,
+    headers: HeaderMap,
+    /// The decoded HMAC key.
+    key: Vec<u8>,
+    /// What the scheme signs before the body.
+    prefix: Vec<u8>,
+    /// HMAC-SHA256(key, prefix || body).
+    expected: [u8; 32],
+}
+
+fn hmac_tag(key: &[u8], prefix: &[u8], body: &[u8]) -> [u8; 32] {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("any key length");
+    mac.update(prefix);
+    mac.update(body);
+    mac.finalize().into_bytes().into()
+}
+
+fn case<S: Scheme + Copy>(
+    name: &'static str,
+    scheme: S,
+    secret: &str,
+    prefix: String,
+    body: &Bytes,
+    now: i64,
+) -> Case {
+    let key = scheme.decode_secret(secret).expect("valid secret");
+    let headers = Signer::new(scheme, secret)
+        .expect("valid secret")
+        .sign(body, now, EVENT_ID)
+        .expect("valid headers");
+    let verifier = Verifier::builder(scheme)
+        .secret("current", secret)
+        .clock(move || UNIX_EPOCH + Duration::from_secs(now as u64))
+        .build()
+        .expect("valid verifier");
+    let prefix = prefix.into_bytes();
+    let expected = hmac_tag(&key, &prefix, body);
+    // The raw floor must sign exactly what the scheme signs: the header carries it.
+    let hex = hex::encode(expected);
+    let b64 = base64::engine::general_purpose::STANDARD.encode(expected);
+    assert!(
+        headers.values().any(|v| v
+            .to_str()
+            .is_ok_and(|v| v.contains(&hex) || v.contains(&b64))),
+        "{name}: raw signed content differs from the scheme's"
+    );
+    verifier.verify(&headers, body).expect("verifies");
+    Case {
+        name,
+        verifier,
+        headers,
+        key,
+        prefix,
+        expected,
+    }
+}
+
+fn cases(body: &Bytes, now: i64) -> Vec<Case> {
+    vec![
+        case("HopNow", HopNow, PLAIN_SECRET, String::new(), body, now),
+        case("GitHub", GitHub, PLAIN_SECRET, String::new(), body, now),
+        case("Stripe", Stripe, PLAIN_SECRET, format!("{now}."), body, now),
+        case(
+            "StandardWebhooks",
+            StandardWebhooks,
+            STANDARD_SECRET,
+            format!("{EVENT_ID}.{now}."),
+            body,
+            now,
+        ),
+        case(
+            "Slack",
+            Slack,
+            PLAIN_SECRET,
+            format!("v0:{now}:"),
+            body,
+            now,
+        ),
+        case("Shopify", Shopify, PLAIN_SECRET, String::new(), body, now),
+    ]
+}
+
+/// Runs `routine` for criterion: per call, the fastest of chunks of `chunk` calls (see
+/// the top of the file), or criterion's own mean with `VERIFY_BENCH_MEAN=1`.
+fn measure<O>(b: &mut Bencher<'_>, chunk: u64, mut routine: impl FnMut() -> O) {
+    static MEAN: OnceLock<bool> = OnceLock::new();
+    if *MEAN.get_or_init(|| std::env::var_os("VERIFY_BENCH_MEAN").is_some_and(|v| v == "1")) {
+        return b.iter(routine);
+    }
+    b.iter_custom(|iters| {
+        let mut best = f64::MAX;
+        let mut done = 0;
+        while done < iters {
+            let n = chunk.min(iters - done);
+            let start = Instant::now();
+            for _ in 0..n {
+                black_box(routine());
+            }
+            best = best.min(start.elapsed().as_secs_f64() / n as f64);
+            done += n;
+        }
+        Duration::from_secs_f64(best * iters as f64)
+    });
+}
+
+fn verify(c: &mut Criterion) {
+    for (size, label) in SIZES {
+        let body = payload(size);
+        // `standardwebhooks` reads the system clock, so sign at the real now; each
+        // group runs well within its 300 s tolerance.
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs() as i64;
+        let cases = cases(&body, now);
+        // About 100 KB of body per chunk (100 µs at 1 GB/s); one call from 64 KiB up.
+        let chunk = (100_000 / size as u64).max(1);
+        let mut group = c.benchmark_group(format!("verify/{label}"));
+        group.throughput(Throughput::Bytes(size as u64));
+        for case in &cases {
+            group.bench_function(BenchmarkId::new("raw", case.name), |b| {
+                measure(b, chunk, || {
+                    let mut mac = Hmac::<Sha256>::new_from_slice(black_box(&case.key))
+                        .expect("any key length");
+                    mac.update(black_box(&case.prefix));
+                    mac.update(black_box(&body));
+                    let tag: [u8; 32] = mac.finalize().into_bytes().into();
+                    assert!(tag == case.expected);
+                })
+            });
+            group.bench_function(BenchmarkId::new("ours", case.name), |b| {
+                measure(b, chunk, || {
+                    case.verifier
+                        .verify(black_box(&case.headers), black_box(&body))
+                        .expect("verifies")
+                })
+            });
+            if case.name == "StandardWebhooks" {
+                let webhook =
+                    standardwebhooks::Webhook::new(STANDARD_SECRET).expect("valid secret");
+                webhook.verify(&body, &case.headers).expect("verifies");
+                group.bench_function(BenchmarkId::new("standardwebhooks", case.name), |b| {
+                    measure(b, chunk, || {
+                        webhook
+                            .verify(black_box(&body), black_box(&case.headers))
+                            .expect("verifies")
+                    })
+                });
+            }
+        }
+        group.finish();
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4))
+        .sample_size(60)
+        .nresamples(20_000);
+    targets = verify
+}
+criterion_main!(benches);

@@ -1,0 +1,545 @@
+//! Mock events: the envelope `{id, type, created, data}`, signed for any scheme.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, InvalidHeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
+use serde_json::Value;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use webhook_signature::scheme::{Scheme, SignRequest, Signed};
+use webhook_signature::{ConfigError, SignatureRejection, Signer};
+use zeroize::Zeroizing;
+
+/// The current Unix time in seconds.
+pub(crate) fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| {
+            i64::try_from(since.as_secs()).unwrap_or(i64::MAX)
+        })
+}
+
+/// A fresh event id: `evt_` followed by a random (version 4) UUID in hex.
+///
+/// ```
+/// let id = webhook_testing::generate_id();
+/// assert!(id.starts_with("evt_") && id.len() == 36);
+/// assert_ne!(id, webhook_testing::generate_id());
+/// ```
+pub fn generate_id() -> String {
+    format!("evt_{}", uuid::Uuid::new_v4().simple())
+}
+
+/// When an event was created: Unix seconds, or RFC 3339 text, rendered as given.
+///
+/// ```
+/// use webhook_testing::Created;
+///
+/// let unix: Created = "1762077600".parse().unwrap();
+/// let text: Created = "2025-11-02T10:00:00Z".parse().unwrap();
+/// assert_eq!(unix.unix_seconds(), text.unix_seconds());
+/// assert_eq!(unix.to_json(), serde_json::json!(1762077600));
+/// assert_eq!(text.to_json(), serde_json::json!("2025-11-02T10:00:00Z"));
+/// assert_eq!(text.earlier_by(60).to_string(), "2025-11-02T09:59:00Z");
+/// assert!("yesterday".parse::<Created>().is_err());
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Created(Repr);
+
+#[derive(Clone, PartialEq, Eq)]
+enum Repr {
+    Unix(i64),
+    Text { text: String, at: OffsetDateTime },
+}
+
+impl Created {
+    /// Unix seconds, rendered as a JSON number.
+    pub fn unix(seconds: i64) -> Self {
+        Self(Repr::Unix(seconds))
+    }
+
+    /// RFC 3339 text (`2025-11-02T10:00:00Z`), rendered as a JSON string as given.
+    pub fn rfc3339(text: &str) -> Result<Self, InvalidCreated> {
+        let at = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| InvalidCreated {
+            text: text.to_owned(),
+        })?;
+        Ok(Self(Repr::Text {
+            text: text.to_owned(),
+            at,
+        }))
+    }
+
+    /// Now, in Unix seconds.
+    pub fn now() -> Self {
+        Self::unix(unix_now())
+    }
+
+    /// The time in Unix seconds.
+    pub fn unix_seconds(&self) -> i64 {
+        match &self.0 {
+            Repr::Unix(seconds) => *seconds,
+            Repr::Text { at, .. } => at.unix_timestamp(),
+        }
+    }
+
+    /// The same form (number or text, same UTC offset), `seconds` earlier.
+    pub fn earlier_by(&self, seconds: i64) -> Self {
+        match &self.0 {
+            Repr::Unix(at) => Self::unix(at.saturating_sub(seconds)),
+            Repr::Text { at, .. } => {
+                let at = *at - time::Duration::seconds(seconds);
+                let text = at
+                    .format(&Rfc3339)
+                    .expect("an RFC 3339 time formats as RFC 3339");
+                Self(Repr::Text { text, at })
+            }
+        }
+    }
+
+    /// The JSON value of the envelope's `created`.
+    pub fn to_json(&self) -> Value {
+        match &self.0 {
+            Repr::Unix(seconds) => Value::from(*seconds),
+            Repr::Text { text, .. } => Value::from(text.as_str()),
+        }
+    }
+}
+
+impl From<i64> for Created {
+    fn from(seconds: i64) -> Self {
+        Self::unix(seconds)
+    }
+}
+
+impl FromStr for Created {
+    type Err = InvalidCreated;
+
+    /// An integer is Unix seconds; anything else must be RFC 3339.
+    fn from_str(text: &str) -> Result<Self, InvalidCreated> {
+        match text.parse::<i64>() {
+            Ok(seconds) => Ok(Self::unix(seconds)),
+            Err(_) => Self::rfc3339(text),
+        }
+    }
+}
+
+impl fmt::Display for Created {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Repr::Unix(seconds) => write!(f, "{seconds}"),
+            Repr::Text { text, .. } => f.write_str(text),
+        }
+    }
+}
+
+impl fmt::Debug for Created {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Created({self})")
+    }
+}
+
+/// A `created` time that is neither an integer nor RFC 3339 text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidCreated {
+    text: String,
+}
+
+impl fmt::Display for InvalidCreated {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:?} is neither Unix seconds nor an RFC 3339 time such as 2025-11-02T10:00:00Z",
+            self.text
+        )
+    }
+}
+
+impl std::error::Error for InvalidCreated {}
+
+/// A webhook event as a sender would post it: `{"id", "type", "created", "data"}`.
+///
+/// The fields are public to read; the methods of the same names set them. The id is
+/// generated ([`generate_id`]) and `created` is now unless set.
+///
+/// ```
+/// use serde_json::json;
+/// use webhook_testing::MockEvent;
+///
+/// let event = MockEvent::new("payout.completed")
+///     .id("evt_1")
+///     .created(1_700_000_000)
+///     .data(json!({"payout_id": "po_1", "amount": 1200}));
+/// assert_eq!(
+///     event.body(),
+///     r#"{"id":"evt_1","type":"payout.completed","created":1700000000,"data":{"amount":1200,"payout_id":"po_1"}}"#
+/// );
+/// assert_eq!(event.to_json()["data"]["amount"], 1200);
+/// assert!(MockEvent::new("ping").id.starts_with("evt_"));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct MockEvent {
+    /// The event id (`id`).
+    pub id: String,
+    /// The event type (`type`), such as `payout.completed`.
+    pub event_type: String,
+    /// When the event was created (`created`).
+    pub created: Created,
+    /// The payload (`data`).
+    pub data: Value,
+}
+
+impl MockEvent {
+    /// An event of type `event_type` with a fresh id, created now, and `data: {}`.
+    pub fn new(event_type: impl Into<String>) -> Self {
+        Self {
+            id: generate_id(),
+            event_type: event_type.into(),
+            created: Created::now(),
+            data: Value::Object(serde_json::Map::new()),
+        }
+    }
+
+    /// Sets the event id.
+    #[must_use]
+    pub fn id(mut self, id: impl Into<String>) -> Self {
+        self.id = id.into();
+        self
+    }
+
+    /// Sets the event type.
+    #[must_use]
+    pub fn event_type(mut self, event_type: impl Into<String>) -> Self {
+        self.event_type = event_type.into();
+        self
+    }
+
+    /// Sets `created`: Unix seconds (`1_700_000_000`) or a [`Created`].
+    #[must_use]
+    pub fn created(mut self, created: impl Into<Created>) -> Self {
+        self.created = created.into();
+        self
+    }
+
+    /// Sets the payload.
+    #[must_use]
+    pub fn data(mut self, data: Value) -> Self {
+        self.data = data;
+        self
+    }
+
+    /// The envelope as a JSON value.
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "id": self.id,
+            "type": self.event_type,
+            "created": self.created.to_json(),
+            "data": self.data,
+        })
+    }
+
+    /// The envelope as the compact JSON body a sender posts, members in the order
+    /// `id`, `type`, `created`, `data`.
+    pub fn body(&self) -> Bytes {
+        let text = |value: &Value| serde_json::to_string(value).expect("a JSON value serializes");
+        Bytes::from(format!(
+            r#"{{"id":{},"type":{},"created":{},"data":{}}}"#,
+            text(&Value::from(self.id.as_str())),
+            text(&Value::from(self.event_type.as_str())),
+            text(&self.created.to_json()),
+            text(&self.data),
+        ))
+    }
+
+    /// Starts a signed delivery of this event under `scheme` with `secret` (decoded as
+    /// the scheme requires: `whsec_<base64>` for Standard Webhooks), timestamped now.
+    pub fn sign(self, scheme: impl Scheme, secret: &str) -> MockDelivery {
+        MockDelivery {
+            event: self,
+            scheme: Arc::new(scheme),
+            secret: Zeroizing::new(secret.to_owned()),
+            timestamp: unix_now(),
+            shift: 0,
+            corrupt: false,
+            uri: Ok(Uri::from_static("/webhooks")),
+            extra: HeaderMap::new(),
+        }
+    }
+}
+
+/// A signed delivery of a [`MockEvent`]: the body, the scheme's headers and
+/// `Content-Type: application/json`, as a request or as parts.
+///
+/// Options make the negative cases a receiver must refuse:
+/// [`corrupt_signature`](Self::corrupt_signature),
+/// [`shift_timestamp`](Self::shift_timestamp) and [`with_secret`](Self::with_secret).
+///
+/// ```
+/// use http::Request;
+/// use webhook_signature::{SignatureRejection, Verifier, scheme::Stripe};
+/// use webhook_testing::MockEvent;
+///
+/// let verifier = Verifier::builder(Stripe).secret("k1", "whsec_test").build().unwrap();
+/// let event = MockEvent::new("customer.created").id("evt_1");
+///
+/// let (headers, body) = event.clone().sign(Stripe, "whsec_test").parts().unwrap();
+/// assert_eq!(verifier.verify(&headers, &body).unwrap().key_id().as_str(), "k1");
+///
+/// let (headers, body) = event.clone().sign(Stripe, "whsec_test").shift_timestamp(-301).parts().unwrap();
+/// assert!(matches!(verifier.verify(&headers, &body), Err(SignatureRejection::TimestampOutOfTolerance { .. })));
+///
+/// let (headers, body) = event.clone().sign(Stripe, "whsec_test").corrupt_signature().parts().unwrap();
+/// assert!(matches!(verifier.verify(&headers, &body), Err(SignatureRejection::SignatureMismatch { .. })));
+///
+/// let request: Request<String> = event.sign(Stripe, "whsec_test").uri("/hooks/stripe").request().unwrap();
+/// assert_eq!(request.uri(), "/hooks/stripe");
+/// assert_eq!(request.headers()["content-type"], "application/json");
+/// ```
+pub struct MockDelivery {
+    event: MockEvent,
+    scheme: Arc<dyn Scheme>,
+    secret: Zeroizing<String>,
+    timestamp: i64,
+    shift: i64,
+    corrupt: bool,
+    uri: Result<Uri, String>,
+    extra: HeaderMap,
+}
+
+impl MockDelivery {
+    /// The event being delivered.
+    pub fn event(&self) -> &MockEvent {
+        &self.event
+    }
+
+    /// Signs at `unix_seconds` instead of now (for the schemes that sign a timestamp).
+    #[must_use]
+    pub fn timestamp(mut self, unix_seconds: i64) -> Self {
+        self.timestamp = unix_seconds;
+        self
+    }
+
+    /// Moves the signed timestamp by `seconds` (negative: into the past), to test the
+    /// replay tolerance.
+    #[must_use]
+    pub fn shift_timestamp(mut self, seconds: i64) -> Self {
+        self.shift = self.shift.saturating_add(seconds);
+        self
+    }
+
+    /// Signs with `secret` instead: a sender who does not hold the receiver's key.
+    #[must_use]
+    pub fn with_secret(mut self, secret: &str) -> Self {
+        self.secret = Zeroizing::new(secret.to_owned());
+        self
+    }
+
+    /// Changes one character of the signature: still well formed (same length and
+    /// alphabet), but it matches no key, so a receiver answers 401
+    /// `signature_mismatch`.
+    #[must_use]
+    pub fn corrupt_signature(mut self) -> Self {
+        self.corrupt = true;
+        self
+    }
+
+    /// The request target (default `/webhooks`): a path, or an absolute URL for an
+    /// HTTP client. An invalid one is reported by [`request`](Self::request).
+    #[must_use]
+    pub fn uri<U>(mut self, uri: U) -> Self
+    where
+        U: TryInto<Uri>,
+        U::Error: fmt::Display,
+    {
+        self.uri = uri.try_into().map_err(|error| error.to_string());
+        self
+    }
+
+    /// Adds a header after the signature headers (appended: a second copy of a
+    /// signature header makes a conflicting duplicate).
+    #[must_use]
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.extra.append(name, value);
+        self
+    }
+
+    /// The signed timestamp: the one set (or now) plus the shift.
+    pub fn signed_timestamp(&self) -> i64 {
+        self.timestamp.saturating_add(self.shift)
+    }
+
+    /// The body: [`MockEvent::body`].
+    pub fn body(&self) -> Bytes {
+        self.event.body()
+    }
+
+    /// The request headers: the scheme's signature headers, `Content-Type:
+    /// application/json`, then any [`header`](Self::header)s.
+    pub fn headers(&self) -> Result<HeaderMap, MockError> {
+        self.headers_for(&self.body())
+    }
+
+    /// The headers and the body, for code that takes them apart (a verifier).
+    pub fn parts(&self) -> Result<(HeaderMap, Bytes), MockError> {
+        let body = self.body();
+        Ok((self.headers_for(&body)?, body))
+    }
+
+    /// A `POST` request to the [`uri`](Self::uri) with the headers and body, for any
+    /// body type built from a `String` (`String`, `Bytes`, `Full<Bytes>`,
+    /// `axum::body::Body`, ...).
+    pub fn request<B: From<String>>(&self) -> Result<Request<B>, MockError> {
+        let uri = self.uri.clone().map_err(MockError::InvalidUri)?;
+        let body = self.body();
+        let headers = self.headers_for(&body)?;
+        let text = String::from_utf8(body.to_vec()).expect("serde_json writes UTF-8");
+        let mut request = Request::new(B::from(text));
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = uri;
+        *request.headers_mut() = headers;
+        Ok(request)
+    }
+
+    fn sign_with(&self, secret: &str, body: &[u8]) -> Result<HeaderMap, MockError> {
+        let signer = Signer::new(Shared(self.scheme.clone()), secret).map_err(MockError::Secret)?;
+        signer
+            .sign(body, self.signed_timestamp(), &self.event.id)
+            .map_err(MockError::Header)
+    }
+
+    fn headers_for(&self, body: &[u8]) -> Result<HeaderMap, MockError> {
+        let mut headers = self.sign_with(&self.secret, body)?;
+        if self.corrupt {
+            let (name, value) = self.corrupted(&headers, body)?;
+            headers.insert(name, value);
+        }
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        for (name, value) in &self.extra {
+            headers.append(name, value.clone());
+        }
+        Ok(headers)
+    }
+
+    /// Finds the signature by signing the same content with another key: the header
+    /// value that changes holds it, and the first character that changes is inside
+    /// the tag. That character is swapped for `0` (or `A`), which is hex in either case
+    /// and base64 whose low bits are zero, so the result stays well formed.
+    fn corrupted(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<(HeaderName, HeaderValue), MockError> {
+        for probe in PROBE_SECRETS {
+            let Ok(other) = self.sign_with(probe, body) else {
+                continue;
+            };
+            for (name, value) in headers {
+                let Some(other) = other.get(name) else {
+                    continue;
+                };
+                let (ours, theirs) = (value.as_bytes(), other.as_bytes());
+                let Some(at) = ours.iter().zip(theirs).position(|(a, b)| a != b) else {
+                    continue;
+                };
+                let mut changed = ours.to_vec();
+                changed[at] = if changed[at] == b'0' { b'A' } else { b'0' };
+                let value = HeaderValue::from_bytes(&changed).map_err(MockError::Header)?;
+                return Ok((name.clone(), value));
+            }
+        }
+        Err(MockError::CannotCorrupt)
+    }
+}
+
+/// Secrets signed with to find the signature header; valid for every built-in scheme
+/// (`whsec_<base64>` is also plain text to the others).
+const PROBE_SECRETS: [&str; 2] = [
+    "whsec_Y29ycnVwdGlvbi1wcm9iZS1vbmU=",
+    "whsec_Y29ycnVwdGlvbi1wcm9iZS10d28=",
+];
+
+impl fmt::Debug for MockDelivery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MockDelivery")
+            .field("event", &self.event)
+            .field("scheme", &self.scheme.name())
+            .field("secret", &"<redacted>")
+            .field("timestamp", &self.timestamp)
+            .field("shift", &self.shift)
+            .field("corrupt", &self.corrupt)
+            .field("uri", &self.uri)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A scheme shared between signers: [`Signer::new`] takes one by value each time.
+struct Shared(Arc<dyn Scheme>);
+
+impl Scheme for Shared {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+
+    fn signed_content(&self) -> &'static str {
+        self.0.signed_content()
+    }
+
+    fn decode_secret(&self, secret: &str) -> Result<Vec<u8>, ConfigError> {
+        self.0.decode_secret(secret)
+    }
+
+    fn parse<'a>(&'a self, headers: &'a HeaderMap) -> Result<Signed<'a>, SignatureRejection> {
+        self.0.parse(headers)
+    }
+
+    fn sign(
+        &self,
+        secret: &[u8],
+        request: &SignRequest<'_>,
+    ) -> Result<HeaderMap, InvalidHeaderValue> {
+        self.0.sign(secret, request)
+    }
+}
+
+/// Why a [`MockDelivery`] could not be rendered.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum MockError {
+    /// The scheme refused the secret (empty, or not `whsec_<base64>` for Standard
+    /// Webhooks).
+    Secret(ConfigError),
+    /// The event id cannot be sent in a header.
+    Header(InvalidHeaderValue),
+    /// No signature header could be found to corrupt: the scheme's signature did not
+    /// change with the key.
+    CannotCorrupt,
+    /// The [`uri`](MockDelivery::uri) is not valid.
+    InvalidUri(String),
+}
+
+impl fmt::Display for MockError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Secret(error) => write!(f, "cannot sign: {error}"),
+            Self::Header(_) => f.write_str("cannot sign: the event id is not a valid header value"),
+            Self::CannotCorrupt => {
+                f.write_str("cannot corrupt the signature: no header changes with the key")
+            }
+            Self::InvalidUri(reason) => write!(f, "invalid request URI: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for MockError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Secret(error) => Some(error),
+            Self::Header(error) => Some(error),
+            Self::CannotCorrupt | Self::InvalidUri(_) => None,
+        }
+    }
+}
