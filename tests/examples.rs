@@ -1,0 +1,178 @@
+//! Runs the example programs as a user would (the binaries `cargo test` builds) and
+//! drives their main paths over a real socket.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use http::StatusCode;
+use serde_json::{Value, json};
+use test_redis::RedisServer;
+use webhook_signature::scheme::HopNow;
+use webhook_testing::{Created, MockEvent};
+
+use common::{Reply, post_full, send_http1};
+
+const SECRET: &str = "example-test-secret";
+
+/// A running example program, killed on drop.
+struct Example {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Example {
+    /// Starts `examples/<name>` with `env` and waits for its `listening on` line.
+    fn start(name: &str, env: &[(&str, &str)]) -> Self {
+        let binary = examples_dir().join(name);
+        assert!(
+            binary.exists(),
+            "{} is missing: run `cargo test --workspace` (it builds the examples)",
+            binary.display()
+        );
+        let mut command = Command::new(&binary);
+        command
+            .env("BIND", "127.0.0.1:0")
+            .env("RUST_LOG", "warn")
+            .env_remove("REDIS_URL")
+            .env_remove("WEBHOOK_SECRET")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().expect("start the example");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let addr = loop {
+            let line = lines
+                .next()
+                .expect("the example exited before listening")
+                .expect("read stdout");
+            if let Some(rest) = line.strip_prefix("listening on http://") {
+                let addr = rest.split('/').next().expect("an address");
+                break addr.parse().expect("a socket address");
+            }
+        };
+        // Keep draining stdout so the program never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Self { child, addr }
+    }
+
+    async fn post(&self, event: &MockEvent, secret: &str) -> Reply {
+        let (headers, body) = event.clone().sign(HopNow, secret).parts().expect("signed");
+        send_http1(self.addr, post_full("/webhooks", headers, body)).await
+    }
+}
+
+impl Drop for Example {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn examples_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    exe.parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps")
+        .join("examples")
+}
+
+fn json(reply: &Reply) -> Value {
+    serde_json::from_slice(&reply.body).expect("a JSON body")
+}
+
+fn payout(id: &str, event_type: &str, created: i64) -> MockEvent {
+    MockEvent::new(event_type)
+        .id(id)
+        .created(Created::unix(created))
+        .data(json!({"payout_id": "po_1", "amount": 1200, "currency": "usd"}))
+}
+
+#[tokio::test]
+async fn the_reference_receiver_verifies_deduplicates_and_orders() {
+    let receiver = Example::start("receiver", &[("WEBHOOK_SECRET", SECRET)]);
+    let now = Created::now().unix_seconds();
+
+    let ping = MockEvent::new("ping").id("evt_ping");
+    let first = receiver.post(&ping, SECRET).await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(
+        json(&first),
+        json!({"status": "processed", "event_id": "evt_ping"})
+    );
+    assert!(first.headers.get("idempotent-replayed").is_none());
+
+    let retry = receiver.post(&ping, SECRET).await;
+    assert_eq!(retry.status, StatusCode::OK);
+    assert_eq!(retry.headers["idempotent-replayed"], "true");
+    assert_eq!(json(&retry), json(&first));
+
+    let forged = receiver
+        .post(&MockEvent::new("ping"), "not-the-secret")
+        .await;
+    forged.assert_problem(StatusCode::UNAUTHORIZED, "signature_mismatch", &[SECRET]);
+
+    let completed = receiver
+        .post(&payout("evt_done", "payout.completed", now), SECRET)
+        .await;
+    assert_eq!(json(&completed)["status"], "processed");
+    let late = payout("evt_made", "payout.created", now - 60);
+    let created = receiver.post(&late, SECRET).await;
+    assert_eq!(created.status, StatusCode::OK);
+    assert_eq!(
+        json(&created),
+        json!({"status": "stale", "event_id": "evt_made"})
+    );
+
+    let unknown = receiver.post(&MockEvent::new("invoice.paid"), SECRET).await;
+    assert_eq!(unknown.status, StatusCode::OK);
+    assert_eq!(json(&unknown)["status"], "ignored");
+}
+
+#[tokio::test]
+async fn two_receivers_sharing_redis_process_an_event_once() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let env = [("WEBHOOK_SECRET", SECRET), ("REDIS_URL", url.as_str())];
+    let (a, b) = (
+        Example::start("receiver", &env),
+        Example::start("receiver", &env),
+    );
+    let now = Created::now().unix_seconds();
+
+    let event = payout("evt_shared", "payout.completed", now);
+    let first = a.post(&event, SECRET).await;
+    assert_eq!(json(&first)["status"], "processed");
+    let second = b.post(&event, SECRET).await;
+    assert_eq!(second.status, StatusCode::OK);
+    assert_eq!(second.headers["idempotent-replayed"], "true");
+
+    // The ordering guard is shared too: an older event about the payout, first seen
+    // by the other receiver, is stale.
+    let older = b
+        .post(&payout("evt_older", "payout.created", now - 60), SECRET)
+        .await;
+    assert_eq!(json(&older)["status"], "stale");
+}
+
+#[tokio::test]
+async fn the_hyper_receiver_verifies_and_deduplicates() {
+    let receiver = Example::start("hyper_receiver", &[("WEBHOOK_SECRET", SECRET)]);
+    let ping = MockEvent::new("ping").id("evt_hyper");
+    let first = receiver.post(&ping, SECRET).await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(
+        json(&first),
+        json!({"status": "processed", "event_id": "evt_hyper"})
+    );
+    let retry = receiver.post(&ping, SECRET).await;
+    assert_eq!(retry.headers["idempotent-replayed"], "true");
+    let forged = receiver.post(&ping, "wrong").await;
+    forged.assert_problem(StatusCode::UNAUTHORIZED, "signature_mismatch", &[SECRET]);
+}
