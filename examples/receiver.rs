@@ -18,13 +18,16 @@
 //! | `WEBHOOK_SECRET` | a development secret, printed at start | comma-separated secrets; key ids `0`, `1`, ... by position (rotation) |
 //! | `WEBHOOK_BODY_LIMIT` | `1048576` | largest body accepted, in bytes |
 //! | `WEBHOOK_TOLERANCE_SECS` | `300` | replay tolerance for schemes that sign a timestamp |
-//! | `REDIS_URL` | unset: in memory | Redis for the idempotency store and the ordering guard, so several receivers work together |
+//! | `WEBHOOK_RATE_PER_MINUTE` | unset: no limit | deliveries a minute per verified source (scheme + key id); 429 past it |
+//! | `REDIS_URL` | unset: in memory | Redis for the idempotency store, the ordering guard and the rate limit, so several receivers work together |
 //! | `RUST_LOG` | `info` | log filter (`tracing-subscriber` syntax) |
 //!
-//! The layers, outermost first: signature verification, idempotency, then an
-//! `EventRouter` that dispatches on the event `type` (unknown types: 200 `ignored`).
+//! The layers, outermost first: signature verification, the per-source rate limit,
+//! idempotency, then an `EventRouter` that dispatches on the event `type` (unknown
+//! types: 200 `ignored`).
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -38,6 +41,7 @@ use tower_webhook::event::{
 };
 use tower_webhook::idempotency::store::{MemoryStore, RedisStore, Store};
 use tower_webhook::idempotency::{IdempotencyLayer, MissingKeyPolicy};
+use tower_webhook::ratelimit::{Quota, RateLimitLayer, RedisRateLimiter, VerifiedSource};
 use tower_webhook::signature::{Signer, Verifier, VerifySignatureLayer, scheme};
 
 /// Used when `WEBHOOK_SECRET` is unset. Standard Webhooks secrets are `whsec_<base64>`.
@@ -108,25 +112,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .tolerance(Duration::from_secs(tolerance))
         .build()?;
     let verify = VerifySignatureLayer::new(verifier).body_limit(body_limit);
+    let redis_url = std::env::var("REDIS_URL").ok();
+    let rate_limit = rate_limit(redis_url.as_deref())?;
 
-    let app = match std::env::var("REDIS_URL") {
-        Ok(url) => {
+    let app = match redis_url {
+        Some(url) => {
             let store = RedisStore::connect(url.as_str()).await?;
             let connection =
                 redis::aio::ConnectionManager::new(redis::Client::open(url.as_str())?).await?;
             let guard = RedisOrderingGuard::builder(connection).build()?;
-            println!("idempotency store and ordering guard: Redis (REDIS_URL)");
-            app(verify, store, Arc::new(guard))?
+            // Never print REDIS_URL itself: it may hold a password.
+            println!("idempotency store, ordering guard and rate limit: Redis (REDIS_URL)");
+            app(verify, rate_limit, store, Arc::new(guard))?
         }
-        Err(_) => {
-            println!(
-                "idempotency store and ordering guard: in memory (set REDIS_URL to share them)"
-            );
-            app(
-                verify,
-                MemoryStore::new(),
-                Arc::new(MemoryOrderingGuard::new()),
-            )?
+        None => {
+            println!("idempotency store, ordering guard and rate limit: in memory");
+            let guard = Arc::new(MemoryOrderingGuard::new());
+            app(verify, rate_limit, MemoryStore::new(), guard)?
         }
     };
 
@@ -144,10 +146,40 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// The routes and layers, outermost first: signature verification, idempotency, the
-/// event router.
+/// The per-source rate limit from `WEBHOOK_RATE_PER_MINUTE` (none when unset), in
+/// Redis when `redis_url` is given.
+fn rate_limit(
+    redis_url: Option<&str>,
+) -> Result<Option<RateLimitLayer<VerifiedSource>>, Box<dyn std::error::Error>> {
+    let Ok(rate) = std::env::var("WEBHOOK_RATE_PER_MINUTE") else {
+        return Ok(None);
+    };
+    let per_minute: NonZeroU32 = rate
+        .parse()
+        .map_err(|_| format!("WEBHOOK_RATE_PER_MINUTE must be a positive integer, got `{rate}`"))?;
+    let quota = Quota::per_minute(per_minute);
+    let builder = match redis_url {
+        Some(url) => RateLimitLayer::builder_with(
+            RedisRateLimiter::builder(quota)
+                .url(url)
+                .prefix("webhook-receiver:per-source:")
+                .build()?,
+        ),
+        None => RateLimitLayer::builder(quota),
+    };
+    Ok(Some(
+        builder
+            .key(VerifiedSource)
+            .policy_name("per-source")
+            .build()?,
+    ))
+}
+
+/// The routes and layers, outermost first: signature verification, the per-source
+/// rate limit, idempotency, the event router.
 fn app<St: Store + Clone>(
     verify: VerifySignatureLayer,
+    rate_limit: Option<RateLimitLayer<VerifiedSource>>,
     store: St,
     guard: Arc<dyn OrderingGuard>,
 ) -> Result<Router, Box<dyn std::error::Error>> {
@@ -164,10 +196,14 @@ fn app<St: Store + Clone>(
             tracing::info!(event_id = %event.id, key_id = %event.key_id(), "ping");
             json!({ "status": "processed", "event_id": event.id })
         });
-    Ok(Router::new()
+    // `Router::layer` wraps what is already there: the last layer added runs first.
+    let mut router = Router::new()
         .route("/webhooks", post_service(events))
-        .layer(idempotency)
-        .layer(verify))
+        .layer(idempotency);
+    if let Some(rate_limit) = rate_limit {
+        router = router.layer(rate_limit);
+    }
+    Ok(router.layer(verify))
 }
 
 /// Applies a payout event unless a newer event about the same payout was applied

@@ -9,6 +9,7 @@
 //! | [`signature`] | `signature` (default) | buffers the body and verifies HMAC-SHA256 signatures |
 //! | [`idempotency`] | `idempotency` (default) | processes each delivery once; in memory, or Redis with `redis` |
 //! | [`event`] | `event` (default) | the typed `WebhookEvent<T>` envelope, routing by event type, the out-of-order guard |
+//! | [`ratelimit`] | `ratelimit` (default) | rate limits on `governor` (global, peer IP, header, verified source), or Redis GCRA with `redis` |
 //!
 //! The `redis` feature turns on the Redis backends of the enabled layers, and
 //! `redis-cluster` their Redis Cluster support; `axum` adds axum extractors and
@@ -44,6 +45,10 @@ pub use webhook_idempotency as idempotency;
 #[cfg(feature = "event")]
 #[cfg_attr(docsrs, doc(cfg(feature = "event")))]
 pub use webhook_event as event;
+
+#[cfg(feature = "ratelimit")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ratelimit")))]
+pub use webhook_ratelimit as ratelimit;
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -176,3 +176,42 @@ async fn the_hyper_receiver_verifies_and_deduplicates() {
     let forged = receiver.post(&ping, "wrong").await;
     forged.assert_problem(StatusCode::UNAUTHORIZED, "signature_mismatch", &[SECRET]);
 }
+
+#[tokio::test]
+async fn the_receiver_limits_each_verified_source() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let env = [
+        ("WEBHOOK_SECRET", SECRET),
+        ("WEBHOOK_RATE_PER_MINUTE", "2"),
+        ("REDIS_URL", url.as_str()),
+    ];
+    // Two receivers share one quota through Redis.
+    let (a, b) = (
+        Example::start("receiver", &env),
+        Example::start("receiver", &env),
+    );
+    assert_eq!(
+        a.post(&MockEvent::new("ping"), SECRET).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        b.post(&MockEvent::new("ping"), SECRET).await.status,
+        StatusCode::OK
+    );
+    let limited = a.post(&MockEvent::new("ping"), SECRET).await;
+    limited.assert_problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited", &[SECRET]);
+    let retry_after: u64 = limited.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (1..=60).contains(&retry_after),
+        "Retry-After: {retry_after}"
+    );
+
+    // Forged deliveries are refused before the limit: they use none of the quota.
+    let forged = b.post(&MockEvent::new("ping"), "wrong").await;
+    assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
+}

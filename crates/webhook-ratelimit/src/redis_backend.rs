@@ -1,0 +1,347 @@
+//! The Redis backend: one bucket per key in Redis, shared by every instance of a
+//! service.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use governor::Quota;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use crate::backend::{Allowance, Backend, Check, Decision};
+use crate::{ConfigError, Key};
+
+/// GCRA with the same arithmetic as governor, in microseconds of the Redis server's
+/// clock (so every instance of a fleet shares one clock).
+///
+/// KEYS[1]: the bucket. ARGV[1]: the emission interval T; ARGV[2]: the burst
+/// tolerance tau = T x (burst - 1); ARGV[3]: the key TTL in ms (0: until the bucket is
+/// full again). The stored value is the theoretical arrival time (TAT). Returns
+/// `{1, TAT - now}` when the request conforms (and was counted), `{0, wait}` when it
+/// does not (nothing is written).
+const GCRA: &str = r"
+local t = tonumber(ARGV[1])
+local tau = tonumber(ARGV[2])
+local ttl = tonumber(ARGV[3])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if not tat or tat < now then
+  tat = now
+end
+local earliest = tat - tau
+if now < earliest then
+  return {0, earliest - now}
+end
+local next_tat = tat + t
+local px = ttl
+if px <= 0 then
+  px = math.ceil((next_tat - now) / 1000)
+end
+redis.call('SET', KEYS[1], string.format('%d', next_tat), 'PX', px)
+return {1, next_tat - now}
+";
+
+/// The default key prefix.
+pub const DEFAULT_PREFIX: &str = "webhook-ratelimit:";
+
+/// The default time allowed for one Redis round trip.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// What the Redis backend does when Redis cannot answer in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Unavailable {
+    /// Let the request through uncounted and log at `warn` (at most every 10 s). The
+    /// default: the signature layer still keeps unauthenticated traffic out, and a
+    /// limiter outage should not become a webhook outage.
+    Allow,
+    /// Refuse the request with 503 `rate_limiter_unavailable` and this `Retry-After`.
+    Reject {
+        /// The `Retry-After` to send.
+        retry_after: Duration,
+    },
+}
+
+/// A GCRA rate limiter in Redis: one Lua script, one round trip (`EVALSHA`) per
+/// request, the same quota semantics as [`GovernorLimiter`](crate::GovernorLimiter)
+/// (burst, replenish interval, `Retry-After`), for services running several
+/// instances.
+///
+/// - **Time** is the Redis server's (`TIME`), so instances with skewed clocks agree.
+///   It counts in microseconds: the replenish interval is rounded up to a whole µs.
+/// - **Keys** are `<prefix><key>` (see [`Key::to_bytes`]) and expire when their
+///   bucket is full again (or after [`key_ttl`](RedisRateLimiterBuilder::key_ttl)),
+///   so Redis memory holds only the live keys. Give each layer its own prefix.
+/// - **Connection**: a [`ConnectionManager`] reconnects in the background. Each check
+///   has a [timeout](RedisRateLimiterBuilder::timeout); when Redis does not answer in
+///   time the [`Unavailable`] policy applies.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::num::NonZeroU32;
+/// use webhook_ratelimit::{Quota, RateLimitLayer, RedisRateLimiter, VerifiedSource};
+///
+/// let quota = Quota::per_minute(NonZeroU32::new(100).unwrap());
+/// let redis = RedisRateLimiter::builder(quota)
+///     .url("redis://127.0.0.1:6379/")
+///     .prefix("receiver:per-source:")
+///     .build()?;
+/// let layer = RateLimitLayer::builder_with(redis).key(VerifiedSource).build()?;
+/// # drop(layer);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct RedisRateLimiter {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    connection: ConnectionManager,
+    script: redis::Script,
+    quota: Quota,
+    interval_us: u64,
+    tolerance_us: u64,
+    ttl_ms: u64,
+    prefix: Vec<u8>,
+    timeout: Duration,
+    unavailable: Unavailable,
+    created: Instant,
+    last_warning: AtomicU64,
+}
+
+/// Configures a [`RedisRateLimiter`].
+#[must_use]
+pub struct RedisRateLimiterBuilder {
+    quota: Quota,
+    url: Option<String>,
+    connection: Option<ConnectionManager>,
+    prefix: Vec<u8>,
+    key_ttl: Option<Duration>,
+    timeout: Duration,
+    unavailable: Unavailable,
+}
+
+impl RedisRateLimiter {
+    /// Starts a Redis limiter giving each key `quota`.
+    pub fn builder(quota: Quota) -> RedisRateLimiterBuilder {
+        RedisRateLimiterBuilder {
+            quota,
+            url: None,
+            connection: None,
+            prefix: DEFAULT_PREFIX.as_bytes().to_vec(),
+            key_ttl: None,
+            timeout: DEFAULT_TIMEOUT,
+            unavailable: Unavailable::Allow,
+        }
+    }
+
+    /// The Redis key holding the bucket of `key`.
+    pub fn redis_key(&self, key: &Key) -> Vec<u8> {
+        let mut bytes = self.inner.prefix.clone();
+        key.write_to(&mut bytes);
+        bytes
+    }
+
+    /// Loads the script into Redis now, so the first request needs no extra round trip.
+    /// Optional: a missing script is loaded on first use (and again after a Redis
+    /// restart).
+    pub async fn preload(&self) -> redis::RedisResult<()> {
+        let mut connection = self.inner.connection.clone();
+        self.inner
+            .script
+            .prepare_invoke()
+            .load_async(&mut connection)
+            .await?;
+        Ok(())
+    }
+}
+
+impl RedisRateLimiterBuilder {
+    /// Connects to `url` (`redis://host:port/db`) lazily, with a
+    /// [`ConnectionManager`] that reconnects in the background.
+    pub fn url(mut self, url: impl Into<String>) -> Self {
+        self.url = Some(url.into());
+        self
+    }
+
+    /// Uses an existing connection (it is cloned per request; clones share it).
+    pub fn connection(mut self, connection: ConnectionManager) -> Self {
+        self.connection = Some(connection);
+        self
+    }
+
+    /// The prefix of every key this limiter writes (default `webhook-ratelimit:`).
+    pub fn prefix(mut self, prefix: impl Into<Vec<u8>>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// Gives every bucket key this TTL, refreshed on each counted request. By default
+    /// a key expires exactly when its bucket is full again, which is the least memory;
+    /// a TTL shorter than the quota's refill time is refused by
+    /// [`build`](Self::build).
+    pub fn key_ttl(mut self, ttl: Duration) -> Self {
+        self.key_ttl = Some(ttl);
+        self
+    }
+
+    /// The longest a check may wait for Redis (default 250 ms), reconnection
+    /// included; then the [`Unavailable`] policy applies.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// What to do when Redis does not answer (default [`Unavailable::Allow`]).
+    pub fn on_unavailable(mut self, policy: Unavailable) -> Self {
+        self.unavailable = policy;
+        self
+    }
+
+    /// Checks the configuration and builds the limiter. With [`url`](Self::url), it
+    /// must run inside a Tokio runtime; it does not wait for Redis.
+    pub fn build(self) -> Result<RedisRateLimiter, ConfigError> {
+        let interval = self.quota.replenish_interval();
+        let interval_us = u64::try_from(interval.as_nanos().div_ceil(1000)).unwrap_or(u64::MAX);
+        if interval_us == 0 {
+            return Err(ConfigError::IntervalTooShort);
+        }
+        let burst = u64::from(self.quota.burst_size().get());
+        let tolerance_us = interval_us.saturating_mul(burst - 1);
+        let full_ms = interval_us.saturating_mul(burst).div_ceil(1000);
+        let ttl_ms = match self.key_ttl {
+            None => 0,
+            Some(ttl) => {
+                let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+                if ttl_ms < full_ms {
+                    return Err(ConfigError::KeyTtlTooShort {
+                        minimum_ms: full_ms,
+                    });
+                }
+                ttl_ms
+            }
+        };
+        let connection = match (self.connection, self.url) {
+            (Some(connection), _) => connection,
+            (None, Some(url)) => {
+                let client = redis::Client::open(url.as_str())
+                    .map_err(|error| ConfigError::InvalidRedisUrl(error.to_string()))?;
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(self.timeout))
+                    .set_response_timeout(Some(self.timeout))
+                    .set_max_delay(Duration::from_secs(2));
+                ConnectionManager::new_lazy_with_config(client, config)
+                    .map_err(|error| ConfigError::InvalidRedisUrl(error.to_string()))?
+            }
+            (None, None) => return Err(ConfigError::MissingRedisConnection),
+        };
+        Ok(RedisRateLimiter {
+            inner: Arc::new(Inner {
+                connection,
+                script: redis::Script::new(GCRA),
+                quota: self.quota,
+                interval_us,
+                tolerance_us,
+                ttl_ms,
+                prefix: self.prefix,
+                timeout: self.timeout,
+                unavailable: self.unavailable,
+                created: Instant::now(),
+                last_warning: AtomicU64::new(0),
+            }),
+        })
+    }
+}
+
+impl Inner {
+    async fn check(&self, redis_key: Vec<u8>) -> Decision {
+        let mut connection = self.connection.clone();
+        let mut invocation = self.script.key(redis_key);
+        invocation
+            .arg(self.interval_us)
+            .arg(self.tolerance_us)
+            .arg(self.ttl_ms);
+        let reply = tokio::time::timeout(
+            self.timeout,
+            invocation.invoke_async::<(i64, i64)>(&mut connection),
+        )
+        .await;
+        match reply {
+            Ok(Ok((1, until_full))) => {
+                let until_full = u64::try_from(until_full).unwrap_or(0);
+                let headroom = (self.tolerance_us + self.interval_us).saturating_sub(until_full);
+                Decision::Allowed(Allowance::new(
+                    u32::try_from(headroom / self.interval_us).unwrap_or(u32::MAX),
+                    Duration::from_micros(until_full),
+                ))
+            }
+            Ok(Ok((_, wait))) => Decision::Limited {
+                retry_after: Duration::from_micros(u64::try_from(wait).unwrap_or(0)),
+            },
+            Ok(Err(error)) => self.unavailable(&error),
+            Err(_elapsed) => self.unavailable(&format!("no answer within {:?}", self.timeout)),
+        }
+    }
+
+    fn unavailable(&self, error: &dyn fmt::Display) -> Decision {
+        let now = self.created.elapsed().as_secs() + WARN_EVERY_SECS;
+        let last = self.last_warning.load(Ordering::Relaxed);
+        if now >= last + WARN_EVERY_SECS
+            && self
+                .last_warning
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            tracing::warn!(
+                %error,
+                policy = ?self.unavailable,
+                "rate limiter: Redis is unavailable"
+            );
+        }
+        match self.unavailable {
+            Unavailable::Allow => Decision::Unchecked,
+            Unavailable::Reject { retry_after } => Decision::Unavailable { retry_after },
+        }
+    }
+}
+
+/// The Redis-unavailable warning is logged at most once per this many seconds.
+const WARN_EVERY_SECS: u64 = 10;
+
+impl Backend for RedisRateLimiter {
+    fn quota(&self) -> Quota {
+        self.inner.quota
+    }
+
+    fn check(&self, key: &Key) -> Check {
+        let redis_key = self.redis_key(key);
+        let inner = self.inner.clone();
+        Check::pending(async move { inner.check(redis_key).await })
+    }
+}
+
+impl fmt::Debug for RedisRateLimiter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisRateLimiter")
+            .field("quota", &self.inner.quota)
+            .field("prefix", &String::from_utf8_lossy(&self.inner.prefix))
+            .field("timeout", &self.inner.timeout)
+            .field("unavailable", &self.inner.unavailable)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for RedisRateLimiterBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisRateLimiterBuilder")
+            .field("quota", &self.quota)
+            .field("prefix", &String::from_utf8_lossy(&self.prefix))
+            .field("key_ttl", &self.key_ttl)
+            .field("timeout", &self.timeout)
+            .field("unavailable", &self.unavailable)
+            .finish_non_exhaustive()
+    }
+}

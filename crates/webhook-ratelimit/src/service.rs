@@ -1,0 +1,115 @@
+use std::fmt;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use tower_service::Service;
+use webhook_core::ResponseBody;
+
+use crate::backend::CheckKind;
+use crate::future::ResponseFuture;
+use crate::key::{Global, KeyExtractor, RequestHead};
+use crate::layer::{Core, MissingKey, Outcome};
+use crate::{RateLimitLayer, RateLimitRejection};
+
+/// The service built by [`RateLimitLayer`]; see there.
+///
+/// Requests within the quota reach the inner service unchanged. The others get a
+/// response from this service (429, or the gRPC mapping); it never returns an error of
+/// its own and is ready whenever the inner service is.
+pub struct RateLimit<S, K = Global> {
+    inner: S,
+    key: Arc<K>,
+    core: Arc<Core>,
+}
+
+impl<S, K> RateLimit<S, K> {
+    pub(crate) fn from_parts(inner: S, key: Arc<K>, core: Arc<Core>) -> Self {
+        Self { inner, key, core }
+    }
+
+    /// Wraps `inner` with the limiter of `layer` (sharing its state).
+    pub fn new(inner: S, layer: &RateLimitLayer<K>) -> Self {
+        tower_layer::Layer::layer(layer, inner)
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S: Clone, K> Clone for RateLimit<S, K> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            key: self.key.clone(),
+            core: self.core.clone(),
+        }
+    }
+}
+
+impl<S: fmt::Debug, K: fmt::Debug> fmt::Debug for RateLimit<S, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RateLimit")
+            .field("inner", &self.inner)
+            .field("key", &self.key)
+            .field("backend", &self.core.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, K, ReqBody, ResBody> Service<Request<ReqBody>> for RateLimit<S, K>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+    K: KeyExtractor,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S, ReqBody>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let Some(key) = self.key.extract(&RequestHead::new(&request)) else {
+            return match self.core.missing_key() {
+                MissingKey::Pass => ResponseFuture::forward(self.inner.call(request), None),
+                MissingKey::Reject => {
+                    tracing::warn!(
+                        method = %request.method(),
+                        path = request.uri().path(),
+                        "rate limit: the request has no key (is the layer placed after the one that provides it?)"
+                    );
+                    let response = self.core.reject(&RateLimitRejection::MissingKey, &request);
+                    ResponseFuture::respond(Box::new(response))
+                }
+            };
+        };
+        match self.core.backend().check(&key).0 {
+            CheckKind::Ready(decision) => match self.core.decide(decision, &request, Some(&key)) {
+                Outcome::Forward(headers) => {
+                    ResponseFuture::forward(self.inner.call(request), headers)
+                }
+                Outcome::Respond(response) => ResponseFuture::respond(response),
+            },
+            CheckKind::Pending(check) => {
+                // Call the instance that was polled ready, keep a fresh clone for the next call.
+                let clone = self.inner.clone();
+                let inner = std::mem::replace(&mut self.inner, clone);
+                ResponseFuture::checking(check, request, inner, key, self.core.clone())
+            }
+        }
+    }
+}
