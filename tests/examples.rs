@@ -22,11 +22,17 @@ const SECRET: &str = "example-test-secret";
 struct Example {
     child: Child,
     addr: SocketAddr,
+    addrs: Vec<SocketAddr>,
 }
 
 impl Example {
     /// Starts `examples/<name>` with `env` and waits for its `listening on` line.
     fn start(name: &str, env: &[(&str, &str)]) -> Self {
+        Self::start_servers(name, env, 1)
+    }
+
+    /// Starts `examples/<name>` and waits for `servers` `listening on` lines.
+    fn start_servers(name: &str, env: &[(&str, &str)], servers: usize) -> Self {
         let binary = examples_dir().join(name);
         assert!(
             binary.exists(),
@@ -47,24 +53,34 @@ impl Example {
         let mut child = command.spawn().expect("start the example");
         let stdout = child.stdout.take().expect("piped stdout");
         let mut lines = BufReader::new(stdout).lines();
-        let addr = loop {
+        let mut addrs: Vec<SocketAddr> = Vec::new();
+        while addrs.len() < servers {
             let line = lines
                 .next()
                 .expect("the example exited before listening")
                 .expect("read stdout");
             if let Some(rest) = line.strip_prefix("listening on http://") {
                 let addr = rest.split('/').next().expect("an address");
-                break addr.parse().expect("a socket address");
+                addrs.push(addr.parse().expect("a socket address"));
             }
-        };
+        }
         // Keep draining stdout so the program never blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
-        Self { child, addr }
+        Self {
+            child,
+            addr: addrs[0],
+            addrs,
+        }
     }
 
     async fn post(&self, event: &MockEvent, secret: &str) -> Reply {
+        self.post_to(0, event, secret).await
+    }
+
+    /// Posts to the `server`-th address the program listens on.
+    async fn post_to(&self, server: usize, event: &MockEvent, secret: &str) -> Reply {
         let (headers, body) = event.clone().sign(HopNow, secret).parts().expect("signed");
-        send_http1(self.addr, post_full("/webhooks", headers, body)).await
+        send_http1(self.addrs[server], post_full("/webhooks", headers, body)).await
     }
 }
 
@@ -214,4 +230,85 @@ async fn the_receiver_limits_each_verified_source() {
     // Forged deliveries are refused before the limit: they use none of the quota.
     let forged = b.post(&MockEvent::new("ping"), "wrong").await;
     assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
+}
+
+/// One signed (or unsigned) `grpc.health.v1.Health/Check` call over HTTP/2.
+async fn health_check(addr: SocketAddr, secret: Option<&str>) -> Reply {
+    use bytes::Bytes;
+    use http_body_util::Full;
+    // A gRPC frame holding an empty `HealthCheckRequest`.
+    const EMPTY_CHECK: [u8; 5] = [0, 0, 0, 0, 0];
+    let mut request = http::Request::post(format!("http://{addr}/grpc.health.v1.Health/Check"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(Full::new(Bytes::from_static(&EMPTY_CHECK)))
+        .unwrap();
+    if let Some(secret) = secret {
+        let signer = webhook_signature::Signer::new(HopNow, secret).unwrap();
+        request
+            .headers_mut()
+            .extend(signer.sign(&EMPTY_CHECK, 0, "").unwrap());
+    }
+    common::send_http2(addr, request).await
+}
+
+#[tokio::test]
+async fn the_tonic_service_verifies_and_limits_calls() {
+    let service = Example::start(
+        "tonic_service",
+        &[("WEBHOOK_SECRET", SECRET), ("WEBHOOK_RATE_PER_MINUTE", "2")],
+    );
+    for _ in 0..2 {
+        let reply = health_check(service.addr, Some(SECRET)).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        assert_eq!(reply.body, &[0, 0, 0, 0, 2, 0x08, 0x01][..], "SERVING");
+        assert_eq!(reply.trailers.as_ref().unwrap()["grpc-status"], "0");
+    }
+    let limited = health_check(service.addr, Some(SECRET)).await;
+    assert_eq!(limited.status, StatusCode::OK);
+    let status = limited
+        .headers
+        .get("grpc-status")
+        .or_else(|| limited.trailers.as_ref()?.get("grpc-status"));
+    assert_eq!(status.unwrap(), "8", "RESOURCE_EXHAUSTED");
+
+    let unsigned = health_check(service.addr, None).await;
+    unsigned.assert_problem(StatusCode::UNAUTHORIZED, "missing_signature", &[SECRET]);
+}
+
+#[tokio::test]
+async fn multi_instance_shares_idempotency_and_the_rate_limit() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let env = [
+        ("WEBHOOK_SECRET", SECRET),
+        ("REDIS_URL", url.as_str()),
+        ("BIND_A", "127.0.0.1:0"),
+        ("BIND_B", "127.0.0.1:0"),
+        ("WEBHOOK_RATE_PER_MINUTE", "3"),
+    ];
+    let fleet = Example::start_servers("multi_instance", &env, 2);
+
+    let event = MockEvent::new("order.paid").id("evt_fleet");
+    let first = fleet.post_to(0, &event, SECRET).await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(json(&first)["instance"], "BIND_A");
+    let second = fleet.post_to(1, &event, SECRET).await;
+    assert_eq!(second.headers["idempotent-replayed"], "true");
+    assert_eq!(
+        json(&second)["instance"],
+        "BIND_A",
+        "instance B replays A's answer"
+    );
+
+    // Three deliveries a minute per source, across both instances.
+    assert_eq!(
+        fleet
+            .post_to(1, &MockEvent::new("ping"), SECRET)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let limited = fleet.post_to(0, &MockEvent::new("ping"), SECRET).await;
+    limited.assert_problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited", &[SECRET]);
 }
