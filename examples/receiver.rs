@@ -19,28 +19,34 @@
 //! | `WEBHOOK_BODY_LIMIT` | `1048576` | largest body accepted, in bytes |
 //! | `WEBHOOK_TOLERANCE_SECS` | `300` | replay tolerance for schemes that sign a timestamp |
 //! | `WEBHOOK_RATE_PER_MINUTE` | unset: no limit | deliveries a minute per verified source (scheme + key id); 429 past it |
-//! | `REDIS_URL` | unset: in memory | Redis for the idempotency store, the ordering guard and the rate limit, so several receivers work together |
+//! | `WEBHOOK_QUEUE` | unset: process inline | `memory` or `redis` (needs `REDIS_URL`): answer 202 once queued, process in background workers with retries and dead letters |
+//! | `REDIS_URL` | unset: in memory | Redis for the idempotency store, the ordering guard, the rate limit and the queue, so several receivers work together |
 //! | `RUST_LOG` | `info` | log filter (`tracing-subscriber` syntax) |
 //!
 //! The layers, outermost first: signature verification, the per-source rate limit,
 //! idempotency, then an `EventRouter` that dispatches on the event `type` (unknown
 //! types: 200 `ignored`).
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
-use axum::routing::post_service;
+use axum::routing::{MethodRouter, post_service};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tower::ServiceExt;
+use tower_webhook::core::VerifiedDelivery;
 use tower_webhook::event::{
     EventRouter, GuardError, MemoryOrderingGuard, Ordering, OrderingGuard, RedisOrderingGuard,
     WebhookEvent,
 };
 use tower_webhook::idempotency::store::{MemoryStore, RedisStore, Store};
 use tower_webhook::idempotency::{IdempotencyLayer, MissingKeyPolicy};
+use tower_webhook::queue::{Enqueue, Job, MemoryQueue, ProcessError, Queue, RedisQueue, Workers};
 use tower_webhook::ratelimit::{Quota, RateLimitLayer, RedisRateLimiter, VerifiedSource};
 use tower_webhook::signature::{Signer, Verifier, VerifySignatureLayer, scheme};
 
@@ -115,20 +121,46 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let redis_url = std::env::var("REDIS_URL").ok();
     let rate_limit = rate_limit(redis_url.as_deref())?;
 
-    let app = match redis_url {
+    // Everything shared between instances goes to Redis when REDIS_URL is set.
+    // Never print REDIS_URL itself: it may hold a password.
+    let guard: Arc<dyn OrderingGuard> = match &redis_url {
         Some(url) => {
-            let store = RedisStore::connect(url.as_str()).await?;
             let connection =
                 redis::aio::ConnectionManager::new(redis::Client::open(url.as_str())?).await?;
-            let guard = RedisOrderingGuard::builder(connection).build()?;
-            // Never print REDIS_URL itself: it may hold a password.
+            Arc::new(RedisOrderingGuard::builder(connection).build()?)
+        }
+        None => Arc::new(MemoryOrderingGuard::new()),
+    };
+    let events = events(guard);
+
+    let (endpoint, drain) = match std::env::var("WEBHOOK_QUEUE").as_deref() {
+        Err(_) => (post_service(events), None),
+        Ok("memory") => {
+            println!("queue: in memory (jobs held by a process that dies are lost)");
+            queued(MemoryQueue::new(), events)?
+        }
+        Ok("redis") => {
+            let url = redis_url
+                .as_deref()
+                .ok_or("WEBHOOK_QUEUE=redis needs REDIS_URL")?;
+            println!("queue: Redis Streams (run Redis with appendonly yes, appendfsync always)");
+            queued(RedisQueue::connect(url).await?, events)?
+        }
+        Ok(other) => {
+            return Err(
+                format!("unknown WEBHOOK_QUEUE `{other}`: expected memory or redis").into(),
+            );
+        }
+    };
+    let app = match &redis_url {
+        Some(url) => {
             println!("idempotency store, ordering guard and rate limit: Redis (REDIS_URL)");
-            app(verify, rate_limit, store, Arc::new(guard))?
+            let store = RedisStore::connect(url.as_str()).await?;
+            app(verify, rate_limit, store, endpoint)?
         }
         None => {
             println!("idempotency store, ordering guard and rate limit: in memory");
-            let guard = Arc::new(MemoryOrderingGuard::new());
-            app(verify, rate_limit, MemoryStore::new(), guard)?
+            app(verify, rate_limit, MemoryStore::new(), endpoint)?
         }
     };
 
@@ -143,8 +175,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;
+    if let Some(drain) = drain {
+        println!("draining the queue...");
+        drain.await?;
+    }
     Ok(())
 }
+
+/// Finishes the queued work at shutdown.
+type Drain = Pin<Box<dyn Future<Output = Result<(), Box<dyn std::error::Error>>> + Send>>;
 
 /// The per-source rate limit from `WEBHOOK_RATE_PER_MINUTE` (none when unset), in
 /// Redis when `redis_url` is given.
@@ -175,19 +214,9 @@ fn rate_limit(
     ))
 }
 
-/// The routes and layers, outermost first: signature verification, the per-source
-/// rate limit, idempotency, the event router.
-fn app<St: Store + Clone>(
-    verify: VerifySignatureLayer,
-    rate_limit: Option<RateLimitLayer<VerifiedSource>>,
-    store: St,
-    guard: Arc<dyn OrderingGuard>,
-) -> Result<Router, Box<dyn std::error::Error>> {
-    // Deliveries without an event id are processed (not deduplicated) rather than refused.
-    let idempotency = IdempotencyLayer::builder(store)
-        .missing_key(MissingKeyPolicy::PassThrough)
-        .build()?;
-    let events = EventRouter::new()
+/// The event handlers, by event `type`; unknown types are answered 200 `ignored`.
+fn events(guard: Arc<dyn OrderingGuard>) -> EventRouter {
+    EventRouter::new()
         .on_each(
             ["payout.created", "payout.completed", "payout.failed"],
             move |event: WebhookEvent<PayoutEvent>| apply_payout(event, guard.clone()),
@@ -195,10 +224,68 @@ fn app<St: Store + Clone>(
         .on("ping", |event: WebhookEvent| async move {
             tracing::info!(event_id = %event.id, key_id = %event.key_id(), "ping");
             json!({ "status": "processed", "event_id": event.id })
-        });
+        })
+}
+
+/// Queued mode: the endpoint stores the verified delivery and answers 202; workers
+/// run the same event handlers in the background, with retries and dead letters.
+fn queued<Q: Queue + Clone>(
+    queue: Q,
+    events: EventRouter,
+) -> Result<(MethodRouter, Option<Drain>), Box<dyn std::error::Error>> {
+    let workers = Workers::builder(queue.clone(), move |job| process(events.clone(), job))
+        .concurrency(4)
+        .spawn()?;
+    let drain: Drain = Box::pin(async move { Ok(workers.shutdown().await?) });
+    Ok((post_service(Enqueue::new(queue)), Some(drain)))
+}
+
+/// Runs a queued job through the event handlers: a 2xx answer is success, a 5xx a
+/// transient failure (retried with backoff), anything else permanent (dead letters).
+async fn process(events: EventRouter, job: Job) -> Result<(), ProcessError> {
+    // The job was verified before it was queued: rebuild its marker.
+    let mut delivery = VerifiedDelivery::new(
+        job.scheme().to_owned(),
+        job.key_id().clone(),
+        job.body().clone(),
+    );
+    if let Some(id) = job.event_id() {
+        delivery = delivery.with_event_id(id);
+    }
+    let mut request = axum::http::Request::new(());
+    request.extensions_mut().insert(delivery);
+    let status = match events.oneshot(request).await {
+        Ok(response) => response.status(),
+        Err(never) => match never {},
+    };
+    if status.is_success() {
+        Ok(())
+    } else if status.is_server_error() {
+        Err(ProcessError::transient(format!(
+            "the handler answered {status}"
+        )))
+    } else {
+        Err(ProcessError::permanent(format!(
+            "the handler answered {status}"
+        )))
+    }
+}
+
+/// The routes and layers, outermost first: signature verification, the per-source
+/// rate limit, idempotency, then `endpoint` (the event router, or the queue).
+fn app<St: Store + Clone>(
+    verify: VerifySignatureLayer,
+    rate_limit: Option<RateLimitLayer<VerifiedSource>>,
+    store: St,
+    endpoint: MethodRouter,
+) -> Result<Router, Box<dyn std::error::Error>> {
+    // Deliveries without an event id are processed (not deduplicated) rather than refused.
+    let idempotency = IdempotencyLayer::builder(store)
+        .missing_key(MissingKeyPolicy::PassThrough)
+        .build()?;
     // `Router::layer` wraps what is already there: the last layer added runs first.
     let mut router = Router::new()
-        .route("/webhooks", post_service(events))
+        .route("/webhooks", endpoint)
         .layer(idempotency);
     if let Some(rate_limit) = rate_limit {
         router = router.layer(rate_limit);

@@ -9,6 +9,7 @@
 //! | [`signature`] | `signature` (default) | buffers the body and verifies HMAC-SHA256 signatures |
 //! | [`idempotency`] | `idempotency` (default) | processes each delivery once; in memory, or Redis with `redis` |
 //! | [`event`] | `event` (default) | the typed `WebhookEvent<T>` envelope, routing by event type, the out-of-order guard |
+//! | [`queue`] | `queue` (default) | ack fast (202) and process durably: retries with backoff, dead letters; in memory or Redis Streams |
 //! | [`ratelimit`] | `ratelimit` (default) | rate limits on `governor` (global, peer IP, header, verified source), or Redis GCRA with `redis` |
 //!
 //! The `redis` feature turns on the Redis backends of the enabled layers, and
@@ -49,6 +50,10 @@ pub use webhook_event as event;
 #[cfg(feature = "ratelimit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ratelimit")))]
 pub use webhook_ratelimit as ratelimit;
+
+#[cfg(feature = "queue")]
+#[cfg_attr(docsrs, doc(cfg(feature = "queue")))]
+pub use webhook_queue as queue;
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

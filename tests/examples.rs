@@ -312,3 +312,26 @@ async fn multi_instance_shares_idempotency_and_the_rate_limit() {
     let limited = fleet.post_to(0, &MockEvent::new("ping"), SECRET).await;
     limited.assert_problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited", &[SECRET]);
 }
+
+#[tokio::test]
+async fn the_receiver_queues_and_answers_202() {
+    let redis = RedisServer::builder().aof(true).start();
+    let url = redis.url();
+    for queue in ["memory", "redis"] {
+        let env = [
+            ("WEBHOOK_SECRET", SECRET),
+            ("WEBHOOK_QUEUE", queue),
+            ("REDIS_URL", url.as_str()),
+        ];
+        let receiver = Example::start("receiver", &env);
+        let event = MockEvent::new("ping").id(format!("evt_queued_{queue}"));
+        let accepted = receiver.post(&event, SECRET).await;
+        assert_eq!(accepted.status, StatusCode::ACCEPTED, "{queue}");
+        assert_eq!(json(&accepted)["status"], "queued");
+        assert_eq!(json(&accepted)["event_id"], format!("evt_queued_{queue}"));
+        // The sender's retry is answered from the idempotency record: queued once.
+        let retry = receiver.post(&event, SECRET).await;
+        assert_eq!(retry.status, StatusCode::ACCEPTED);
+        assert_eq!(retry.headers["idempotent-replayed"], "true");
+    }
+}

@@ -1,0 +1,239 @@
+//! The Redis Streams queue on a real `redis-server`, started by each test on a free
+//! port (with AOF and `appendfsync always` where a restart is tested).
+#![cfg(feature = "redis")]
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use common::{Gate, Recorder, Sent, Stack, send, stack, workers};
+use http::StatusCode;
+use test_redis::{RedisServer, Reply};
+use webhook_queue::{Enqueue, Queue, RedisQueue, RedisQueueBuilder};
+
+async fn connect(builder: RedisQueueBuilder) -> RedisQueue {
+    builder
+        .poll_interval(Duration::from_millis(20))
+        .connect()
+        .await
+        .expect("connect to the test server")
+}
+
+fn integer(reply: Reply) -> i64 {
+    match reply {
+        Reply::Integer(n) => n,
+        other => panic!("expected an integer, got {other:?}"),
+    }
+}
+
+fn stream_len(server: &RedisServer) -> i64 {
+    integer(server.command(&["XLEN", "webhook:queue:stream"]).unwrap())
+}
+
+/// The consumers holding pending entries, from `XPENDING <stream> workers`.
+fn pending(server: &RedisServer) -> (i64, Vec<String>) {
+    let Reply::Array(Some(items)) = server
+        .command(&["XPENDING", "webhook:queue:stream", "workers"])
+        .unwrap()
+    else {
+        panic!("XPENDING answers an array");
+    };
+    let count = integer(items[0].clone());
+    let consumers = match &items[3] {
+        Reply::Array(Some(list)) => list
+            .iter()
+            .map(|pair| match pair {
+                Reply::Array(Some(pair)) => pair[0].as_text().unwrap(),
+                other => panic!("{other:?}"),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    (count, consumers)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ten_thousand_events_with_ten_percent_transient_failures_each_succeed_once() {
+    let server = RedisServer::start();
+    let queue = connect(RedisQueue::builder(server.url()).max_len(20_000)).await;
+    common::ten_thousand_events_with_transient_failures(queue).await;
+    assert_eq!(stream_len(&server), 0, "acknowledged entries are deleted");
+    assert_eq!(pending(&server).0, 0);
+    assert_eq!(
+        integer(server.command(&["ZCARD", "webhook:queue:delayed"]).unwrap()),
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_permanent_error_is_dead_lettered_and_a_replay_processes_it() {
+    let server = RedisServer::start();
+    let queue = connect(RedisQueue::builder(server.url())).await;
+    common::a_permanent_error_is_dead_lettered_then_replayed(queue).await;
+    assert_eq!(
+        integer(server.command(&["XLEN", "webhook:queue:dead"]).unwrap()),
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_killed_mid_event_leaves_it_pending_and_another_reclaims_and_finishes_it() {
+    let server = RedisServer::start();
+    let claim_idle = Duration::from_millis(300);
+
+    // Process A takes the event, then dies before finishing it.
+    let queue_a = connect(RedisQueue::builder(server.url()).claim_idle(claim_idle)).await;
+    let recorder_a = Arc::new(Recorder::default());
+    let stuck = Arc::new(Gate::default()); // never opened
+    let a = workers(queue_a.clone(), &recorder_a, false, Some(stuck.clone()))
+        .concurrency(1)
+        .consumer_prefix("a")
+        .spawn()
+        .unwrap();
+    let stack_a = stack(Enqueue::new(queue_a.clone()));
+    // A receives the entry after this instant; B may reclaim it only `claim_idle` later.
+    let sent_at = Instant::now();
+    assert_eq!(
+        send(&stack_a, "evt_crash").await.status,
+        StatusCode::ACCEPTED
+    );
+    stuck.until_waiting(1).await;
+    a.abort();
+    assert_eq!(pending(&server), (1, vec!["a-0".to_owned()]));
+
+    // Process B reclaims it once it has been idle for the claim idle time.
+    let queue_b = connect(
+        RedisQueue::builder(server.url())
+            .claim_idle(claim_idle)
+            .reclaim_interval(Duration::from_millis(50)),
+    )
+    .await;
+    let recorder_b = Arc::new(Recorder::default());
+    let b = workers(queue_b.clone(), &recorder_b, false, None)
+        .concurrency(1)
+        .consumer_prefix("b")
+        .spawn()
+        .unwrap();
+    recorder_b
+        .wait_until(Duration::from_secs(10), "the reclaimed event", |r| {
+            r.runs("evt_crash") == 1
+        })
+        .await;
+    assert!(sent_at.elapsed() >= claim_idle, "not reclaimed before idle");
+    // The crashed attempt counts: B's attempt is the second.
+    assert_eq!(recorder_b.success_attempts.lock().unwrap()["evt_crash"], 1);
+    assert_eq!(recorder_a.calls.load(Ordering::Relaxed), 0);
+    b.shutdown().await.unwrap();
+    assert_eq!(pending(&server).0, 0);
+    assert_eq!(stream_len(&server), 0);
+}
+
+/// Sends `event` the way a sender does: again after each 503, until a 202. Returns
+/// how many 503s were answered on the way.
+async fn send_until_accepted(stack: &Stack, event: &str) -> u32 {
+    for refused in 0..200 {
+        let sent: Sent = send(stack, event).await;
+        if sent.status == StatusCode::ACCEPTED {
+            return refused;
+        }
+        assert_eq!(sent.status, StatusCode::SERVICE_UNAVAILABLE, "{sent:?}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("{event} was never accepted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_restarted_mid_run_answers_503_while_down_loses_nothing_accepted_and_resumes() {
+    let mut server = RedisServer::builder().aof(true).start();
+    let queue =
+        connect(RedisQueue::builder(server.url()).operation_timeout(Duration::from_millis(500)))
+            .await;
+    let recorder = Arc::new(Recorder::default());
+    let gate = Arc::new(Gate::default());
+    let workers = workers(queue.clone(), &recorder, false, Some(gate.clone()))
+        .concurrency(4)
+        .spawn()
+        .unwrap();
+    let stack = stack(
+        Enqueue::builder(queue.clone())
+            .retry_after(Duration::from_secs(1))
+            .build()
+            .unwrap(),
+    );
+
+    // Before: 200 events accepted; the workers hold 4 of them when Redis dies.
+    let before: Vec<String> = (0..200).map(|n| format!("evt_before_{n}")).collect();
+    for (event, sent) in common::send_all(&stack, &before, 8).await {
+        assert_eq!(sent.status, StatusCode::ACCEPTED, "{event}");
+    }
+    gate.until_waiting(4).await;
+    server.kill();
+
+    // While down: every delivery is refused with 503 and Retry-After, none queued.
+    let during: Vec<String> = (0..20).map(|n| format!("evt_during_{n}")).collect();
+    for (event, sent) in common::send_all(&stack, &during, 4).await {
+        assert_eq!(sent.status, StatusCode::SERVICE_UNAVAILABLE, "{event}");
+        assert_eq!(sent.code(), "queue_unavailable");
+        assert_eq!(sent.retry_after, Some(1));
+    }
+
+    // After the restart (the AOF reloaded): the senders retry, new events arrive.
+    server.restart();
+    // An enqueue that timed out while Redis came back may have landed though it was
+    // answered 503: the sender's retry then queues the event again (at least once).
+    let mut refused = HashMap::new();
+    let after: Vec<String> = (0..200).map(|n| format!("evt_after_{n}")).collect();
+    for event in during.iter().chain(&after) {
+        let count = send_until_accepted(&stack, event).await;
+        refused.insert(event.clone(), count);
+    }
+    gate.open();
+
+    let accepted: HashSet<String> = before
+        .iter()
+        .chain(&during)
+        .chain(&after)
+        .cloned()
+        .collect();
+    recorder
+        .wait_until(Duration::from_secs(60), "every accepted event", |r| {
+            r.success_count() == accepted.len()
+        })
+        .await;
+    workers.shutdown().await.unwrap();
+    let successes = recorder.successes.lock().unwrap().clone();
+    let processed: HashSet<String> = successes.keys().cloned().collect();
+    assert_eq!(processed, accepted, "nothing answered 202 was lost");
+    for (event, runs) in &successes {
+        let refusals = refused.get(event).copied().unwrap_or(0);
+        assert!(
+            *runs <= 1 + refusals,
+            "{event} ran {runs} times after {refusals} refusals"
+        );
+    }
+    assert_eq!(pending(&server).0, 0);
+    assert_eq!(stream_len(&server), 0);
+}
+
+#[tokio::test]
+async fn the_stream_bound_refuses_instead_of_trimming_unprocessed_entries() {
+    let server = RedisServer::start();
+    let queue = connect(RedisQueue::builder(server.url()).max_len(3)).await;
+    let stack = stack(Enqueue::new(queue.clone()));
+    for n in 0..3 {
+        assert_eq!(
+            send(&stack, &format!("evt_{n}")).await.status,
+            StatusCode::ACCEPTED
+        );
+    }
+    let full = send(&stack, "evt_3").await;
+    assert_eq!(full.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(full.code(), "queue_full");
+    assert_eq!(full.retry_after, Some(5));
+    assert_eq!(stream_len(&server), 3, "nothing trimmed, nothing added");
+    let depth = queue.depth().await.unwrap();
+    assert_eq!((depth.ready, depth.in_flight), (3, 0));
+}
