@@ -20,6 +20,7 @@
 //! | `WEBHOOK_TOLERANCE_SECS` | `300` | replay tolerance for schemes that sign a timestamp |
 //! | `WEBHOOK_RATE_PER_MINUTE` | unset: no limit | deliveries a minute per verified source (scheme + key id); 429 past it |
 //! | `WEBHOOK_QUEUE` | unset: process inline | `memory` or `redis` (needs `REDIS_URL`): answer 202 once queued, process in background workers with retries and dead letters |
+//! | `WEBHOOK_WORKERS` | `4` | queue workers in this process; `0` with `redis`: only queue, and run `cargo run --example worker` |
 //! | `REDIS_URL` | unset: in memory | Redis for the idempotency store, the ordering guard, the rate limit and the queue, so several receivers work together |
 //! | `RUST_LOG` | `info` | log filter (`tracing-subscriber` syntax) |
 //!
@@ -233,8 +234,13 @@ fn queued<Q: Queue + Clone>(
     queue: Q,
     events: EventRouter,
 ) -> Result<(MethodRouter, Option<Drain>), Box<dyn std::error::Error>> {
+    let concurrency: usize = env_or("WEBHOOK_WORKERS", "4").parse()?;
+    if concurrency == 0 {
+        println!("no workers in this process: run `cargo run --example worker`");
+        return Ok((post_service(Enqueue::new(queue)), None));
+    }
     let workers = Workers::builder(queue.clone(), move |job| process(events.clone(), job))
-        .concurrency(4)
+        .concurrency(concurrency)
         .spawn()?;
     let drain: Drain = Box::pin(async move { Ok(workers.shutdown().await?) });
     Ok((post_service(Enqueue::new(queue)), Some(drain)))

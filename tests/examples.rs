@@ -23,6 +23,7 @@ struct Example {
     child: Child,
     addr: SocketAddr,
     addrs: Vec<SocketAddr>,
+    stdout: std::sync::mpsc::Receiver<String>,
 }
 
 impl Example {
@@ -33,6 +34,11 @@ impl Example {
 
     /// Starts `examples/<name>` and waits for `servers` `listening on` lines.
     fn start_servers(name: &str, env: &[(&str, &str)], servers: usize) -> Self {
+        Self::spawn(name, env, &[], servers)
+    }
+
+    /// Starts `examples/<name> args...` and waits for `servers` `listening on` lines.
+    fn spawn(name: &str, env: &[(&str, &str)], args: &[&str], servers: usize) -> Self {
         let binary = examples_dir().join(name);
         assert!(
             binary.exists(),
@@ -41,6 +47,7 @@ impl Example {
         );
         let mut command = Command::new(&binary);
         command
+            .args(args)
             .env("BIND", "127.0.0.1:0")
             .env("RUST_LOG", "warn")
             .env_remove("REDIS_URL")
@@ -64,12 +71,31 @@ impl Example {
                 addrs.push(addr.parse().expect("a socket address"));
             }
         }
-        // Keep draining stdout so the program never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
+        // Keep reading stdout so the program never blocks on a full pipe.
+        let (sender, stdout) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                let _ = sender.send(line);
+            }
+        });
         Self {
             child,
-            addr: addrs[0],
+            addr: addrs.first().copied().unwrap_or(([0, 0, 0, 0], 0).into()),
             addrs,
+            stdout,
+        }
+    }
+
+    /// Waits (up to 10 s) for a line of output containing `needle`.
+    fn wait_for_line(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.stdout.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(error) => panic!("no line containing {needle:?}: {error}"),
+            }
         }
     }
 
@@ -334,4 +360,36 @@ async fn the_receiver_queues_and_answers_202() {
         assert_eq!(retry.status, StatusCode::ACCEPTED);
         assert_eq!(retry.headers["idempotent-replayed"], "true");
     }
+}
+
+#[tokio::test]
+async fn a_separate_worker_processes_what_the_receiver_queued() {
+    let redis = RedisServer::builder().aof(true).start();
+    let url = redis.url();
+    let receiver = Example::start(
+        "receiver",
+        &[
+            ("WEBHOOK_SECRET", SECRET),
+            ("WEBHOOK_QUEUE", "redis"),
+            ("WEBHOOK_WORKERS", "0"),
+            ("REDIS_URL", url.as_str()),
+        ],
+    );
+    let accepted = receiver
+        .post(&MockEvent::new("ping").id("evt_for_worker"), SECRET)
+        .await;
+    assert_eq!(accepted.status, StatusCode::ACCEPTED);
+
+    let worker = Example::spawn("worker", &[("REDIS_URL", url.as_str())], &[], 0);
+    let line = worker.wait_for_line("processed evt_for_worker");
+    assert!(line.contains("(ping), attempt 1"), "{line}");
+
+    let mut listing = Example::spawn(
+        "worker",
+        &[("REDIS_URL", url.as_str())],
+        &["dead-letters"],
+        0,
+    );
+    let status = listing.child.wait().expect("the listing exits");
+    assert!(status.success(), "nothing dead-lettered, exit 0");
 }

@@ -1,0 +1,84 @@
+//! A background worker for the Redis queue: receivers answer 202 once a verified
+//! delivery is queued, and any number of these processes work through the queue,
+//! retrying transient failures with backoff and keeping dead letters.
+//!
+//! ```text
+//! # the receiver only queues (no workers of its own)
+//! REDIS_URL=redis://127.0.0.1:6379 WEBHOOK_QUEUE=redis WEBHOOK_WORKERS=0 WEBHOOK_SECRET=my-secret cargo run --example receiver
+//! # one or more workers
+//! REDIS_URL=redis://127.0.0.1:6379 cargo run --example worker
+//! # list the dead letters, or replay one
+//! REDIS_URL=redis://127.0.0.1:6379 cargo run --example worker -- dead-letters
+//! REDIS_URL=redis://127.0.0.1:6379 cargo run --example worker -- replay <dead-letter id>
+//! ```
+//!
+//! Settings: `REDIS_URL` (required), `WORKER_CONCURRENCY` (default 4). Run Redis with
+//! `appendonly yes` and `appendfsync always` so nothing answered 202 is lost.
+
+use serde_json::Value;
+use tower_webhook::queue::{Job, ProcessError, Queue, RedisQueue, Workers};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let url = std::env::var("REDIS_URL").map_err(|_| "set REDIS_URL")?;
+    let queue = RedisQueue::connect(url.as_str()).await?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["dead-letters"] => {
+            for letter in queue.dead_letters(100).await? {
+                println!(
+                    "{} event {} ({:?}): {}",
+                    letter.id(),
+                    letter.job().event_id().unwrap_or("-"),
+                    letter.kind(),
+                    letter.error()
+                );
+            }
+            return Ok(());
+        }
+        ["replay", id] => {
+            let replayed = queue.replay(id).await?;
+            println!(
+                "{}",
+                if replayed {
+                    "replayed"
+                } else {
+                    "no such dead letter"
+                }
+            );
+            return Ok(());
+        }
+        [] => {}
+        _ => return Err("usage: worker [dead-letters | replay <id>]".into()),
+    }
+
+    let concurrency: usize = std::env::var("WORKER_CONCURRENCY")
+        .unwrap_or_else(|_| "4".to_owned())
+        .parse()?;
+    let workers = Workers::builder(queue, process)
+        .concurrency(concurrency)
+        .spawn()?;
+    println!("worker started: {concurrency} at once; Ctrl-C drains and stops");
+    tokio::signal::ctrl_c().await?;
+    workers.shutdown().await?;
+    Ok(())
+}
+
+/// Processes one job: at least once per event, so it must be idempotent (key side
+/// effects on the event id). Invalid JSON cannot be fixed by retrying: it goes
+/// straight to the dead letters.
+async fn process(job: Job) -> Result<(), ProcessError> {
+    let event: Value = serde_json::from_slice(job.body()).map_err(ProcessError::permanent)?;
+    let event_type = event.get("type").and_then(|t| t.as_str()).unwrap_or("-");
+    println!(
+        "processed {} ({event_type}), attempt {}",
+        job.event_id().unwrap_or("-"),
+        job.attempts() + 1
+    );
+    Ok(())
+}
