@@ -16,10 +16,11 @@
 //! `redis-cluster` their Redis Cluster support; `axum` adds axum extractors and
 //! `IntoResponse` impls (hyper and tonic users leave it off and compile no axum).
 //!
-//! Stack the layers in this order (outermost first): HTTPS guard, a cheap global or
-//! per-IP rate limit, signature verification, a per-source rate limit, idempotency,
-//! then the handler. Layers after verification read the
-//! [`VerifiedDelivery`](core::VerifiedDelivery) marker, never unverified input.
+//! Stack the layers in this order (outermost first): tracing and metrics, HTTPS guard,
+//! a cheap global or per-IP rate limit, signature verification, a per-source rate
+//! limit, idempotency, then the handler; [`WebhookStack`] does it in one call. Layers
+//! after verification read the [`VerifiedDelivery`](core::VerifiedDelivery) marker,
+//! never unverified input.
 //!
 //! ```
 //! use tower_webhook::signature::{Verifier, VerifySignatureLayer, scheme::GitHub};
@@ -34,6 +35,12 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use webhook_core as core;
+
+#[cfg(feature = "signature")]
+mod stack;
+#[cfg(feature = "signature")]
+#[cfg_attr(docsrs, doc(cfg(feature = "signature")))]
+pub use stack::WebhookStack;
 
 #[cfg(feature = "signature")]
 #[cfg_attr(docsrs, doc(cfg(feature = "signature")))]
