@@ -14,7 +14,7 @@ use http::{Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use serde::de::DeserializeOwned;
 use tower_service::Service;
-use webhook_core::{EventType, Problem, Rejection, VerifiedDelivery};
+use webhook_core::{EventType, Problem, Rejection, RejectionCode, VerifiedDelivery};
 
 use crate::ordering::GuardError;
 use crate::{EventRejection, WebhookEvent, parse};
@@ -245,10 +245,15 @@ impl EventRouter {
 
     fn reject(&self, rejection: &EventRejection) -> Response<Bytes> {
         rejection.log();
-        match &self.inner.on_rejection {
+        let mut response = match &self.inner.on_rejection {
             Some(render) => render(rejection),
             None => rejection.to_problem().into_response(),
-        }
+        };
+        // Outer layers (metrics, tracing) read the code, custom responses included.
+        response
+            .extensions_mut()
+            .insert(RejectionCode(rejection.code()));
+        response
     }
 }
 

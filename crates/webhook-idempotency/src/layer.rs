@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderName};
 use tower_layer::Layer;
-use webhook_core::{Rejection, VerifiedDelivery};
+use webhook_core::{Rejection, RejectionCode, VerifiedDelivery};
 
 use crate::key::{DefaultKey, HeaderKey, JsonPointerKey, KeyExtractor};
 use crate::store::{MemoryStore, Store};
@@ -166,10 +166,15 @@ impl<St> Config<St> {
                 tracing::warn!(code = rejection.code(), reason = %rejection, "webhook delivery rejected")
             }
         }
-        match &self.on_rejection {
+        let mut response = match &self.on_rejection {
             Some(render) => render(rejection),
             None => rejection.to_problem().into_response(),
-        }
+        };
+        // Outer layers (metrics, tracing) read the code, custom responses included.
+        response
+            .extensions_mut()
+            .insert(RejectionCode(rejection.code()));
+        response
     }
 }
 

@@ -11,7 +11,7 @@ use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body::{Frame, SizeHint};
 use tower_service::Service;
-use webhook_core::{Rejection, VerifiedDelivery};
+use webhook_core::{Rejection, RejectionCode, VerifiedDelivery};
 
 use crate::metrics::{Metrics, NoopMetrics};
 use crate::{ConfigError, Job, Queue, QueueErrorKind, QueueRejection};
@@ -184,10 +184,14 @@ impl<Q: Queue> Config<Q> {
         if !matches!(rejection, QueueRejection::Unverified) {
             self.metrics.enqueue_rejected(rejection);
         }
-        let response = match &self.on_rejection {
+        let mut response = match &self.on_rejection {
             Some(render) => render(rejection),
             None => rejection.to_problem().into_response(),
         };
+        // Outer layers (metrics, tracing) read the code, custom responses included.
+        response
+            .extensions_mut()
+            .insert(RejectionCode(rejection.code()));
         response.map(EnqueueBody::new)
     }
 

@@ -7,7 +7,7 @@ use governor::Quota;
 use http::header::{CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER};
 use http::{Request, Response, StatusCode};
 use tower_layer::Layer;
-use webhook_core::{PROBLEM_JSON, Rejection};
+use webhook_core::{PROBLEM_JSON, Rejection, RejectionCode};
 
 use crate::backend::{Backend, Decision, GovernorLimiter};
 use crate::key::{Global, KeyExtractor, RequestHead};
@@ -163,6 +163,15 @@ impl Core {
         rejection: &RateLimitRejection,
         request: &Request<B>,
     ) -> Response<Bytes> {
+        let mut response = self.render(rejection, request);
+        // Outer layers (metrics, tracing) read the code, whatever rendered the answer.
+        response
+            .extensions_mut()
+            .insert(RejectionCode(rejection.code()));
+        response
+    }
+
+    fn render<B>(&self, rejection: &RateLimitRejection, request: &Request<B>) -> Response<Bytes> {
         if let Some(render) = &self.on_rejection {
             return render(rejection);
         }

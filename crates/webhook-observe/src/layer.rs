@@ -1,0 +1,499 @@
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http::Response;
+use metrics::SharedString;
+use tower_layer::Layer;
+use tracing::Span;
+use tracing::field::Empty;
+use webhook_core::{EventType, VerifiedDelivery};
+
+use crate::monitor::ErrorRateMonitor;
+use crate::outcome::{OTHER, UNKNOWN};
+use crate::{Observe, Outcome, names};
+
+/// The rejection codes of the `tower-webhook` layers: the `reason` label values kept
+/// as they are. Any other code is counted as `other` (add yours with
+/// [`ObserveLayerBuilder::reasons`]).
+pub const KNOWN_REASONS: &[&str] = &[
+    // webhook-signature
+    "missing_signature",
+    "signature_mismatch",
+    "timestamp_out_of_tolerance",
+    "malformed_signature",
+    "conflicting_headers",
+    "missing_header",
+    "malformed_header",
+    "invalid_body",
+    "body_timeout",
+    "payload_too_large",
+    // webhook-idempotency
+    "unverified_request",
+    "missing_event_id",
+    "invalid_event_id",
+    "in_flight",
+    "store_unavailable",
+    // webhook-event
+    "missing_verified_delivery",
+    "malformed_json",
+    "invalid_envelope",
+    "invalid_data",
+    "unsupported_event_type",
+    "unreadable_body",
+    "ordering_unavailable",
+    // webhook-ratelimit
+    "rate_limited",
+    "rate_limiter_unavailable",
+    "rate_limit_key_missing",
+    // webhook-queue
+    "queue_full",
+    "queue_closed",
+    "queue_unavailable",
+    // webhook-https
+    "https_required",
+];
+
+/// The most event types an allow-list may hold: 1,024.
+pub const MAX_EVENT_TYPES: usize = 1024;
+
+/// The longest event type accepted in an allow-list: 128 bytes.
+pub const MAX_EVENT_TYPE_LEN: usize = 128;
+
+type WallClock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
+/// Why an [`ObserveLayer`] could not be built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// An allow-listed event type is empty, longer than [`MAX_EVENT_TYPE_LEN`], or one
+    /// of the reserved label values `other` and `unknown`.
+    InvalidEventType {
+        /// The event type.
+        event_type: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// More than [`MAX_EVENT_TYPES`] event types.
+    TooManyEventTypes {
+        /// How many were given.
+        count: usize,
+    },
+    /// An added rejection code is empty or the reserved `other`.
+    InvalidReason {
+        /// The code.
+        reason: &'static str,
+    },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidEventType { event_type, reason } => {
+                write!(f, "invalid event type {event_type:?}: {reason}")
+            }
+            Self::TooManyEventTypes { count } => write!(
+                f,
+                "{count} event types allow-listed; at most {MAX_EVENT_TYPES} keep the metrics' cardinality bounded"
+            ),
+            Self::InvalidReason { reason } => {
+                write!(f, "invalid rejection code {reason:?}: empty or reserved")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+pub(crate) struct Config {
+    pub(crate) metrics: bool,
+    pub(crate) tracing: bool,
+    event_types: HashSet<Arc<str>>,
+    reasons: HashSet<&'static str>,
+    monitor: Option<ErrorRateMonitor>,
+    clock: Option<WallClock>,
+}
+
+impl Config {
+    /// The delivery's span, with every field declared (filled in when the response
+    /// comes back).
+    pub(crate) fn span(&self) -> Span {
+        if !self.tracing {
+            return Span::none();
+        }
+        tracing::info_span!(
+            "webhook.delivery",
+            event_id = Empty,
+            event_type = Empty,
+            scheme = Empty,
+            key_id = Empty,
+            verified = Empty,
+            outcome = Empty,
+            reason = Empty,
+            status = Empty,
+            duration_ms = Empty,
+        )
+    }
+
+    pub(crate) fn received(&self) {
+        if self.metrics {
+            metrics::counter!(names::RECEIVED).increment(1);
+        }
+    }
+
+    /// Records what became of a delivery: `response` is `None` when the inner service
+    /// returned `Err`.
+    pub(crate) fn finish<B>(&self, response: Option<&Response<B>>, elapsed: Duration, span: &Span) {
+        let outcome = response.map_or(Outcome::Failed, Outcome::of);
+        let extensions = response.map(Response::extensions);
+        let delivery = extensions.and_then(|e| e.get::<VerifiedDelivery>());
+        let event_type = extensions.and_then(|e| e.get::<EventType>());
+        if self.metrics {
+            self.record_metrics(outcome, delivery, event_type, elapsed);
+        }
+        if self.tracing {
+            let status = response.map(|r| r.status().as_u16());
+            record_span(span, outcome, delivery, event_type, status, elapsed);
+        }
+        if let Some(monitor) = &self.monitor {
+            if outcome != Outcome::RateLimited {
+                monitor.record(outcome.is_error());
+            }
+        }
+    }
+
+    fn record_metrics(
+        &self,
+        outcome: Outcome,
+        delivery: Option<&VerifiedDelivery>,
+        event_type: Option<&EventType>,
+        elapsed: Duration,
+    ) {
+        if let Some(delivery) = delivery {
+            metrics::counter!(
+                names::VERIFIED,
+                "scheme" => delivery.scheme().to_owned(),
+                "key_id" => delivery.key_id().as_str().to_owned(),
+            )
+            .increment(1);
+            if let Some(signed) = delivery.timestamp() {
+                metrics::histogram!(names::CLOCK_SKEW_SECONDS).record(self.skew(signed));
+            }
+        }
+        match outcome {
+            Outcome::Processed => {
+                let label = self.event_type_label(event_type);
+                metrics::counter!(names::PROCESSED, "event_type" => label.clone()).increment(1);
+                metrics::histogram!(names::PROCESSING_SECONDS, "event_type" => label)
+                    .record(elapsed.as_secs_f64());
+            }
+            Outcome::Failed => {
+                let label = self.event_type_label(event_type);
+                metrics::counter!(names::FAILED, "event_type" => label.clone()).increment(1);
+                metrics::histogram!(names::PROCESSING_SECONDS, "event_type" => label)
+                    .record(elapsed.as_secs_f64());
+            }
+            Outcome::Rejected { reason } => {
+                metrics::counter!(names::REJECTED, "reason" => self.reason_label(reason))
+                    .increment(1);
+            }
+            Outcome::Duplicate => metrics::counter!(names::DUPLICATES).increment(1),
+            Outcome::RateLimited => metrics::counter!(names::RATE_LIMITED).increment(1),
+        }
+    }
+
+    /// Seconds from the signed timestamp to now: positive when the signature is older
+    /// than the receiver's clock (delivery latency, or a sender clock running late).
+    fn skew(&self, signed: i64) -> f64 {
+        let now = self
+            .clock
+            .as_ref()
+            .map_or_else(SystemTime::now, |clock| clock());
+        let now = match now.duration_since(UNIX_EPOCH) {
+            Ok(since) => since.as_secs_f64(),
+            Err(before) => -before.duration().as_secs_f64(),
+        };
+        now - signed as f64
+    }
+
+    fn event_type_label(&self, event_type: Option<&EventType>) -> SharedString {
+        match event_type {
+            None => SharedString::const_str(UNKNOWN),
+            Some(event_type) => match self.event_types.get(event_type.as_str()) {
+                Some(allowed) => SharedString::from(allowed.clone()),
+                None => SharedString::const_str(OTHER),
+            },
+        }
+    }
+
+    fn reason_label(&self, code: &'static str) -> &'static str {
+        if self.reasons.contains(code) {
+            code
+        } else {
+            OTHER
+        }
+    }
+}
+
+fn record_span(
+    span: &Span,
+    outcome: Outcome,
+    delivery: Option<&VerifiedDelivery>,
+    event_type: Option<&EventType>,
+    status: Option<u16>,
+    elapsed: Duration,
+) {
+    if span.is_disabled() {
+        return;
+    }
+    if let Some(delivery) = delivery {
+        span.record("scheme", delivery.scheme());
+        span.record("key_id", delivery.key_id().as_str());
+        if let Some(id) = delivery.event_id() {
+            span.record("event_id", id);
+        }
+    }
+    span.record("verified", delivery.is_some());
+    if let Some(event_type) = event_type {
+        span.record("event_type", event_type.as_str());
+    }
+    span.record("outcome", outcome.as_str());
+    if let Outcome::Rejected { reason } = outcome {
+        span.record("reason", reason);
+    }
+    if let Some(status) = status {
+        span.record("status", status);
+    }
+    span.record("duration_ms", elapsed.as_secs_f64() * 1000.0);
+    let outcome_name = outcome.as_str();
+    match outcome {
+        Outcome::Processed => {
+            tracing::debug!(parent: span, outcome = outcome_name, status, "webhook delivery processed");
+        }
+        Outcome::Duplicate => {
+            tracing::debug!(parent: span, outcome = outcome_name, status, "duplicate webhook delivery");
+        }
+        Outcome::RateLimited => {
+            tracing::warn!(parent: span, outcome = outcome_name, status, "webhook delivery rate limited");
+        }
+        Outcome::Rejected { reason } => {
+            tracing::warn!(parent: span, outcome = outcome_name, reason, status, "webhook delivery rejected");
+        }
+        Outcome::Failed => {
+            tracing::error!(parent: span, outcome = outcome_name, status, "webhook delivery failed");
+        }
+    }
+}
+
+/// Observes every delivery: one `tracing` span, metrics through the [`metrics`]
+/// facade, and optionally an [`ErrorRateMonitor`]. Put it outermost, so it sees the
+/// answers of every other layer. See the [crate docs](crate) for the span fields and
+/// the metrics.
+///
+/// Cheap to clone: the configuration is shared (an `Arc`).
+#[derive(Clone)]
+pub struct ObserveLayer {
+    config: Arc<Config>,
+}
+
+impl ObserveLayer {
+    /// A layer with metrics and tracing on, no event type allow-listed (every event
+    /// type is labelled `other`), the rejection codes of [`KNOWN_REASONS`], and no
+    /// monitor.
+    pub fn new() -> Self {
+        Self::builder().build().expect("the defaults are valid")
+    }
+
+    /// Starts a layer, to configure.
+    pub fn builder() -> ObserveLayerBuilder {
+        ObserveLayerBuilder {
+            metrics: true,
+            tracing: true,
+            event_types: Vec::new(),
+            reasons: Vec::new(),
+            monitor: None,
+            clock: None,
+        }
+    }
+
+    /// `true` when metrics are recorded.
+    pub fn metrics_enabled(&self) -> bool {
+        self.config.metrics
+    }
+
+    /// `true` when a span is opened per delivery.
+    pub fn tracing_enabled(&self) -> bool {
+        self.config.tracing
+    }
+
+    /// `true` when `event_type` is allow-listed (labelled with its own name).
+    pub fn labels_event_type(&self, event_type: &str) -> bool {
+        self.config.event_types.contains(event_type)
+    }
+}
+
+impl Default for ObserveLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for ObserveLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut types: Vec<&str> = self.config.event_types.iter().map(|t| &**t).collect();
+        types.sort_unstable();
+        f.debug_struct("ObserveLayer")
+            .field("metrics", &self.config.metrics)
+            .field("tracing", &self.config.tracing)
+            .field("event_types", &types)
+            .field("monitor", &self.config.monitor)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> Layer<S> for ObserveLayer {
+    type Service = Observe<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Observe::from_config(inner, self.config.clone())
+    }
+}
+
+/// Configures an [`ObserveLayer`]; [`build`](Self::build) checks the settings.
+///
+/// ```
+/// use webhook_observe::{ErrorRateMonitor, ObserveLayer};
+///
+/// let monitor = ErrorRateMonitor::builder()
+///     .on_alert(|rate| eprintln!("webhook error ratio {:.1} %", rate.ratio() * 100.0))
+///     .build()
+///     .unwrap();
+/// let layer = ObserveLayer::builder()
+///     .event_types(["payout.created", "payout.completed", "payout.failed"])
+///     .error_monitor(monitor)
+///     .build()
+///     .unwrap();
+/// assert!(layer.labels_event_type("payout.completed"));
+/// assert!(!layer.labels_event_type("balance.available"));
+///
+/// let error = ObserveLayer::builder().event_types(["other"]).build().unwrap_err();
+/// assert_eq!(error.to_string(), r#"invalid event type "other": a reserved label value"#);
+/// ```
+#[must_use]
+pub struct ObserveLayerBuilder {
+    metrics: bool,
+    tracing: bool,
+    event_types: Vec<String>,
+    reasons: Vec<&'static str>,
+    monitor: Option<ErrorRateMonitor>,
+    clock: Option<WallClock>,
+}
+
+impl ObserveLayerBuilder {
+    /// Records metrics (default on). Off, the layer records none, whatever recorder
+    /// is installed.
+    pub fn metrics(mut self, on: bool) -> Self {
+        self.metrics = on;
+        self
+    }
+
+    /// Opens a span per delivery and logs its outcome (default on).
+    pub fn tracing(mut self, on: bool) -> Self {
+        self.tracing = on;
+        self
+    }
+
+    /// Allow-lists event types for the `event_type` label: these are labelled with
+    /// their name, any other type with `other`, so a sender cannot create series at
+    /// will. Adds to the types given before. Pass the types your router handles.
+    pub fn event_types<I>(mut self, event_types: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.event_types
+            .extend(event_types.into_iter().map(Into::into));
+        self
+    }
+
+    /// Keeps these rejection codes as `reason` label values, in addition to
+    /// [`KNOWN_REASONS`] (for your own layers' codes).
+    pub fn reasons(mut self, codes: impl IntoIterator<Item = &'static str>) -> Self {
+        self.reasons.extend(codes);
+        self
+    }
+
+    /// Feeds `monitor` one sample per delivery: an error for
+    /// [`Rejected`](Outcome::Rejected) and [`Failed`](Outcome::Failed), a success for
+    /// [`Processed`](Outcome::Processed) and [`Duplicate`](Outcome::Duplicate);
+    /// rate-limited deliveries are left out (a flood would hide the errors).
+    pub fn error_monitor(mut self, monitor: ErrorRateMonitor) -> Self {
+        self.monitor = Some(monitor);
+        self
+    }
+
+    /// The wall clock the clock skew is measured against (default
+    /// [`SystemTime::now`]).
+    pub fn clock<F>(mut self, now: F) -> Self
+    where
+        F: Fn() -> SystemTime + Send + Sync + 'static,
+    {
+        self.clock = Some(Arc::new(now));
+        self
+    }
+
+    /// Checks the settings and builds the layer.
+    pub fn build(self) -> Result<ObserveLayer, ConfigError> {
+        let mut event_types = HashSet::with_capacity(self.event_types.len());
+        for event_type in self.event_types {
+            let problem = if event_type.is_empty() {
+                Some("empty")
+            } else if event_type.len() > MAX_EVENT_TYPE_LEN {
+                Some("longer than 128 bytes")
+            } else if event_type == OTHER || event_type == UNKNOWN {
+                Some("a reserved label value")
+            } else {
+                None
+            };
+            if let Some(reason) = problem {
+                return Err(ConfigError::InvalidEventType { event_type, reason });
+            }
+            event_types.insert(Arc::<str>::from(event_type));
+        }
+        if event_types.len() > MAX_EVENT_TYPES {
+            return Err(ConfigError::TooManyEventTypes {
+                count: event_types.len(),
+            });
+        }
+        let mut reasons: HashSet<&'static str> = KNOWN_REASONS.iter().copied().collect();
+        for reason in self.reasons {
+            if reason.is_empty() || reason == OTHER {
+                return Err(ConfigError::InvalidReason { reason });
+            }
+            reasons.insert(reason);
+        }
+        Ok(ObserveLayer {
+            config: Arc::new(Config {
+                metrics: self.metrics,
+                tracing: self.tracing,
+                event_types,
+                reasons,
+                monitor: self.monitor,
+                clock: self.clock,
+            }),
+        })
+    }
+}
+
+impl fmt::Debug for ObserveLayerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ObserveLayerBuilder")
+            .field("metrics", &self.metrics)
+            .field("tracing", &self.tracing)
+            .field("event_types", &self.event_types)
+            .field("reasons", &self.reasons)
+            .field("monitor", &self.monitor)
+            .finish_non_exhaustive()
+    }
+}

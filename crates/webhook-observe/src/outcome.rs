@@ -1,0 +1,197 @@
+use http::{HeaderMap, Response};
+use webhook_core::{EventType, RejectionCode};
+
+/// The label value for anything outside an allow-list: an event type that is not
+/// configured, a rejection code that is not known.
+pub const OTHER: &str = "other";
+
+/// The `event_type` label value when no type is known: the stack failed (`Err`, or a
+/// 5xx) before the event router tagged the response.
+pub const UNKNOWN: &str = "unknown";
+
+/// What became of a delivery, read from the response the stack produced (never from
+/// the request: signature headers are not read).
+///
+/// The rules, in order:
+///
+/// | the response | outcome |
+/// |---|---|
+/// | `Err` from the inner service | [`Failed`](Self::Failed) |
+/// | [`RejectionCode`] `rate_limited`; or, without a code and without an [`EventType`], status 429 or `grpc-status: 8` | [`RateLimited`](Self::RateLimited) |
+/// | `Idempotent-Replayed: true`, or code `in_flight` | [`Duplicate`](Self::Duplicate) |
+/// | a 5xx from the handler (an [`EventType`] is present), or a 5xx without a code | [`Failed`](Self::Failed) |
+/// | any other [`RejectionCode`] (a layer's refusal: `signature_mismatch`, `store_unavailable`, ...) | [`Rejected`](Self::Rejected) with the code |
+/// | a 4xx without a code | [`Rejected`](Self::Rejected) with `other` |
+/// | anything else (1xx to 3xx) | [`Processed`](Self::Processed) |
+///
+/// ```
+/// use http::{Response, StatusCode};
+/// use webhook_core::Problem;
+/// use webhook_observe::Outcome;
+///
+/// let ok = Response::new(());
+/// assert_eq!(Outcome::of(&ok), Outcome::Processed);
+///
+/// let forged = Problem::new(StatusCode::UNAUTHORIZED, "signature_mismatch", "no key matched").into_response();
+/// assert_eq!(Outcome::of(&forged), Outcome::Rejected { reason: "signature_mismatch" });
+///
+/// let replay = Response::builder().header("idempotent-replayed", "true").body(()).unwrap();
+/// assert_eq!(Outcome::of(&replay), Outcome::Duplicate);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// The handler answered 1xx to 3xx.
+    Processed,
+    /// A layer refused the delivery (or the handler answered 4xx).
+    Rejected {
+        /// The [`RejectionCode`], or [`OTHER`] for a 4xx without one.
+        reason: &'static str,
+    },
+    /// A copy of a delivery already processed (replayed) or being processed (409
+    /// `in_flight`).
+    Duplicate,
+    /// A rate-limit layer refused the delivery.
+    RateLimited,
+    /// Processing failed: the inner service returned `Err`, or a 5xx not produced by a
+    /// layer's rejection.
+    Failed,
+}
+
+impl Outcome {
+    /// Classifies a response; see the table on [`Outcome`].
+    pub fn of<B>(response: &Response<B>) -> Self {
+        let extensions = response.extensions();
+        let code = extensions.get::<RejectionCode>().map(|code| code.0);
+        let handled = extensions.get::<EventType>().is_some();
+        let status = response.status();
+        let headers = response.headers();
+        match code {
+            Some("rate_limited") => return Self::RateLimited,
+            Some("in_flight") => return Self::Duplicate,
+            None if !handled && (status.as_u16() == 429 || grpc_status(headers) == Some(8)) => {
+                // Rate limits answered without a code (a custom rejection response, or
+                // the gRPC mapping of `webhook-ratelimit`).
+                return Self::RateLimited;
+            }
+            _ => {}
+        }
+        if headers
+            .get("idempotent-replayed")
+            .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"true"))
+        {
+            return Self::Duplicate;
+        }
+        if status.is_server_error() && (handled || code.is_none()) {
+            return Self::Failed;
+        }
+        match code {
+            Some(reason) => Self::Rejected { reason },
+            None if status.is_client_error() => Self::Rejected { reason: OTHER },
+            None => Self::Processed,
+        }
+    }
+
+    /// The outcome's name: `processed`, `rejected`, `duplicate`, `rate_limited` or
+    /// `failed`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Processed => "processed",
+            Self::Rejected { .. } => "rejected",
+            Self::Duplicate => "duplicate",
+            Self::RateLimited => "rate_limited",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// `true` for [`Rejected`](Self::Rejected) and [`Failed`](Self::Failed): what the
+    /// [`ErrorRateMonitor`](crate::ErrorRateMonitor) and the Prometheus error-ratio
+    /// alert count as errors. Duplicates are successes; rate-limited deliveries are
+    /// neither (the layer leaves them out of the monitor).
+    pub fn is_error(&self) -> bool {
+        matches!(self, Self::Rejected { .. } | Self::Failed)
+    }
+}
+
+fn grpc_status(headers: &HeaderMap) -> Option<u16> {
+    headers.get("grpc-status")?.to_str().ok()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use http::StatusCode;
+    use webhook_core::Problem;
+
+    use super::*;
+
+    fn response(status: u16) -> Response<()> {
+        let mut response = Response::new(());
+        *response.status_mut() = StatusCode::from_u16(status).unwrap();
+        response
+    }
+
+    fn problem(status: u16, code: &'static str) -> Response<bytes::Bytes> {
+        Problem::new(StatusCode::from_u16(status).unwrap(), code, "x").into_response()
+    }
+
+    #[test]
+    fn classification_table() {
+        assert_eq!(Outcome::of(&response(200)), Outcome::Processed);
+        assert_eq!(Outcome::of(&response(204)), Outcome::Processed);
+        assert_eq!(
+            Outcome::of(&problem(401, "signature_mismatch")),
+            Outcome::Rejected {
+                reason: "signature_mismatch"
+            }
+        );
+        // A layer's 5xx rejection is a rejection with its code...
+        assert_eq!(
+            Outcome::of(&problem(503, "store_unavailable")),
+            Outcome::Rejected {
+                reason: "store_unavailable"
+            }
+        );
+        // ...but the handler's own 5xx problem is a processing failure.
+        let mut handled = problem(503, "ordering_unavailable");
+        handled
+            .extensions_mut()
+            .insert(EventType::new("payout.created"));
+        assert_eq!(Outcome::of(&handled), Outcome::Failed);
+        assert_eq!(Outcome::of(&response(500)), Outcome::Failed);
+        assert_eq!(
+            Outcome::of(&response(422)),
+            Outcome::Rejected { reason: OTHER }
+        );
+        assert_eq!(Outcome::of(&problem(409, "in_flight")), Outcome::Duplicate);
+        assert_eq!(
+            Outcome::of(&problem(429, "rate_limited")),
+            Outcome::RateLimited
+        );
+        assert_eq!(Outcome::of(&response(429)), Outcome::RateLimited);
+        let grpc = Response::builder()
+            .header("grpc-status", "8")
+            .body(())
+            .unwrap();
+        assert_eq!(Outcome::of(&grpc), Outcome::RateLimited);
+        let grpc_ok = Response::builder()
+            .header("grpc-status", "0")
+            .body(())
+            .unwrap();
+        assert_eq!(Outcome::of(&grpc_ok), Outcome::Processed);
+        let replay = Response::builder()
+            .status(200)
+            .header("idempotent-replayed", "true")
+            .body(())
+            .unwrap();
+        assert_eq!(Outcome::of(&replay), Outcome::Duplicate);
+    }
+
+    #[test]
+    fn errors_are_rejections_and_failures() {
+        assert!(Outcome::Failed.is_error());
+        assert!(Outcome::Rejected { reason: "x" }.is_error());
+        assert!(!Outcome::Processed.is_error());
+        assert!(!Outcome::Duplicate.is_error());
+        assert!(!Outcome::RateLimited.is_error());
+    }
+}
