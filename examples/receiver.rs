@@ -7,8 +7,9 @@
 //! cargo run --example receiver
 //! ```
 //!
-//! It serves `POST /webhooks` and prints `curl` commands that send it signed test
-//! events, including two payout events out of order. Settings come from the
+//! It serves `POST /webhooks`, `GET /metrics` (Prometheus text) and `GET /healthz`,
+//! and prints `curl` commands that send it signed test events, including two payout
+//! events out of order. Settings come from the
 //! environment:
 //!
 //! | variable | default | meaning |
@@ -21,12 +22,15 @@
 //! | `WEBHOOK_RATE_PER_MINUTE` | unset: no limit | deliveries a minute per verified source (scheme + key id); 429 past it |
 //! | `WEBHOOK_QUEUE` | unset: process inline | `memory` or `redis` (needs `REDIS_URL`): answer 202 once queued, process in background workers with retries and dead letters |
 //! | `WEBHOOK_WORKERS` | `4` | queue workers in this process; `0` with `redis`: only queue, and run `cargo run --example worker` |
+//! | `WEBHOOK_REQUIRE_HTTPS` | unset: off | `1`: refuse deliveries not sent over HTTPS (403 `https_required`) |
+//! | `WEBHOOK_TRUSTED_PROXIES` | none | comma-separated addresses or networks of TLS-terminating proxies whose `X-Forwarded-Proto` is believed |
 //! | `REDIS_URL` | unset: in memory | Redis for the idempotency store, the ordering guard, the rate limit and the queue, so several receivers work together |
 //! | `RUST_LOG` | `info` | log filter (`tracing-subscriber` syntax) |
 //!
-//! The layers, outermost first: signature verification, the per-source rate limit,
-//! idempotency, then an `EventRouter` that dispatches on the event `type` (unknown
-//! types: 200 `ignored`).
+//! The layers, stacked by `WebhookStack`, outermost first: tracing and metrics, the
+//! HTTPS guard, signature verification, the per-source rate limit, idempotency, then
+//! an `EventRouter` that dispatches on the event `type` (unknown types: 200
+//! `ignored`), or the queue.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -35,18 +39,27 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::Router;
-use axum::routing::{MethodRouter, post_service};
+use std::net::IpAddr;
+
+use axum::http::StatusCode;
+use axum::routing::{MethodRouter, get, post_service};
+use axum::{Json, Router};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tower::ServiceExt;
+use tower_webhook::WebhookStack;
 use tower_webhook::core::VerifiedDelivery;
 use tower_webhook::event::{
     EventRouter, GuardError, MemoryOrderingGuard, Ordering, OrderingGuard, RedisOrderingGuard,
     WebhookEvent,
 };
+use tower_webhook::https::{ForwardedHeader, IpNet, RequireHttpsLayer};
 use tower_webhook::idempotency::store::{MemoryStore, RedisStore, Store};
 use tower_webhook::idempotency::{IdempotencyLayer, MissingKeyPolicy};
+use tower_webhook::observe::{
+    CLOCK_SKEW_SECONDS_BUCKETS, ObserveLayer, PROCESSING_SECONDS_BUCKETS, describe_metrics,
+};
 use tower_webhook::queue::{Enqueue, Job, MemoryQueue, ProcessError, Queue, RedisQueue, Workers};
 use tower_webhook::ratelimit::{Quota, RateLimitLayer, RedisRateLimiter, VerifiedSource};
 use tower_webhook::signature::{Signer, Verifier, VerifySignatureLayer, scheme};
@@ -153,17 +166,34 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
         }
     };
-    let app = match &redis_url {
+    let https = https_guard()?;
+    let (webhooks, redis) = match &redis_url {
         Some(url) => {
             println!("idempotency store, ordering guard and rate limit: Redis (REDIS_URL)");
             let store = RedisStore::connect(url.as_str()).await?;
-            app(verify, rate_limit, store, endpoint)?
+            let redis =
+                redis::aio::ConnectionManager::new(redis::Client::open(url.as_str())?).await?;
+            (
+                app(verify, https, rate_limit, store, endpoint)?,
+                Some(redis),
+            )
         }
         None => {
             println!("idempotency store, ordering guard and rate limit: in memory");
-            app(verify, rate_limit, MemoryStore::new(), endpoint)?
+            (
+                app(verify, https, rate_limit, MemoryStore::new(), endpoint)?,
+                None,
+            )
         }
     };
+    // Added after the webhook layers: neither guarded nor counted.
+    let metrics = install_metrics()?;
+    let app = webhooks
+        .route(
+            "/metrics",
+            get(move || std::future::ready(metrics.render())),
+        )
+        .route("/healthz", get(move || healthz(redis.clone())));
 
     let listener = tokio::net::TcpListener::bind(bind).await?;
     let address = listener.local_addr()?;
@@ -171,11 +201,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if std::env::var("WEBHOOK_SECRET").is_err() {
         print_examples(&scheme_name, dev_secret, address)?;
     }
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    // The HTTPS guard and per-IP limits read the peer address from `ConnectInfo`.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     if let Some(drain) = drain {
         println!("draining the queue...");
         drain.await?;
@@ -277,10 +311,12 @@ async fn process(events: EventRouter, job: Job) -> Result<(), ProcessError> {
     }
 }
 
-/// The routes and layers, outermost first: signature verification, the per-source
-/// rate limit, idempotency, then `endpoint` (the event router, or the queue).
+/// The `/webhooks` route behind the whole stack, outermost first: tracing and
+/// metrics, the HTTPS guard, signature verification, the per-source rate limit,
+/// idempotency, then `endpoint` (the event router, or the queue).
 fn app<St: Store + Clone>(
     verify: VerifySignatureLayer,
+    https: RequireHttpsLayer,
     rate_limit: Option<RateLimitLayer<VerifiedSource>>,
     store: St,
     endpoint: MethodRouter,
@@ -289,14 +325,90 @@ fn app<St: Store + Clone>(
     let idempotency = IdempotencyLayer::builder(store)
         .missing_key(MissingKeyPolicy::PassThrough)
         .build()?;
-    // `Router::layer` wraps what is already there: the last layer added runs first.
-    let mut router = Router::new()
-        .route("/webhooks", endpoint)
-        .layer(idempotency);
-    if let Some(rate_limit) = rate_limit {
-        router = router.layer(rate_limit);
+    let observe = ObserveLayer::builder().event_types(EVENT_TYPES).build()?;
+    let stack = WebhookStack::new(verify)
+        .observe(observe)
+        .require_https(https)
+        .idempotency(idempotency);
+    let routes = Router::new().route("/webhooks", endpoint);
+    Ok(match rate_limit {
+        Some(rate_limit) => routes.layer(stack.limit_per_source(rate_limit)),
+        None => routes.layer(stack),
+    })
+}
+
+/// The `event_type` label values of the metrics; any other type counts as `other`,
+/// so a hostile sender cannot grow the number of series.
+const EVENT_TYPES: [&str; 4] = [
+    "payout.created",
+    "payout.completed",
+    "payout.failed",
+    "ping",
+];
+
+/// Installs the Prometheus recorder behind `/metrics`.
+fn install_metrics() -> Result<PrometheusHandle, Box<dyn std::error::Error>> {
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Full("webhook_processing_seconds".into()),
+            PROCESSING_SECONDS_BUCKETS,
+        )?
+        .set_buckets_for_metric(
+            Matcher::Full("webhook_clock_skew_seconds".into()),
+            CLOCK_SKEW_SECONDS_BUCKETS,
+        )?
+        .install_recorder()?;
+    describe_metrics();
+    Ok(handle)
+}
+
+/// `WEBHOOK_REQUIRE_HTTPS=1` refuses deliveries that did not arrive over HTTPS (off by
+/// default, for local use); `WEBHOOK_TRUSTED_PROXIES` lists the TLS-terminating
+/// proxies whose `X-Forwarded-Proto` is believed.
+fn https_guard() -> Result<RequireHttpsLayer, Box<dyn std::error::Error>> {
+    let require = std::env::var("WEBHOOK_REQUIRE_HTTPS").is_ok_and(|value| value == "1");
+    let proxies = env_or("WEBHOOK_TRUSTED_PROXIES", "")
+        .split(',')
+        .map(str::trim)
+        .filter(|net| !net.is_empty())
+        .map(|net| {
+            net.parse::<IpNet>()
+                .or_else(|_| net.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    format!("WEBHOOK_TRUSTED_PROXIES: `{net}` is not an address or a network")
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if require {
+        println!("HTTPS required; X-Forwarded-Proto believed from {proxies:?}");
     }
-    Ok(router.layer(verify))
+    Ok(RequireHttpsLayer::new()
+        .enabled(require)
+        .trust_proxies(ForwardedHeader::XForwardedProto, proxies))
+}
+
+/// `/healthz`: 200 when the service can work; with Redis configured, 503 while Redis
+/// does not answer a `PING` within a second.
+async fn healthz(redis: Option<redis::aio::ConnectionManager>) -> (StatusCode, Json<Value>) {
+    let Some(mut redis) = redis else {
+        return (StatusCode::OK, Json(json!({ "status": "ok" })));
+    };
+    let ping = redis::cmd("PING");
+    match tokio::time::timeout(
+        Duration::from_secs(1),
+        ping.query_async::<String>(&mut redis),
+    )
+    .await
+    {
+        Ok(Ok(_)) => (
+            StatusCode::OK,
+            Json(json!({ "status": "ok", "redis": "ok" })),
+        ),
+        _ => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "unavailable", "redis": "unreachable" })),
+        ),
+    }
 }
 
 /// Applies a payout event unless a newer event about the same payout was applied

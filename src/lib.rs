@@ -10,6 +10,8 @@
 //! | [`idempotency`] | `idempotency` (default) | processes each delivery once; in memory, or Redis with `redis` |
 //! | [`event`] | `event` (default) | the typed `WebhookEvent<T>` envelope, routing by event type, the out-of-order guard |
 //! | [`queue`] | `queue` (default) | ack fast (202) and process durably: retries with backoff, dead letters; in memory or Redis Streams |
+//! | [`observe`] | `observe` (default) | one tracing span per delivery, bounded `metrics`, an error-rate monitor |
+//! | [`https`] | `https` (default) | refuses deliveries that did not arrive over TLS (trusted proxies only) |
 //! | [`ratelimit`] | `ratelimit` (default) | rate limits on `governor` (global, peer IP, header, verified source), or Redis GCRA with `redis` |
 //!
 //! The `redis` feature turns on the Redis backends of the enabled layers, and
@@ -61,6 +63,14 @@ pub use webhook_ratelimit as ratelimit;
 #[cfg(feature = "queue")]
 #[cfg_attr(docsrs, doc(cfg(feature = "queue")))]
 pub use webhook_queue as queue;
+
+#[cfg(feature = "observe")]
+#[cfg_attr(docsrs, doc(cfg(feature = "observe")))]
+pub use webhook_observe as observe;
+
+#[cfg(feature = "https")]
+#[cfg_attr(docsrs, doc(cfg(feature = "https")))]
+pub use webhook_https as https;
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -393,3 +393,112 @@ async fn a_separate_worker_processes_what_the_receiver_queued() {
     let status = listing.child.wait().expect("the listing exits");
     assert!(status.success(), "nothing dead-lettered, exit 0");
 }
+
+/// `GET path` on the example's first address.
+async fn get(example: &Example, path: &str) -> Reply {
+    let request = http::Request::get(path)
+        .header("host", "localhost")
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .unwrap();
+    send_http1(example.addr, request).await
+}
+
+/// The value of the Prometheus sample `series` (name and labels, as rendered).
+fn sample(metrics: &str, series: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_count_a_scripted_mix_of_deliveries() {
+    let receiver = Example::start(
+        "receiver",
+        &[("WEBHOOK_SECRET", SECRET), ("WEBHOOK_RATE_PER_MINUTE", "4")],
+    );
+    let good = MockEvent::new("ping").id("evt_a");
+    assert_eq!(receiver.post(&good, SECRET).await.status, StatusCode::OK);
+    let duplicate = receiver.post(&good, SECRET).await;
+    assert_eq!(duplicate.headers["idempotent-replayed"], "true");
+    for _ in 0..2 {
+        let forged = receiver.post(&MockEvent::new("ping"), "forged").await;
+        assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
+    }
+    for id in ["evt_b", "evt_c"] {
+        let reply = receiver.post(&MockEvent::new("ping").id(id), SECRET).await;
+        assert_eq!(reply.status, StatusCode::OK);
+    }
+    let limited = receiver
+        .post(&MockEvent::new("ping").id("evt_d"), SECRET)
+        .await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    let hostile = receiver
+        .post(&MockEvent::new("x.random.type.1"), SECRET)
+        .await;
+    assert_eq!(hostile.status, StatusCode::TOO_MANY_REQUESTS);
+
+    let scrape = get(&receiver, "/metrics").await;
+    assert_eq!(scrape.status, StatusCode::OK);
+    let text = String::from_utf8(scrape.body.to_vec()).unwrap();
+    let count =
+        |series: &str| sample(&text, series).unwrap_or_else(|| panic!("{series} in\n{text}"));
+    assert_eq!(count("webhooks_received_total"), 8.0);
+    assert_eq!(
+        count(r#"webhooks_rejected_total{reason="signature_mismatch"}"#),
+        2.0
+    );
+    assert_eq!(count("webhooks_duplicates_total"), 1.0);
+    assert_eq!(count("webhooks_rate_limited_total"), 2.0);
+    assert_eq!(count(r#"webhooks_processed_total{event_type="ping"}"#), 3.0);
+    assert_eq!(
+        count(r#"webhooks_verified_total{scheme="hopnow",key_id="0"}"#),
+        6.0
+    );
+    assert!(!text.contains(SECRET), "no secret in the metrics");
+
+    let health = get(&receiver, "/healthz").await;
+    assert_eq!(health.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn healthz_reports_redis_and_https_is_required_when_asked() {
+    let mut redis = RedisServer::start();
+    let url = redis.url();
+    let receiver = Example::start(
+        "receiver",
+        &[
+            ("WEBHOOK_SECRET", SECRET),
+            ("REDIS_URL", url.as_str()),
+            ("WEBHOOK_REQUIRE_HTTPS", "1"),
+        ],
+    );
+    assert_eq!(get(&receiver, "/healthz").await.status, StatusCode::OK);
+
+    // Plain HTTP from an untrusted peer: refused before verification.
+    let plain = receiver.post(&MockEvent::new("ping"), SECRET).await;
+    plain.assert_problem(StatusCode::FORBIDDEN, "https_required", &[SECRET]);
+
+    redis.kill();
+    let down = get(&receiver, "/healthz").await;
+    assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(json(&down)["redis"], "unreachable");
+}
+
+#[tokio::test]
+async fn a_trusted_proxy_vouches_for_https() {
+    let receiver = Example::start(
+        "receiver",
+        &[
+            ("WEBHOOK_SECRET", SECRET),
+            ("WEBHOOK_REQUIRE_HTTPS", "1"),
+            ("WEBHOOK_TRUSTED_PROXIES", "127.0.0.1"),
+        ],
+    );
+    let event = MockEvent::new("ping");
+    let (mut headers, body) = event.sign(HopNow, SECRET).parts().unwrap();
+    headers.insert("x-forwarded-proto", "https".parse().unwrap());
+    let reply = send_http1(receiver.addr, post_full("/webhooks", headers, body)).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let plain = receiver.post(&MockEvent::new("ping"), SECRET).await;
+    assert_eq!(plain.status, StatusCode::FORBIDDEN);
+}
