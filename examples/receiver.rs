@@ -60,6 +60,7 @@ use tower_webhook::idempotency::{IdempotencyLayer, MissingKeyPolicy};
 use tower_webhook::observe::{
     CLOCK_SKEW_SECONDS_BUCKETS, ObserveLayer, PROCESSING_SECONDS_BUCKETS, describe_metrics,
 };
+use tower_webhook::queue::metrics::{FacadeMetrics, Metrics as QueueMetrics};
 use tower_webhook::queue::{Enqueue, Job, MemoryQueue, ProcessError, Queue, RedisQueue, Workers};
 use tower_webhook::ratelimit::{Quota, RateLimitLayer, RedisRateLimiter, VerifiedSource};
 use tower_webhook::signature::{Signer, Verifier, VerifySignatureLayer, scheme};
@@ -269,15 +270,20 @@ fn queued<Q: Queue + Clone>(
     events: EventRouter,
 ) -> Result<(MethodRouter, Option<Drain>), Box<dyn std::error::Error>> {
     let concurrency: usize = env_or("WEBHOOK_WORKERS", "4").parse()?;
+    let metrics: Arc<dyn QueueMetrics> = Arc::new(FacadeMetrics);
+    let enqueue = Enqueue::builder(queue.clone())
+        .metrics(metrics.clone())
+        .build()?;
     if concurrency == 0 {
         println!("no workers in this process: run `cargo run --example worker`");
-        return Ok((post_service(Enqueue::new(queue)), None));
+        return Ok((post_service(enqueue), None));
     }
-    let workers = Workers::builder(queue.clone(), move |job| process(events.clone(), job))
+    let workers = Workers::builder(queue, move |job| process(events.clone(), job))
         .concurrency(concurrency)
+        .metrics(metrics)
         .spawn()?;
     let drain: Drain = Box::pin(async move { Ok(workers.shutdown().await?) });
-    Ok((post_service(Enqueue::new(queue)), Some(drain)))
+    Ok((post_service(enqueue), Some(drain)))
 }
 
 /// Runs a queued job through the event handlers: a 2xx answer is success, a 5xx a
