@@ -6,18 +6,24 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
-/// A request body holding exactly the bytes a layer buffered and verified.
+/// A request body holding exactly the bytes a layer buffered and verified: the
+/// signature layer hands the inner service a `Request<VerifiedBody>`.
 ///
-/// The signature layer hands this to the inner service. It yields its bytes in one
-/// frame without copying them, and works with any framework that accepts an
+/// It is a [`BytesBody`]: one frame, no copy, accepted by any framework that takes an
 /// [`http_body::Body`] with `Bytes` data (axum routes, hyper and tonic services).
+pub type VerifiedBody = BytesBody;
+
+/// A body of bytes held in memory, yielded in one frame without copying them.
+///
+/// The verified request body ([`VerifiedBody`]) and the responses the family's
+/// services build themselves (the event router's, the queue's 202) use it.
 #[derive(Debug, Default, Clone)]
-pub struct VerifiedBody {
+pub struct BytesBody {
     bytes: Option<Bytes>,
 }
 
-impl VerifiedBody {
-    /// Wraps verified bytes.
+impl BytesBody {
+    /// A body holding `bytes`.
     pub fn new(bytes: Bytes) -> Self {
         Self {
             bytes: (!bytes.is_empty()).then_some(bytes),
@@ -30,7 +36,7 @@ impl VerifiedBody {
     }
 }
 
-impl Body for VerifiedBody {
+impl Body for BytesBody {
     type Data = Bytes;
     type Error = Infallible;
 

@@ -41,6 +41,6 @@ mod body;
 mod delivery;
 mod rejection;
 
-pub use body::{ResponseBody, VerifiedBody};
+pub use body::{BytesBody, ResponseBody, VerifiedBody};
 pub use delivery::{EventType, KeyId, VerifiedDelivery};
 pub use rejection::{PROBLEM_JSON, Problem, Rejection, RejectionCode};

@@ -11,7 +11,6 @@ use std::task::{Context, Poll, ready};
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{Request, Response, StatusCode};
-use http_body::{Body, Frame, SizeHint};
 use serde::de::DeserializeOwned;
 use tower_service::Service;
 use webhook_core::{EventType, Problem, Rejection, RejectionCode, VerifiedDelivery};
@@ -333,39 +332,7 @@ impl fmt::Debug for ResponseFuture {
 }
 
 /// The body of [`EventRouter`]'s responses: bytes held in memory, sent in one frame.
-#[derive(Debug, Default, Clone)]
-pub struct EventBody {
-    bytes: Option<Bytes>,
-}
-
-impl EventBody {
-    /// A body holding `bytes`.
-    pub fn new(bytes: Bytes) -> Self {
-        Self {
-            bytes: (!bytes.is_empty()).then_some(bytes),
-        }
-    }
-}
-
-impl Body for EventBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        Poll::Ready(self.bytes.take().map(|bytes| Ok(Frame::data(bytes))))
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.bytes.is_none()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        SizeHint::with_exact(self.bytes.as_ref().map_or(0, |b| b.len() as u64))
-    }
-}
+pub type EventBody = webhook_core::BytesBody;
 
 /// What an [`EventRouter`] handler can return.
 ///

@@ -9,7 +9,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Request, Response, StatusCode};
-use http_body::{Frame, SizeHint};
 use tower_service::Service;
 use webhook_core::{Rejection, RejectionCode, VerifiedDelivery};
 
@@ -302,38 +301,7 @@ impl fmt::Debug for ResponseFuture {
 }
 
 /// The body of [`Enqueue`]'s responses: the 202's JSON or a rejection, in one frame.
-#[derive(Debug, Default, Clone)]
-pub struct EnqueueBody {
-    bytes: Option<Bytes>,
-}
-
-impl EnqueueBody {
-    fn new(bytes: Bytes) -> Self {
-        Self {
-            bytes: (!bytes.is_empty()).then_some(bytes),
-        }
-    }
-}
-
-impl http_body::Body for EnqueueBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        Poll::Ready(self.bytes.take().map(|bytes| Ok(Frame::data(bytes))))
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.bytes.is_none()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        SizeHint::with_exact(self.bytes.as_ref().map_or(0, |b| b.len() as u64))
-    }
-}
+pub type EnqueueBody = webhook_core::BytesBody;
 
 #[cfg(test)]
 mod tests {
