@@ -3,6 +3,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use http::HeaderValue;
 
 /// The id of the secret that verified a delivery, as configured in the keyring.
 ///
@@ -61,13 +62,35 @@ impl fmt::Display for KeyId {
 pub struct VerifiedDelivery {
     scheme: Cow<'static, str>,
     key_id: KeyId,
-    event_id: Option<Arc<str>>,
+    event_id: Option<EventId>,
     timestamp: Option<i64>,
     body: Bytes,
 }
 
+/// An event id: its own text, or the header value that carries it.
+#[derive(Clone)]
+enum EventId {
+    Text(Arc<str>),
+    /// Checked to be UTF-8 when stored; a `HeaderValue` never changes, and its clones
+    /// share the request's buffer, so keeping it costs no allocation.
+    Header(HeaderValue),
+}
+
+impl EventId {
+    #[inline]
+    fn as_str(&self) -> &str {
+        match self {
+            Self::Text(text) => text,
+            // Cannot fail (checked when stored); costs a pass over the id per read,
+            // a few nanoseconds, against an allocation per delivery.
+            Self::Header(value) => std::str::from_utf8(value.as_bytes()).unwrap_or_default(),
+        }
+    }
+}
+
 impl VerifiedDelivery {
     /// Records that `body` was verified under `scheme` with the key `key_id`.
+    #[inline]
     pub fn new(scheme: impl Into<Cow<'static, str>>, key_id: KeyId, body: Bytes) -> Self {
         Self {
             scheme: scheme.into(),
@@ -81,12 +104,32 @@ impl VerifiedDelivery {
     /// Adds the event id the scheme signed or sent (`webhook-id`, `X-GitHub-Delivery`).
     #[must_use]
     pub fn with_event_id(mut self, id: impl Into<Arc<str>>) -> Self {
-        self.event_id = Some(id.into());
+        self.event_id = Some(EventId::Text(id.into()));
+        self
+    }
+
+    /// Adds the event id as the header value that carries it, without copying it: the
+    /// delivery keeps a clone of `value`, which shares the request's buffer.
+    ///
+    /// The id is the value's bytes as they are (no trimming). A value that is not UTF-8
+    /// is converted with U+FFFD for the invalid bytes, as
+    /// [`String::from_utf8_lossy`] does, which copies it.
+    #[must_use]
+    #[inline]
+    pub fn with_event_id_header(mut self, value: HeaderValue) -> Self {
+        // ASCII, what every scheme's id is, is checked a word at a time.
+        let bytes = value.as_bytes();
+        self.event_id = Some(if bytes.is_ascii() || std::str::from_utf8(bytes).is_ok() {
+            EventId::Header(value)
+        } else {
+            EventId::Text(String::from_utf8_lossy(value.as_bytes()).into())
+        });
         self
     }
 
     /// Adds the signed timestamp (Unix seconds).
     #[must_use]
+    #[inline]
     pub fn with_timestamp(mut self, unix_seconds: i64) -> Self {
         self.timestamp = Some(unix_seconds);
         self
@@ -103,8 +146,9 @@ impl VerifiedDelivery {
     }
 
     /// The event id carried by the scheme's headers, if it has one.
+    #[inline]
     pub fn event_id(&self) -> Option<&str> {
-        self.event_id.as_deref()
+        self.event_id.as_ref().map(EventId::as_str)
     }
 
     /// The signed timestamp in Unix seconds, for schemes that sign one.
@@ -123,7 +167,7 @@ impl fmt::Debug for VerifiedDelivery {
         f.debug_struct("VerifiedDelivery")
             .field("scheme", &self.scheme)
             .field("key_id", &self.key_id)
-            .field("event_id", &self.event_id)
+            .field("event_id", &self.event_id())
             .field("timestamp", &self.timestamp)
             .field("body_len", &self.body.len())
             .finish()
@@ -156,5 +200,54 @@ impl fmt::Debug for EventType {
 impl fmt::Display for EventType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delivery() -> VerifiedDelivery {
+        VerifiedDelivery::new("hopnow", KeyId::from("k1"), Bytes::from_static(b"{}"))
+    }
+
+    #[test]
+    fn an_event_id_from_a_header_reads_like_one_from_text() {
+        let from_text = delivery().with_event_id("msg_2KWPBgLlAfxdpx2AI54pPJ85f4W");
+        let from_header = delivery()
+            .with_event_id_header(HeaderValue::from_static("msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"));
+        assert_eq!(
+            from_header.event_id(),
+            Some("msg_2KWPBgLlAfxdpx2AI54pPJ85f4W")
+        );
+        assert_eq!(from_header.event_id(), from_text.event_id());
+        assert_eq!(from_header.clone().event_id(), from_text.event_id());
+        assert_eq!(format!("{from_header:?}"), format!("{from_text:?}"));
+        assert_eq!(delivery().event_id(), None);
+    }
+
+    #[test]
+    fn an_event_id_header_shares_the_header_buffer() {
+        let buffer = Bytes::from(b"evt_42".to_vec());
+        let value = HeaderValue::from_maybe_shared(buffer.clone()).unwrap();
+        let delivery = delivery().with_event_id_header(value);
+        assert_eq!(delivery.event_id().unwrap().as_ptr(), buffer.as_ptr());
+    }
+
+    #[test]
+    fn an_event_id_header_that_is_not_utf8_is_read_lossily() {
+        let value = HeaderValue::from_bytes(b"evt_\xff1").unwrap();
+        let delivery = delivery().with_event_id_header(value);
+        assert_eq!(delivery.event_id(), Some("evt_\u{fffd}1"));
+    }
+
+    #[test]
+    fn the_last_event_id_added_wins() {
+        let delivery = delivery()
+            .with_event_id_header(HeaderValue::from_static("a"))
+            .with_event_id("b");
+        assert_eq!(delivery.event_id(), Some("b"));
+        let delivery = delivery.with_event_id_header(HeaderValue::from_static("c"));
+        assert_eq!(delivery.event_id(), Some("c"));
     }
 }

@@ -152,7 +152,12 @@ impl Verifier {
         body: &Bytes,
     ) -> Result<VerifiedDelivery, SignatureRejection> {
         let inner = &*self.inner;
-        let signed = inner.scheme.parse(headers)?;
+        // Read in place: `Signed` is a couple of hundred bytes, and `?` would copy it.
+        let parsed = inner.scheme.parse(headers);
+        let signed = match parsed {
+            Ok(ref signed) => signed,
+            Err(rejection) => return Err(rejection),
+        };
         if signed.signatures().is_empty() {
             return Err(SignatureRejection::MalformedSignature {
                 reason: "no signature presented",
@@ -183,7 +188,9 @@ impl Verifier {
             if bool::from(matched) {
                 let mut delivery =
                     VerifiedDelivery::new(inner.scheme.name(), key.id.clone(), body.clone());
-                if let Some(id) = signed.event_id() {
+                if let Some(value) = signed.event_id_header() {
+                    delivery = delivery.with_event_id_header(value.clone());
+                } else if let Some(id) = signed.event_id() {
                     delivery = delivery.with_event_id(id);
                 }
                 if let Some(timestamp) = signed.timestamp() {
@@ -365,5 +372,75 @@ impl fmt::Debug for Signer {
             .field("scheme", &self.scheme.name())
             .field("secret", &"<redacted>")
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::{HeaderName, HeaderValue};
+
+    use super::*;
+    use crate::scheme::{GitHub, Signed, decode_hex_tag, hmac_tag, single_header};
+
+    #[test]
+    fn an_event_id_header_is_shared_not_copied_and_trimmed_as_before() {
+        let body = Bytes::from_static(b"{}");
+        let verifier = Verifier::builder(GitHub).secret("k", "s").build().unwrap();
+        let mut headers = Signer::new(GitHub, "s")
+            .unwrap()
+            .sign(&body, 0, "evt_1")
+            .unwrap();
+        let delivery = verifier.verify(&headers, &body).unwrap();
+        assert_eq!(delivery.event_id(), Some("evt_1"));
+        let sent = headers["x-github-delivery"].as_bytes().as_ptr();
+        assert_eq!(delivery.event_id().unwrap().as_ptr(), sent);
+
+        headers.insert("x-github-delivery", HeaderValue::from_static(" evt_2\t"));
+        let delivery = verifier.verify(&headers, &body).unwrap();
+        assert_eq!(delivery.event_id(), Some("evt_2"));
+    }
+
+    /// A custom scheme that records its id as text, as schemes did before
+    /// `set_event_id_header`.
+    struct TextId;
+
+    static SIGNATURE: HeaderName = HeaderName::from_static("x-text-signature");
+
+    impl Scheme for TextId {
+        fn name(&self) -> &'static str {
+            "text-id"
+        }
+        fn signed_content(&self) -> &'static str {
+            "the body"
+        }
+        fn parse<'a>(&'a self, headers: &'a HeaderMap) -> Result<Signed<'a>, SignatureRejection> {
+            let mut signed = Signed::new();
+            let value = single_header(headers, &SIGNATURE)?.unwrap_or_default();
+            signed.push_signature(decode_hex_tag(value)?);
+            signed.set_event_id("evt_text");
+            Ok(signed)
+        }
+        fn sign(
+            &self,
+            secret: &[u8],
+            request: &SignRequest<'_>,
+        ) -> Result<HeaderMap, http::header::InvalidHeaderValue> {
+            let mut headers = HeaderMap::new();
+            let tag = hmac_tag(secret, &[], request.body);
+            headers.insert(&SIGNATURE, hex::encode(tag).parse()?);
+            Ok(headers)
+        }
+    }
+
+    #[test]
+    fn an_event_id_set_as_text_still_reaches_the_delivery() {
+        let body = Bytes::from_static(b"{}");
+        let verifier = Verifier::builder(TextId).secret("k", "s").build().unwrap();
+        let headers = Signer::new(TextId, "s")
+            .unwrap()
+            .sign(&body, 0, "")
+            .unwrap();
+        let delivery = verifier.verify(&headers, &body).unwrap();
+        assert_eq!(delivery.event_id(), Some("evt_text"));
     }
 }

@@ -443,15 +443,21 @@ fn the_method_detects_an_early_exit_comparison() {
     let (text_a, text_b) = (hex::encode(a), hex::encode(b));
     assert!(!leaky_verify(&text_a) && !leaky_verify(&text_b));
     assert!(leaky_verify(&hex::encode(expected)));
-    eprintln!("leaky early-exit comparison:");
-    let worst = Measurements::take(|class_a| {
-        let text = if class_a { &text_a } else { &text_b };
-        black_box(leaky_verify(black_box(text)));
-    })
-    .worst();
-    eprintln!("  worst |t| = {:.2}", worst.t.abs());
-    assert!(
-        worst.t > THRESHOLD,
-        "the leak went unseen: {worst:?} (class A should be slower)"
-    );
+    // A leak shows in every quiet run; a burst of machine noise can hide it in one, so
+    // the control gets up to three runs, as the no-leak checks do.
+    let mut seen = Vec::new();
+    for attempt in 1..=3 {
+        eprintln!("leaky early-exit comparison, run {attempt}:");
+        let worst = Measurements::take(|class_a| {
+            let text = if class_a { &text_a } else { &text_b };
+            black_box(leaky_verify(black_box(text)));
+        })
+        .worst();
+        eprintln!("  worst |t| = {:.2}", worst.t.abs());
+        if worst.t > THRESHOLD {
+            return;
+        }
+        seen.push(worst);
+    }
+    panic!("the leak went unseen in every run (class A should be slower): {seen:?}");
 }

@@ -1,8 +1,8 @@
 use http::{HeaderMap, HeaderName};
 
 use super::{
-    Scheme, SignRequest, Signed, Tag, decode_base64_tag, decode_hex_tag, encode_base64, hmac_tag,
-    parse_timestamp, single_header,
+    Found, Scheme, SignRequest, Signed, Tag, base64_tag_from_bytes, encode_base64, find_headers,
+    hex_tag_from_bytes, hmac_tag, timestamp_from_bytes,
 };
 use crate::{ConfigError, SignatureRejection};
 
@@ -89,10 +89,10 @@ impl GenericHmac {
         }
     }
 
-    fn decode(&self, text: &str) -> Result<Tag, SignatureRejection> {
+    fn decode(&self, text: &[u8]) -> Result<Tag, SignatureRejection> {
         match self.encoding {
-            Encoding::Hex => decode_hex_tag(text),
-            Encoding::Base64 => decode_base64_tag(text),
+            Encoding::Hex => hex_tag_from_bytes(text),
+            Encoding::Base64 => base64_tag_from_bytes(text),
         }
     }
 }
@@ -205,45 +205,57 @@ impl Scheme for GenericHmac {
     }
 
     fn parse<'a>(&'a self, headers: &'a HeaderMap) -> Result<Signed<'a>, SignatureRejection> {
-        let value = single_header(headers, &self.header)?.ok_or_else(|| {
-            SignatureRejection::MissingSignature {
-                header: self.header.clone(),
-            }
-        })?;
-        let encoded =
-            value
-                .strip_prefix(&*self.prefix)
-                .ok_or(SignatureRejection::MalformedSignature {
-                    reason: "the signature lacks the configured prefix",
+        // An absent optional header is looked up as the signature header again: its
+        // answer is then never read.
+        let [signature, timestamp_value, id_value] = find_headers(
+            headers,
+            [
+                &self.header,
+                self.timestamp_header.as_ref().unwrap_or(&self.header),
+                self.id_header.as_ref().unwrap_or(&self.header),
+            ],
+        );
+        let (_, value) =
+            signature
+                .bytes(&self.header)?
+                .ok_or_else(|| SignatureRejection::MissingSignature {
+                    header: self.header.clone(),
                 })?;
+        let encoded = value.strip_prefix(self.prefix.as_bytes()).ok_or(
+            SignatureRejection::MalformedSignature {
+                reason: "the signature lacks the configured prefix",
+            },
+        )?;
         let mut signed = Signed::new();
         signed.push_signature(self.decode(encoded)?);
-        let required = |header: &HeaderName| {
-            single_header(headers, header)?.ok_or_else(|| SignatureRejection::MissingHeader {
-                header: header.clone(),
-            })
+        let required = |found: Found<'a>, header: &HeaderName| {
+            found
+                .bytes(header)?
+                .ok_or_else(|| SignatureRejection::MissingHeader {
+                    header: header.clone(),
+                })
         };
-        let timestamp = match &self.timestamp_header {
+        let timestamp: &[u8] = match &self.timestamp_header {
             Some(header) => {
-                let text = required(header)?;
-                signed.set_timestamp(parse_timestamp(text, header)?);
+                let (_, text) = required(timestamp_value, header)?;
+                signed.set_timestamp(timestamp_from_bytes(text, header)?);
                 text
             }
-            None => "",
+            None => b"",
         };
-        let id = match &self.id_header {
+        let id: &[u8] = match &self.id_header {
             Some(header) => {
-                let id = required(header)?;
-                signed.set_event_id(id);
+                let (value, id) = required(id_value, header)?;
+                signed.set_checked_event_id(value, id);
                 id
             }
-            None => "",
+            None => b"",
         };
         for piece in &self.layout {
             signed.push_prefix(match piece {
                 Piece::Literal(bytes) => bytes,
-                Piece::Timestamp => timestamp.as_bytes(),
-                Piece::Id => id.as_bytes(),
+                Piece::Timestamp => timestamp,
+                Piece::Id => id,
             });
         }
         Ok(signed)

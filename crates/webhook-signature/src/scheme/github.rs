@@ -1,6 +1,6 @@
 use http::{HeaderMap, HeaderName};
 
-use super::{Scheme, SignRequest, Signed, decode_hex_tag, hmac_tag, single_header};
+use super::{Scheme, SignRequest, Signed, find_headers, hex_tag_from_bytes, hmac_tag};
 use crate::SignatureRejection;
 
 static SIGNATURE: HeaderName = HeaderName::from_static("x-hub-signature-256");
@@ -23,20 +23,23 @@ impl Scheme for GitHub {
     }
 
     fn parse<'a>(&'a self, headers: &'a HeaderMap) -> Result<Signed<'a>, SignatureRejection> {
-        let value = single_header(headers, &SIGNATURE)?.ok_or_else(|| {
-            SignatureRejection::MissingSignature {
+        let [signature, delivery] = find_headers(headers, [&SIGNATURE, &DELIVERY]);
+        let tag = signature
+            .parse(&SIGNATURE, |value| {
+                let hex = value.strip_prefix(b"sha256=").ok_or(
+                    SignatureRejection::MalformedSignature {
+                        reason: "expected `sha256=<hex>`",
+                    },
+                )?;
+                hex_tag_from_bytes(hex)
+            })?
+            .ok_or_else(|| SignatureRejection::MissingSignature {
                 header: SIGNATURE.clone(),
-            }
-        })?;
-        let hex = value
-            .strip_prefix("sha256=")
-            .ok_or(SignatureRejection::MalformedSignature {
-                reason: "expected `sha256=<hex>`",
             })?;
         let mut signed = Signed::new();
-        signed.push_signature(decode_hex_tag(hex)?);
-        if let Some(id) = single_header(headers, &DELIVERY)? {
-            signed.set_event_id(id);
+        signed.push_signature(tag);
+        if let Some((value, id)) = delivery.bytes(&DELIVERY)? {
+            signed.set_checked_event_id(value, id);
         }
         Ok(signed)
     }

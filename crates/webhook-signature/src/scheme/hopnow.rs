@@ -1,6 +1,6 @@
 use http::{HeaderMap, HeaderName};
 
-use super::{Scheme, SignRequest, Signed, decode_hex_tag, hmac_tag, single_header};
+use super::{Scheme, SignRequest, Signed, find_headers, hex_tag_from_bytes, hmac_tag};
 use crate::SignatureRejection;
 
 static SIGNATURE: HeaderName = HeaderName::from_static("x-webhook-signature");
@@ -29,13 +29,14 @@ impl Scheme for HopNow {
     }
 
     fn parse<'a>(&'a self, headers: &'a HeaderMap) -> Result<Signed<'a>, SignatureRejection> {
-        let value = single_header(headers, &SIGNATURE)?.ok_or_else(|| {
-            SignatureRejection::MissingSignature {
+        let [signature] = find_headers(headers, [&SIGNATURE]);
+        let tag = signature
+            .parse(&SIGNATURE, hex_tag_from_bytes)?
+            .ok_or_else(|| SignatureRejection::MissingSignature {
                 header: SIGNATURE.clone(),
-            }
-        })?;
+            })?;
         let mut signed = Signed::new();
-        signed.push_signature(decode_hex_tag(value)?);
+        signed.push_signature(tag);
         Ok(signed)
     }
 

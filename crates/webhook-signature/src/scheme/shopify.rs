@@ -1,7 +1,7 @@
 use http::{HeaderMap, HeaderName};
 
 use super::{
-    Scheme, SignRequest, Signed, decode_base64_tag, encode_base64, hmac_tag, single_header,
+    Scheme, SignRequest, Signed, base64_tag_from_bytes, encode_base64, find_headers, hmac_tag,
 };
 use crate::SignatureRejection;
 
@@ -23,15 +23,16 @@ impl Scheme for Shopify {
     }
 
     fn parse<'a>(&'a self, headers: &'a HeaderMap) -> Result<Signed<'a>, SignatureRejection> {
-        let value = single_header(headers, &SIGNATURE)?.ok_or_else(|| {
-            SignatureRejection::MissingSignature {
+        let [signature, webhook_id] = find_headers(headers, [&SIGNATURE, &WEBHOOK_ID]);
+        let tag = signature
+            .parse(&SIGNATURE, base64_tag_from_bytes)?
+            .ok_or_else(|| SignatureRejection::MissingSignature {
                 header: SIGNATURE.clone(),
-            }
-        })?;
+            })?;
         let mut signed = Signed::new();
-        signed.push_signature(decode_base64_tag(value)?);
-        if let Some(id) = single_header(headers, &WEBHOOK_ID)? {
-            signed.set_event_id(id);
+        signed.push_signature(tag);
+        if let Some((value, id)) = webhook_id.bytes(&WEBHOOK_ID)? {
+            signed.set_checked_event_id(value, id);
         }
         Ok(signed)
     }

@@ -1,7 +1,7 @@
 use http::{HeaderMap, HeaderName};
 
 use super::{
-    Scheme, SignRequest, Signed, decode_hex_tag, hmac_tag, parse_timestamp, single_header,
+    Scheme, SignRequest, Signed, find_headers, hex_tag_from_bytes, hmac_tag, timestamp_from_bytes,
 };
 use crate::SignatureRejection;
 
@@ -23,28 +23,31 @@ impl Scheme for Slack {
     }
 
     fn parse<'a>(&'a self, headers: &'a HeaderMap) -> Result<Signed<'a>, SignatureRejection> {
-        let value = single_header(headers, &SIGNATURE)?.ok_or_else(|| {
-            SignatureRejection::MissingSignature {
+        let [signature, timestamp] = find_headers(headers, [&SIGNATURE, &TIMESTAMP]);
+        let tag = signature
+            .parse(&SIGNATURE, |value| {
+                let hex =
+                    value
+                        .strip_prefix(b"v0=")
+                        .ok_or(SignatureRejection::MalformedSignature {
+                            reason: "expected `v0=<hex>`",
+                        })?;
+                hex_tag_from_bytes(hex)
+            })?
+            .ok_or_else(|| SignatureRejection::MissingSignature {
                 header: SIGNATURE.clone(),
-            }
-        })?;
-        let hex = value
-            .strip_prefix("v0=")
-            .ok_or(SignatureRejection::MalformedSignature {
-                reason: "expected `v0=<hex>`",
             })?;
-        let tag = decode_hex_tag(hex)?;
-        let timestamp = single_header(headers, &TIMESTAMP)?.ok_or_else(|| {
-            SignatureRejection::MissingHeader {
+        let (timestamp, seconds) = timestamp
+            .parse(&TIMESTAMP, |text| {
+                Ok((text, timestamp_from_bytes(text, &TIMESTAMP)?))
+            })?
+            .ok_or_else(|| SignatureRejection::MissingHeader {
                 header: TIMESTAMP.clone(),
-            }
-        })?;
+            })?;
         let mut signed = Signed::new();
         signed.push_signature(tag);
-        signed.set_timestamp(parse_timestamp(timestamp, &TIMESTAMP)?);
-        signed.push_prefix(b"v0:");
-        signed.push_prefix(timestamp.as_bytes());
-        signed.push_prefix(b":");
+        signed.set_timestamp(seconds);
+        signed.extend_prefix(&[b"v0:", timestamp, b":"]);
         Ok(signed)
     }
 

@@ -2,8 +2,8 @@ use base64::Engine as _;
 use http::{HeaderMap, HeaderName};
 
 use super::{
-    Scheme, SignRequest, Signed, decode_base64_tag, decode_base64_tag_fast, encode_base64,
-    hmac_tag, parse_timestamp, single_header,
+    Scheme, SignRequest, Signed, base64_tag_from_bytes, check_ascii, decode_base64_tag_fast,
+    encode_base64, find_headers, hmac_tag, timestamp_from_bytes,
 };
 use crate::{ConfigError, SignatureRejection};
 
@@ -11,6 +11,13 @@ struct Names {
     id: HeaderName,
     timestamp: HeaderName,
     signature: HeaderName,
+}
+
+impl Names {
+    /// The names in the order `parse` reads them.
+    fn all(&self) -> [&HeaderName; 3] {
+        [&self.signature, &self.id, &self.timestamp]
+    }
 }
 
 static WEBHOOK: Names = Names {
@@ -54,39 +61,50 @@ impl Scheme for StandardWebhooks {
     }
 
     fn parse<'a>(&'a self, headers: &'a HeaderMap) -> Result<Signed<'a>, SignatureRejection> {
-        let (names, value) = match single_header(headers, &WEBHOOK.signature)? {
-            Some(value) => (&WEBHOOK, value),
-            None => match single_header(headers, &SVIX.signature)? {
-                Some(value) => (&SVIX, value),
-                None => {
-                    return Err(SignatureRejection::MissingSignature {
-                        header: WEBHOOK.signature.clone(),
-                    });
+        let mut names = &WEBHOOK;
+        let mut found = find_headers(headers, names.all());
+        let value = match found[0].raw(&names.signature)? {
+            Some(value) => value,
+            None => {
+                names = &SVIX;
+                found = find_headers(headers, names.all());
+                match found[0].raw(&names.signature)? {
+                    Some(value) => value,
+                    None => {
+                        return Err(SignatureRejection::MissingSignature {
+                            header: WEBHOOK.signature.clone(),
+                        });
+                    }
                 }
-            },
+            }
         };
+        let [_, id, timestamp] = found;
         let mut signed = Signed::new();
         // The usual value, one `v1,<base64>` entry, without splitting: a well-formed
         // signature holds no space or comma, so the loop below would read the same.
-        let single = value
-            .strip_prefix("v1,")
-            .and_then(|text| decode_base64_tag_fast(text.as_bytes()));
-        let entries = match single {
+        // Anything it accepts is ASCII; anything else is checked before the loop.
+        let single = value.strip_prefix(b"v1,").and_then(decode_base64_tag_fast);
+        let entries: &[u8] = match single {
             Some(tag) => {
                 signed.push_signature(tag);
-                ""
+                b""
             }
-            None => value,
+            None => check_ascii(value, &names.signature)?,
         };
-        for entry in entries.split_ascii_whitespace() {
-            let (version, signature) =
-                entry
-                    .split_once(',')
-                    .ok_or(SignatureRejection::MalformedSignature {
-                        reason: "expected space-separated `v1,<base64>` entries",
-                    })?;
-            if version == "v1" {
-                signed.push_signature(decode_base64_tag(signature)?);
+        // What `str::split_ascii_whitespace` splits on, empty entries skipped.
+        for entry in entries
+            .split(u8::is_ascii_whitespace)
+            .filter(|entry| !entry.is_empty())
+        {
+            let (version, signature) = entry
+                .iter()
+                .position(|&b| b == b',')
+                .map(|at| (&entry[..at], &entry[at + 1..]))
+                .ok_or(SignatureRejection::MalformedSignature {
+                    reason: "expected space-separated `v1,<base64>` entries",
+                })?;
+            if version == b"v1" {
+                signed.push_signature(base64_tag_from_bytes(signature)?);
             }
         }
         if signed.signatures().is_empty() {
@@ -94,22 +112,21 @@ impl Scheme for StandardWebhooks {
                 header: names.signature.clone(),
             });
         }
-        let id = single_header(headers, &names.id)?.ok_or_else(|| {
-            SignatureRejection::MissingHeader {
-                header: names.id.clone(),
-            }
-        })?;
-        let timestamp = single_header(headers, &names.timestamp)?.ok_or_else(|| {
-            SignatureRejection::MissingHeader {
+        let (id_value, id) =
+            id.bytes(&names.id)?
+                .ok_or_else(|| SignatureRejection::MissingHeader {
+                    header: names.id.clone(),
+                })?;
+        let (timestamp, seconds) = timestamp
+            .parse(&names.timestamp, |text| {
+                Ok((text, timestamp_from_bytes(text, &names.timestamp)?))
+            })?
+            .ok_or_else(|| SignatureRejection::MissingHeader {
                 header: names.timestamp.clone(),
-            }
-        })?;
-        signed.set_timestamp(parse_timestamp(timestamp, &names.timestamp)?);
-        signed.set_event_id(id);
-        signed.push_prefix(id.as_bytes());
-        signed.push_prefix(b".");
-        signed.push_prefix(timestamp.as_bytes());
-        signed.push_prefix(b".");
+            })?;
+        signed.set_timestamp(seconds);
+        signed.set_checked_event_id(id_value, id);
+        signed.extend_prefix(&[id, b".", timestamp, b"."]);
         Ok(signed)
     }
 

@@ -1,7 +1,8 @@
 use http::{HeaderMap, HeaderName};
 
 use super::{
-    Scheme, SignRequest, Signed, decode_hex_tag, hmac_tag, parse_timestamp, single_header,
+    Scheme, SignRequest, Signed, Tag, check_ascii, find_headers, hex_tag_from_bytes, hmac_tag,
+    timestamp_from_bytes,
 };
 use crate::SignatureRejection;
 
@@ -25,45 +26,23 @@ impl Scheme for Stripe {
     }
 
     fn parse<'a>(&'a self, headers: &'a HeaderMap) -> Result<Signed<'a>, SignatureRejection> {
-        let value = single_header(headers, &SIGNATURE)?.ok_or_else(|| {
-            SignatureRejection::MissingSignature {
-                header: SIGNATURE.clone(),
-            }
-        })?;
+        let [signature] = find_headers(headers, [&SIGNATURE]);
+        let value =
+            signature
+                .raw(&SIGNATURE)?
+                .ok_or_else(|| SignatureRejection::MissingSignature {
+                    header: SIGNATURE.clone(),
+                })?;
         let mut signed = Signed::new();
-        let mut timestamp = None;
-        for item in value.split(',') {
-            let (key, val) =
-                item.trim()
-                    .split_once('=')
-                    .ok_or(SignatureRejection::MalformedHeader {
-                        header: SIGNATURE.clone(),
-                        reason: "expected comma-separated `key=value` items",
-                    })?;
-            match key {
-                "t" if timestamp.is_some() => {
-                    return Err(SignatureRejection::MalformedHeader {
-                        header: SIGNATURE.clone(),
-                        reason: "more than one `t=` item",
-                    });
-                }
-                "t" => timestamp = Some(val),
-                "v1" => signed.push_signature(decode_hex_tag(val)?),
-                _ => {}
+        let timestamp = match usual_layout(value) {
+            Some((timestamp, seconds, tag)) => {
+                signed.push_signature(tag);
+                signed.set_timestamp(seconds);
+                timestamp
             }
-        }
-        let timestamp = timestamp.ok_or(SignatureRejection::MalformedHeader {
-            header: SIGNATURE.clone(),
-            reason: "no `t=` item",
-        })?;
-        if signed.signatures().is_empty() {
-            return Err(SignatureRejection::MissingSignature {
-                header: SIGNATURE.clone(),
-            });
-        }
-        signed.set_timestamp(parse_timestamp(timestamp, &SIGNATURE)?);
-        signed.push_prefix(timestamp.as_bytes());
-        signed.push_prefix(b".");
+            None => general_layout(value, &mut signed)?,
+        };
+        signed.extend_prefix(&[timestamp, b"."]);
         Ok(signed)
     }
 
@@ -80,5 +59,120 @@ impl Scheme for Stripe {
             format!("t={timestamp},v1={}", hex::encode(tag)).parse()?,
         );
         Ok(headers)
+    }
+}
+
+/// `t=<timestamp>,v1=<64 hex>`, what Stripe sends, read without splitting: the
+/// timestamp, its value and the tag, or `None` for anything else. Whatever it accepts,
+/// [`general_layout`] reads the same, and all of it is ASCII.
+fn usual_layout(value: &[u8]) -> Option<(&[u8], i64, Tag)> {
+    let rest = value.strip_prefix(b"t=")?;
+    let (timestamp, signature) = rest.split_at_checked(rest.len().checked_sub(68)?)?;
+    let hex = signature.strip_prefix(b",v1=")?;
+    let seconds = timestamp_from_bytes(timestamp, &SIGNATURE).ok()?;
+    let tag = hex_tag_from_bytes(hex).ok()?;
+    Some((timestamp, seconds, tag))
+}
+
+/// Any layout: comma-separated `key=value` items, each `v1` a signature, one `t`.
+/// Returns the timestamp after recording it and the signatures in `signed`.
+fn general_layout<'a>(
+    value: &'a [u8],
+    signed: &mut Signed<'a>,
+) -> Result<&'a [u8], SignatureRejection> {
+    let value = check_ascii(value, &SIGNATURE)?;
+    let mut timestamp = None;
+    for item in value.split(|&b| b == b',') {
+        let item = item.trim_ascii();
+        let (key, val) = item
+            .iter()
+            .position(|&b| b == b'=')
+            .map(|at| (&item[..at], &item[at + 1..]))
+            .ok_or(SignatureRejection::MalformedHeader {
+                header: SIGNATURE.clone(),
+                reason: "expected comma-separated `key=value` items",
+            })?;
+        match key {
+            b"t" if timestamp.is_some() => {
+                return Err(SignatureRejection::MalformedHeader {
+                    header: SIGNATURE.clone(),
+                    reason: "more than one `t=` item",
+                });
+            }
+            b"t" => timestamp = Some(val),
+            b"v1" => signed.push_signature(hex_tag_from_bytes(val)?),
+            _ => {}
+        }
+    }
+    let timestamp = timestamp.ok_or(SignatureRejection::MalformedHeader {
+        header: SIGNATURE.clone(),
+        reason: "no `t=` item",
+    })?;
+    if signed.signatures().is_empty() {
+        return Err(SignatureRejection::MissingSignature {
+            header: SIGNATURE.clone(),
+        });
+    }
+    signed.set_timestamp(timestamp_from_bytes(timestamp, &SIGNATURE)?);
+    Ok(timestamp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the general reader makes of `value`: the timestamp, its value, the tags.
+    fn general(value: &[u8]) -> Option<(Vec<u8>, i64, Vec<Tag>)> {
+        let mut signed = Signed::new();
+        let timestamp = general_layout(value, &mut signed).ok()?;
+        Some((
+            timestamp.to_vec(),
+            signed.timestamp()?,
+            signed.signatures().to_vec(),
+        ))
+    }
+
+    fn usual(value: &[u8]) -> Option<(Vec<u8>, i64, Vec<Tag>)> {
+        usual_layout(value)
+            .map(|(timestamp, seconds, tag)| (timestamp.to_vec(), seconds, vec![tag]))
+    }
+
+    const HEX: &str = "5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd";
+
+    #[test]
+    fn the_usual_layout_reads_what_stripe_sends_and_defers_the_rest() {
+        let sent = format!("t=1492774577,v1={HEX}");
+        assert!(usual(sent.as_bytes()).is_some());
+        assert_eq!(usual(sent.as_bytes()), general(sent.as_bytes()));
+        for other in [
+            format!("t=1492774577, v1={HEX}"),
+            format!("t=1492774577,v1={HEX},v0={HEX}"),
+            format!("v1={HEX},t=1492774577"),
+            format!("t=1492774577,v1={}", HEX.to_uppercase()),
+            format!("t=,v1={HEX}"),
+            format!("t=1x,v1={HEX}"),
+            format!("t=1,v1={}", &HEX[1..]),
+            format!("t=1,v1={HEX}0"),
+            format!("t=1,v2={HEX}"),
+            format!("t=1;v1={HEX}"),
+        ] {
+            if let Some(read) = usual(other.as_bytes()) {
+                assert_eq!(Some(read), general(other.as_bytes()), "{other}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_usual_layout_agrees_with_the_general_one(
+            timestamp in "[0-9]{0,20}|[0-9 =,a]{0,6}",
+            separator in ",v1=|, v1=|,v0=|,v1|;v1=",
+            hex in "[0-9a-fA-F]{62,66}|[0-9a-f,= ]{64}",
+        ) {
+            let value = format!("t={timestamp}{separator}{hex}");
+            if let Some(read) = usual(value.as_bytes()) {
+                proptest::prop_assert_eq!(Some(read), general(value.as_bytes()));
+            }
+        }
     }
 }
