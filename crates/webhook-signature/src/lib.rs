@@ -70,6 +70,27 @@
 //!   decoded and absorbed into precomputed HMAC states when the verifier is built
 //!   (which refuses an empty keyring or an empty secret), zeroized on drop, redacted
 //!   in `Debug`, and never logged.
+//!
+//! # Performance
+//!
+//! `Verifier::verify` through the public API (headers parsed from a `HeaderMap`, body
+//! in `Bytes`, one key) against `raw`: HMAC-SHA256 of the same signed content with
+//! the `hmac` and `sha2` crates, the key set up per message. Measured side by side in
+//! one run on a 2-core AMD EPYC with SHA-NI (`cargo bench -p webhook-signature --bench
+//! verify`; each sample keeps the fastest chunk, see the bench's header):
+//!
+//! | scheme | 256 B | 4 KiB | 64 KiB | 1 MiB | `standardwebhooks` crate / ours |
+//! |---|---:|---:|---:|---:|---|
+//! | HopNow | 1.00x | 0.99x | 0.99x | 1.00x | |
+//! | GitHub | 1.06x | 1.05x | 0.99x | 0.99x | |
+//! | Stripe | 1.09x | 0.99x | 1.00x | 1.00x | |
+//! | Standard Webhooks | 1.32x | 1.04x | 1.00x | 1.01x | 6.3x, 6.1x, 6.6x, 7.4x slower |
+//! | Slack | 1.05x | 1.02x | 0.99x | 0.99x | |
+//! | Shopify | 1.14x | 1.02x | 1.00x | 1.01x | |
+//!
+//! The keyed HMAC state is precomputed per secret (two SHA-256 compressions saved per
+//! message); what remains above raw at 256 B is parsing the scheme's headers (two or
+//! three lookups, base64 decoding, the timestamp and clock check), 10-130 ns.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod future;
