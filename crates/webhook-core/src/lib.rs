@@ -39,6 +39,7 @@
 
 mod body;
 mod delivery;
+pub mod net;
 mod rejection;
 
 pub use body::{BytesBody, ResponseBody, VerifiedBody};

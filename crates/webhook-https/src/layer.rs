@@ -1,6 +1,7 @@
 use std::fmt;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
+use webhook_core::net::parse_forwarded_node;
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, FORWARDED};
@@ -153,7 +154,7 @@ impl Config {
             let next_is_trusted = element
                 .for_address
                 .as_deref()
-                .and_then(parse_node)
+                .and_then(parse_forwarded_node)
                 .is_some_and(|ip| self.is_trusted(ip.to_canonical()));
             chosen = Some(element.proto);
             if !next_is_trusted {
@@ -200,13 +201,10 @@ static X_FORWARDED_PROTO: http::HeaderName = http::HeaderName::from_static("x-fo
 
 fn builtin_peer(extensions: &Extensions) -> Option<IpAddr> {
     #[cfg(feature = "axum")]
-    if let Some(info) = extensions.get::<axum::extract::ConnectInfo<SocketAddr>>() {
+    if let Some(info) = extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>() {
         return Some(info.0.ip());
     }
-    if let Some(addr) = extensions.get::<SocketAddr>() {
-        return Some(addr.ip());
-    }
-    extensions.get::<IpAddr>().copied()
+    webhook_core::net::peer_ip(extensions)
 }
 
 fn is_grpc(headers: &HeaderMap) -> bool {
@@ -290,22 +288,6 @@ fn parse_element(element: &str) -> Element {
         }
     }
     parsed
-}
-
-/// An address as proxies write it: `192.0.2.7`, `192.0.2.7:443`, `2001:db8::1`,
-/// `[2001:db8::1]` or `[2001:db8::1]:443`.
-fn parse_node(text: &str) -> Option<IpAddr> {
-    if let Ok(ip) = text.parse::<IpAddr>() {
-        return Some(ip);
-    }
-    if let Ok(addr) = text.parse::<SocketAddr>() {
-        return Some(addr.ip());
-    }
-    text.strip_prefix('[')?
-        .strip_suffix(']')?
-        .parse::<Ipv6Addr>()
-        .ok()
-        .map(IpAddr::V6)
 }
 
 /// Refuses webhook deliveries that did not arrive over TLS with 403 `https_required`.
@@ -561,19 +543,19 @@ mod tests {
         assert_eq!(element.for_address.as_deref(), Some("[2001:db8::1]:4711"));
         assert_eq!(element.proto.as_deref(), Some("HTTPS"));
         assert_eq!(
-            parse_node("[2001:db8::1]:4711"),
+            parse_forwarded_node("[2001:db8::1]:4711"),
             Some("2001:db8::1".parse().unwrap())
         );
         assert_eq!(
-            parse_node("[2001:db8::1]"),
+            parse_forwarded_node("[2001:db8::1]"),
             Some("2001:db8::1".parse().unwrap())
         );
         assert_eq!(
-            parse_node("192.0.2.7:443"),
+            parse_forwarded_node("192.0.2.7:443"),
             Some("192.0.2.7".parse().unwrap())
         );
-        assert_eq!(parse_node("_hidden"), None);
-        assert_eq!(parse_node("unknown"), None);
+        assert_eq!(parse_forwarded_node("_hidden"), None);
+        assert_eq!(parse_forwarded_node("unknown"), None);
     }
 
     #[test]

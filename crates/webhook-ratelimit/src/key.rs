@@ -17,6 +17,7 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
+use webhook_core::net::parse_forwarded_node;
 
 use bytes::Bytes;
 use http::header::{FORWARDED, HeaderName};
@@ -471,10 +472,7 @@ impl PeerIp {
         if let Some(info) = extensions.get::<axum::extract::ConnectInfo<SocketAddr>>() {
             return Some(info.0.ip());
         }
-        if let Some(addr) = extensions.get::<SocketAddr>() {
-            return Some(addr.ip());
-        }
-        extensions.get::<IpAddr>().copied()
+        webhook_core::net::peer_ip(extensions)
     }
 
     fn is_trusted(&self, ip: IpAddr) -> bool {
@@ -501,7 +499,7 @@ impl PeerIp {
                 'walk: for value in headers.get_all("x-forwarded-for").iter().rev() {
                     let Ok(text) = value.to_str() else { break };
                     for entry in text.rsplit(',') {
-                        if !step(parse_node(entry.trim())) {
+                        if !step(parse_forwarded_node(entry.trim())) {
                             break 'walk;
                         }
                     }
@@ -522,22 +520,6 @@ impl PeerIp {
     }
 }
 
-/// An address as proxies write it: `192.0.2.7`, `192.0.2.7:443`, `2001:db8::1`,
-/// `[2001:db8::1]` or `[2001:db8::1]:443`.
-fn parse_node(text: &str) -> Option<IpAddr> {
-    if let Ok(ip) = text.parse::<IpAddr>() {
-        return Some(ip);
-    }
-    if let Ok(addr) = text.parse::<SocketAddr>() {
-        return Some(addr.ip());
-    }
-    text.strip_prefix('[')?
-        .strip_suffix(']')?
-        .parse::<Ipv6Addr>()
-        .ok()
-        .map(IpAddr::V6)
-}
-
 /// The `for` parameter of one `Forwarded` element, if it is an address.
 fn forwarded_for(element: &str) -> Option<IpAddr> {
     element.split(';').find_map(|pair| {
@@ -550,7 +532,7 @@ fn forwarded_for(element: &str) -> Option<IpAddr> {
             .strip_prefix('"')
             .and_then(|v| v.strip_suffix('"'))
             .unwrap_or(value);
-        parse_node(value)
+        parse_forwarded_node(value)
     })
 }
 
