@@ -1,0 +1,194 @@
+//! The servers under load, each in its own child process so that its memory is
+//! measured alone: a bare axum handler, and the full stack with in-memory or Redis
+//! state. Every one parses the same JSON envelope and answers the same small JSON.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use axum::routing::post;
+use axum::{Json, Router};
+use bytes::Bytes;
+use metrics_exporter_prometheus::PrometheusBuilder;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tower_webhook::WebhookStack;
+use tower_webhook::event::WebhookEvent;
+use tower_webhook::https::{ForwardedHeader, IpNet, RequireHttpsLayer};
+use tower_webhook::idempotency::IdempotencyLayer;
+use tower_webhook::idempotency::store::{MemoryStore, RedisStore};
+use tower_webhook::observe::ObserveLayer;
+use tower_webhook::ratelimit::{PeerIp, Quota, RateLimitLayer, RedisRateLimiter, VerifiedSource};
+use tower_webhook::signature::{Verifier, VerifySignatureLayer, scheme};
+
+use crate::Target;
+
+/// The secret every target verifies with (the client signs with it too).
+pub(crate) const SECRET: &str = "load-test-secret";
+
+/// The largest body the servers accept: room for the 1 MiB deliveries of the memory run.
+const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// The envelope the bare handler parses: the same fields `WebhookEvent<Value>` reads.
+#[derive(Deserialize)]
+struct Envelope {
+    id: String,
+    #[serde(rename = "type")]
+    event_type: String,
+    #[allow(dead_code, reason = "parsed like the stack's extractor does, not read")]
+    created: i64,
+    data: Value,
+}
+
+/// What the handler does with a delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Handler {
+    /// Parses the JSON envelope (bare: `Json<Envelope>`; stack: `WebhookEvent`).
+    Parse,
+    /// Takes the body as `Bytes` and answers its length: what the memory run uses, so
+    /// that the bytes held are the deliveries themselves, not a parsed copy.
+    Bytes,
+}
+
+/// Serves `target` on a free loopback port, prints `listening on ADDR`, and runs until
+/// killed. `hold` delays every answer, so that many deliveries are in flight at once.
+pub(crate) async fn serve(
+    target: Target,
+    handler: Handler,
+    redis_url: Option<String>,
+    hold: Duration,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let bytes_handler = post(move |body: Bytes| async move {
+        tokio::time::sleep(hold).await;
+        Json(json!({ "status": "processed", "bytes": body.len() }))
+    });
+    let app = match target {
+        Target::Bare if handler == Handler::Bytes => {
+            Router::new().route("/webhooks", bytes_handler)
+        }
+        Target::Bare => Router::new().route(
+            "/webhooks",
+            post(move |Json(event): Json<Envelope>| async move {
+                tokio::time::sleep(hold).await;
+                let fields = event.data.as_object().map_or(0, serde_json::Map::len);
+                Json(json!({
+                    "status": "processed",
+                    "event_id": event.id,
+                    "type": event.event_type,
+                    "fields": fields,
+                }))
+            }),
+        ),
+        Target::Memory | Target::Redis => {
+            let parse_handler = post(move |event: WebhookEvent| async move {
+                tokio::time::sleep(hold).await;
+                let fields = event.data.as_object().map_or(0, serde_json::Map::len);
+                Json(json!({
+                    "status": "processed",
+                    "event_id": event.id,
+                    "type": event.event_type,
+                    "fields": fields,
+                }))
+            });
+            let routes = match handler {
+                Handler::Parse => Router::new().route("/webhooks", parse_handler),
+                Handler::Bytes => Router::new().route("/webhooks", bytes_handler),
+            };
+            match (target, redis_url) {
+                (Target::Redis, Some(url)) => routes.layer(redis_stack(&url).await?),
+                (Target::Redis, None) => return Err("the redis target needs --redis-url".into()),
+                _ => routes.layer(memory_stack()?),
+            }
+        }
+    };
+    let listener =
+        tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
+    println!("listening on {}", listener.local_addr()?);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The full stack, with its idempotency state in `St`.
+type FullStack<St> = WebhookStack<
+    ObserveLayer,
+    RequireHttpsLayer,
+    RateLimitLayer<PeerIp>,
+    RateLimitLayer<VerifiedSource>,
+    IdempotencyLayer<St>,
+>;
+
+/// A limit no load run reaches: the limiter does all its work, and never says no.
+fn unreachable_quota() -> Quota {
+    Quota::per_second(NonZeroU32::new(10_000_000).expect("non-zero"))
+}
+
+/// The pieces every full stack shares: metrics (a Prometheus recorder is installed)
+/// and tracing, the HTTPS guard believing the loopback proxy's `X-Forwarded-Proto`,
+/// and signature verification (the reference scheme).
+fn common_layers()
+-> Result<(ObserveLayer, RequireHttpsLayer, VerifySignatureLayer), Box<dyn std::error::Error>> {
+    PrometheusBuilder::new().install_recorder()?;
+    let observe = ObserveLayer::builder()
+        .event_types(["invoice.paid"])
+        .build()?;
+    let https = RequireHttpsLayer::new().trust_proxies(
+        ForwardedHeader::XForwardedProto,
+        [IpNet::from(IpAddr::V4(Ipv4Addr::LOCALHOST))],
+    );
+    let verifier = Verifier::builder(scheme::HopNow)
+        .secret("0", SECRET)
+        .build()?;
+    let verify = VerifySignatureLayer::new(verifier).body_limit(BODY_LIMIT);
+    Ok((observe, https, verify))
+}
+
+/// The full stack with in-memory state: per-IP limit before verification, per-source
+/// limit after it, idempotency in a `MemoryStore` that keeps one minute of deliveries.
+fn memory_stack() -> Result<FullStack<MemoryStore>, Box<dyn std::error::Error>> {
+    let (observe, https, verify) = common_layers()?;
+    let per_ip = RateLimitLayer::builder(unreachable_quota())
+        .key(PeerIp::new())
+        .build()?;
+    let per_source = RateLimitLayer::builder(unreachable_quota())
+        .key(VerifiedSource)
+        .build()?;
+    let idempotency = IdempotencyLayer::builder(MemoryStore::new())
+        .retention(Duration::from_secs(60))
+        .build()?;
+    Ok(WebhookStack::new(verify)
+        .observe(observe)
+        .require_https(https)
+        .limit_before_verification(per_ip)
+        .limit_per_source(per_source)
+        .idempotency(idempotency))
+}
+
+/// The full stack with its state in Redis: both limits and the idempotency store.
+async fn redis_stack(url: &str) -> Result<FullStack<RedisStore>, Box<dyn std::error::Error>> {
+    let (observe, https, verify) = common_layers()?;
+    let limiter = |prefix: &str| {
+        RedisRateLimiter::builder(unreachable_quota())
+            .url(url)
+            .prefix(prefix)
+            .build()
+    };
+    let per_ip = RateLimitLayer::builder_with(limiter("load:ip:")?)
+        .key(PeerIp::new())
+        .build()?;
+    let per_source = RateLimitLayer::builder_with(limiter("load:source:")?)
+        .key(VerifiedSource)
+        .build()?;
+    let idempotency = IdempotencyLayer::builder(RedisStore::connect(url).await?)
+        .retention(Duration::from_secs(60))
+        .build()?;
+    Ok(WebhookStack::new(verify)
+        .observe(observe)
+        .require_https(https)
+        .limit_before_verification(per_ip)
+        .limit_per_source(per_source)
+        .idempotency(idempotency))
+}

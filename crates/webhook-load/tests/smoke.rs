@@ -1,0 +1,81 @@
+//! The load generator runs end to end: every target answers every request 200, and
+//! the table it prints has one row per target and connection count.
+
+use std::process::Command;
+
+fn webhook_load(args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_webhook-load"))
+        .args(args)
+        .env_remove("REDIS_URL")
+        .output()
+        .expect("webhook-load runs");
+    assert!(
+        output.status.success(),
+        "webhook-load {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("UTF-8 output")
+}
+
+/// The table's rows: `| target | connections | requests | req/s | p50 | p99 | errors | vs bare |`.
+fn rows(table: &str) -> Vec<Vec<String>> {
+    table
+        .lines()
+        .filter(|line| line.starts_with("| ") && !line.starts_with("| target"))
+        .map(|line| {
+            line.trim_matches('|')
+                .split('|')
+                .map(|cell| cell.trim().to_owned())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn every_target_answers_every_request() {
+    let table = webhook_load(&[
+        "run",
+        "--targets",
+        "bare,memory,redis",
+        "--connections",
+        "1,4",
+        "--duration",
+        "1",
+        "--warmup",
+        "0",
+        "--max-requests",
+        "200",
+    ]);
+    let rows = rows(&table);
+    assert_eq!(rows.len(), 6, "{table}");
+    for row in &rows {
+        let requests: u64 = row[2].parse().unwrap();
+        assert!(requests > 0, "{table}");
+        assert_eq!(row[6], "0", "errors in {row:?}:\n{table}");
+    }
+    let targets: Vec<&str> = rows.iter().map(|row| row[0].as_str()).collect();
+    assert_eq!(
+        targets,
+        ["bare", "memory", "redis", "bare", "memory", "redis"]
+    );
+}
+
+#[test]
+fn the_memory_run_reports_peak_rss_without_errors() {
+    let table = webhook_load(&[
+        "memory",
+        "--deliveries",
+        "8",
+        "--body",
+        "65536",
+        "--hold-ms",
+        "200",
+    ]);
+    let rows = rows(&table);
+    assert_eq!(rows.len(), 2, "{table}");
+    for row in &rows {
+        let peak: f64 = row[2].parse().unwrap();
+        assert!(peak > 0.0, "{table}");
+        assert_eq!(row[5], "0", "errors in {row:?}:\n{table}");
+    }
+}
