@@ -288,7 +288,11 @@ fn complete<T>(
     envelope: Envelope<T>,
     delivery: Option<&VerifiedDelivery>,
 ) -> Result<(String, String, OffsetDateTime, T), EventRejection> {
+    if envelope.event_type.is_empty() {
+        return Err(parse::empty("type"));
+    }
     let id = match envelope.id {
+        Some(id) if id.is_empty() => return Err(parse::empty("id")),
         Some(id) => id,
         None => delivery
             .and_then(VerifiedDelivery::event_id)

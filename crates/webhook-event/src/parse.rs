@@ -46,14 +46,15 @@ pub(crate) struct Envelope<T> {
 
 /// Parses `bytes` as an envelope whose `data` is a `T`.
 pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<Envelope<T>, EventRejection> {
-    match attempt::<T>(bytes, None) {
+    let text = utf8(bytes)?;
+    match attempt::<T>(text, None) {
         Ok(envelope) => Ok(envelope),
         Err(Failure::Rejection(rejection)) => Err(rejection),
         Err(Failure::Json(failure)) if failure.needs_path() => {
             // Parse again, tracking the path this time; the parse is deterministic, so
             // it fails at the same place.
             let mut track = Track::new();
-            let again = match attempt::<T>(bytes, Some(&mut track)) {
+            let again = match attempt::<T>(text, Some(&mut track)) {
                 Err(Failure::Json(again)) => again,
                 _ => failure,
             };
@@ -66,19 +67,45 @@ pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<Envelope<T>, Ev
 
 /// Reads only the envelope's `type`, checking that the whole body is well-formed JSON.
 pub(crate) fn peek_type(bytes: &[u8]) -> Result<Cow<'_, str>, EventRejection> {
+    let text = utf8(bytes)?;
     let cx = Cx::default();
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let mut de = serde_json::Deserializer::from_str(text);
     let peeked = de
         .deserialize_map(PeekVisitor { cx: &cx })
         .and_then(|event_type| de.end().map(|()| event_type))
         .map_err(|error| cx.failure(error, 0).into_rejection(bytes, None))?;
-    peeked.ok_or_else(|| missing("type"))
+    match peeked {
+        None => Err(missing("type")),
+        Some(event_type) if event_type.is_empty() => Err(empty("type")),
+        Some(event_type) => Ok(event_type),
+    }
+}
+
+/// The body as text: JSON is UTF-8 (RFC 8259), all of it, also inside the members
+/// that are skipped (serde_json would not look at those bytes).
+fn utf8(bytes: &[u8]) -> Result<&str, EventRejection> {
+    std::str::from_utf8(bytes).map_err(|error| {
+        let (line, column) = position(bytes, error.valid_up_to(), 1, 1);
+        EventRejection::MalformedJson {
+            line,
+            column,
+            reason: "invalid UTF-8".to_owned(),
+        }
+    })
 }
 
 fn missing(field: &'static str) -> EventRejection {
     EventRejection::InvalidEnvelope {
         path: field.to_owned(),
         reason: format!("missing field `{field}`"),
+    }
+}
+
+/// `id` and `type` name the event: an empty one names nothing.
+pub(crate) fn empty(field: &'static str) -> EventRejection {
+    EventRejection::InvalidEnvelope {
+        path: field.to_owned(),
+        reason: format!("field `{field}` is empty"),
     }
 }
 
@@ -173,11 +200,12 @@ fn data_path(path: &serde_path_to_error::Path) -> String {
 }
 
 fn attempt<T: DeserializeOwned>(
-    bytes: &[u8],
+    text: &str,
     mut track: Option<&mut Track>,
 ) -> Result<Envelope<T>, Failure> {
+    let bytes = text.as_bytes();
     let cx = Cx::default();
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let mut de = serde_json::Deserializer::from_str(text);
     let visitor = EnvelopeVisitor::<T> {
         cx: &cx,
         track: track.as_deref_mut(),

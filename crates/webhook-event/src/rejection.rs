@@ -43,7 +43,8 @@ pub enum EventRejection {
     /// marker: the signature layer does not run before the extractor. This is a
     /// misconfiguration of the server, hence 500.
     MissingDelivery,
-    /// The body is not valid JSON.
+    /// The body is not valid JSON, or not valid UTF-8 (anywhere in it, also in members
+    /// the envelope does not read).
     MalformedJson {
         /// The line of the error, from 1.
         line: usize,
@@ -52,8 +53,8 @@ pub enum EventRejection {
         /// What is wrong.
         reason: String,
     },
-    /// The envelope (`id`, `type`, `created`) is missing a member or has one of the
-    /// wrong type, or the body is not a JSON object.
+    /// The envelope (`id`, `type`, `created`) is missing a member, has one of the
+    /// wrong type, has an empty `id` or `type`, or the body is not a JSON object.
     InvalidEnvelope {
         /// The member: `id`, `type`, `created`, or `.` for the whole body.
         path: String,

@@ -614,3 +614,65 @@ async fn routed_responses_carry_the_event_type_for_outer_layers() {
             .is_none()
     );
 }
+
+/// Fuzzing found both: serde_json does not look at the bytes of a member it skips, so
+/// invalid UTF-8 there passed; and `""` was accepted as an event's id or type.
+#[tokio::test]
+async fn invalid_utf8_anywhere_is_400_empty_ids_or_types_422_and_no_handler_runs() {
+    let delivery_with = |body: &[u8]| {
+        VerifiedDelivery::new("hopnow", KeyId::from("k1"), Bytes::from(body.to_vec()))
+    };
+    let skipped = b"{\"id\":\"evt_3\",\"type\":\"invoice.paid\",\n\"extra\":\"\xd0\x30\",\"created\":1,\"data\":{}}";
+    let rejection = WebhookEvent::<Value>::from_delivery(delivery_with(skipped)).unwrap_err();
+    assert_eq!(
+        rejection,
+        EventRejection::MalformedJson {
+            line: 2,
+            column: 10,
+            reason: "invalid UTF-8".to_owned()
+        }
+    );
+    assert_problem(&rejection, 400, "malformed_json", &["invalid UTF-8"]);
+    // Valid UTF-8 in the same place is fine.
+    let fine =
+        "{\"id\":\"evt_3\",\"type\":\"invoice.paid\",\"extra\":\"Ð0\",\"created\":1,\"data\":{}}";
+    assert_eq!(extract::<Value>(fine).unwrap().id, "evt_3");
+
+    for (body, field) in [
+        (
+            r#"{"id":"","type":"invoice.paid","created":1,"data":{}}"#,
+            "id",
+        ),
+        (r#"{"id":"evt_4","type":"","created":1,"data":{}}"#, "type"),
+    ] {
+        let rejection = extract::<Value>(body).unwrap_err();
+        assert_eq!(
+            rejection,
+            EventRejection::InvalidEnvelope {
+                path: field.to_owned(),
+                reason: format!("field `{field}` is empty"),
+            }
+        );
+        assert_problem(&rejection, 422, "invalid_envelope", &["is empty"]);
+    }
+
+    // Through the router: refused, and no handler runs.
+    let seen = Arc::new(Seen::default());
+    let router = payout_router(seen.clone());
+    let mut invalid = Request::post("/webhooks").body(()).unwrap();
+    invalid.extensions_mut().insert(delivery_with(skipped));
+    let (status, _, _) = send(&router, invalid).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    for body in [
+        r#"{"id":"","type":"invoice.paid","created":1,"data":{}}"#,
+        r#"{"id":"evt_5","type":"","created":1,"data":{}}"#,
+    ] {
+        let (status, _, reply) = send(&router, request(body)).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {reply:?}"
+        );
+    }
+    assert_eq!(seen.other.load(AtomicOrdering::SeqCst), 0);
+}
