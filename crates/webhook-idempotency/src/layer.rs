@@ -356,7 +356,9 @@ impl<St: Store> IdempotencyLayerBuilder<St> {
 
     /// How long a claim lasts without completion or release (default 60 s). Make it
     /// longer than the handler can take: a duplicate arriving after the lease ran out
-    /// runs the handler again while the first may still be running.
+    /// runs the handler again while the first may still be running (see the
+    /// [crate docs](crate#a-handler-slower-than-the-lease)). A record write that failed
+    /// is retried until the lease ends.
     pub fn lease(mut self, lease: Duration) -> Self {
         self.lease = lease;
         self

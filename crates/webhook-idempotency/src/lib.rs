@@ -60,7 +60,7 @@
 //! | the delivery | the layer |
 //! |---|---|
 //! | first copy of an event | claims it (lease, default 60 s, with a fencing [`Token`](store::Token)), calls the handler |
-//! | handler answers 2xx | records status, kept headers and body for the retention (default 72 h), in one write guarded by the token; sends the response |
+//! | handler answers 2xx | records status, kept headers and body for the retention (default 72 h), in one write guarded by the token; sends the response (see [below](#when-the-record-cannot-be-written) if the write fails) |
 //! | handler answers 5xx, returns `Err`, or its future is dropped (client gone, timeout, panic) | releases the claim: the sender's retry is processed |
 //! | handler answers 4xx | releases by default ([`ClientErrorPolicy::Release`]): after a fix is deployed the retry must be processed, and most senders retry any non-2xx; or records it ([`ClientErrorPolicy::Record`]) |
 //! | duplicate of a processed event | replays the recorded response with `Idempotent-Replayed: true`; the handler is not called |
@@ -70,9 +70,33 @@
 //! | no event id | 400 `missing_event_id` ([`MissingKeyPolicy::Reject`], default) or passed through ([`MissingKeyPolicy::PassThrough`]) |
 //! | no verified-delivery marker | 500 `unverified_request`: the signature layer is missing, a configuration error; never processed unprotected |
 //!
-//! A worker whose lease ran out before its handler finished cannot overwrite the
-//! record of a worker that claimed the event after it: completion checks the token.
-//! Choose a lease longer than your handler's timeout.
+//! # A handler slower than the lease
+//!
+//! The lease is what keeps duplicates out while the handler runs; choose one longer
+//! than your handler's timeout. If the handler is still running when its lease ends,
+//! the claim is gone, and the next copy of the event claims it again: **the handler
+//! runs a second time**, concurrently, and that copy's sender gets the second run's
+//! response (not a 409, not a replay). When the first run finishes, its sender still
+//! gets the first run's response, but the first run cannot record it: completion
+//! checks the token, so it never overwrites the claim or the record of the run that
+//! claimed after it (logged at `warn`). Whichever run finishes first, the record, and
+//! what later duplicates get replayed, is the response of the run that claimed last.
+//!
+//! # When the record cannot be written
+//!
+//! The handler has run, so its response is sent even if the store fails to record
+//! it (Redis restarting, a connection lost). The write is retried in the background,
+//! pausing 50 ms and doubling up to 1 s, until the lease ends; meanwhile the claim
+//! holds, so duplicates get 409, and the recorded response once the write lands. It
+//! runs in a task of its own: a sender hanging up does not cancel it. A record still
+//! not written when the lease ends is lost (logged at `error`): a retry after that
+//! runs the handler again, so keep Redis outages shorter than the lease.
+//!
+//! Claims and records are as durable as the store: a Redis without persistence
+//! forgets them when it restarts (use `appendonly yes` with `appendfsync always`),
+//! and a replica promoted after its master died lacks the writes it had not received
+//! yet (replication is asynchronous), so an event claimed or recorded just before a
+//! failover can be processed again.
 //!
 //! # Keys
 //!

@@ -8,6 +8,8 @@ use http::header::CONTENT_LENGTH;
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response};
 use http_body::Body;
 use http_body_util::BodyExt;
+use tokio::sync::oneshot;
+use tokio::time::Instant;
 use tower_service::Service;
 use webhook_core::{ResponseBody, VerifiedDelivery};
 
@@ -204,6 +206,9 @@ where
     ResBody: Body<Data = Bytes>,
 {
     let token = Token::generate();
+    // The lease runs from the claim, which is sent after this instant: the claim is
+    // still held at `lease_end`, unless another request took the event meanwhile.
+    let lease_end = Instant::now() + config.lease;
     // Armed before the claim is sent: if this future is dropped while the claim is in
     // flight, the claim may land, and must be released.
     let mut guard = ReleaseGuard {
@@ -260,26 +265,110 @@ where
         return Ok(response.map(ResponseBody::new));
     }
     let (response, stored) = capture(response, &config).await;
-    match config
-        .store
-        .complete(&key, token, &stored, config.retention)
-        .await
-    {
-        Ok(Completion::Recorded) => {}
-        Ok(Completion::Fenced) => tracing::warn!(
-            key,
-            lease = ?config.lease,
-            "the handler finished after its lease ran out and another request took the event: \
-             it may have been processed twice; use a longer lease"
-        ),
-        Err(error) => tracing::error!(
-            %error,
-            key,
-            "cannot record the processed delivery: a retry after the lease ends would be processed again"
-        ),
-    }
+    // From here the recording task owns the claim: a release would let a retry run
+    // the handler again.
     guard.disarm();
+    let (first_try, tried) = oneshot::channel();
+    match tokio::runtime::Handle::try_current() {
+        // In a task of its own, so a sender hanging up (the response future dropped)
+        // cancels neither the write nor its retries. The response waits for the first
+        // try only: then a duplicate gets the record replayed, or, while the write is
+        // retried, 409.
+        Ok(runtime) => {
+            runtime.spawn(write_record(
+                config, key, token, stored, lease_end, first_try,
+            ));
+            let _ = tried.await;
+        }
+        // No Tokio runtime to wait or spawn on: one try.
+        Err(_) => write_record(config, key, token, stored, Instant::now(), first_try).await,
+    }
     Ok(response)
+}
+
+/// The first pause between two tries of a failed record write; doubled each time.
+const FIRST_RECORD_RETRY: Duration = Duration::from_millis(50);
+/// The longest pause between two tries of a failed record write.
+const MAX_RECORD_RETRY: Duration = Duration::from_secs(1);
+
+/// Records the processed delivery, and signals `first_try` once the first write
+/// answered or failed.
+///
+/// The handler has run: if the record is lost, the claim expires with its lease and
+/// a retry runs the handler again. So a write that failed for want of the store
+/// (unreachable, timed out: Redis restarting) is tried again, pausing 50 ms and
+/// doubling up to 1 s, until `lease_end`; past it another request may hold the event,
+/// and the record would be fenced anyway.
+async fn write_record<St: Store>(
+    config: Arc<Config<St>>,
+    key: String,
+    token: Token,
+    stored: StoredResponse,
+    lease_end: Instant,
+    first_try: oneshot::Sender<()>,
+) {
+    let mut first_try = Some(first_try);
+    let mut pause = FIRST_RECORD_RETRY;
+    let mut failed = 0u32;
+    loop {
+        let outcome = config
+            .store
+            .complete(&key, token, &stored, config.retention)
+            .await;
+        if let Some(first_try) = first_try.take() {
+            let _ = first_try.send(());
+        }
+        match outcome {
+            Ok(Completion::Recorded) => {
+                if failed > 0 {
+                    tracing::info!(
+                        key,
+                        failed,
+                        "recorded the processed delivery after retrying"
+                    );
+                }
+                return;
+            }
+            Ok(Completion::Fenced) if failed > 0 => {
+                tracing::warn!(
+                    key,
+                    failed,
+                    "the processed delivery is recorded already, most likely by a try whose \
+                     answer was lost; or the lease ran out and another request took the event"
+                );
+                return;
+            }
+            Ok(Completion::Fenced) => {
+                tracing::warn!(
+                    key,
+                    lease = ?config.lease,
+                    "the handler finished after its lease ran out and another request took the event: \
+                     it may have been processed twice; use a longer lease"
+                );
+                return;
+            }
+            Err(error) => {
+                failed += 1;
+                let transient = matches!(
+                    error.kind(),
+                    StoreErrorKind::Unavailable | StoreErrorKind::Timeout
+                );
+                if !transient || Instant::now() + pause >= lease_end {
+                    tracing::error!(
+                        %error,
+                        key,
+                        failed,
+                        "cannot record the processed delivery: a retry after the lease ends \
+                         would be processed again"
+                    );
+                    return;
+                }
+                tracing::warn!(%error, key, "cannot record the processed delivery yet: retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(MAX_RECORD_RETRY);
+            }
+        }
+    }
 }
 
 /// Splits the handler's response into the response to send and the record to keep,

@@ -367,6 +367,55 @@ async fn redis_killed_under_load_never_lets_the_handler_run_unclaimed() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_that_cannot_be_written_while_redis_restarts_is_written_once_it_is_back() {
+    let mut server = RedisServer::builder().aof(true).start();
+    let recorder = Recorder::default();
+    let lease = Duration::from_secs(3);
+    let service = configured(&server, &recorder, Duration::from_millis(300), |layer| {
+        layer.lease(lease)
+    })
+    .await;
+    let body = r#"{"id":"evt_outage","block_runs":1}"#;
+    let first = tokio::spawn({
+        let service = service.clone();
+        async move { send_ok(&service, body).await }
+    });
+    // Claimed (in the AOF), the handler running: Redis dies.
+    recorder.started().await;
+    tokio::task::block_in_place(|| server.kill());
+    recorder.open_gate();
+    // The handler ran: its sender gets its answer, though the record was not written.
+    let first = first.await.unwrap();
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(first.text(), r#"{"id":"evt_outage","run":1}"#);
+    assert!(!first.replayed);
+    tokio::task::block_in_place(|| server.restart());
+
+    // The write is retried until it lands, before the lease ends: a duplicate (409
+    // meanwhile) gets the record, it does not run the handler again once the claim
+    // expires.
+    let deadline = tokio::time::Instant::now() + lease * 2;
+    let duplicate = loop {
+        let answer = send_ok(&service, body).await;
+        if answer.status == StatusCode::OK {
+            break answer;
+        }
+        assert!(
+            matches!(
+                answer.status,
+                StatusCode::CONFLICT | StatusCode::SERVICE_UNAVAILABLE
+            ),
+            "{answer:?}"
+        );
+        assert!(tokio::time::Instant::now() < deadline, "never answered 200");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(duplicate.replayed, "{}", duplicate.text());
+    assert_eq!(duplicate.text(), r#"{"id":"evt_outage","run":1}"#);
+    assert_eq!(recorder.runs("evt_outage"), 1);
+}
+
 #[tokio::test]
 async fn with_the_allow_policy_deliveries_are_processed_while_redis_is_down() {
     let mut server = RedisServer::start();

@@ -72,8 +72,10 @@
 //!   `Ok` (Redis: `XACK` after success). A job whose worker died mid-way is handed out
 //!   again (Redis: reclaimed after the claim idle time), so the function can run more
 //!   than once for one event: make it idempotent, keyed on [`Job::event_id`]. A
-//!   timeout while enqueueing answers 503 though the job may have been stored; the
-//!   sender's retry then queues it again: another reason for idempotency.
+//!   timeout or a lost connection while enqueueing answers 503 though the job may
+//!   have been stored; [`RedisQueue`] remembers each event id it queued (for the
+//!   [dedupe window], 72 h by default), so the
+//!   sender's retry of that event is answered 202 without queuing it twice.
 //! - **Settling is atomic**: acknowledging, scheduling a retry and dead-lettering
 //!   each move the job in one step; it is never in two places, nor in none.
 //!
@@ -121,11 +123,11 @@
 //!
 #![cfg_attr(
     feature = "redis",
-    doc = "[`RedisQueue`]: crate::RedisQueue\n[`RedisQueueBuilder::max_len`]: crate::RedisQueueBuilder::max_len"
+    doc = "[`RedisQueue`]: crate::RedisQueue\n[`RedisQueueBuilder::max_len`]: crate::RedisQueueBuilder::max_len\n[dedupe window]: crate::RedisQueueBuilder::dedupe_window"
 )]
 #![cfg_attr(
     not(feature = "redis"),
-    doc = "[`RedisQueue`]: https://docs.rs/webhook-queue/latest/webhook_queue/struct.RedisQueue.html\n[`RedisQueueBuilder::max_len`]: https://docs.rs/webhook-queue/latest/webhook_queue/struct.RedisQueueBuilder.html#method.max_len"
+    doc = "[`RedisQueue`]: https://docs.rs/webhook-queue/latest/webhook_queue/struct.RedisQueue.html\n[`RedisQueueBuilder::max_len`]: https://docs.rs/webhook-queue/latest/webhook_queue/struct.RedisQueueBuilder.html#method.max_len\n[dedupe window]: https://docs.rs/webhook-queue/latest/webhook_queue/struct.RedisQueueBuilder.html#method.dedupe_window"
 )]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -150,7 +152,7 @@ pub use queue::{Depth, Queue, QueueError, QueueErrorKind};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::{
-    DEFAULT_CLAIM_IDLE, DEFAULT_GROUP, DEFAULT_KEY_PREFIX, DEFAULT_MAX_LEN,
+    DEFAULT_CLAIM_IDLE, DEFAULT_DEDUPE_WINDOW, DEFAULT_GROUP, DEFAULT_KEY_PREFIX, DEFAULT_MAX_LEN,
     DEFAULT_OPERATION_TIMEOUT, DEFAULT_POLL_INTERVAL, RedisQueue, RedisQueueBuilder,
 };
 pub use rejection::QueueRejection;

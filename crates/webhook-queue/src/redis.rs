@@ -27,15 +27,31 @@ pub const DEFAULT_CLAIM_IDLE: Duration = Duration::from_secs(60);
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// The default time one operation may take, connecting included: 2 seconds.
 pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(2);
+/// The default time an event id stays remembered after its job was queued: 72 hours
+/// (Stripe retries for 3 days).
+pub const DEFAULT_DEDUPE_WINDOW: Duration = Duration::from_secs(72 * 3600);
 
-/// `KEYS[1]` stream, `KEYS[2]` delayed set; `ARGV[1]` the bound, `ARGV[2]` the job.
-/// Refuses (nil) when the unfinished jobs reach the bound, so the `MAXLEN ~` trim
-/// never removes an entry that was not processed; else answers the entry id.
+/// `KEYS[1]` stream, `KEYS[2]` delayed set, `KEYS[3]` (optional) the event's marker;
+/// `ARGV[1]` the bound, `ARGV[2]` the job, `ARGV[3]` the dedupe window in ms. If the
+/// marker is there, the event was queued already: answers `{entry id}` and adds
+/// nothing. Refuses (nil) when the unfinished jobs reach the bound, so the `MAXLEN ~`
+/// trim never removes an entry that was not processed; else adds the job, sets the
+/// marker to its entry id, and answers the entry id.
 const ENQUEUE: &str = r"
+if KEYS[3] then
+  local queued = redis.call('GET', KEYS[3])
+  if queued then
+    return {queued}
+  end
+end
 if redis.call('XLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[1]) then
   return false
 end
-return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'job', ARGV[2])
+local entry = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'job', ARGV[2])
+if KEYS[3] then
+  redis.call('SET', KEYS[3], entry, 'PX', ARGV[3])
+end
+return entry
 ";
 
 /// `KEYS[1]` stream; `ARGV[1]` group, `ARGV[2]` entry. Acknowledges and deletes: the
@@ -141,15 +157,24 @@ const PROMOTE_BATCH: usize = 500;
 /// | `<prefix>stream` | stream, consumer group `<group>` | unfinished jobs: waiting, or pending with a consumer |
 /// | `<prefix>delayed` | sorted set, scored by due time (ms) | jobs waiting for a retry delay |
 /// | `<prefix>dead` | stream | dead letters: the job, `kind`, `error`, `failed_at` |
+/// | `<prefix>queued:<scheme>:<event id>` | string, expires after the [dedupe window](RedisQueueBuilder::dedupe_window) | the stream entry id the event was queued as |
 ///
 /// # Operations
 ///
-/// - **Enqueue**: one script checks the bound (stream length plus delayed retries,
-///   [`max_len`](RedisQueueBuilder::max_len)) and runs `XADD <stream> MAXLEN ~ <bound>`.
-///   A full queue is refused (503) instead of trimmed: trimming a stream drops its
-///   oldest entries whether they were processed or not, which would lose deliveries
-///   already answered 202. Since processed entries are deleted, the `MAXLEN ~` only
-///   caps the stream if something else writes to it.
+/// - **Enqueue**: one script checks whether the job's event was queued already (its
+///   marker), checks the bound (stream length plus delayed retries,
+///   [`max_len`](RedisQueueBuilder::max_len)), runs `XADD <stream> MAXLEN ~ <bound>`
+///   and sets the event's marker. A full queue is refused (503) instead of trimmed:
+///   trimming a stream drops its oldest entries whether they were processed or not,
+///   which would lose deliveries already answered 202. Since processed entries are
+///   deleted, the `MAXLEN ~` only caps the stream if something else writes to it.
+/// - **Deduplicate by event id**: an enqueue whose answer was lost (Redis killed
+///   after writing it, the connection dropped, the operation timed out) is answered
+///   503 though the job was queued; the sender retries, and the retry would queue the
+///   event a second time. So a job with an [event id](crate::Job::event_id) whose
+///   `(scheme, event id)` was queued within the dedupe window is not queued again:
+///   `enqueue` succeeds (202) and the job queued first is the one processed. Jobs
+///   without an event id are always queued.
 /// - **Receive**: `XREADGROUP GROUP <group> <consumer> COUNT 1 BLOCK <poll> ... >` on
 ///   a connection of its own (a blocking read would stall the shared connection); the
 ///   group is created with `XGROUP CREATE ... 0 MKSTREAM` at connect, and again if it
@@ -179,9 +204,9 @@ const PROMOTE_BATCH: usize = 500;
 /// within the [operation timeout](RedisQueueBuilder::operation_timeout): enqueue
 /// answers 503, workers pause and retry; once Redis is back, the same queue works
 /// again. An operation that timed out waiting for the reconnection may still be sent
-/// once the connection is back: a delivery answered 503 can then be queued anyway,
-/// and queued again by the sender's retry (at least once, as everywhere). See the
-/// crate docs for the persistence settings the guarantees need.
+/// once the connection is back: a delivery answered 503 can then be queued anyway;
+/// the sender's retry of an event with an id is then deduplicated (see above). See
+/// the crate docs for the persistence settings the guarantees need.
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -210,9 +235,12 @@ struct Inner {
     stream: String,
     delayed: String,
     dead: String,
+    /// The prefix of the events' markers: `<prefix>queued:`.
+    queued: String,
     group: String,
     max_len: usize,
     dead_max_len: Option<usize>,
+    dedupe_window: Duration,
     claim_idle: Duration,
     reclaim_interval: Duration,
     poll_interval: Duration,
@@ -233,6 +261,7 @@ pub struct RedisQueueBuilder {
     group: String,
     max_len: usize,
     dead_max_len: Option<usize>,
+    dedupe_window: Duration,
     claim_idle: Duration,
     reclaim_interval: Option<Duration>,
     poll_interval: Duration,
@@ -248,6 +277,7 @@ impl RedisQueue {
             group: DEFAULT_GROUP.to_owned(),
             max_len: DEFAULT_MAX_LEN,
             dead_max_len: None,
+            dedupe_window: DEFAULT_DEDUPE_WINDOW,
             claim_idle: DEFAULT_CLAIM_IDLE,
             reclaim_interval: None,
             poll_interval: DEFAULT_POLL_INTERVAL,
@@ -583,6 +613,17 @@ impl RedisQueueBuilder {
         self
     }
 
+    /// How long the queue remembers that an event was queued (default
+    /// [`DEFAULT_DEDUPE_WINDOW`]): within it, a job with the same scheme and
+    /// [event id](crate::Job::event_id) is not queued again (see
+    /// [`RedisQueue`]). Cover the time the senders keep retrying. Each event queued
+    /// costs a small key for this long (its key name plus an entry id, roughly
+    /// 100 bytes). `Duration::ZERO` turns deduplication off.
+    pub fn dedupe_window(mut self, window: Duration) -> Self {
+        self.dedupe_window = window;
+        self
+    }
+
     /// How long an entry stays with a consumer that does not settle it before another
     /// consumer reclaims it (default [`DEFAULT_CLAIM_IDLE`]). Longer than any job can
     /// take (see [`WorkersBuilder::timeout`](crate::WorkersBuilder::timeout)): a
@@ -660,9 +701,11 @@ impl RedisQueueBuilder {
                 stream: format!("{}stream", self.prefix),
                 delayed: format!("{}delayed", self.prefix),
                 dead: format!("{}dead", self.prefix),
+                queued: format!("{}queued:", self.prefix),
                 group: self.group,
                 max_len: self.max_len,
                 dead_max_len: self.dead_max_len,
+                dedupe_window: self.dedupe_window,
                 claim_idle: self.claim_idle,
                 reclaim_interval,
                 poll_interval: self.poll_interval,
@@ -686,6 +729,7 @@ impl fmt::Debug for RedisQueueBuilder {
             .field("prefix", &self.prefix)
             .field("group", &self.group)
             .field("max_len", &self.max_len)
+            .field("dedupe_window", &self.dedupe_window)
             .field("claim_idle", &self.claim_idle)
             .finish_non_exhaustive()
     }
@@ -711,11 +755,28 @@ impl Queue for RedisQueue {
             .key(&self.inner.delayed)
             .arg(self.inner.max_len)
             .arg(job.to_bytes().as_ref());
+        if let Some(event_id) = job
+            .event_id()
+            .filter(|_| !self.inner.dedupe_window.is_zero())
+        {
+            invocation
+                .key(format!("{}{}:{event_id}", self.inner.queued, job.scheme()))
+                .arg(millis(self.inner.dedupe_window).max(1));
+        }
         match self
             .invoke::<Value>("the enqueue script", &invocation)
             .await?
         {
             Value::BulkString(_) | Value::SimpleString(_) => Ok(()),
+            Value::Array(queued) => {
+                tracing::debug!(
+                    job_id = %job.id(),
+                    event_id = job.event_id().unwrap_or("-"),
+                    entry = ?queued.first(),
+                    "the event was queued already: not queued again"
+                );
+                Ok(())
+            }
             Value::Nil => Err(QueueError::new(
                 QueueErrorKind::Full,
                 format!("the queue holds its bound of {} jobs", self.inner.max_len),

@@ -237,3 +237,97 @@ async fn the_stream_bound_refuses_instead_of_trimming_unprocessed_entries() {
     let depth = queue.depth().await.unwrap();
     assert_eq!((depth.ready, depth.in_flight), (3, 0));
 }
+
+fn polled(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_enqueue_answered_503_that_landed_is_not_queued_again_by_the_retry() {
+    let server = RedisServer::start();
+    let queue =
+        connect(RedisQueue::builder(server.url()).operation_timeout(Duration::from_millis(200)))
+            .await;
+    let stack = stack(
+        Enqueue::builder(queue.clone())
+            .retry_after(Duration::from_secs(1))
+            .build()
+            .unwrap(),
+    );
+    // The client loads the script on its first NOSCRIPT: load it now.
+    assert_eq!(send(&stack, "evt_warm").await.status, StatusCode::ACCEPTED);
+    // Redis holds every command for 1 s, then runs them: the enqueue times out and is
+    // answered 503, then the job is stored anyway (what a reply lost to a dropped
+    // connection or a killed Redis does too).
+    assert_eq!(
+        server
+            .command(&["CLIENT", "PAUSE", "1000", "WRITE"])
+            .unwrap(),
+        Reply::Simple("OK".into())
+    );
+    let refused = send(&stack, "evt_landed").await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(refused.code(), "queue_unavailable");
+    tokio::task::block_in_place(|| polled("the job to land", || stream_len(&server) == 2));
+
+    // The sender retries: answered 202, not queued a second time.
+    let retry = send(&stack, "evt_landed").await;
+    assert_eq!(retry.status, StatusCode::ACCEPTED);
+    assert_eq!(retry.json["event_id"], "evt_landed");
+    assert_eq!(stream_len(&server), 2);
+
+    let recorder = Arc::new(Recorder::default());
+    let workers = workers(queue.clone(), &recorder, false, None)
+        .spawn()
+        .unwrap();
+    recorder
+        .wait_until(Duration::from_secs(10), "the jobs", |r| {
+            r.success_count() == 2
+        })
+        .await;
+    workers.shutdown().await.unwrap();
+    assert_eq!(recorder.runs("evt_landed"), 1);
+    assert_eq!(recorder.calls.load(Ordering::Relaxed), 2);
+    assert_eq!(stream_len(&server), 0);
+}
+
+#[tokio::test]
+async fn an_event_id_is_queued_once_per_dedupe_window_and_jobs_without_one_always() {
+    use webhook_queue::{DEFAULT_DEDUPE_WINDOW, Job};
+    let server = RedisServer::start();
+    let queue = connect(RedisQueue::builder(server.url())).await;
+    let job = || Job::new("{}").with_scheme("hopnow").with_event_id("evt_1");
+    queue.enqueue(&job()).await.unwrap();
+    queue.enqueue(&job()).await.unwrap();
+    assert_eq!(stream_len(&server), 1);
+    // The same id from another scheme is another event.
+    queue.enqueue(&job().with_scheme("stripe")).await.unwrap();
+    assert_eq!(stream_len(&server), 2);
+    let ttl = integer(
+        server
+            .command(&["PTTL", "webhook:queue:queued:hopnow:evt_1"])
+            .unwrap(),
+    );
+    let window = DEFAULT_DEDUPE_WINDOW.as_millis() as i64;
+    assert!((window - 60_000..=window).contains(&ttl), "{ttl}");
+    // Without an event id there is nothing to deduplicate on.
+    queue.enqueue(&Job::new("{}")).await.unwrap();
+    queue.enqueue(&Job::new("{}")).await.unwrap();
+    assert_eq!(stream_len(&server), 4);
+
+    // A zero window turns deduplication off.
+    let server = RedisServer::start();
+    let queue = connect(RedisQueue::builder(server.url()).dedupe_window(Duration::ZERO)).await;
+    queue.enqueue(&job()).await.unwrap();
+    queue.enqueue(&job()).await.unwrap();
+    assert_eq!(stream_len(&server), 2);
+    assert_eq!(
+        integer(server.command(&["DBSIZE"]).unwrap()),
+        1,
+        "no marker, the stream only"
+    );
+}
