@@ -11,7 +11,8 @@
 //! ```
 //!
 //! The servers: `bare` is an axum handler that parses the JSON envelope; `memory` is
-//! the full stack (metrics + tracing, HTTPS guard, per-IP limit, signature
+//! the full stack (metrics with a Prometheus recorder + tracing with a `fmt`
+//! subscriber at `info`, HTTPS guard, per-IP limit, signature
 //! verification, per-source limit, idempotency) with in-memory state in front of the
 //! same handler through `WebhookEvent`; `redis` is the same stack with its state in a
 //! `redis-server` that the tool starts on a free port (or `REDIS_URL`).
@@ -141,14 +142,22 @@ fn main() -> Result<(), BoxError> {
             target,
             hold_ms,
             handler,
-        } => runtime
-            .block_on(server::serve(
-                target,
-                handler,
-                std::env::var("REDIS_URL").ok(),
-                Duration::from_millis(hold_ms),
-            ))
-            .map_err(|error| error.to_string().into()),
+        } => {
+            // What a service runs in production: info, so the stack's span per
+            // delivery is recorded (it prints nothing unless something is refused).
+            tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+                .with_writer(std::io::stderr)
+                .init();
+            runtime
+                .block_on(server::serve(
+                    target,
+                    handler,
+                    std::env::var("REDIS_URL").ok(),
+                    Duration::from_millis(hold_ms),
+                ))
+                .map_err(|error| error.to_string().into())
+        }
         Cmd::Run {
             targets,
             connections,
@@ -219,7 +228,7 @@ impl Server {
                 "--hold-ms",
             ])
             .arg(hold.as_millis().to_string())
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", "info")
             .stdout(Stdio::piped());
         if let Some(url) = redis_url {
             command.env("REDIS_URL", url);
