@@ -31,6 +31,8 @@ pub(crate) struct Load {
     pub(crate) max_requests: u64,
     /// Makes the event ids of this run unique across runs against one store.
     pub(crate) run: String,
+    /// Requests per second over all connections; `None`: as fast as answered.
+    pub(crate) rate: Option<f64>,
 }
 
 /// What one load run measured.
@@ -115,7 +117,16 @@ async fn connection_loop(
         elapsed: Duration::ZERO,
         latency: histogram(),
     };
+    let mut pace = load.rate.map(|rate| {
+        let mut pace =
+            tokio::time::interval(Duration::from_secs_f64(load.connections as f64 / rate));
+        pace.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        pace
+    });
     loop {
+        if let Some(pace) = &mut pace {
+            pace.tick().await;
+        }
         let n = sent.fetch_add(1, Ordering::Relaxed);
         if n >= load.max_requests || Instant::now() >= deadline {
             break;

@@ -119,6 +119,10 @@ enum Cmd {
         /// Seconds between RSS samples.
         #[arg(long, default_value_t = 30)]
         sample_secs: u64,
+        /// Requests per second (a steady rate, so the idempotency store, which keeps
+        /// 60 s of deliveries, reaches a steady size).
+        #[arg(long, default_value_t = 1000.0)]
+        rate: f64,
     },
     /// Serve one target (what the other commands start as a child process).
     #[command(hide = true)]
@@ -191,12 +195,14 @@ fn main() -> Result<(), BoxError> {
             connections,
             body,
             sample_secs,
-        } => runtime.block_on(soak(
-            Duration::from_secs(minutes * 60),
+            rate,
+        } => runtime.block_on(soak(Soak {
+            duration: Duration::from_secs(minutes * 60),
             connections,
             body,
-            Duration::from_secs(sample_secs),
-        )),
+            sample: Duration::from_secs(sample_secs),
+            rate,
+        })),
     }
 }
 
@@ -324,6 +330,7 @@ async fn run(args: RunArgs) -> Result<(), BoxError> {
                 duration,
                 max_requests: args.max_requests,
                 run: format!("{}{round}{tag}{connections}", target.name()),
+                rate: None,
             };
             drive(server.addr, &load(args.warmup, "w"), Arc::default()).await?;
             let outcome = drive(server.addr, &load(args.duration, "m"), Arc::default()).await?;
@@ -407,6 +414,7 @@ async fn memory(
             duration: Duration::from_secs(60),
             max_requests: 64,
             run: format!("{}warm", target.name()),
+            rate: None,
         };
         drive(server.addr, &warm, Arc::default()).await?;
         let (before, _) = server.memory()?;
@@ -416,6 +424,7 @@ async fn memory(
             duration: Duration::from_secs(600),
             max_requests: deliveries as u64,
             run: format!("{}mem", target.name()),
+            rate: None,
         };
         let outcome = drive(server.addr, &load, Arc::default()).await?;
         let (_, peak) = server.memory()?;
@@ -435,11 +444,22 @@ async fn memory(
 
 const MIB: f64 = 1024.0 * 1024.0;
 
-async fn soak(
+struct Soak {
     duration: Duration,
     connections: usize,
     body: usize,
     sample: Duration,
+    rate: f64,
+}
+
+async fn soak(
+    Soak {
+        duration,
+        connections,
+        body,
+        sample,
+        rate,
+    }: Soak,
 ) -> Result<(), BoxError> {
     let server = Server::spawn(Target::Memory, Handler::Parse, None, Duration::ZERO)?;
     let sent = Arc::new(AtomicU64::new(0));
@@ -449,12 +469,13 @@ async fn soak(
         duration,
         max_requests: u64::MAX,
         run: "soak".to_owned(),
+        rate: Some(rate),
     };
     let addr = server.addr;
     let counter = sent.clone();
     let load_task = tokio::spawn(async move { drive(addr, &load, counter).await });
     println!(
-        "\nin-memory stack, {connections} connections, {body} B bodies, idempotency retention 60 s\n"
+        "\nin-memory stack, {rate} requests/s over {connections} connections, {body} B bodies, idempotency retention 60 s\n"
     );
     println!("| elapsed (s) | requests sent | RSS (MiB) | peak RSS (MiB) |");
     println!("|---:|---:|---:|---:|");
