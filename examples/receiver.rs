@@ -365,6 +365,16 @@ fn install_metrics() -> Result<PrometheusHandle, Box<dyn std::error::Error>> {
         )?
         .install_recorder()?;
     describe_metrics();
+    // The recorder keeps every histogram sample until it is rendered or upkept: run
+    // the upkeep even when nobody scrapes `/metrics`, or memory grows per delivery.
+    let upkeep = handle.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            upkeep.run_upkeep();
+        }
+    });
     Ok(handle)
 }
 

@@ -131,7 +131,16 @@ fn unreachable_quota() -> Quota {
 /// and signature verification (the reference scheme).
 fn common_layers()
 -> Result<(ObserveLayer, RequireHttpsLayer, VerifySignatureLayer), Box<dyn std::error::Error>> {
-    PrometheusBuilder::new().install_recorder()?;
+    // As the reference receiver does: the recorder keeps histogram samples until
+    // rendered or upkept, so upkeep runs even though nobody scrapes.
+    let prometheus = PrometheusBuilder::new().install_recorder()?;
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            prometheus.run_upkeep();
+        }
+    });
     let observe = ObserveLayer::builder()
         .event_types(["invoice.paid"])
         .build()?;

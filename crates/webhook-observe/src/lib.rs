@@ -52,6 +52,11 @@
 //! # }
 //! ```
 //!
+//! With `metrics-exporter-prometheus`, a recorder installed by `install_recorder` or
+//! `build_recorder` keeps every histogram sample until the next render: call
+//! `PrometheusHandle::run_upkeep` every few seconds (the reference receiver does), or
+//! memory grows by a few bytes per delivery when nobody scrapes.
+//!
 //! # The span
 //!
 //! One span per delivery, `webhook.delivery` at `INFO`, entered while the inner layers
