@@ -71,7 +71,12 @@ pin_project! {
     #[project = KindProj]
     enum Kind<B> {
         Inner { #[pin] body: B },
-        Full { bytes: Option<Bytes> },
+        // Boxed: the layer's own bodies are rare (rejections, replays), and a boxed
+        // `Bytes` keeps this enum the size of a small inner body, so a response on
+        // the common path stays small enough to move without a `memcpy` call (the
+        // rate limit's overhead benchmark: 1.08x tower_governor unboxed, 0.95-1.00x
+        // boxed).
+        Full { bytes: Option<Box<Bytes>> },
     }
 }
 
@@ -87,7 +92,7 @@ impl<B> ResponseBody<B> {
     pub fn full(bytes: Bytes) -> Self {
         Self {
             kind: Kind::Full {
-                bytes: (!bytes.is_empty()).then_some(bytes),
+                bytes: (!bytes.is_empty()).then(|| Box::new(bytes)),
             },
         }
     }
@@ -99,7 +104,7 @@ impl<B> std::fmt::Debug for ResponseBody<B> {
             Kind::Inner { .. } => f.write_str("ResponseBody::Inner"),
             Kind::Full { bytes } => f
                 .debug_struct("ResponseBody::Full")
-                .field("len", &bytes.as_ref().map_or(0, Bytes::len))
+                .field("len", &bytes.as_ref().map_or(0, |bytes| bytes.len()))
                 .finish(),
         }
     }
@@ -118,7 +123,7 @@ where
     ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
         match self.project().kind.project() {
             KindProj::Inner { body } => body.poll_frame(cx),
-            KindProj::Full { bytes } => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            KindProj::Full { bytes } => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(*b)))),
         }
     }
 

@@ -49,13 +49,16 @@ enum Repr {
     // byte-aligned `IpAddr`.
     V4(u32),
     V6([u64; 2]),
-    Source(Bytes),
-    Bytes(Bytes),
+    // Text as a shared slice, not `Bytes`: 16 bytes instead of 32 keep every key at
+    // 24 bytes, which is what each map entry holds.
+    Source(Arc<[u8]>),
+    Bytes(Arc<[u8]>),
 }
 
 /// One write into the hasher per key (keys are hashed on every request; SipHash pays
 /// per write). Consistent with `Eq`: equal keys write equal bytes.
 impl Hash for Key {
+    #[inline]
     fn hash<H: Hasher>(&self, state: &mut H) {
         match &self.0 {
             Repr::Global => state.write_u8(0),
@@ -98,12 +101,16 @@ impl Key {
     /// matched.
     pub fn source(delivery: &VerifiedDelivery) -> Self {
         let text = format!("{}/{}", delivery.scheme(), delivery.key_id());
-        Self(Repr::Source(Bytes::from(text)))
+        Self(Repr::Source(Arc::from(text.as_bytes())))
     }
 
-    /// Arbitrary bytes (a header value, a tenant id).
+    /// Arbitrary bytes (a header value, a tenant id), copied into the key.
     pub fn bytes(bytes: impl Into<Bytes>) -> Self {
-        Self(Repr::Bytes(bytes.into()))
+        Self::from_slice(&bytes.into())
+    }
+
+    fn from_slice(bytes: &[u8]) -> Self {
+        Self(Repr::Bytes(Arc::from(bytes)))
     }
 
     /// A stable, binary-safe rendering for backends that store keys by name (Redis):
@@ -167,13 +174,13 @@ impl From<IpAddr> for Key {
 
 impl From<&str> for Key {
     fn from(text: &str) -> Self {
-        Self::bytes(Bytes::copy_from_slice(text.as_bytes()))
+        Self::from_slice(text.as_bytes())
     }
 }
 
 impl From<String> for Key {
     fn from(text: String) -> Self {
-        Self::bytes(text)
+        Self::from_slice(text.as_bytes())
     }
 }
 
@@ -185,7 +192,7 @@ impl From<Bytes> for Key {
 
 impl From<&HeaderValue> for Key {
     fn from(value: &HeaderValue) -> Self {
-        Self::bytes(Bytes::copy_from_slice(value.as_bytes()))
+        Self::from_slice(value.as_bytes())
     }
 }
 

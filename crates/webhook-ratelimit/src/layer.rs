@@ -1,3 +1,4 @@
+use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +10,7 @@ use http::{Request, Response, StatusCode};
 use tower_layer::Layer;
 use webhook_core::{PROBLEM_JSON, Rejection, RejectionCode};
 
-use crate::backend::{Backend, Decision, GovernorLimiter};
+use crate::backend::{Allowance, Backend, Decision, GovernorLimiter};
 use crate::key::{Global, KeyExtractor, RequestHead};
 use crate::{Key, RateLimit, RateLimitRejection};
 
@@ -77,9 +78,46 @@ impl std::error::Error for ConfigError {}
 
 type OnRejection = Arc<dyn Fn(&RateLimitRejection) -> Response<Bytes> + Send + Sync>;
 
+/// The backend of a layer: the in-memory one is called directly (no dynamic
+/// dispatch, no [`Check`](crate::Check) to build and match), any other through
+/// [`Backend`].
+pub(crate) enum Limiter {
+    Memory(GovernorLimiter),
+    Other(Box<dyn Backend>),
+}
+
+impl Limiter {
+    /// Recognizes a [`GovernorLimiter`] on the default clock, whichever builder it
+    /// came through.
+    fn new<B: Backend>(backend: B) -> Self {
+        let mut backend = Some(backend);
+        let any: &mut dyn Any = &mut backend;
+        if let Some(memory) = any
+            .downcast_mut::<Option<GovernorLimiter>>()
+            .and_then(Option::take)
+        {
+            return Self::Memory(memory);
+        }
+        Self::Other(Box::new(backend.expect("taken only when it is in memory")))
+    }
+
+    pub(crate) fn as_backend(&self) -> &dyn Backend {
+        match self {
+            Self::Memory(memory) => memory,
+            Self::Other(backend) => &**backend,
+        }
+    }
+}
+
+impl fmt::Debug for Limiter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.as_backend().fmt(f)
+    }
+}
+
 /// The configuration shared by every clone of the layer and its services.
 pub(crate) struct Core {
-    backend: Box<dyn Backend>,
+    limiter: Limiter,
     policy_name: Box<str>,
     policy_header: HeaderValue,
     missing_key: MissingKey,
@@ -101,13 +139,13 @@ pub(crate) fn ratelimit() -> HeaderName {
 
 /// What the layer does with one request, once the backend has decided.
 pub(crate) enum Outcome {
-    Forward(Option<Box<RateLimitHeaders>>),
-    Respond(Box<Response<Bytes>>),
+    Forward(Option<RateLimitHeaders>),
+    Respond(Response<Bytes>),
 }
 
 impl Core {
-    pub(crate) fn backend(&self) -> &dyn Backend {
-        &*self.backend
+    pub(crate) fn limiter(&self) -> &Limiter {
+        &self.limiter
     }
 
     pub(crate) fn missing_key(&self) -> MissingKey {
@@ -128,34 +166,63 @@ impl Core {
         key: Option<&Key>,
     ) -> Outcome {
         match decision {
-            Decision::Allowed(allowance) => Outcome::Forward(self.headers_on_success.then(|| {
-                Box::new((
-                    self.policy_header.clone(),
-                    self.state_header(allowance.remaining(), whole_seconds(allowance.reset())),
-                ))
-            })),
+            Decision::Allowed(allowance) => Outcome::Forward(self.success_headers(&allowance)),
             Decision::Unchecked => Outcome::Forward(None),
             Decision::Limited { retry_after } => {
-                let retry_after_secs = whole_seconds(retry_after).max(1);
-                tracing::debug!(
-                    policy = &*self.policy_name,
-                    key = ?key,
-                    retry_after_secs,
-                    "rate limited"
-                );
-                let rejection = RateLimitRejection::Limited { retry_after_secs };
-                let mut response = self.reject(&rejection, request);
-                let headers = response.headers_mut();
-                headers.insert(ratelimit_policy(), self.policy_header.clone());
-                headers.insert(ratelimit(), self.state_header(0, retry_after_secs));
-                Outcome::Respond(Box::new(response))
+                Outcome::Respond(self.limited(retry_after, request, key))
             }
             Decision::Unavailable { retry_after } => {
                 let retry_after_secs = whole_seconds(retry_after).max(1);
                 let rejection = RateLimitRejection::Unavailable { retry_after_secs };
-                Outcome::Respond(Box::new(self.reject(&rejection, request)))
+                Outcome::Respond(self.reject(&rejection, request))
             }
         }
+    }
+
+    pub(crate) fn headers_on_success(&self) -> bool {
+        self.headers_on_success
+    }
+
+    /// The fields for the response of an allowed request, if the layer sends them.
+    #[inline]
+    pub(crate) fn success_headers(&self, allowance: &Allowance) -> Option<RateLimitHeaders> {
+        if self.headers_on_success {
+            Some(self.format_success_headers(allowance))
+        } else {
+            None
+        }
+    }
+
+    #[inline(never)]
+    fn format_success_headers(&self, allowance: &Allowance) -> RateLimitHeaders {
+        (
+            self.policy_header.clone(),
+            self.state_header(allowance.remaining(), whole_seconds(allowance.reset())),
+        )
+    }
+
+    /// The answer to a request over the quota: 429 (or the gRPC mapping, or the custom
+    /// rendering) with `RateLimit-Policy` and `RateLimit`.
+    #[inline(never)]
+    pub(crate) fn limited<B>(
+        &self,
+        retry_after: Duration,
+        request: &Request<B>,
+        key: Option<&Key>,
+    ) -> Response<Bytes> {
+        let retry_after_secs = whole_seconds(retry_after).max(1);
+        tracing::debug!(
+            policy = &*self.policy_name,
+            key = ?key,
+            retry_after_secs,
+            "rate limited"
+        );
+        let rejection = RateLimitRejection::Limited { retry_after_secs };
+        let mut response = self.reject(&rejection, request);
+        let headers = response.headers_mut();
+        headers.insert(ratelimit_policy(), self.policy_header.clone());
+        headers.insert(ratelimit(), self.state_header(0, retry_after_secs));
+        response
     }
 
     pub(crate) fn reject<B>(
@@ -237,7 +304,7 @@ impl RateLimitLayer {
     /// a `RedisRateLimiter`, or your own [`Backend`].
     pub fn builder_with(backend: impl Backend) -> RateLimitBuilder<Global> {
         RateLimitBuilder {
-            backend: Box::new(backend),
+            limiter: Limiter::new(backend),
             key: Global,
             policy_name: "default".into(),
             missing_key: MissingKey::default(),
@@ -250,7 +317,7 @@ impl RateLimitLayer {
 impl<K> RateLimitLayer<K> {
     /// The backend's quota.
     pub fn quota(&self) -> Quota {
-        self.core.backend.quota()
+        self.core.limiter.as_backend().quota()
     }
 
     /// The `RateLimit-Policy` value this layer sends, such as `"default";q=20;w=12`.
@@ -266,7 +333,7 @@ where
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RateLimitLayer")
             .field("key", &self.key)
-            .field("backend", &self.core.backend)
+            .field("backend", &self.core.limiter)
             .field("policy", &self.core.policy_header)
             .field("missing_key", &self.core.missing_key)
             .finish_non_exhaustive()
@@ -284,7 +351,7 @@ impl<S, K> Layer<S> for RateLimitLayer<K> {
 /// Configures a [`RateLimitLayer`].
 #[must_use]
 pub struct RateLimitBuilder<K> {
-    backend: Box<dyn Backend>,
+    limiter: Limiter,
     key: K,
     policy_name: String,
     missing_key: MissingKey,
@@ -298,7 +365,7 @@ impl<K> RateLimitBuilder<K> {
     /// any [`KeyExtractor`]).
     pub fn key<K2: KeyExtractor>(self, key: K2) -> RateLimitBuilder<K2> {
         RateLimitBuilder {
-            backend: self.backend,
+            limiter: self.limiter,
             key,
             policy_name: self.policy_name,
             missing_key: self.missing_key,
@@ -369,7 +436,7 @@ impl<K> RateLimitBuilder<K> {
         if !valid {
             return Err(ConfigError::InvalidPolicyName);
         }
-        let quota = self.backend.quota();
+        let quota = self.limiter.as_backend().quota();
         let window = whole_seconds(quota.burst_size_replenished_in()).max(1);
         let policy_header =
             HeaderValue::try_from(format!("\"{name}\";q={};w={window}", quota.burst_size()))
@@ -382,7 +449,7 @@ impl<K> RateLimitBuilder<K> {
         Ok(RateLimitLayer {
             key: Arc::new(self.key),
             core: Arc::new(Core {
-                backend: self.backend,
+                limiter: self.limiter,
                 policy_name: name.into_boxed_str(),
                 policy_header,
                 missing_key: self.missing_key,
@@ -397,7 +464,7 @@ impl<K> RateLimitBuilder<K> {
 impl<K: fmt::Debug> fmt::Debug for RateLimitBuilder<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RateLimitBuilder")
-            .field("backend", &self.backend)
+            .field("backend", &self.limiter)
             .field("key", &self.key)
             .field("policy_name", &self.policy_name)
             .field("missing_key", &self.missing_key)

@@ -105,7 +105,9 @@
 //! [`GovernorLimiter`] keeps it in memory and removes stale keys by itself (see its
 //! memory bound); `RedisRateLimiter` (feature `redis`) keeps it in Redis for a fleet,
 //! one round trip per request, with an explicit policy for when Redis is down. Both
-//! sit behind [`Backend`], so the layer's type does not depend on the backend.
+//! sit behind [`Backend`], so the layer's type does not depend on the backend (a
+//! [`GovernorLimiter`] on the default clock is still called directly, without dynamic
+//! dispatch).
 //!
 //! # Tests
 //!

@@ -6,11 +6,11 @@ use http::{Request, Response};
 use tower_service::Service;
 use webhook_core::ResponseBody;
 
-use crate::backend::CheckKind;
+use crate::backend::{Allowance, CheckKind};
 use crate::future::ResponseFuture;
 use crate::key::{Global, KeyExtractor, RequestHead};
-use crate::layer::{Core, MissingKey, Outcome};
-use crate::{RateLimitLayer, RateLimitRejection};
+use crate::layer::{Core, Limiter, MissingKey, Outcome};
+use crate::{Key, RateLimitLayer, RateLimitRejection};
 
 /// The service built by [`RateLimitLayer`]; see there.
 ///
@@ -64,7 +64,7 @@ impl<S: fmt::Debug, K: fmt::Debug> fmt::Debug for RateLimit<S, K> {
         f.debug_struct("RateLimit")
             .field("inner", &self.inner)
             .field("key", &self.key)
-            .field("backend", &self.core.backend())
+            .field("backend", self.core.limiter())
             .finish_non_exhaustive()
     }
 }
@@ -82,22 +82,55 @@ where
         self.inner.poll_ready(cx)
     }
 
+    #[inline]
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let Some(key) = self.key.extract(&RequestHead::new(&request)) else {
-            return match self.core.missing_key() {
-                MissingKey::Pass => ResponseFuture::forward(self.inner.call(request), None),
-                MissingKey::Reject => {
-                    tracing::warn!(
-                        method = %request.method(),
-                        path = request.uri().path(),
-                        "rate limit: the request has no key (is the layer placed after the one that provides it?)"
-                    );
-                    let response = self.core.reject(&RateLimitRejection::MissingKey, &request);
-                    ResponseFuture::respond(Box::new(response))
-                }
-            };
+            return self.without_key(request);
         };
-        match self.core.backend().check(&key).0 {
+        // The in-memory backend decides at once, without dynamic dispatch: the path of
+        // every allowed request. The other cases are out of line.
+        let Limiter::Memory(memory) = self.core.limiter() else {
+            return self.call_backend(key, request);
+        };
+        match memory.check_in_memory(&key) {
+            Ok(_) if !self.core.headers_on_success() => {
+                ResponseFuture::inner(self.inner.call(request))
+            }
+            Ok(allowance) => self.forward_with_headers(&allowance, request),
+            Err(retry_after) => {
+                ResponseFuture::respond(self.core.limited(retry_after, &request, Some(&key)))
+            }
+        }
+    }
+}
+
+impl<S, K> RateLimit<S, K> {
+    /// An allowed request, when the layer adds `RateLimit-Policy` and `RateLimit` to
+    /// its response.
+    #[inline(never)]
+    fn forward_with_headers<ReqBody, ResBody>(
+        &mut self,
+        allowance: &Allowance,
+        request: Request<ReqBody>,
+    ) -> ResponseFuture<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    {
+        let headers = self.core.success_headers(allowance);
+        ResponseFuture::forward(self.inner.call(request), headers)
+    }
+
+    /// Any backend but the in-memory one: through [`Backend::check`](crate::Backend::check).
+    #[inline(never)]
+    fn call_backend<ReqBody, ResBody>(
+        &mut self,
+        key: Key,
+        request: Request<ReqBody>,
+    ) -> ResponseFuture<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+    {
+        match self.core.limiter().as_backend().check(&key).0 {
             CheckKind::Ready(decision) => match self.core.decide(decision, &request, Some(&key)) {
                 Outcome::Forward(headers) => {
                     ResponseFuture::forward(self.inner.call(request), headers)
@@ -109,6 +142,29 @@ where
                 let clone = self.inner.clone();
                 let inner = std::mem::replace(&mut self.inner, clone);
                 ResponseFuture::checking(check, request, inner, key, self.core.clone())
+            }
+        }
+    }
+
+    /// A request without a key: the layer's [`MissingKey`] policy.
+    #[inline(never)]
+    fn without_key<ReqBody, ResBody>(
+        &mut self,
+        request: Request<ReqBody>,
+    ) -> ResponseFuture<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    {
+        match self.core.missing_key() {
+            MissingKey::Pass => ResponseFuture::forward(self.inner.call(request), None),
+            MissingKey::Reject => {
+                tracing::warn!(
+                    method = %request.method(),
+                    path = request.uri().path(),
+                    "rate limit: the request has no key (is the layer placed after the one that provides it?)"
+                );
+                let response = self.core.reject(&RateLimitRejection::MissingKey, &request);
+                ResponseFuture::respond(response)
             }
         }
     }

@@ -179,6 +179,54 @@ fn service_for_peers(clock: &FakeRelativeClock, calls: &Calls) -> BoxService {
     )
 }
 
+/// `RateLimitLayer::builder` (the default clock) takes a path of its own, without
+/// dynamic dispatch: it answers like the fake-clock layers above. An hour per request
+/// keeps every value exact on a real clock.
+#[tokio::test]
+async fn the_default_in_memory_backend_answers_the_same() {
+    let calls = Calls::default();
+    let layer = RateLimitLayer::builder(quota(3, Duration::from_secs(3600)))
+        .key(PeerIp::new())
+        .headers_on_success(true)
+        .build()
+        .unwrap();
+    let with_headers = service(layer, &calls);
+    for expected in [
+        r#""default";r=2;t=3600"#,
+        r#""default";r=1;t=7200"#,
+        r#""default";r=0;t=10800"#,
+    ] {
+        let reply = send(&with_headers, request()).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        assert_eq!(reply.body, "handled");
+        assert_eq!(reply.header("ratelimit-policy"), r#""default";q=3;w=10800"#);
+        assert_eq!(reply.header("ratelimit"), expected);
+    }
+    let reply = send(&with_headers, request()).await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(reply.problem_code(), "rate_limited");
+    assert_eq!(reply.header("retry-after"), "3600");
+    assert_eq!(reply.header("ratelimit-policy"), r#""default";q=3;w=10800"#);
+    assert_eq!(reply.header("ratelimit"), r#""default";r=0;t=3600"#);
+    assert_eq!(calls.get(), 3);
+
+    // Without success headers, and for gRPC.
+    let layer = RateLimitLayer::builder(quota(1, Duration::from_secs(3600)))
+        .key(PeerIp::new())
+        .build()
+        .unwrap();
+    let grpc_service = service(layer, &calls);
+    let grpc = || from_peer("192.0.2.1:1", &[("content-type", "application/grpc")]);
+    let reply = send(&grpc_service, grpc()).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.headers.get("ratelimit").is_none());
+    let reply = send(&grpc_service, grpc()).await;
+    assert_eq!(reply.header("grpc-status"), "8");
+    assert_eq!(reply.header("retry-after"), "3600");
+    assert_eq!(reply.header("ratelimit"), r#""default";r=0;t=3600"#);
+    assert_eq!(calls.get(), 4);
+}
+
 #[tokio::test]
 async fn success_headers_count_down_when_enabled() {
     let clock = FakeRelativeClock::default();
