@@ -8,6 +8,7 @@
 //! cargo run --release -p webhook-load -- run            # throughput and p99, 1/64/256 connections
 //! cargo run --release -p webhook-load -- memory         # peak RSS, 256 concurrent 1 MiB deliveries
 //! cargo run --release -p webhook-load -- soak --minutes 10
+//! cargo run --release -p webhook-load --features mimalloc -- run   # the same, on mimalloc
 //! ```
 //!
 //! The servers: `bare` is an axum handler that parses the JSON envelope; `memory` is
@@ -33,6 +34,12 @@ use crate::client::{Load, Outcome, drive};
 use crate::server::Handler;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// `--features mimalloc`: the same runs on another allocator (glibc malloc spends
+/// about a quarter of the stack's CPU under load; see BENCHMARKS.md).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// A load generator for the webhook stack.
 #[derive(Parser)]
