@@ -827,3 +827,43 @@ fn inconsistent_generic_scheme_is_refused_at_build() {
         );
     }
 }
+
+/// Fuzzing found `-(i64::MIN)` in the clock reading: an injected clock at the very
+/// edge of `SystemTime` panicked in debug builds. It now saturates, and the delivery
+/// is refused as out of tolerance.
+#[test]
+fn a_clock_at_the_edge_of_time_refuses_instead_of_panicking() {
+    use std::time::UNIX_EPOCH;
+    let body = b"{}";
+    let headers = Signer::new(Stripe, "whsec_test")
+        .unwrap()
+        .sign(body, 0, "")
+        .unwrap();
+    for (edge, distance) in [
+        (
+            UNIX_EPOCH.checked_sub(Duration::from_secs(1 << 63)),
+            "before",
+        ),
+        (
+            UNIX_EPOCH.checked_add(Duration::from_secs(u64::MAX >> 1)),
+            "after",
+        ),
+    ] {
+        let Some(edge) = edge else { continue };
+        let verifier = Verifier::builder(Stripe)
+            .secret("k", "whsec_test")
+            .clock(move || edge)
+            .build()
+            .unwrap();
+        let rejection = verifier
+            .verify(&headers, &Bytes::from_static(body))
+            .unwrap_err();
+        assert!(
+            matches!(
+                rejection,
+                SignatureRejection::TimestampOutOfTolerance { .. }
+            ),
+            "{distance}: {rejection:?}"
+        );
+    }
+}

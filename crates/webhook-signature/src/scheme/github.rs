@@ -1,5 +1,6 @@
 use http::{HeaderMap, HeaderName};
 
+use super::fast::{Encoded, Usual, trimmed};
 use super::{Scheme, SignRequest, Signed, find_headers, hex_tag_from_bytes, hmac_tag};
 use crate::SignatureRejection;
 
@@ -60,4 +61,14 @@ impl Scheme for GitHub {
         }
         Ok(headers)
     }
+}
+
+/// The usual delivery, read as [`GitHub::parse`] reads it (see `fast.rs`).
+#[inline]
+pub(super) fn read_usual(headers: &HeaderMap) -> Option<Usual<'_>> {
+    let [signature, delivery] = find_headers(headers, [&SIGNATURE, &DELIVERY]);
+    let hex = trimmed(signature.one()?).strip_prefix(b"sha256=")?;
+    let mut usual = Usual::new(Encoded::Hex(hex));
+    usual.event_id = delivery.optional_ascii()?;
+    Some(usual)
 }

@@ -1,5 +1,6 @@
 use http::{HeaderMap, HeaderName};
 
+use super::fast::{Encoded, Usual, trimmed};
 use super::{Scheme, SignRequest, Signed, find_headers, hex_tag_from_bytes, hmac_tag};
 use crate::SignatureRejection;
 
@@ -50,4 +51,11 @@ impl Scheme for HopNow {
         headers.insert(SIGNATURE.clone(), hex::encode(tag).parse()?);
         Ok(headers)
     }
+}
+
+/// The usual delivery, read as [`HopNow::parse`] reads it (see `fast.rs`).
+#[inline]
+pub(super) fn read_usual(headers: &HeaderMap) -> Option<Usual<'_>> {
+    let [signature] = find_headers(headers, [&SIGNATURE]);
+    Some(Usual::new(Encoded::Hex(trimmed(signature.one()?))))
 }

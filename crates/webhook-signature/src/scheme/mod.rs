@@ -21,6 +21,7 @@ use smallvec::SmallVec;
 
 use crate::{ConfigError, SignatureRejection};
 
+mod fast;
 mod generic;
 mod github;
 mod hopnow;
@@ -29,6 +30,7 @@ mod slack;
 mod standard;
 mod stripe;
 
+pub(crate) use fast::{Builtin, Usual};
 pub use generic::{Encoding, GenericHmac, GenericHmacBuilder};
 pub use github::GitHub;
 pub use hopnow::HopNow;
@@ -180,10 +182,13 @@ impl<'a> Signed<'a> {
         self.prefix.push(piece);
     }
 
-    /// Appends several pieces at once: one capacity check rather than one per piece.
+    /// Sets the whole prefix at once, up to four pieces: written in place, where
+    /// appending calls `SmallVec::insert_from_slice`.
     #[inline]
-    pub(crate) fn extend_prefix(&mut self, pieces: &[&'a [u8]]) {
-        self.prefix.extend_from_slice(pieces);
+    pub(crate) fn set_prefix<const N: usize>(&mut self, pieces: [&'a [u8]; N]) {
+        let mut buf: [&'a [u8]; 4] = [&[]; 4];
+        buf[..N].copy_from_slice(&pieces);
+        self.prefix = SmallVec::from_buf_and_len(buf, N);
     }
 
     /// Records the signed timestamp (Unix seconds): the verifier enforces its tolerance.
@@ -500,16 +505,22 @@ pub fn parse_timestamp(value: &str, header: &HeaderName) -> Result<i64, Signatur
 }
 
 /// [`parse_timestamp`] on bytes.
+#[inline]
 pub(crate) fn timestamp_from_bytes(
     value: &[u8],
     header: &HeaderName,
 ) -> Result<i64, SignatureRejection> {
-    let malformed = || SignatureRejection::MalformedHeader {
+    seconds(value).ok_or_else(|| SignatureRejection::MalformedHeader {
         header: header.clone(),
         reason: "expected a Unix timestamp in seconds",
-    };
+    })
+}
+
+/// 1 to 18 ASCII digits as a number, or `None`.
+#[inline]
+pub(crate) fn seconds(value: &[u8]) -> Option<i64> {
     if value.is_empty() || value.len() > 18 {
-        return Err(malformed());
+        return None;
     }
     // No early exit: one branch at the end instead of one per digit. At most 18
     // digits are below 10^18, so a valid value cannot overflow; an invalid one may
@@ -521,10 +532,7 @@ pub(crate) fn timestamp_from_bytes(
         invalid |= digit >= 10;
         seconds = seconds.wrapping_mul(10).wrapping_add(i64::from(digit));
     }
-    if invalid {
-        return Err(malformed());
-    }
-    Ok(seconds)
+    (!invalid).then_some(seconds)
 }
 
 /// Marks a byte outside the base64 alphabet.
@@ -593,6 +601,7 @@ static BASE64_VALUES: [u8; 256] = {
 /// The canonical encoding of 32 bytes: 43 alphabet characters whose last one carries
 /// two zero trailing bits, then one `=`. `None` for anything else; the `base64` crate
 /// accepts exactly these (and gives the reason for the rest).
+#[inline]
 pub(crate) fn decode_base64_tag_fast(text: &[u8]) -> Option<Tag> {
     let text: &[u8; 44] = text.try_into().ok()?;
     if text[43] != b'=' {

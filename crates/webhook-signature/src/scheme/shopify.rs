@@ -1,5 +1,6 @@
 use http::{HeaderMap, HeaderName};
 
+use super::fast::{Encoded, Usual, trimmed};
 use super::{
     Scheme, SignRequest, Signed, base64_tag_from_bytes, encode_base64, find_headers, hmac_tag,
 };
@@ -50,4 +51,13 @@ impl Scheme for Shopify {
         }
         Ok(headers)
     }
+}
+
+/// The usual delivery, read as [`Shopify::parse`] reads it (see `fast.rs`).
+#[inline]
+pub(super) fn read_usual(headers: &HeaderMap) -> Option<Usual<'_>> {
+    let [signature, webhook_id] = find_headers(headers, [&SIGNATURE, &WEBHOOK_ID]);
+    let mut usual = Usual::new(Encoded::Base64(trimmed(signature.one()?)));
+    usual.event_id = webhook_id.optional_ascii()?;
+    Some(usual)
 }

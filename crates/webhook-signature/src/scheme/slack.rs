@@ -1,7 +1,9 @@
 use http::{HeaderMap, HeaderName};
 
+use super::fast::{Encoded, Usual, trimmed};
 use super::{
-    Scheme, SignRequest, Signed, find_headers, hex_tag_from_bytes, hmac_tag, timestamp_from_bytes,
+    Scheme, SignRequest, Signed, find_headers, hex_tag_from_bytes, hmac_tag, seconds,
+    timestamp_from_bytes,
 };
 use crate::SignatureRejection;
 
@@ -47,7 +49,7 @@ impl Scheme for Slack {
         let mut signed = Signed::new();
         signed.push_signature(tag);
         signed.set_timestamp(seconds);
-        signed.extend_prefix(&[b"v0:", timestamp, b":"]);
+        signed.set_prefix([b"v0:", timestamp, b":"]);
         Ok(signed)
     }
 
@@ -66,4 +68,15 @@ impl Scheme for Slack {
         headers.insert(TIMESTAMP.clone(), timestamp.parse()?);
         Ok(headers)
     }
+}
+
+/// The usual delivery, read as [`Slack::parse`] reads it (see `fast.rs`).
+#[inline]
+pub(super) fn read_usual(headers: &HeaderMap) -> Option<Usual<'_>> {
+    let [signature, timestamp] = find_headers(headers, [&SIGNATURE, &TIMESTAMP]);
+    let hex = trimmed(signature.one()?).strip_prefix(b"v0=")?;
+    let timestamp = trimmed(timestamp.one()?);
+    let mut usual = Usual::new(Encoded::Hex(hex)).with_prefix([b"v0:", timestamp, b":"]);
+    usual.timestamp = Some(seconds(timestamp)?);
+    Some(usual)
 }

@@ -1,9 +1,10 @@
 use base64::Engine as _;
 use http::{HeaderMap, HeaderName};
 
+use super::fast::{Encoded, Usual, ascii, trimmed};
 use super::{
-    Scheme, SignRequest, Signed, base64_tag_from_bytes, check_ascii, decode_base64_tag_fast,
-    encode_base64, find_headers, hmac_tag, timestamp_from_bytes,
+    Found, Scheme, SignRequest, Signed, base64_tag_from_bytes, check_ascii, decode_base64_tag_fast,
+    encode_base64, find_headers, hmac_tag, seconds, timestamp_from_bytes,
 };
 use crate::{ConfigError, SignatureRejection};
 
@@ -126,7 +127,7 @@ impl Scheme for StandardWebhooks {
             })?;
         signed.set_timestamp(seconds);
         signed.set_checked_event_id(id_value, id);
-        signed.extend_prefix(&[id, b".", timestamp, b"."]);
+        signed.set_prefix([id, b".", timestamp, b"."]);
         Ok(signed)
     }
 
@@ -150,4 +151,23 @@ impl Scheme for StandardWebhooks {
         );
         Ok(headers)
     }
+}
+
+/// The usual delivery, read as [`StandardWebhooks::parse`] reads it (see `fast.rs`):
+/// one `v1,<base64>` signature.
+#[inline]
+pub(super) fn read_usual(headers: &HeaderMap) -> Option<Usual<'_>> {
+    let mut found = find_headers(headers, WEBHOOK.all());
+    if matches!(found[0], Found::Absent) {
+        found = find_headers(headers, SVIX.all());
+    }
+    let [signature, id, timestamp] = found;
+    let encoded = trimmed(signature.one()?).strip_prefix(b"v1,")?;
+    let id_value = id.one()?;
+    let id = ascii(id_value)?;
+    let timestamp = trimmed(timestamp.one()?);
+    let mut usual = Usual::new(Encoded::Base64(encoded)).with_prefix([id, b".", timestamp, b"."]);
+    usual.timestamp = Some(seconds(timestamp)?);
+    usual.event_id = Some((id_value, id));
+    Some(usual)
 }

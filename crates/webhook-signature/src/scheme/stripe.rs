@@ -1,8 +1,9 @@
 use http::{HeaderMap, HeaderName};
 
+use super::fast::{Encoded, Usual, trimmed};
 use super::{
     Scheme, SignRequest, Signed, Tag, check_ascii, find_headers, hex_tag_from_bytes, hmac_tag,
-    timestamp_from_bytes,
+    seconds, timestamp_from_bytes,
 };
 use crate::SignatureRejection;
 
@@ -42,7 +43,7 @@ impl Scheme for Stripe {
             }
             None => general_layout(value, &mut signed)?,
         };
-        signed.extend_prefix(&[timestamp, b"."]);
+        signed.set_prefix([timestamp, b"."]);
         Ok(signed)
     }
 
@@ -66,12 +67,29 @@ impl Scheme for Stripe {
 /// timestamp, its value and the tag, or `None` for anything else. Whatever it accepts,
 /// [`general_layout`] reads the same, and all of it is ASCII.
 fn usual_layout(value: &[u8]) -> Option<(&[u8], i64, Tag)> {
+    let (timestamp, seconds, hex) = usual_layout_text(value)?;
+    Some((timestamp, seconds, hex_tag_from_bytes(hex).ok()?))
+}
+
+/// [`usual_layout`] but for decoding the signature: the timestamp, its value and
+/// the 64 characters where the hex signature should be.
+#[inline]
+fn usual_layout_text(value: &[u8]) -> Option<(&[u8], i64, &[u8])> {
     let rest = value.strip_prefix(b"t=")?;
     let (timestamp, signature) = rest.split_at_checked(rest.len().checked_sub(68)?)?;
     let hex = signature.strip_prefix(b",v1=")?;
-    let seconds = timestamp_from_bytes(timestamp, &SIGNATURE).ok()?;
-    let tag = hex_tag_from_bytes(hex).ok()?;
-    Some((timestamp, seconds, tag))
+    Some((timestamp, seconds(timestamp)?, hex))
+}
+
+/// The usual delivery, read as [`Stripe::parse`] reads it (see `fast.rs`): only the
+/// layout [`usual_layout`] reads.
+#[inline]
+pub(super) fn read_usual(headers: &HeaderMap) -> Option<Usual<'_>> {
+    let [signature] = find_headers(headers, [&SIGNATURE]);
+    let (timestamp, seconds, hex) = usual_layout_text(trimmed(signature.one()?))?;
+    let mut usual = Usual::new(Encoded::Hex(hex)).with_prefix([timestamp, b"."]);
+    usual.timestamp = Some(seconds);
+    Some(usual)
 }
 
 /// Any layout: comma-separated `key=value` items, each `v1` a signature, one `t`.
