@@ -77,6 +77,20 @@ fn unsigned_timestamp_header_is_refused_at_build() {
 }
 
 #[test]
+fn a_prefix_no_header_value_can_carry_is_refused_at_build() {
+    // Fuzzing found it: a prefix with `€` or a space built, `Signer` put it in the
+    // header, and the verifier refused every delivery as "not visible ASCII".
+    for prefix in ["sha256=\u{20ac}", "v1 =", " v1=", "v1=\t"] {
+        let error = refused(builder().prefix(prefix));
+        assert!(
+            matches!(error, ConfigError::InvalidScheme { .. }),
+            "{prefix:?}: {error}"
+        );
+    }
+    assert!(builder().prefix("sha256=").build().is_ok());
+}
+
+#[test]
 fn unknown_placeholder_is_refused_at_build() {
     // A typo used to be signed as literal text, so every delivery failed with 401 at
     // run time instead of the configuration failing at start-up.

@@ -98,7 +98,8 @@ impl GenericHmac {
 }
 
 impl GenericHmacBuilder {
-    /// Text that precedes the signature in the header, such as `sha256=`.
+    /// Text that precedes the signature in the header, such as `sha256=`: visible
+    /// ASCII without spaces ([`build`](Self::build) refuses anything else).
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
         self
@@ -131,6 +132,13 @@ impl GenericHmacBuilder {
     /// Checks the layout against the headers configured.
     pub fn build(self) -> Result<GenericHmac, ConfigError> {
         let invalid = |reason| ConfigError::InvalidScheme { reason };
+        // The prefix is matched in a header value, which the verifier reads as visible
+        // ASCII, trimmed: any other prefix could never match.
+        if !self.prefix.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(invalid(
+                "the prefix must be visible ASCII without spaces, as in a header value",
+            ));
+        }
         let before_body = self.template.strip_suffix("{body}").ok_or(invalid(
             "the signed-content template must end with `{body}`",
         ))?;
