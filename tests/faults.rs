@@ -42,7 +42,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::{JoinHandle, block_in_place};
 use tower_webhook::WebhookStack;
 use tower_webhook::idempotency::IdempotencyLayer;
-use tower_webhook::idempotency::store::RedisStore;
+use tower_webhook::idempotency::store::{RedisStore, Store};
 use tower_webhook::queue::{Enqueue, Job, Queue, RedisQueue, Workers};
 
 /// How long the handler (or a worker) works on one event: long enough for the kill
@@ -133,6 +133,33 @@ impl Answer {
 
 /// One attempt over a fresh HTTP/1.1 connection; a connection error or a timeout is
 /// an `Err`, as a sender sees it.
+/// Serves the stack with idempotency in `store` (lease [`LEASE`]) in front of a
+/// handler that works [`WORK`] and counts its runs per event id.
+async fn serve_counting<St: Store + Clone>(store: St) -> (SocketAddr, Processed) {
+    let idempotency = IdempotencyLayer::builder(store)
+        .lease(LEASE)
+        .store_retry_after(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let processed = Processed::default();
+    let handler = {
+        let processed = processed.clone();
+        move |body: Bytes| {
+            let processed = processed.clone();
+            async move {
+                tokio::time::sleep(WORK).await;
+                let id = event_id(&body);
+                let run = processed.record(&id);
+                format!(r#"{{"id":"{id}","run":{run}}}"#)
+            }
+        }
+    };
+    let app = Router::new()
+        .route("/webhooks", post(handler))
+        .layer(WebhookStack::new(common::layer()).idempotency(idempotency));
+    (serve(app).await, processed)
+}
+
 async fn post_once(addr: SocketAddr, body: &Bytes, headers: &HeaderMap) -> Result<Answer, String> {
     let attempt = async {
         let stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
@@ -354,28 +381,7 @@ async fn redis_killed_under_load_then_restarted_processes_every_event_once() {
         .connect()
         .await
         .unwrap();
-    let idempotency = IdempotencyLayer::builder(store)
-        .lease(LEASE)
-        .store_retry_after(Duration::from_secs(1))
-        .build()
-        .unwrap();
-    let processed = Processed::default();
-    let handler = {
-        let processed = processed.clone();
-        move |body: Bytes| {
-            let processed = processed.clone();
-            async move {
-                tokio::time::sleep(WORK).await;
-                let id = event_id(&body);
-                let run = processed.record(&id);
-                format!(r#"{{"id":"{id}","run":{run}}}"#)
-            }
-        }
-    };
-    let app = Router::new()
-        .route("/webhooks", post(handler))
-        .layer(WebhookStack::new(common::layer()).idempotency(idempotency));
-    let addr = serve(app).await;
+    let (addr, processed) = serve_counting(store).await;
 
     let started = Instant::now();
     let load = Load::start(addr, "evt");
@@ -502,28 +508,7 @@ async fn a_cluster_master_killed_its_replica_takes_over_and_each_event_is_proces
             .start()
     });
     let store = RedisStore::cluster(cluster.urls()).connect().await.unwrap();
-    let idempotency = IdempotencyLayer::builder(store)
-        .lease(LEASE)
-        .store_retry_after(Duration::from_secs(1))
-        .build()
-        .unwrap();
-    let processed = Processed::default();
-    let handler = {
-        let processed = processed.clone();
-        move |body: Bytes| {
-            let processed = processed.clone();
-            async move {
-                tokio::time::sleep(WORK).await;
-                let id = event_id(&body);
-                let run = processed.record(&id);
-                format!(r#"{{"id":"{id}","run":{run}}}"#)
-            }
-        }
-    };
-    let app = Router::new()
-        .route("/webhooks", post(handler))
-        .layer(WebhookStack::new(common::layer()).idempotency(idempotency));
-    let addr = serve(app).await;
+    let (addr, processed) = serve_counting(store).await;
 
     // Load on every master, then a pause until the replicas have every record:
     // replication is asynchronous, and a write the replica never got is lost with its
