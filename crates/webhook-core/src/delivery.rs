@@ -2,20 +2,23 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
+use arrayvec::ArrayString;
 use bytes::Bytes;
 use http::HeaderValue;
+use smol_str::SmolStr;
 
 /// The id of the secret that verified a delivery, as configured in the keyring.
 ///
-/// Cheap to clone. Operators watch it (logs, metrics) to see when an old secret stops
-/// being used and can be retired.
+/// Cheap to clone: an id of up to 23 bytes is kept inline and copied (no shared
+/// count to touch on each verified delivery), a longer one is shared. Operators watch
+/// it (logs, metrics) to see when an old secret stops being used and can be retired.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct KeyId(Arc<str>);
+pub struct KeyId(SmolStr);
 
 impl KeyId {
     /// Creates a key id.
-    pub fn new(id: impl Into<Arc<str>>) -> Self {
-        Self(id.into())
+    pub fn new(id: impl AsRef<str>) -> Self {
+        Self(SmolStr::new(id))
     }
 
     /// The id as text.
@@ -26,13 +29,13 @@ impl KeyId {
 
 impl From<&str> for KeyId {
     fn from(id: &str) -> Self {
-        Self(id.into())
+        Self(SmolStr::new(id))
     }
 }
 
 impl From<String> for KeyId {
     fn from(id: String) -> Self {
-        Self(id.into())
+        Self(SmolStr::from(id))
     }
 }
 
@@ -67,12 +70,18 @@ pub struct VerifiedDelivery {
     body: Bytes,
 }
 
+/// The longest event id kept inline: Standard Webhooks / Svix ids (31 bytes), GitHub
+/// delivery GUIDs (36) and Stripe event ids fit, so the usual delivery's id is copied
+/// rather than shared (no count to touch when the marker is built and dropped).
+const INLINE_ID: usize = 40;
+
 /// An event id: its own text, or the header value that carries it.
 #[derive(Clone)]
 enum EventId {
+    Inline(ArrayString<INLINE_ID>),
     Text(Arc<str>),
-    /// Checked to be UTF-8 when stored; a `HeaderValue` never changes, and its clones
-    /// share the request's buffer, so keeping it costs no allocation.
+    /// A longer id: checked to be UTF-8 when stored; a `HeaderValue` never changes,
+    /// and its clones share the request's buffer, so keeping it costs no allocation.
     Header(HeaderValue),
 }
 
@@ -80,6 +89,7 @@ impl EventId {
     #[inline]
     fn as_str(&self) -> &str {
         match self {
+            Self::Inline(text) => text,
             Self::Text(text) => text,
             // Cannot fail (checked when stored); costs a pass over the id per read,
             // a few nanoseconds, against an allocation per delivery.
@@ -103,26 +113,32 @@ impl VerifiedDelivery {
 
     /// Adds the event id the scheme signed or sent (`webhook-id`, `X-GitHub-Delivery`).
     #[must_use]
-    pub fn with_event_id(mut self, id: impl Into<Arc<str>>) -> Self {
-        self.event_id = Some(EventId::Text(id.into()));
+    #[inline]
+    pub fn with_event_id(mut self, id: impl AsRef<str>) -> Self {
+        let id = id.as_ref();
+        self.event_id = Some(match ArrayString::from(id) {
+            Ok(inline) => EventId::Inline(inline),
+            Err(_) => EventId::Text(id.into()),
+        });
         self
     }
 
-    /// Adds the event id as the header value that carries it, without copying it: the
-    /// delivery keeps a clone of `value`, which shares the request's buffer.
+    /// Adds the event id as the header value that carries it. An id of up to 40 bytes
+    /// is copied into the marker; a longer one keeps a clone of `value`, which shares
+    /// the request's buffer.
     ///
     /// The id is the value's bytes as they are (no trimming). A value that is not UTF-8
     /// is converted with U+FFFD for the invalid bytes, as
-    /// [`String::from_utf8_lossy`] does, which copies it.
+    /// [`String::from_utf8_lossy`] does.
     #[must_use]
     #[inline]
-    pub fn with_event_id_header(mut self, value: HeaderValue) -> Self {
-        // ASCII, what every scheme's id is, is checked a word at a time.
-        let bytes = value.as_bytes();
-        self.event_id = Some(if bytes.is_ascii() || std::str::from_utf8(bytes).is_ok() {
-            EventId::Header(value)
-        } else {
-            EventId::Text(String::from_utf8_lossy(value.as_bytes()).into())
+    pub fn with_event_id_header(mut self, value: &HeaderValue) -> Self {
+        self.event_id = Some(match std::str::from_utf8(value.as_bytes()) {
+            Ok(id) => match ArrayString::from(id) {
+                Ok(inline) => EventId::Inline(inline),
+                Err(_) => EventId::Header(value.clone()),
+            },
+            Err(_) => EventId::Text(String::from_utf8_lossy(value.as_bytes()).into()),
         });
         self
     }
@@ -215,7 +231,7 @@ mod tests {
     fn an_event_id_from_a_header_reads_like_one_from_text() {
         let from_text = delivery().with_event_id("msg_2KWPBgLlAfxdpx2AI54pPJ85f4W");
         let from_header = delivery()
-            .with_event_id_header(HeaderValue::from_static("msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"));
+            .with_event_id_header(&HeaderValue::from_static("msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"));
         assert_eq!(
             from_header.event_id(),
             Some("msg_2KWPBgLlAfxdpx2AI54pPJ85f4W")
@@ -227,27 +243,53 @@ mod tests {
     }
 
     #[test]
-    fn an_event_id_header_shares_the_header_buffer() {
-        let buffer = Bytes::from(b"evt_42".to_vec());
-        let value = HeaderValue::from_maybe_shared(buffer.clone()).unwrap();
-        let delivery = delivery().with_event_id_header(value);
-        assert_eq!(delivery.event_id().unwrap().as_ptr(), buffer.as_ptr());
+    fn a_long_event_id_header_shares_the_header_buffer_and_a_short_one_is_copied() {
+        for (id, shared) in [
+            ("evt_42", false),
+            (&*"x".repeat(40), false),
+            (&*"x".repeat(41), true),
+        ] {
+            let buffer = Bytes::from(id.as_bytes().to_vec());
+            let value = HeaderValue::from_maybe_shared(buffer.clone()).unwrap();
+            let delivery = delivery().with_event_id_header(&value);
+            assert_eq!(delivery.event_id(), Some(id));
+            assert_eq!(
+                delivery.event_id().unwrap().as_ptr() == buffer.as_ptr(),
+                shared,
+                "{id}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_event_id_of_any_length_reads_back_as_given() {
+        for id in [
+            "",
+            "evt_1",
+            &"y".repeat(40),
+            &"y".repeat(41),
+            &"é".repeat(5000),
+        ] {
+            let delivery = delivery().with_event_id(id);
+            assert_eq!(delivery.event_id(), Some(id));
+            assert_eq!(delivery.clone().event_id(), Some(id));
+        }
     }
 
     #[test]
     fn an_event_id_header_that_is_not_utf8_is_read_lossily() {
         let value = HeaderValue::from_bytes(b"evt_\xff1").unwrap();
-        let delivery = delivery().with_event_id_header(value);
+        let delivery = delivery().with_event_id_header(&value);
         assert_eq!(delivery.event_id(), Some("evt_\u{fffd}1"));
     }
 
     #[test]
     fn the_last_event_id_added_wins() {
         let delivery = delivery()
-            .with_event_id_header(HeaderValue::from_static("a"))
+            .with_event_id_header(&HeaderValue::from_static("a"))
             .with_event_id("b");
         assert_eq!(delivery.event_id(), Some("b"));
-        let delivery = delivery.with_event_id_header(HeaderValue::from_static("c"));
+        let delivery = delivery.with_event_id_header(&HeaderValue::from_static("c"));
         assert_eq!(delivery.event_id(), Some("c"));
     }
 }

@@ -21,6 +21,10 @@
 //! So each sample times the routine in short chunks (about 100 µs, or one call for
 //! large bodies) and keeps the fastest chunk's time per call, which drops the chunks
 //! that were preempted. Set `VERIFY_BENCH_MEAN=1` for criterion's plain `iter`.
+//!
+//! After criterion, one more table times `raw` and `ours` in turns, chunk against
+//! chunk, at 256 B and 4 KiB (see [`interleaved`]): the ratio a busy machine moves
+//! least. `VERIFY_BENCH_INTERLEAVED_ONLY=1` prints that table alone (a few seconds).
 
 use std::hint::black_box;
 use std::sync::OnceLock;
@@ -28,7 +32,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use bytes::Bytes;
-use criterion::{Bencher, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Bencher, BenchmarkId, Criterion, Throughput};
 use hmac::{Hmac, KeyInit, Mac};
 use http::HeaderMap;
 use sha2::Sha256;
@@ -235,13 +239,80 @@ fn verify(c: &mut Criterion) {
     }
 }
 
-criterion_group! {
-    name = benches;
-    config = Criterion::default()
+/// `raw` and `ours` for each scheme timed in turns, chunk against chunk (about 50 µs
+/// each, the order swapped every round), so that a neighbour's load or a frequency
+/// change hits both alike. Prints, per scheme, the fastest chunk of each (per call)
+/// and two ratios: of those fastest chunks, and the median of the per-round ratios.
+fn interleaved() {
+    const ROUNDS: usize = 2_000;
+    println!(
+        "\nInterleaved, {ROUNDS} rounds of raw and ours in turns:\n\
+         | size | scheme | raw, fastest | ours, fastest | ratio of fastest | median ratio |\n\
+         |---|---|---:|---:|---:|---:|"
+    );
+    for (size, label) in &SIZES[..2] {
+        let body = payload(*size);
+        let now = 1_700_000_000;
+        let chunk = (50_000 / *size).max(1);
+        for case in cases(&body, now) {
+            let raw = || {
+                let mut mac =
+                    Hmac::<Sha256>::new_from_slice(black_box(&case.key)).expect("any key length");
+                mac.update(black_box(&case.prefix));
+                mac.update(black_box(&body));
+                let tag: [u8; 32] = mac.finalize().into_bytes().into();
+                assert!(tag == case.expected);
+            };
+            let ours = || {
+                case.verifier
+                    .verify(black_box(&case.headers), black_box(&body))
+                    .expect("verifies");
+            };
+            let time = |routine: &dyn Fn()| {
+                let start = Instant::now();
+                for _ in 0..chunk {
+                    routine();
+                }
+                start.elapsed().as_secs_f64() * 1e9 / chunk as f64
+            };
+            let (mut best_raw, mut best_ours) = (f64::MAX, f64::MAX);
+            let mut ratios = Vec::with_capacity(ROUNDS);
+            for round in 0..ROUNDS {
+                let (r, o) = if round % 2 == 0 {
+                    let r = time(&raw);
+                    (r, time(&ours))
+                } else {
+                    let o = time(&ours);
+                    (time(&raw), o)
+                };
+                best_raw = best_raw.min(r);
+                best_ours = best_ours.min(o);
+                ratios.push(o / r);
+            }
+            ratios.sort_by(f64::total_cmp);
+            println!(
+                "| {label} | {} | {best_raw:.1} ns | {best_ours:.1} ns | {:.3}x | {:.3}x |",
+                case.name,
+                best_ours / best_raw,
+                ratios[ROUNDS / 2],
+            );
+        }
+    }
+}
+
+fn main() {
+    if std::env::var_os("VERIFY_BENCH_INTERLEAVED_ONLY").is_some() {
+        return interleaved();
+    }
+    let mut criterion = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(4))
         .sample_size(60)
-        .nresamples(20_000);
-    targets = verify
+        .nresamples(20_000)
+        .configure_from_args();
+    verify(&mut criterion);
+    criterion.final_summary();
+    if !std::env::args().any(|arg| arg == "--profile-time") {
+        interleaved();
+    }
 }
-criterion_main!(benches);
