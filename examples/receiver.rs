@@ -33,6 +33,7 @@
 //! `ignored`), or the queue.
 
 use std::future::Future;
+use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::pin::Pin;
@@ -103,6 +104,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
+        // Colour codes only for a person at a terminal: written to a file or a log
+        // collector they are noise, and formatting them costs on every delivery.
+        .with_ansi(std::io::stdout().is_terminal())
         .init();
 
     let bind: SocketAddr = env_or("BIND", "127.0.0.1:3000").parse()?;

@@ -1,4 +1,5 @@
 use std::fmt;
+use std::future::poll_fn;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -268,20 +269,27 @@ where
     // From here the recording task owns the claim: a release would let a retry run
     // the handler again.
     guard.disarm();
-    let (first_try, tried) = oneshot::channel();
-    match tokio::runtime::Handle::try_current() {
-        // In a task of its own, so a sender hanging up (the response future dropped)
-        // cancels neither the write nor its retries. The response waits for the first
-        // try only: then a duplicate gets the record replayed, or, while the write is
-        // retried, 409.
-        Ok(runtime) => {
-            runtime.spawn(write_record(
-                config, key, token, stored, lease_end, first_try,
-            ));
-            let _ = tried.await;
-        }
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         // No Tokio runtime to wait or spawn on: one try.
-        Err(_) => write_record(config, key, token, stored, Instant::now(), first_try).await,
+        let (first_try, _) = oneshot::channel();
+        write_record(config, key, token, stored, Instant::now(), first_try).await;
+        return Ok(response);
+    };
+    let (first_try, tried) = oneshot::channel();
+    let mut write = Box::pin(write_record(
+        config, key, token, stored, lease_end, first_try,
+    ));
+    // Tried here first: a store that answers at once (the in-memory one) is done
+    // without a task to spawn and schedule. One that is still writing continues in a
+    // task of its own, so a sender hanging up (the response future dropped) cancels
+    // neither the write nor its retries. The response waits for the first try only:
+    // then a duplicate gets the record replayed, or, while the write is retried, 409.
+    if poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx)))
+        .await
+        .is_pending()
+    {
+        runtime.spawn(write);
+        let _ = tried.await;
     }
     Ok(response)
 }

@@ -159,6 +159,7 @@ fn main() -> Result<(), BoxError> {
             tracing_subscriber::fmt()
                 .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
                 .with_writer(std::io::stderr)
+                .with_ansi(false)
                 .init();
             runtime
                 .block_on(server::serve(

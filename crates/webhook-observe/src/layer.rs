@@ -7,7 +7,7 @@ use http::Response;
 use metrics::SharedString;
 use tower_layer::Layer;
 use tracing::Span;
-use tracing::field::Empty;
+use tracing::field::{Empty, Value};
 use webhook_core::{EventType, VerifiedDelivery};
 
 use crate::monitor::ErrorRateMonitor;
@@ -244,29 +244,42 @@ fn record_span(
     status: Option<u16>,
     elapsed: Duration,
 ) {
-    if span.is_disabled() {
+    let Some(metadata) = span.metadata() else {
+        // A disabled span: nobody records it.
         return;
-    }
-    if let Some(delivery) = delivery {
-        span.record("scheme", delivery.scheme());
-        span.record("key_id", delivery.key_id().as_str());
-        if let Some(id) = delivery.event_id() {
-            span.record("event_id", id);
-        }
-    }
-    span.record("verified", delivery.is_some());
-    if let Some(event_type) = event_type {
-        span.record("event_type", event_type.as_str());
-    }
-    span.record("outcome", outcome.as_str());
-    if let Outcome::Rejected { reason } = outcome {
-        span.record("reason", reason);
-    }
-    if let Some(status) = status {
-        span.record("status", status);
-    }
-    span.record("duration_ms", elapsed.as_secs_f64() * 1000.0);
+    };
+    let fields = metadata.fields();
+    let field = |name| fields.field(name).expect("declared in `Config::span`");
+    let event_id = delivery.and_then(VerifiedDelivery::event_id);
+    let event_type = event_type.map(EventType::as_str);
+    let scheme = delivery.map(VerifiedDelivery::scheme);
+    let key_id = delivery.map(|delivery| delivery.key_id().as_str());
+    let verified = delivery.is_some();
     let outcome_name = outcome.as_str();
+    let reason = match outcome {
+        Outcome::Rejected { reason } => Some(reason),
+        _ => None,
+    };
+    let duration_ms = elapsed.as_secs_f64() * 1000.0;
+    // All at once: a subscriber that formats fields (the `fmt` layer) does so in one
+    // pass, rather than once per field.
+    span.record_all(&fields.value_set(&[
+        (
+            &field("event_id"),
+            event_id.as_ref().map(|v| v as &dyn Value),
+        ),
+        (
+            &field("event_type"),
+            event_type.as_ref().map(|v| v as &dyn Value),
+        ),
+        (&field("scheme"), scheme.as_ref().map(|v| v as &dyn Value)),
+        (&field("key_id"), key_id.as_ref().map(|v| v as &dyn Value)),
+        (&field("verified"), Some(&verified as &dyn Value)),
+        (&field("outcome"), Some(&outcome_name as &dyn Value)),
+        (&field("reason"), reason.as_ref().map(|v| v as &dyn Value)),
+        (&field("status"), status.as_ref().map(|v| v as &dyn Value)),
+        (&field("duration_ms"), Some(&duration_ms as &dyn Value)),
+    ]));
     match outcome {
         Outcome::Processed => {
             tracing::debug!(parent: span, outcome = outcome_name, status, "webhook delivery processed");

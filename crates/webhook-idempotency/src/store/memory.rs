@@ -159,17 +159,18 @@ impl MemoryStore {
         let now = Instant::now();
         let mut state = self.lock();
         state.purge(now);
+        let deadline = deadline(now, retention);
         if let Some(entry) = state.entries.get(key) {
             let live = entry.deadline > now;
             let ours = matches!(entry.value, Value::Claimed(held) if held == token);
             if live && !ours {
                 return Ok(Completion::Fenced);
             }
-            state.remove(key);
+            state.replace(key, deadline, Value::Done(record));
         } else {
             state.make_room(self.shared.capacity)?;
+            state.insert(key, deadline, Value::Done(record));
         }
-        state.insert(key, deadline(now, retention), Value::Done(record));
         Ok(Completion::Recorded)
     }
 
@@ -209,6 +210,27 @@ impl State {
     fn remove(&mut self, key: &str) {
         if let Some(entry) = self.entries.remove(key) {
             self.expiries.remove(&(entry.deadline, entry.seq));
+        }
+    }
+
+    /// Gives the entry at `key`, which exists, a new deadline and value; its key
+    /// stays (no allocation), only its place in the expiry order moves.
+    fn replace(&mut self, key: &str, deadline: Instant, value: Value) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let Some((shared_key, entry)) = self.entries.get_key_value(key) else {
+            return self.insert(key, deadline, value);
+        };
+        let shared_key = shared_key.clone();
+        let old = (entry.deadline, entry.seq);
+        self.expiries.remove(&old);
+        self.expiries.insert((deadline, seq), shared_key);
+        if let Some(entry) = self.entries.get_mut(key) {
+            *entry = Entry {
+                deadline,
+                seq,
+                value,
+            };
         }
     }
 
