@@ -259,6 +259,24 @@ impl Server {
         Ok(Self { child, addr })
     }
 
+    /// CPU time the server process has used so far, all threads, user and system
+    /// (`utime + stime` in `/proc/PID/stat`, in clock ticks of 10 ms: Linux reports
+    /// them in `USER_HZ`, 100 on every architecture it supports today).
+    fn cpu_time(&self) -> Result<Duration, BoxError> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
+        // The command name, in parentheses, may hold spaces: count fields after it.
+        let after_name = stat
+            .rsplit_once(')')
+            .ok_or("no command name in /proc/PID/stat")?
+            .1;
+        let mut fields = after_name.split_whitespace().skip(11);
+        let mut ticks = || -> Result<u64, BoxError> {
+            Ok(fields.next().ok_or("/proc/PID/stat too short")?.parse()?)
+        };
+        let ticks = ticks()? + ticks()?;
+        Ok(Duration::from_millis(ticks * 10))
+    }
+
     /// `(VmRSS, VmHWM)` of the server process, in bytes: now, and the peak so far.
     fn memory(&self) -> Result<(u64, u64), BoxError> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
@@ -320,7 +338,8 @@ struct RunArgs {
 async fn run(args: RunArgs) -> Result<(), BoxError> {
     let redis = args.targets.contains(&Target::Redis).then(Redis::start);
     let redis_url = redis.as_ref().map(Redis::url);
-    let mut cells: Vec<(Target, usize, Vec<Outcome>)> = Vec::new();
+    // Per cell and round: what the client saw, and the server's CPU time per answer.
+    let mut cells: Vec<(Target, usize, Vec<(Outcome, Duration)>)> = Vec::new();
     for &connections in &args.connections {
         for &target in &args.targets {
             cells.push((target, connections, Vec::new()));
@@ -341,17 +360,20 @@ async fn run(args: RunArgs) -> Result<(), BoxError> {
                 rate: None,
             };
             drive(server.addr, &load(args.warmup, "w"), Arc::default()).await?;
+            let cpu_before = server.cpu_time()?;
             let outcome = drive(server.addr, &load(args.duration, "m"), Arc::default()).await?;
+            let cpu = (server.cpu_time()? - cpu_before) / u32::try_from(outcome.ok.max(1))?;
             eprintln!(
-                "round {} {:>6} {:>3} conns: {:>8.0} req/s, p99 {} µs, {} errors",
+                "round {} {:>6} {:>3} conns: {:>8.0} req/s, p99 {} µs, {} errors, server CPU {:.1} µs/request",
                 round + 1,
                 target.name(),
                 connections,
                 outcome.throughput(),
                 outcome.micros(0.99),
-                outcome.errors
+                outcome.errors,
+                cpu.as_secs_f64() * 1e6,
             );
-            outcomes.push(outcome);
+            outcomes.push((outcome, cpu));
         }
     }
     println!(
@@ -361,26 +383,28 @@ async fn run(args: RunArgs) -> Result<(), BoxError> {
         args.warmup.as_secs(),
         args.rounds
     );
-    println!("| target | connections | requests | req/s | p50 µs | p99 µs | errors | vs bare |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
-    let medians: Vec<(Target, usize, &Outcome)> = cells
+    println!(
+        "| target | connections | requests | req/s | p50 µs | p99 µs | errors | vs bare | server CPU µs/request |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let medians: Vec<(Target, usize, &(Outcome, Duration))> = cells
         .iter_mut()
         .map(|(target, connections, outcomes)| {
-            outcomes.sort_by(|a, b| a.throughput().total_cmp(&b.throughput()));
+            outcomes.sort_by(|(a, _), (b, _)| a.throughput().total_cmp(&b.throughput()));
             (*target, *connections, &outcomes[outcomes.len() / 2])
         })
         .collect();
-    for &(target, connections, outcome) in &medians {
+    for &(target, connections, (outcome, cpu)) in &medians {
         let bare = medians
             .iter()
             .find(|(t, c, _)| *t == Target::Bare && *c == connections)
-            .map(|(_, _, bare)| bare.throughput());
+            .map(|(_, _, (bare, _))| bare.throughput());
         let ratio = bare.map_or_else(
             || "-".to_owned(),
             |bare| format!("{:.2}x", outcome.throughput() / bare),
         );
         println!(
-            "| {} | {} | {} | {:.0} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {:.0} | {} | {} | {} | {} | {:.1} |",
             target.name(),
             connections,
             outcome.ok,
@@ -388,7 +412,8 @@ async fn run(args: RunArgs) -> Result<(), BoxError> {
             outcome.micros(0.5),
             outcome.micros(0.99),
             outcome.errors,
-            ratio
+            ratio,
+            cpu.as_secs_f64() * 1e6,
         );
     }
     Ok(())

@@ -17,7 +17,7 @@ fn webhook_load(args: &[&str]) -> String {
     String::from_utf8(output.stdout).expect("UTF-8 output")
 }
 
-/// The table's rows: `| target | connections | requests | req/s | p50 | p99 | errors | vs bare |`.
+/// The table's rows: `| target | connections | requests | req/s | p50 | p99 | errors | vs bare | server CPU |`.
 fn rows(table: &str) -> Vec<Vec<String>> {
     table
         .lines()
@@ -52,6 +52,8 @@ fn every_target_answers_every_request() {
         let requests: u64 = row[2].parse().unwrap();
         assert!(requests > 0, "{table}");
         assert_eq!(row[6], "0", "errors in {row:?}:\n{table}");
+        let cpu: f64 = row[8].parse().unwrap();
+        assert!(cpu.is_finite() && cpu >= 0.0, "{table}");
     }
     let targets: Vec<&str> = rows.iter().map(|row| row[0].as_str()).collect();
     assert_eq!(
