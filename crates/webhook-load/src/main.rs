@@ -335,11 +335,13 @@ struct RunArgs {
     rounds: usize,
 }
 
+/// One round of one cell: what the client saw, and the server's CPU time per answer.
+type Measured = (Outcome, Duration);
+
 async fn run(args: RunArgs) -> Result<(), BoxError> {
     let redis = args.targets.contains(&Target::Redis).then(Redis::start);
     let redis_url = redis.as_ref().map(Redis::url);
-    // Per cell and round: what the client saw, and the server's CPU time per answer.
-    let mut cells: Vec<(Target, usize, Vec<(Outcome, Duration)>)> = Vec::new();
+    let mut cells: Vec<(Target, usize, Vec<Measured>)> = Vec::new();
     for &connections in &args.connections {
         for &target in &args.targets {
             cells.push((target, connections, Vec::new()));
@@ -387,7 +389,7 @@ async fn run(args: RunArgs) -> Result<(), BoxError> {
         "| target | connections | requests | req/s | p50 µs | p99 µs | errors | vs bare | server CPU µs/request |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-    let medians: Vec<(Target, usize, &(Outcome, Duration))> = cells
+    let medians: Vec<(Target, usize, &Measured)> = cells
         .iter_mut()
         .map(|(target, connections, outcomes)| {
             outcomes.sort_by(|(a, _), (b, _)| a.throughput().total_cmp(&b.throughput()));
