@@ -69,6 +69,45 @@ fn bench_store<St: Store>(
     group.finish();
 }
 
+/// A full store (the usual state of a busy service: the default retention is 72 h)
+/// with 256 claims in flight: each new delivery evicts the oldest record.
+fn bench_full_memory_store(c: &mut Criterion, runtime: &tokio::runtime::Runtime) {
+    const CAPACITY: usize = 20_000;
+    const IN_FLIGHT: usize = 256;
+    let store = MemoryStore::with_capacity(CAPACITY);
+    let counter = AtomicU64::new(0);
+    let stored = response();
+    runtime.block_on(async {
+        for _ in 0..CAPACITY - IN_FLIGHT {
+            let (key, token) = (fresh_key(&counter), Token::generate());
+            store.claim(&key, token, LEASE).await.unwrap();
+            store
+                .complete(&key, token, &stored, RETENTION)
+                .await
+                .unwrap();
+        }
+        for _ in 0..IN_FLIGHT {
+            store
+                .claim(&fresh_key(&counter), Token::generate(), LEASE)
+                .await
+                .unwrap();
+        }
+    });
+    assert_eq!(store.len(), CAPACITY);
+    let mut group = c.benchmark_group("store");
+    group.bench_function("memory, full, 256 claims in flight/claim+complete", |b| {
+        b.to_async(runtime).iter(|| async {
+            let (key, token) = (fresh_key(&counter), Token::generate());
+            store.claim(&key, token, LEASE).await.unwrap();
+            store
+                .complete(&key, token, &stored, RETENTION)
+                .await
+                .unwrap();
+        });
+    });
+    group.finish();
+}
+
 fn request(id: &str) -> Request<()> {
     let body = Bytes::from(format!(r#"{{"id":"{id}","type":"payout.completed"}}"#));
     let mut request = Request::post("/webhooks").body(()).unwrap();
@@ -122,6 +161,7 @@ fn benches(c: &mut Criterion) {
 
     let memory = MemoryStore::new();
     bench_store(c, &runtime, "memory", &memory);
+    bench_full_memory_store(c, &runtime);
     bench_layer(c, &runtime, "memory", &MemoryStore::new());
 
     let server = test_redis::RedisServer::start();
