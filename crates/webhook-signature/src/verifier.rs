@@ -59,6 +59,46 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// Why [`Signer::sign`] refused to sign.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SignError {
+    /// The event id is not what a verifier reads back from a header: it is not ASCII,
+    /// or starts or ends with a space or a tab (a verifier trims those).
+    EventId {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A value cannot be sent in a header (the event id holds a control character).
+    InvalidHeader(http::header::InvalidHeaderValue),
+}
+
+impl fmt::Display for SignError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::EventId { reason } => write!(f, "cannot sign this event id: {reason}"),
+            Self::InvalidHeader(_) => {
+                f.write_str("cannot sign: a value is not a valid header value")
+            }
+        }
+    }
+}
+
+impl std::error::Error for SignError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::InvalidHeader(error) => Some(error),
+            Self::EventId { .. } => None,
+        }
+    }
+}
+
+impl From<http::header::InvalidHeaderValue> for SignError {
+    fn from(error: http::header::InvalidHeaderValue) -> Self {
+        Self::InvalidHeader(error)
+    }
+}
+
 struct Key {
     id: KeyId,
     /// The HMAC states with the key already absorbed: starting from them saves each
@@ -451,20 +491,30 @@ impl Signer {
 
     /// The headers to send with `body`; `timestamp` and `id` are used by the schemes
     /// that sign them.
-    pub fn sign(
-        &self,
-        body: &[u8],
-        timestamp: i64,
-        id: &str,
-    ) -> Result<HeaderMap, http::header::InvalidHeaderValue> {
-        self.scheme.sign(
+    ///
+    /// An `id` that a verifier would read back differently is refused, for every
+    /// scheme: one that is not ASCII ([`Verifier`] answers 400 to it), or that starts
+    /// or ends with a space or a tab (the verifier trims the header value, so the
+    /// signed id and the read one would differ).
+    pub fn sign(&self, body: &[u8], timestamp: i64, id: &str) -> Result<HeaderMap, SignError> {
+        if !id.is_ascii() {
+            return Err(SignError::EventId {
+                reason: "it is not ASCII",
+            });
+        }
+        if id.trim_matches([' ', '\t']) != id {
+            return Err(SignError::EventId {
+                reason: "it starts or ends with a space or a tab",
+            });
+        }
+        Ok(self.scheme.sign(
             &self.secret,
             &SignRequest {
                 body,
                 timestamp,
                 id,
             },
-        )
+        )?)
     }
 }
 
@@ -501,6 +551,44 @@ mod tests {
         headers.insert("x-github-delivery", HeaderValue::from_static(" evt_2\t"));
         let delivery = verifier.verify(&headers, &body).unwrap();
         assert_eq!(delivery.event_id(), Some("evt_2"));
+    }
+
+    #[test]
+    fn the_signer_refuses_an_event_id_its_verifier_would_read_differently() {
+        // Found by fuzzing: these were signed, and the verifier answered 400 (not
+        // ASCII) or 401 (it trims the id it reads, so the signed content differed).
+        let body = Bytes::from_static(b"{}");
+        for scheme in ["standard", "github", "hopnow"] {
+            let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+            let signer = Signer::new(crate::scheme::by_name(scheme).unwrap(), secret).unwrap();
+            for id in ["évt_1", " evt_1", "evt_1 ", "\tevt_1", "evt_1\t"] {
+                assert!(
+                    matches!(signer.sign(&body, 0, id), Err(SignError::EventId { .. })),
+                    "{scheme} {id:?}"
+                );
+            }
+            // Only a scheme that sends the id puts it in a header.
+            assert_eq!(
+                matches!(
+                    signer.sign(&body, 0, "evt\n1"),
+                    Err(SignError::InvalidHeader(_))
+                ),
+                scheme != "hopnow",
+                "{scheme}"
+            );
+            let verifier = Verifier::builder(crate::scheme::by_name(scheme).unwrap())
+                .secret("k", secret)
+                .clock(|| UNIX_EPOCH)
+                .build()
+                .unwrap();
+            for id in ["evt_1", "evt 1", "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"] {
+                let headers = signer.sign(&body, 0, id).unwrap();
+                let delivery = verifier.verify(&headers, &body).unwrap();
+                if scheme != "hopnow" {
+                    assert_eq!(delivery.event_id(), Some(id), "{scheme}");
+                }
+            }
+        }
     }
 
     /// A custom scheme that records its id as text, as schemes did before

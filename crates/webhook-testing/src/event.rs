@@ -12,7 +12,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use webhook_signature::scheme::{Scheme, SignRequest, Signed};
-use webhook_signature::{ConfigError, SignatureRejection, Signer};
+use webhook_signature::{ConfigError, SignError, SignatureRejection, Signer};
 use zeroize::Zeroizing;
 
 /// The current Unix time in seconds.
@@ -447,7 +447,8 @@ impl MockDelivery {
                 };
                 let mut changed = ours.to_vec();
                 changed[at] = if changed[at] == b'0' { b'A' } else { b'0' };
-                let value = HeaderValue::from_bytes(&changed).map_err(MockError::Header)?;
+                let value = HeaderValue::from_bytes(&changed)
+                    .map_err(|error| MockError::Header(error.into()))?;
                 return Ok((name.clone(), value));
             }
         }
@@ -512,8 +513,9 @@ pub enum MockError {
     /// The scheme refused the secret (empty, or not `whsec_<base64>` for Standard
     /// Webhooks).
     Secret(ConfigError),
-    /// The event id cannot be sent in a header.
-    Header(InvalidHeaderValue),
+    /// The event id cannot be signed: a verifier would read it back differently, or
+    /// it cannot be sent in a header.
+    Header(SignError),
     /// No signature header could be found to corrupt: the scheme's signature did not
     /// change with the key.
     CannotCorrupt,
@@ -525,7 +527,7 @@ impl fmt::Display for MockError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Secret(error) => write!(f, "cannot sign: {error}"),
-            Self::Header(_) => f.write_str("cannot sign: the event id is not a valid header value"),
+            Self::Header(_) => f.write_str("cannot sign the event id"),
             Self::CannotCorrupt => {
                 f.write_str("cannot corrupt the signature: no header changes with the key")
             }
