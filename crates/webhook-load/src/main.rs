@@ -5,7 +5,7 @@
 //! deliveries with unique event ids, and prints one Markdown table:
 //!
 //! ```text
-//! cargo run --release -p webhook-load -- run            # throughput and p99, 1/64/256 connections
+//! cargo run --release -p webhook-load -- run            # throughput, p99 and server CPU per request, 1/64/256 connections
 //! cargo run --release -p webhook-load -- memory         # peak RSS, 256 concurrent 1 MiB deliveries
 //! cargo run --release -p webhook-load -- soak --minutes 10
 //! cargo run --release -p webhook-load --features mimalloc -- run   # the same, on mimalloc
@@ -17,6 +17,11 @@
 //! verification, per-source limit, idempotency) with in-memory state in front of the
 //! same handler through `WebhookEvent`; `redis` is the same stack with its state in a
 //! `redis-server` that the tool starts on a free port (or `REDIS_URL`).
+//!
+//! Client and server share the machine's cores, so throughput also says how much CPU
+//! the server left to the client. The `run` table's last column, the server process's
+//! CPU time per answer over the measured window (`/proc/PID/stat`), is the steadier
+//! comparison on a small shared machine.
 
 mod client;
 mod server;
