@@ -244,8 +244,8 @@ fn record_span(
     status: Option<u16>,
     elapsed: Duration,
 ) {
-    let Some(metadata) = span.metadata() else {
-        // A disabled span: nobody records it.
+    let Some(metadata) = span.metadata().filter(|_| !span.is_disabled()) else {
+        // Nobody records a disabled span.
         return;
     };
     let fields = metadata.fields();
