@@ -30,6 +30,13 @@ fn fresh_key(counter: &AtomicU64) -> String {
     format!("hopnow:evt_{:029}", counter.fetch_add(1, Ordering::Relaxed))
 }
 
+/// One processed delivery: claim `key`, then record `stored` under it.
+async fn process<St: Store>(store: &St, key: &str, stored: &StoredResponse) {
+    let token = Token::generate();
+    store.claim(key, token, LEASE).await.unwrap();
+    store.complete(key, token, stored, RETENTION).await.unwrap();
+}
+
 fn bench_store<St: Store>(
     c: &mut Criterion,
     runtime: &tokio::runtime::Runtime,
@@ -40,24 +47,10 @@ fn bench_store<St: Store>(
     let stored = response();
     let mut group = c.benchmark_group("store");
     group.bench_function(format!("{name}/claim+complete"), |b| {
-        b.to_async(runtime).iter(|| async {
-            let key = fresh_key(&counter);
-            let token = Token::generate();
-            store.claim(&key, token, LEASE).await.unwrap();
-            store
-                .complete(&key, token, &stored, RETENTION)
-                .await
-                .unwrap();
-        });
+        b.to_async(runtime)
+            .iter(|| async { process(store, &fresh_key(&counter), &stored).await });
     });
-    runtime.block_on(async {
-        let token = Token::generate();
-        store.claim("hopnow:dup", token, LEASE).await.unwrap();
-        store
-            .complete("hopnow:dup", token, &stored, RETENTION)
-            .await
-            .unwrap();
-    });
+    runtime.block_on(process(store, "hopnow:dup", &stored));
     group.bench_function(format!("{name}/duplicate claim"), |b| {
         b.to_async(runtime).iter(|| async {
             store
@@ -79,12 +72,7 @@ fn bench_full_memory_store(c: &mut Criterion, runtime: &tokio::runtime::Runtime)
     let stored = response();
     runtime.block_on(async {
         for _ in 0..CAPACITY - IN_FLIGHT {
-            let (key, token) = (fresh_key(&counter), Token::generate());
-            store.claim(&key, token, LEASE).await.unwrap();
-            store
-                .complete(&key, token, &stored, RETENTION)
-                .await
-                .unwrap();
+            process(&store, &fresh_key(&counter), &stored).await;
         }
         for _ in 0..IN_FLIGHT {
             store
@@ -96,14 +84,8 @@ fn bench_full_memory_store(c: &mut Criterion, runtime: &tokio::runtime::Runtime)
     assert_eq!(store.len(), CAPACITY);
     let mut group = c.benchmark_group("store");
     group.bench_function("memory, full, 256 claims in flight/claim+complete", |b| {
-        b.to_async(runtime).iter(|| async {
-            let (key, token) = (fresh_key(&counter), Token::generate());
-            store.claim(&key, token, LEASE).await.unwrap();
-            store
-                .complete(&key, token, &stored, RETENTION)
-                .await
-                .unwrap();
-        });
+        b.to_async(runtime)
+            .iter(|| async { process(&store, &fresh_key(&counter), &stored).await });
     });
     group.finish();
 }

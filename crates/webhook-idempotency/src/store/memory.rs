@@ -33,8 +33,8 @@ const PURGE_BATCH: usize = 64;
 ///   (a duplicate of that event would then be processed again: size the capacity for
 ///   your volume over the retention period). Finding it does not depend on how many
 ///   claims are in flight (`cargo bench -p webhook-idempotency --features redis --bench
-///   store`: a full store with 256 claims in flight takes the same time per delivery
-///   as an empty one, about 1.5 µs for claim and complete). Claims in flight are never evicted: if
+///   store`: with 256 claims in flight a full store took 1.5-2.0 µs per delivery for
+///   claim and complete, a store with room 1.4 µs; scanning past the claims took 11 µs). Claims in flight are never evicted: if
 ///   every entry is a claim, the new claim fails with [`StoreErrorKind::Full`] and the
 ///   layer answers by its store-error policy (503 by default).
 ///
