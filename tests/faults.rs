@@ -323,6 +323,18 @@ async fn poll_until(what: &str, timeout: Duration, mut condition: impl FnMut() -
     }
 }
 
+/// A `redis-server` that writes every command to its append-only file before it
+/// answers (so a kill loses nothing it acknowledged), and a store on it.
+async fn durable_redis() -> (RedisServer, RedisStore) {
+    let server = RedisServer::builder().aof(true).start();
+    let store = RedisStore::builder(server.url())
+        .operation_timeout(OPERATION_TIMEOUT)
+        .connect()
+        .await
+        .unwrap();
+    (server, store)
+}
+
 /// Kills Redis, keeps it down for [`OUTAGE`], restarts it (reloading the AOF);
 /// returns when `restart` returned.
 async fn outage(server: &mut RedisServer) -> Instant {
@@ -375,12 +387,7 @@ fn report(
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_killed_under_load_then_restarted_processes_every_event_once() {
     let _serial = SERIAL.lock().await;
-    let mut server = RedisServer::builder().aof(true).start();
-    let store = RedisStore::builder(server.url())
-        .operation_timeout(OPERATION_TIMEOUT)
-        .connect()
-        .await
-        .unwrap();
+    let (mut server, store) = durable_redis().await;
     let (addr, processed) = serve_counting(store).await;
 
     let started = Instant::now();
@@ -410,12 +417,7 @@ async fn redis_killed_under_load_then_restarted_processes_every_event_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_killed_under_load_then_restarted_queues_and_works_every_event_once() {
     let _serial = SERIAL.lock().await;
-    let mut server = RedisServer::builder().aof(true).start();
-    let store = RedisStore::builder(server.url())
-        .operation_timeout(OPERATION_TIMEOUT)
-        .connect()
-        .await
-        .unwrap();
+    let (mut server, store) = durable_redis().await;
     let idempotency = IdempotencyLayer::builder(store)
         .lease(LEASE)
         .store_retry_after(Duration::from_secs(1))
