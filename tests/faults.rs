@@ -344,6 +344,26 @@ async fn outage(server: &mut RedisServer) -> Instant {
     Instant::now()
 }
 
+/// Loads `addr` for 200 deliveries, takes Redis down and back ([`outage`]), probes with
+/// a new event, and loads 200 more deliveries past the restart. Returns every delivery
+/// (the probe included), the refusals, when Redis was back, and how long after that
+/// the probe's first 2xx came.
+async fn load_through_outage(
+    addr: SocketAddr,
+    server: &mut RedisServer,
+) -> (Vec<Delivered>, BTreeMap<String, usize>, Instant, Duration) {
+    let started = Instant::now();
+    let load = Load::start(addr, "evt");
+    load.wait_for(started, 200).await;
+    let restarted = outage(server).await;
+    let probe = deliver(addr, "probe", &load.tally).await;
+    let recovery = probe.succeeded - restarted;
+    load.wait_for(restarted, 200).await;
+    let (mut delivered, tally) = load.finish().await;
+    delivered.push(probe);
+    (delivered, tally, restarted, recovery)
+}
+
 /// Asserts each event id in `delivered` (and only those) was processed once.
 fn assert_each_processed_once(delivered: &[Delivered], processed: &HashMap<String, usize>) {
     let sent: HashSet<&str> = delivered.iter().map(|d| d.id.as_str()).collect();
@@ -390,15 +410,7 @@ async fn redis_killed_under_load_then_restarted_processes_every_event_once() {
     let (mut server, store) = durable_redis().await;
     let (addr, processed) = serve_counting(store).await;
 
-    let started = Instant::now();
-    let load = Load::start(addr, "evt");
-    load.wait_for(started, 200).await;
-    let restarted = outage(&mut server).await;
-    let probe = deliver(addr, "probe", &load.tally).await;
-    let recovery = probe.succeeded - restarted;
-    load.wait_for(restarted, 200).await;
-    let (mut delivered, tally) = load.finish().await;
-    delivered.push(probe);
+    let (delivered, tally, restarted, recovery) = load_through_outage(addr, &mut server).await;
 
     report("idempotency store", &delivered, &tally, restarted, recovery);
     assert!(
@@ -456,15 +468,7 @@ async fn redis_killed_under_load_then_restarted_queues_and_works_every_event_onc
         .layer(WebhookStack::new(common::layer()).idempotency(idempotency));
     let addr = serve(app).await;
 
-    let started = Instant::now();
-    let load = Load::start(addr, "evt");
-    load.wait_for(started, 200).await;
-    let restarted = outage(&mut server).await;
-    let probe = deliver(addr, "probe", &load.tally).await;
-    let recovery = probe.succeeded - restarted;
-    load.wait_for(restarted, 200).await;
-    let (mut delivered, tally) = load.finish().await;
-    delivered.push(probe);
+    let (delivered, tally, restarted, recovery) = load_through_outage(addr, &mut server).await;
 
     // Every 202 is a job: wait until the workers ran each and the queue is empty.
     let sent: HashSet<String> = delivered.iter().map(|d| d.id.clone()).collect();
