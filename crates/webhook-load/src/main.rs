@@ -16,7 +16,9 @@
 //! subscriber at `info`, HTTPS guard, per-IP limit, signature
 //! verification, per-source limit, idempotency) with in-memory state in front of the
 //! same handler through `WebhookEvent`; `redis` is the same stack with its state in a
-//! `redis-server` that the tool starts on a free port (or `REDIS_URL`).
+//! `redis-server` that the tool starts on a free port (or `REDIS_URL`);
+//! `memory-quiet` is the in-memory stack with the observe layer's metrics and tracing
+//! switched off, to tell what observability costs from what the other layers cost.
 //!
 //! Client and server share the machine's cores, so throughput also says how much CPU
 //! the server left to the client. The `run` table's last column, the server process's
@@ -61,6 +63,9 @@ pub(crate) enum Target {
     Bare,
     /// The full stack with in-memory state.
     Memory,
+    /// The same, with the observe layer's metrics and tracing switched off: what the
+    /// other layers cost without observability.
+    MemoryQuiet,
     /// The full stack with its state in Redis.
     Redis,
 }
@@ -70,6 +75,7 @@ impl Target {
         match self {
             Self::Bare => "bare",
             Self::Memory => "memory",
+            Self::MemoryQuiet => "memory-quiet",
             Self::Redis => "redis",
         }
     }

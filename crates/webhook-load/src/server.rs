@@ -79,7 +79,7 @@ pub(crate) async fn serve(
                 }))
             }),
         ),
-        Target::Memory | Target::Redis => {
+        Target::Memory | Target::MemoryQuiet | Target::Redis => {
             let parse_handler = post(move |event: WebhookEvent| async move {
                 tokio::time::sleep(hold).await;
                 let fields = event.data.as_object().map_or(0, serde_json::Map::len);
@@ -97,7 +97,7 @@ pub(crate) async fn serve(
             match (target, redis_url) {
                 (Target::Redis, Some(url)) => routes.layer(redis_stack(&url).await?),
                 (Target::Redis, None) => return Err("the redis target needs --redis-url".into()),
-                _ => routes.layer(memory_stack()?),
+                _ => routes.layer(memory_stack(target != Target::MemoryQuiet)?),
             }
         }
     };
@@ -127,10 +127,12 @@ fn unreachable_quota() -> Quota {
 }
 
 /// The pieces every full stack shares: metrics (a Prometheus recorder is installed)
-/// and tracing, the HTTPS guard believing the loopback proxy's `X-Forwarded-Proto`,
-/// and signature verification (the reference scheme).
-fn common_layers()
--> Result<(ObserveLayer, RequireHttpsLayer, VerifySignatureLayer), Box<dyn std::error::Error>> {
+/// and tracing, both recorded when `observe` is on, the HTTPS guard believing the
+/// loopback proxy's `X-Forwarded-Proto`, and signature verification (the reference
+/// scheme).
+fn common_layers(
+    observe: bool,
+) -> Result<(ObserveLayer, RequireHttpsLayer, VerifySignatureLayer), Box<dyn std::error::Error>> {
     // As the reference receiver does: the recorder keeps histogram samples until
     // rendered or upkept, so upkeep runs even though nobody scrapes.
     let prometheus = PrometheusBuilder::new().install_recorder()?;
@@ -143,6 +145,8 @@ fn common_layers()
     });
     let observe = ObserveLayer::builder()
         .event_types(["invoice.paid"])
+        .metrics(observe)
+        .tracing(observe)
         .build()?;
     let https = RequireHttpsLayer::new().trust_proxies(
         ForwardedHeader::XForwardedProto,
@@ -156,9 +160,10 @@ fn common_layers()
 }
 
 /// The full stack with in-memory state: per-IP limit before verification, per-source
-/// limit after it, idempotency in a `MemoryStore` that keeps one minute of deliveries.
-fn memory_stack() -> Result<FullStack<MemoryStore>, Box<dyn std::error::Error>> {
-    let (observe, https, verify) = common_layers()?;
+/// limit after it, idempotency in a `MemoryStore` that keeps one minute of deliveries;
+/// metrics and tracing when `observe` is on.
+fn memory_stack(observe: bool) -> Result<FullStack<MemoryStore>, Box<dyn std::error::Error>> {
+    let (observe, https, verify) = common_layers(observe)?;
     let per_ip = RateLimitLayer::builder(unreachable_quota())
         .key(PeerIp::new())
         .build()?;
@@ -178,7 +183,7 @@ fn memory_stack() -> Result<FullStack<MemoryStore>, Box<dyn std::error::Error>> 
 
 /// The full stack with its state in Redis: both limits and the idempotency store.
 async fn redis_stack(url: &str) -> Result<FullStack<RedisStore>, Box<dyn std::error::Error>> {
-    let (observe, https, verify) = common_layers()?;
+    let (observe, https, verify) = common_layers(true)?;
     let limiter = |prefix: &str| {
         RedisRateLimiter::builder(unreachable_quota())
             .url(url)

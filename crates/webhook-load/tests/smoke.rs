@@ -36,7 +36,7 @@ fn every_target_answers_every_request() {
     let table = webhook_load(&[
         "run",
         "--targets",
-        "bare,memory,redis",
+        "bare,memory,memory-quiet,redis",
         "--connections",
         "1,4",
         "--duration",
@@ -47,7 +47,7 @@ fn every_target_answers_every_request() {
         "200",
     ]);
     let rows = rows(&table);
-    assert_eq!(rows.len(), 6, "{table}");
+    assert_eq!(rows.len(), 8, "{table}");
     for row in &rows {
         let requests: u64 = row[2].parse().unwrap();
         assert!(requests > 0, "{table}");
@@ -58,7 +58,16 @@ fn every_target_answers_every_request() {
     let targets: Vec<&str> = rows.iter().map(|row| row[0].as_str()).collect();
     assert_eq!(
         targets,
-        ["bare", "memory", "redis", "bare", "memory", "redis"]
+        [
+            "bare",
+            "memory",
+            "memory-quiet",
+            "redis",
+            "bare",
+            "memory",
+            "memory-quiet",
+            "redis"
+        ]
     );
 }
 
