@@ -1,9 +1,11 @@
-use std::collections::{BTreeMap, HashMap};
+use std::collections::hash_map::Entry as MapEntry;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
+use foldhash::fast::RandomState;
 use tokio::time::Instant;
 
 use super::{Claim, Completion, Store, StoreError, StoreErrorKind, StoredResponse, Token};
@@ -15,6 +17,10 @@ pub const DEFAULT_CAPACITY: usize = 100_000;
 /// How many expired entries one operation removes at most, to keep each call short.
 const PURGE_BATCH: usize = 64;
 
+/// How many stale record slots may pile up beyond the live records before they are
+/// dropped in one pass.
+const COMPACT_SLACK: usize = 1024;
+
 /// An in-process store: the default, zero setup, and bounded.
 ///
 /// Clones share the same entries, so one store can back several layers in one process
@@ -24,21 +30,26 @@ const PURGE_BATCH: usize = 64;
 /// # Bounded memory
 ///
 /// - **Expiry without a manual call**: every operation first removes up to 64 entries
-///   whose lease or retention has ended (from two indexes ordered by deadline, one for
-///   claims and one for records, oldest first in each), and an expired entry found on
-///   lookup counts as absent. An idle store
-///   keeps its expired entries until the next call; the capacity bounds them anyway.
+///   whose lease or retention has ended, oldest first (claims are kept in deadline
+///   order; records in the order they were written, which is their expiry order when
+///   they share one retention period), and an expired entry found on lookup counts as
+///   absent. An idle store keeps its expired entries until the next call; the
+///   capacity bounds them anyway. With several retention periods in one store, a
+///   record is removed after every record written before it: until then it only
+///   counts as absent.
 /// - **Capacity** (default [`DEFAULT_CAPACITY`]): when a new key arrives and the store
-///   is full, the processed entry closest to the end of its retention is evicted first
-///   (a duplicate of that event would then be processed again: size the capacity for
-///   your volume over the retention period). Finding it does not depend on how many
-///   claims are in flight (`cargo bench -p webhook-idempotency --features redis --bench
-///   store`: with 256 claims in flight a full store took 1.5-2.0 µs per delivery for
-///   claim and complete, a store with room 1.4 µs; scanning past the claims took 11 µs). Claims in flight are never evicted: if
-///   every entry is a claim, the new claim fails with [`StoreErrorKind::Full`] and the
-///   layer answers by its store-error policy (503 by default).
+///   is full, the oldest record (the first written) is evicted first: with one
+///   retention period, the one closest to its end (a duplicate of that event would
+///   then be processed again: size the capacity for your volume over the retention
+///   period). Finding it does not depend on how many claims are in flight. Claims in
+///   flight are never evicted: if every entry is a claim, the new claim fails with
+///   [`StoreErrorKind::Full`] and the layer answers by its store-error policy (503 by
+///   default).
 ///
-/// **Measured footprint**: about 280 bytes of heap per processed entry for a 40-byte
+/// `cargo bench -p webhook-idempotency --features redis --bench store` times claim and
+/// complete per delivery, in a store with room and in a full one.
+///
+/// **Measured footprint**: about 260 bytes of heap per processed entry for a 40-byte
 /// key and a stored response of status, `content-type: application/json` and a
 /// 16-byte body (kept encoded: a 52-byte record), and about 230 bytes per claim in
 /// flight. `tests/memory_footprint.rs` measured it by counting the bytes the allocator
@@ -75,17 +86,23 @@ struct Shared {
 
 #[derive(Default)]
 struct State {
-    entries: HashMap<Arc<str>, Entry>,
-    /// Every claim once, ordered by deadline; the `u64` breaks ties.
-    claims: Expiries,
-    /// Every record once, ordered by deadline: the first is the one a full store
-    /// evicts, found without passing the claims (which expire sooner by default: a
-    /// lease of a minute against a retention of days).
-    records: Expiries,
+    entries: HashMap<Arc<str>, Entry, RandomState>,
+    /// Every claim once, ordered by deadline; the `u64` breaks ties. Few at a time
+    /// (the deliveries in flight), so the tree stays small and warm.
+    claims: BTreeMap<(Instant, u64), Arc<str>>,
+    /// Records in the order they were written, oldest first: with one retention
+    /// period, also the order they expire in. A slot whose entry has since been
+    /// removed or claimed again is stale and skipped when it comes up.
+    records: VecDeque<Slot>,
     next_seq: u64,
 }
 
-type Expiries = BTreeMap<(Instant, u64), Arc<str>>;
+/// A record's place in [`State::records`].
+struct Slot {
+    deadline: Instant,
+    seq: u64,
+    key: Arc<str>,
+}
 
 struct Entry {
     deadline: Instant,
@@ -206,32 +223,53 @@ fn deadline(now: Instant, ttl: Duration) -> Instant {
 impl State {
     fn purge(&mut self, now: Instant) {
         let mut budget = PURGE_BATCH;
-        for index in [&mut self.claims, &mut self.records] {
-            while budget > 0 {
-                let Some(entry) = index.first_entry() else {
-                    break;
-                };
-                if entry.key().0 > now {
-                    break;
-                }
-                self.entries.remove(&entry.remove());
-                budget -= 1;
+        while budget > 0 {
+            let Some(claim) = self.claims.first_entry() else {
+                break;
+            };
+            if claim.key().0 > now {
+                break;
             }
+            self.entries.remove(&claim.remove());
+            budget -= 1;
+        }
+        while budget > 0 {
+            let Some(slot) = self.records.front() else {
+                break;
+            };
+            if slot.deadline > now {
+                break;
+            }
+            self.pop_record();
+            budget -= 1;
         }
     }
 
-    /// The expiry index that holds an entry with this value.
-    fn index(&mut self, value: &Value) -> &mut Expiries {
-        match value {
-            Value::Claimed(_) => &mut self.claims,
-            Value::Done(_) => &mut self.records,
+    /// Removes the oldest record slot and its entry, if the slot is not stale.
+    /// Returns whether an entry went.
+    fn pop_record(&mut self) -> bool {
+        let Some(slot) = self.records.pop_front() else {
+            return false;
+        };
+        match self.entries.entry(slot.key) {
+            MapEntry::Occupied(entry) if entry.get().seq == slot.seq => {
+                entry.remove();
+                true
+            }
+            _ => false,
         }
     }
 
+    /// Removes the entry at `key`; a record's slot goes stale.
     fn remove(&mut self, key: &str) {
         if let Some(entry) = self.entries.remove(key) {
-            self.index(&entry.value)
-                .remove(&(entry.deadline, entry.seq));
+            self.unindex(&entry);
+        }
+    }
+
+    fn unindex(&mut self, entry: &Entry) {
+        if let Value::Claimed(_) = entry.value {
+            self.claims.remove(&(entry.deadline, entry.seq));
         }
     }
 
@@ -241,8 +279,7 @@ impl State {
         let Some((shared_key, entry)) = self.entries.remove_entry(key) else {
             return self.insert(key, deadline, value);
         };
-        self.index(&entry.value)
-            .remove(&(entry.deadline, entry.seq));
+        self.unindex(&entry);
         self.insert_shared(shared_key, deadline, value);
     }
 
@@ -253,7 +290,18 @@ impl State {
     fn insert_shared(&mut self, key: Arc<str>, deadline: Instant, value: Value) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.index(&value).insert((deadline, seq), key.clone());
+        match value {
+            Value::Claimed(_) => {
+                self.claims.insert((deadline, seq), key.clone());
+            }
+            Value::Done(_) => {
+                self.records.push_back(Slot {
+                    deadline,
+                    seq,
+                    key: key.clone(),
+                });
+            }
+        }
         self.entries.insert(
             key,
             Entry {
@@ -262,25 +310,41 @@ impl State {
                 value,
             },
         );
+        self.compact_records();
     }
 
-    /// Frees one slot if the store is full, by evicting the processed entry that
-    /// expires first; claims are never evicted.
+    /// Drops the stale record slots once they outnumber the live records (plus some
+    /// slack), so that they cannot pile up behind a record that outlives them:
+    /// amortized, a constant cost per write.
+    fn compact_records(&mut self) {
+        let live = self.entries.len() - self.claims.len();
+        if self.records.len() <= 2 * live + COMPACT_SLACK {
+            return;
+        }
+        let entries = &self.entries;
+        self.records.retain(|slot| {
+            entries
+                .get(&slot.key)
+                .is_some_and(|entry| entry.seq == slot.seq)
+        });
+    }
+
+    /// Frees one slot if the store is full, by evicting the oldest record; claims
+    /// are never evicted.
     fn make_room(&mut self, capacity: usize) -> Result<(), StoreError> {
         if self.entries.len() < capacity {
             return Ok(());
         }
-        match self.records.values().next().cloned() {
-            Some(key) => {
+        while !self.records.is_empty() {
+            if self.pop_record() {
                 tracing::debug!(capacity, "memory store full: evicting the oldest record");
-                self.remove(&key);
-                Ok(())
+                return Ok(());
             }
-            None => Err(StoreError::new(
-                StoreErrorKind::Full,
-                format!("all {capacity} entries are claims in flight"),
-            )),
         }
+        Err(StoreError::new(
+            StoreErrorKind::Full,
+            format!("all {capacity} entries are claims in flight"),
+        ))
     }
 }
 
@@ -500,6 +564,77 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(store.len(), 2);
+    }
+
+    /// Processes `key` once: claim, then record with `retention`.
+    async fn process(store: &MemoryStore, key: &str, retention: Duration) {
+        let token = Token::generate();
+        store.claim(key, token, LEASE).await.unwrap();
+        assert_eq!(
+            store.complete(key, token, &ok(), retention).await.unwrap(),
+            Completion::Recorded
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_record_behind_a_longer_kept_one_counts_as_absent_until_removed() {
+        let store = MemoryStore::new();
+        process(&store, "long", RETENTION).await;
+        process(&store, "short", Duration::from_secs(1)).await;
+        tokio::time::advance(Duration::from_secs(2)).await;
+        // `short` expired but sits behind `long`: still held, yet free to claim.
+        assert!(matches!(
+            store
+                .claim("short", Token::generate(), LEASE)
+                .await
+                .unwrap(),
+            Claim::Acquired
+        ));
+        match store.claim("long", Token::generate(), LEASE).await.unwrap() {
+            Claim::Done(stored) => assert_eq!(stored, ok()),
+            other => panic!("{other:?}"),
+        }
+        tokio::time::advance(RETENTION).await;
+        store.claim("new", Token::generate(), LEASE).await.unwrap();
+        // `long` and the claim on `short` expired and went; the new claim stays.
+        assert_eq!(store.len(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stale_record_slots_do_not_pile_up_behind_a_long_kept_record() {
+        let store = MemoryStore::new();
+        process(&store, "long", RETENTION).await;
+        // One key processed again and again with a short retention: each round leaves
+        // the previous record's slot stale, behind `long`.
+        for _ in 0..10_000 {
+            process(&store, "churn", Duration::from_secs(1)).await;
+            tokio::time::advance(Duration::from_secs(2)).await;
+        }
+        assert_eq!(store.len(), 2);
+        let slots = store.lock().records.len();
+        assert!(slots <= 2 * 2 + COMPACT_SLACK + 1, "{slots} record slots");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_store_skips_stale_slots_to_find_a_record_to_evict() {
+        let store = MemoryStore::with_capacity(3);
+        process(&store, "long", RETENTION).await;
+        process(&store, "a", Duration::from_secs(1)).await;
+        tokio::time::advance(Duration::from_secs(2)).await;
+        // `a` expired behind `long`: processed again, its first record slot is stale.
+        process(&store, "a", RETENTION).await;
+        process(&store, "b", RETENTION).await;
+        // Full: `long` goes, then (past the stale slot) `a`.
+        process(&store, "c", RETENTION).await;
+        process(&store, "d", RETENTION).await;
+        assert_eq!(store.len(), 3);
+        for key in ["b", "c", "d"] {
+            let claim = store.claim(key, Token::generate(), LEASE).await;
+            assert!(matches!(claim, Ok(Claim::Done(_))), "{key}");
+        }
+        // (Claiming an absent key evicts again: check those last.)
+        let claim = store.claim("a", Token::generate(), LEASE).await;
+        assert!(matches!(claim, Ok(Claim::Acquired)));
     }
 
     #[tokio::test(start_paused = true)]
