@@ -400,6 +400,16 @@ mod tests {
         StoredResponse::new(StatusCode::OK).with_body(Bytes::from_static(b"done"))
     }
 
+    /// Processes `key` once: claim, then record with `retention`.
+    async fn process(store: &MemoryStore, key: &str, retention: Duration) {
+        let token = Token::generate();
+        store.claim(key, token, LEASE).await.unwrap();
+        assert_eq!(
+            store.complete(key, token, &ok(), retention).await.unwrap(),
+            Completion::Recorded
+        );
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_claim_is_exclusive_until_its_lease_ends() {
         let store = MemoryStore::new();
@@ -499,15 +509,7 @@ mod tests {
     async fn expired_entries_are_removed_by_later_calls_without_a_manual_sweep() {
         let store = MemoryStore::new();
         for i in 0..100 {
-            let token = Token::generate();
-            store
-                .claim(&format!("old-{i}"), token, LEASE)
-                .await
-                .unwrap();
-            store
-                .complete(&format!("old-{i}"), token, &ok(), RETENTION)
-                .await
-                .unwrap();
+            process(&store, &format!("old-{i}"), RETENTION).await;
         }
         assert_eq!(store.len(), 100);
         tokio::time::advance(RETENTION).await;
@@ -537,13 +539,7 @@ mod tests {
         }
         tokio::time::advance(Duration::from_secs(10)).await;
         for i in 0..40 {
-            let token = Token::generate();
-            let key = format!("record-{i}");
-            store.claim(&key, token, LEASE).await.unwrap();
-            store
-                .complete(&key, token, &ok(), Duration::from_secs(30))
-                .await
-                .unwrap();
+            process(&store, &format!("record-{i}"), Duration::from_secs(30)).await;
         }
         assert_eq!(store.len(), 80);
         // At 45 s only the records have expired.
@@ -567,16 +563,6 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(store.len(), 2);
-    }
-
-    /// Processes `key` once: claim, then record with `retention`.
-    async fn process(store: &MemoryStore, key: &str, retention: Duration) {
-        let token = Token::generate();
-        store.claim(key, token, LEASE).await.unwrap();
-        assert_eq!(
-            store.complete(key, token, &ok(), retention).await.unwrap(),
-            Completion::Recorded
-        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -646,9 +632,7 @@ mod tests {
         let claim = Token::generate();
         store.claim("in-flight", claim, LEASE).await.unwrap();
         for key in ["done-1", "done-2"] {
-            let token = Token::generate();
-            store.claim(key, token, LEASE).await.unwrap();
-            store.complete(key, token, &ok(), RETENTION).await.unwrap();
+            process(&store, key, RETENTION).await;
             tokio::time::advance(Duration::from_secs(1)).await;
         }
         assert!(matches!(
