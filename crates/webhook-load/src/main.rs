@@ -390,16 +390,34 @@ async fn run(args: RunArgs) -> Result<(), BoxError> {
         }
     }
     println!(
-        "\n{} B bodies, {} s per cell after {} s warm-up, median of {} round(s)\n",
+        "\n{} B bodies, {} s per cell after {} s warm-up, median of {} round(s); \
+         `each round`: the lowest and highest ratio of a round to bare's in the same round\n",
         args.body,
         args.duration.as_secs(),
         args.warmup.as_secs(),
         args.rounds
     );
     println!(
-        "| target | connections | requests | req/s | p50 µs | p99 µs | errors | vs bare | server CPU µs/request |"
+        "| target | connections | requests | req/s | p50 µs | p99 µs | errors | vs bare | each round | server CPU µs/request |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    // Round against round, before the sort below reorders them: the targets took
+    // turns, so round `i` of each target ran next to round `i` of the bare handler.
+    let spreads: Vec<Option<(f64, f64)>> = cells
+        .iter()
+        .map(|(_, connections, outcomes)| {
+            let bare = cells
+                .iter()
+                .find(|(t, c, _)| *t == Target::Bare && c == connections)?;
+            let ratios = outcomes
+                .iter()
+                .zip(&bare.2)
+                .map(|((round, _), (bare, _))| round.throughput() / bare.throughput());
+            Some(ratios.fold((f64::MAX, f64::MIN), |(low, high), r| {
+                (low.min(r), high.max(r))
+            }))
+        })
+        .collect();
     let medians: Vec<(Target, usize, &Measured)> = cells
         .iter_mut()
         .map(|(target, connections, outcomes)| {
@@ -407,7 +425,7 @@ async fn run(args: RunArgs) -> Result<(), BoxError> {
             (*target, *connections, &outcomes[outcomes.len() / 2])
         })
         .collect();
-    for &(target, connections, (outcome, cpu)) in &medians {
+    for (&(target, connections, (outcome, cpu)), spread) in medians.iter().zip(&spreads) {
         let bare = medians
             .iter()
             .find(|(t, c, _)| *t == Target::Bare && *c == connections)
@@ -416,8 +434,12 @@ async fn run(args: RunArgs) -> Result<(), BoxError> {
             || "-".to_owned(),
             |bare| format!("{:.2}x", outcome.throughput() / bare),
         );
+        let spread = spread.map_or_else(
+            || "-".to_owned(),
+            |(low, high)| format!("{low:.2}-{high:.2}x"),
+        );
         println!(
-            "| {} | {} | {} | {:.0} | {} | {} | {} | {} | {:.1} |",
+            "| {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {:.1} |",
             target.name(),
             connections,
             outcome.ok,
@@ -426,6 +448,7 @@ async fn run(args: RunArgs) -> Result<(), BoxError> {
             outcome.micros(0.99),
             outcome.errors,
             ratio,
+            spread,
             cpu.as_secs_f64() * 1e6,
         );
     }
