@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::routing::post;
 use axum::{Json, Router};
 use bytes::Bytes;
-use metrics_exporter_prometheus::PrometheusBuilder;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tower_webhook::WebhookStack;
@@ -17,7 +17,9 @@ use tower_webhook::event::WebhookEvent;
 use tower_webhook::https::{ForwardedHeader, IpNet, RequireHttpsLayer};
 use tower_webhook::idempotency::IdempotencyLayer;
 use tower_webhook::idempotency::store::{MemoryStore, RedisStore};
-use tower_webhook::observe::ObserveLayer;
+use tower_webhook::observe::{
+    CLOCK_SKEW_SECONDS_BUCKETS, ObserveLayer, PROCESSING_SECONDS_BUCKETS,
+};
 use tower_webhook::ratelimit::{PeerIp, Quota, RateLimitLayer, RedisRateLimiter, VerifiedSource};
 use tower_webhook::signature::{Verifier, VerifySignatureLayer, scheme};
 
@@ -133,9 +135,19 @@ fn unreachable_quota() -> Quota {
 fn common_layers(
     observe: bool,
 ) -> Result<(ObserveLayer, RequireHttpsLayer, VerifySignatureLayer), Box<dyn std::error::Error>> {
-    // As the reference receiver does: the recorder keeps histogram samples until
-    // rendered or upkept, so upkeep runs even though nobody scrapes.
-    let prometheus = PrometheusBuilder::new().install_recorder()?;
+    // As the reference receiver does: histograms with the documented buckets (not the
+    // exporter's default summaries), and upkeep even though nobody scrapes, as the
+    // recorder keeps histogram samples until rendered or upkept.
+    let prometheus = PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Full("webhook_processing_seconds".into()),
+            PROCESSING_SECONDS_BUCKETS,
+        )?
+        .set_buckets_for_metric(
+            Matcher::Full("webhook_clock_skew_seconds".into()),
+            CLOCK_SKEW_SECONDS_BUCKETS,
+        )?
+        .install_recorder()?;
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(5));
         loop {
