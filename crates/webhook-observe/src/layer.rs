@@ -1,6 +1,6 @@
 use std::collections::HashSet;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::Response;
@@ -10,6 +10,7 @@ use tracing::Span;
 use tracing::field::{Empty, Value};
 use webhook_core::{EventType, VerifiedDelivery};
 
+use crate::handles::{self, Handles, with_handle};
 use crate::monitor::ErrorRateMonitor;
 use crate::outcome::{OTHER, UNKNOWN};
 use crate::{Observe, Outcome, names};
@@ -113,6 +114,8 @@ pub(crate) struct Config {
     reasons: HashSet<&'static str>,
     monitor: Option<ErrorRateMonitor>,
     clock: Option<WallClock>,
+    /// The metric handles, for the recorder in use at the first delivery.
+    handles: OnceLock<(usize, Option<Handles>)>,
 }
 
 impl Config {
@@ -138,8 +141,21 @@ impl Config {
 
     pub(crate) fn received(&self) {
         if self.metrics {
-            metrics::counter!(names::RECEIVED).increment(1);
+            let handles = self.handles();
+            with_handle(
+                handles.map(|h| &h.received),
+                || metrics::counter!(names::RECEIVED),
+                |counter| counter.increment(1),
+            );
         }
+    }
+
+    /// The cached metric handles, when the recorder in use allows it (see
+    /// `handles.rs`).
+    fn handles(&self) -> Option<&Handles> {
+        handles::cached(&self.handles, || {
+            Handles::new(&self.event_types, &self.reasons)
+        })
     }
 
     /// Records what became of a delivery: `response` is `None` when the inner service
@@ -170,36 +186,65 @@ impl Config {
         event_type: Option<&EventType>,
         elapsed: Duration,
     ) {
+        let handles = self.handles();
         if let Some(delivery) = delivery {
-            metrics::counter!(
-                names::VERIFIED,
-                "scheme" => delivery.scheme().to_owned(),
-                "key_id" => delivery.key_id().as_str().to_owned(),
-            )
-            .increment(1);
+            let (scheme, key_id) = (delivery.scheme(), delivery.key_id());
+            let register = || {
+                metrics::counter!(
+                    names::VERIFIED,
+                    "scheme" => scheme.to_owned(),
+                    "key_id" => key_id.as_str().to_owned(),
+                )
+            };
+            match handles {
+                Some(handles) => handles.verified(scheme, key_id, register),
+                None => register().increment(1),
+            }
             if let Some(signed) = delivery.timestamp() {
-                metrics::histogram!(names::CLOCK_SKEW_SECONDS).record(self.skew(signed));
+                with_handle(
+                    handles.map(|h| &h.clock_skew),
+                    || metrics::histogram!(names::CLOCK_SKEW_SECONDS),
+                    |histogram| histogram.record(self.skew(signed)),
+                );
             }
         }
         match outcome {
-            Outcome::Processed => {
+            Outcome::Processed | Outcome::Failed => {
                 let label = self.event_type_label(event_type);
-                metrics::counter!(names::PROCESSED, "event_type" => label.clone()).increment(1);
-                metrics::histogram!(names::PROCESSING_SECONDS, "event_type" => label)
-                    .record(elapsed.as_secs_f64());
-            }
-            Outcome::Failed => {
-                let label = self.event_type_label(event_type);
-                metrics::counter!(names::FAILED, "event_type" => label.clone()).increment(1);
-                metrics::histogram!(names::PROCESSING_SECONDS, "event_type" => label)
-                    .record(elapsed.as_secs_f64());
+                let by_type = handles.and_then(|h| h.by_type(&label));
+                let (name, slot) = match outcome {
+                    Outcome::Processed => (names::PROCESSED, by_type.map(|t| &t.processed)),
+                    _ => (names::FAILED, by_type.map(|t| &t.failed)),
+                };
+                with_handle(
+                    slot,
+                    || metrics::counter!(name, "event_type" => label.clone()),
+                    |counter| counter.increment(1),
+                );
+                with_handle(
+                    by_type.map(|t| &t.processing),
+                    || metrics::histogram!(names::PROCESSING_SECONDS, "event_type" => label.clone()),
+                    |histogram| histogram.record(elapsed.as_secs_f64()),
+                );
             }
             Outcome::Rejected { reason } => {
-                metrics::counter!(names::REJECTED, "reason" => self.reason_label(reason))
-                    .increment(1);
+                let label = self.reason_label(reason);
+                with_handle(
+                    handles.and_then(|h| h.by_reason(label)),
+                    || metrics::counter!(names::REJECTED, "reason" => label),
+                    |counter| counter.increment(1),
+                );
             }
-            Outcome::Duplicate => metrics::counter!(names::DUPLICATES).increment(1),
-            Outcome::RateLimited => metrics::counter!(names::RATE_LIMITED).increment(1),
+            Outcome::Duplicate => with_handle(
+                handles.map(|h| &h.duplicates),
+                || metrics::counter!(names::DUPLICATES),
+                |counter| counter.increment(1),
+            ),
+            Outcome::RateLimited => with_handle(
+                handles.map(|h| &h.rate_limited),
+                || metrics::counter!(names::RATE_LIMITED),
+                |counter| counter.increment(1),
+            ),
         }
     }
 
@@ -494,6 +539,7 @@ impl ObserveLayerBuilder {
                 reasons,
                 monitor: self.monitor,
                 clock: self.clock,
+                handles: OnceLock::new(),
             }),
         })
     }

@@ -438,3 +438,32 @@ fn the_https_guard_refusal_is_a_rejection_with_its_code() {
         1
     );
 }
+
+#[test]
+fn one_layer_under_two_local_recorders_in_turn_counts_into_each() {
+    // The second recorder is likely made where the first was: the layer must not keep
+    // handles of the first (it keeps handles only for the global recorder).
+    let service = stack(observe().build().unwrap(), 100, Gate::default());
+    for (round, id) in ["evt_1", "evt_2"].into_iter().enumerate() {
+        let (status, metrics) = with_metrics(|| {
+            let service = service.clone();
+            async move {
+                send(&service, delivery(id, "payout.completed"))
+                    .await
+                    .status
+            }
+        });
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(metrics.counter(names::RECEIVED, &[]), 1, "round {round}");
+        assert_eq!(
+            metrics.counter(names::VERIFIED, &VERIFIED_LABELS),
+            1,
+            "round {round}"
+        );
+        assert_eq!(
+            metrics.counter(names::PROCESSED, &[("event_type", "payout.completed")]),
+            1,
+            "round {round}"
+        );
+    }
+}

@@ -194,7 +194,7 @@ pub(crate) struct Metrics {
 }
 
 impl Metrics {
-    fn new(snapshot: Snapshot) -> Self {
+    pub(crate) fn new(snapshot: Snapshot) -> Self {
         let values = snapshot
             .into_vec()
             .into_iter()
