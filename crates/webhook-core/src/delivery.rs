@@ -116,11 +116,23 @@ impl VerifiedDelivery {
     #[inline]
     pub fn with_event_id(mut self, id: impl AsRef<str>) -> Self {
         let id = id.as_ref();
-        self.event_id = Some(match ArrayString::from(id) {
-            Ok(inline) => EventId::Inline(inline),
-            Err(_) => EventId::Text(id.into()),
-        });
+        if !self.set_inline_event_id(id) {
+            self.event_id = Some(EventId::Text(id.into()));
+        }
         self
+    }
+
+    /// Keeps `id` inline if it fits, copied straight into the marker rather than
+    /// built aside and moved in.
+    #[inline]
+    fn set_inline_event_id(&mut self, id: &str) -> bool {
+        if id.len() > INLINE_ID {
+            return false;
+        }
+        if let EventId::Inline(inline) = self.event_id.insert(EventId::Inline(ArrayString::new())) {
+            inline.push_str(id);
+        }
+        true
     }
 
     /// Adds the event id as the header value that carries it. An id of up to 40 bytes
@@ -133,13 +145,18 @@ impl VerifiedDelivery {
     #[must_use]
     #[inline]
     pub fn with_event_id_header(mut self, value: &HeaderValue) -> Self {
-        self.event_id = Some(match std::str::from_utf8(value.as_bytes()) {
-            Ok(id) => match ArrayString::from(id) {
-                Ok(inline) => EventId::Inline(inline),
-                Err(_) => EventId::Header(value.clone()),
-            },
-            Err(_) => EventId::Text(String::from_utf8_lossy(value.as_bytes()).into()),
-        });
+        match std::str::from_utf8(value.as_bytes()) {
+            Ok(id) => {
+                if !self.set_inline_event_id(id) {
+                    self.event_id = Some(EventId::Header(value.clone()));
+                }
+            }
+            Err(_) => {
+                self.event_id = Some(EventId::Text(
+                    String::from_utf8_lossy(value.as_bytes()).into(),
+                ));
+            }
+        }
         self
     }
 

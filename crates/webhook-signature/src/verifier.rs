@@ -106,6 +106,16 @@ struct Key {
     mac: HmacKey,
 }
 
+/// What the fast path settled.
+enum FastVerdict<'k> {
+    /// `key` verified it; `body` is the marker's copy of the body.
+    Verified(&'k Key, Bytes),
+    /// The signature matches no key.
+    Mismatch,
+    /// Not the usual delivery after all: the general path answers.
+    Unsettled,
+}
+
 struct Inner {
     scheme: Box<dyn Scheme>,
     /// Which built-in scheme `scheme` is, if it is one: see [`Verifier::verify`].
@@ -199,71 +209,81 @@ impl Verifier {
         // settle (see `scheme/fast.rs`) is parsed and checked in full, as it always was.
         if let Some(builtin) = self.inner.builtin {
             if let Some(usual) = builtin.read(headers) {
-                if let Some(verdict) = self.verify_usual(builtin, &usual, body) {
-                    return verdict;
+                match self.verify_usual(&usual, body) {
+                    // The marker is built here, in the caller's slot: built deeper, it
+                    // would be copied out right after its bytes were written (a stall).
+                    FastVerdict::Verified(key, body) => {
+                        let (event_id_header, event_id) = match usual.event_id {
+                            Some((value, id)) if id.len() == value.len() => (Some(value), None),
+                            // Checked ASCII when read, so this is valid UTF-8.
+                            Some((_, id)) => (None, std::str::from_utf8(id).ok()),
+                            None => (None, None),
+                        };
+                        return Ok(delivery(
+                            builtin.name(),
+                            key,
+                            body,
+                            event_id_header,
+                            event_id,
+                            usual.timestamp,
+                        ));
+                    }
+                    FastVerdict::Mismatch => {
+                        return Err(SignatureRejection::SignatureMismatch {
+                            signed_content: self.inner.scheme.signed_content(),
+                        });
+                    }
+                    FastVerdict::Unsettled => {}
                 }
             }
         }
         self.verify_parsed(headers, body)
     }
 
-    /// The fast path: `None` when the delivery is not the usual one after all (its
-    /// timestamp is out of tolerance or its signature does not decode), for
-    /// [`verify_parsed`](Self::verify_parsed) to answer. A base64 signature of the
-    /// right length that does not decode is found only after the first hash.
+    /// The fast path's verdict: [`FastVerdict::Unsettled`] when the delivery is not the
+    /// usual one after all (its timestamp is out of tolerance or its signature does
+    /// not decode), for [`verify_parsed`](Self::verify_parsed) to answer. A base64
+    /// signature of the right length that does not decode is found only after the
+    /// first hash.
     #[inline]
-    fn verify_usual(
-        &self,
-        builtin: Builtin,
-        usual: &Usual<'_>,
-        body: &Bytes,
-    ) -> Option<Result<VerifiedDelivery, SignatureRejection>> {
+    fn verify_usual(&self, usual: &Usual<'_>, body: &Bytes) -> FastVerdict<'_> {
         let inner = &*self.inner;
         if !usual.well_sized() {
-            return None;
+            return FastVerdict::Unsettled;
         }
         if let Some(timestamp) = usual.timestamp {
             if self.now().saturating_sub(timestamp).unsigned_abs() > inner.tolerance.as_secs() {
-                return None;
+                return FastVerdict::Unsettled;
             }
         }
         // The marker's own copy of the body, taken before hashing: a clone is written
         // by a call, and a marker built from it right after would read it back before
         // those writes reach the cache (a stall); the hash gives them time. A forged
         // request pays for it too.
-        let (event_id_header, event_id) = match usual.event_id {
-            Some((value, id)) if id.len() == value.len() => (Some(value), None),
-            // Checked ASCII when read, so this is valid UTF-8.
-            Some((_, id)) => (None, std::str::from_utf8(id).ok()),
-            None => (None, None),
-        };
         let body = body.clone();
         // Hex is decoded before hashing, base64 once the hash is under way (see
         // `scheme/fast.rs`): each order measured the faster for its encoding.
         let mut presented = None;
         if usual.decode_first() {
-            presented = Some(words(&usual.decode()?));
+            match usual.decode() {
+                Some(tag) => presented = Some(words(&tag)),
+                None => return FastVerdict::Unsettled,
+            }
         }
         for key in &inner.keys {
             let tag = words(&key.mac.tag(usual.prefix(), &body));
             let presented = match presented {
                 Some(presented) => presented,
-                None => *presented.insert(words(&usual.decode()?)),
+                None => match usual.decode() {
+                    Some(decoded) => *presented.insert(words(&decoded)),
+                    None => return FastVerdict::Unsettled,
+                },
             };
             if bool::from(difference(&tag, &presented).ct_eq(&0)) {
-                return Some(Ok(delivery(
-                    builtin.name(),
-                    key,
-                    body,
-                    event_id_header,
-                    event_id,
-                    usual.timestamp,
-                )));
+                return FastVerdict::Verified(key, body);
             }
         }
-        Some(Err(SignatureRejection::SignatureMismatch {
-            signed_content: inner.scheme.signed_content(),
-        }))
+        FastVerdict::Mismatch
     }
 
     /// The general path: [`Scheme::parse`], then the checks.
@@ -642,11 +662,11 @@ mod tests {
                 .sign(&body, now, "evt_1")
                 .unwrap();
             let usual = builtin.read(&headers).expect("the usual delivery");
-            let delivery = verifier
-                .verify_usual(builtin, &usual, &body)
-                .expect("settled on the fast path")
-                .expect("verified");
-            assert_eq!(delivery.key_id().as_str(), "k");
+            match verifier.verify_usual(&usual, &body) {
+                FastVerdict::Verified(key, _) => assert_eq!(key.id.as_str(), "k"),
+                FastVerdict::Mismatch => panic!("{}: a mismatch", scheme.name()),
+                FastVerdict::Unsettled => panic!("{}: not settled", scheme.name()),
+            }
         }
         settles(crate::scheme::HopNow, "s");
         settles(GitHub, "s");
