@@ -82,12 +82,12 @@
 //!
 //! | scheme | 256 B | 4 KiB | 64 KiB | 1 MiB | `standardwebhooks` crate / ours |
 //! |---|---:|---:|---:|---:|---|
-//! | HopNow | 0.82x | 0.98x | 1.00x | 1.00x | |
-//! | GitHub | 0.89x | 0.98x | 1.00x | 1.00x | |
-//! | Stripe | 0.90x | 0.98x | 1.00x | 1.00x | |
-//! | Standard Webhooks | 1.01x | 1.00x | 1.00x | 1.00x | 5.6x, 5.4x, 5.3x, 5.4x slower |
-//! | Slack | 0.90x | 0.99x | 1.00x | 1.00x | |
-//! | Shopify | 0.92x | 0.99x | 1.00x | 1.00x | |
+//! | HopNow | 0.83x | 0.97x | 0.98x | 0.98x | |
+//! | GitHub | 0.86x | 0.98x | 1.00x | 1.01x | |
+//! | Stripe | 0.90x | 0.99x | 0.98x | 1.00x | |
+//! | Standard Webhooks | 0.98x | 0.95x | 1.00x | 1.00x | 6.1x, 5.7x, 5.7x, 5.7x slower |
+//! | Slack | 0.98x | 0.98x | 1.00x | 1.00x | |
+//! | Shopify | 0.82x | 0.97x | 0.99x | 0.99x | |
 //!
 //! Each secret is absorbed into its keyed HMAC core (`hmac`'s block-level
 //! `HmacCore<Sha256>`: the `key ^ ipad` and `key ^ opad` states) when the verifier is
@@ -95,14 +95,18 @@
 //! compressions saved, and no buffer to clone). A built-in scheme's usual delivery
 //! (each header once, one well-formed signature) is read straight from the headers,
 //! without building a [`scheme::Signed`] or a dynamic call; anything else takes
-//! [`Scheme::parse`](scheme::Scheme::parse) and answers as before. At 256 B raw takes
-//! about 300-330 ns; Standard Webhooks, with the most to parse (three header lookups,
-//! base64, the id, the timestamp and clock check, and the marker), is just above raw
-//! in this table: 328 ns against 324 ns. Since then the marker keeps key ids and event
-//! ids of up to 40 bytes inline, so building and dropping it touches one shared count
-//! (the body's) instead of three; on a noisier machine, where criterion's means moved
-//! by ±20%, the bench's interleaved table (raw and ours in turns) put Standard Webhooks
-//! at 1.00-1.02x in three runs and 1.12x in a fourth (BENCHMARKS.md has the figures).
+//! [`Scheme::parse`](scheme::Scheme::parse) and answers as before. The marker is built
+//! where `verify` returns it, with key ids and event ids of up to 40 bytes copied into
+//! it (no shared count to touch but the body's, and nothing read back while it is
+//! still being written). At 256 B raw takes about 315-360 ns.
+//!
+//! Criterion's cells on this machine move by a few percent between neighbouring
+//! groups, so the bench ends with an interleaved table (`VERIFY_BENCH_INTERLEAVED_ONLY=1`
+//! prints it alone): raw and ours in turns, chunk against chunk. Standard Webhooks,
+//! with the most to parse (three headers, base64, the id, the timestamp and clock
+//! check), came out at 0.92-0.995x of raw at 256 B (ratio of the fastest chunks) in
+//! nine processes, 0.99-1.00x at 4 KiB; the other schemes at 0.82-0.93x and
+//! 0.98-0.99x. BENCHMARKS.md has the history.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod future;
