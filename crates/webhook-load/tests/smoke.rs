@@ -52,7 +52,16 @@ fn every_target_answers_every_request() {
         let requests: u64 = row[2].parse().unwrap();
         assert!(requests > 0, "{table}");
         assert_eq!(row[6], "0", "errors in {row:?}:\n{table}");
-        let cpu: f64 = row[8].parse().unwrap();
+        let (low, high) = row[8]
+            .strip_suffix('x')
+            .and_then(|spread| spread.split_once('-'))
+            .unwrap_or_else(|| panic!("no round-by-round spread in {row:?}"));
+        let (low, high): (f64, f64) = (low.parse().unwrap(), high.parse().unwrap());
+        assert!(0.0 < low && low <= high, "{table}");
+        if row[0] == "bare" {
+            assert_eq!(row[8], "1.00-1.00x", "{table}");
+        }
+        let cpu: f64 = row[9].parse().unwrap();
         assert!(cpu.is_finite() && cpu >= 0.0, "{table}");
     }
     let targets: Vec<&str> = rows.iter().map(|row| row[0].as_str()).collect();
