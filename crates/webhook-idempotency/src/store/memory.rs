@@ -400,6 +400,11 @@ mod tests {
         StoredResponse::new(StatusCode::OK).with_body(Bytes::from_static(b"done"))
     }
 
+    /// Claims `key` for a new worker.
+    async fn claim(store: &MemoryStore, key: &str) -> Claim {
+        store.claim(key, Token::generate(), LEASE).await.unwrap()
+    }
+
     /// Processes `key` once: claim, then record with `retention`.
     async fn process(store: &MemoryStore, key: &str, retention: Duration) {
         let token = Token::generate();
@@ -457,7 +462,7 @@ mod tests {
         // A late release by the holder does not delete the record.
         assert!(!store.release("k", a).await.unwrap());
         tokio::time::advance(RETENTION - Duration::from_secs(1)).await;
-        match store.claim("k", Token::generate(), LEASE).await.unwrap() {
+        match claim(&store, "k").await {
             Claim::Done(stored) => assert_eq!(stored, ok()),
             other => panic!("{other:?}"),
         }
@@ -514,15 +519,9 @@ mod tests {
         assert_eq!(store.len(), 100);
         tokio::time::advance(RETENTION).await;
         // Each call removes up to 64 expired entries.
-        store
-            .claim("new-1", Token::generate(), LEASE)
-            .await
-            .unwrap();
+        claim(&store, "new-1").await;
         assert_eq!(store.len(), 100 - 64 + 1);
-        store
-            .claim("new-2", Token::generate(), LEASE)
-            .await
-            .unwrap();
+        claim(&store, "new-2").await;
         assert_eq!(store.len(), 2);
     }
 
@@ -532,10 +531,7 @@ mod tests {
         // 40 claims abandoned at 0 s (they expire at 60 s), then 40 records made at
         // 10 s and kept 30 s (they expire at 40 s).
         for i in 0..40 {
-            store
-                .claim(&format!("claim-{i}"), Token::generate(), LEASE)
-                .await
-                .unwrap();
+            claim(&store, &format!("claim-{i}")).await;
         }
         tokio::time::advance(Duration::from_secs(10)).await;
         for i in 0..40 {
@@ -544,24 +540,15 @@ mod tests {
         assert_eq!(store.len(), 80);
         // At 45 s only the records have expired.
         tokio::time::advance(Duration::from_secs(35)).await;
-        store
-            .claim("new-1", Token::generate(), LEASE)
-            .await
-            .unwrap();
+        claim(&store, "new-1").await;
         assert_eq!(store.len(), 40 + 1);
         assert!(matches!(
-            store
-                .claim("claim-0", Token::generate(), LEASE)
-                .await
-                .unwrap(),
+            claim(&store, "claim-0").await,
             Claim::InFlight { .. }
         ));
         // At 61 s the abandoned claims have too; `new-1` holds until 105 s.
         tokio::time::advance(Duration::from_secs(16)).await;
-        store
-            .claim("new-2", Token::generate(), LEASE)
-            .await
-            .unwrap();
+        claim(&store, "new-2").await;
         assert_eq!(store.len(), 2);
     }
 
@@ -572,19 +559,13 @@ mod tests {
         process(&store, "short", Duration::from_secs(1)).await;
         tokio::time::advance(Duration::from_secs(2)).await;
         // `short` expired but sits behind `long`: still held, yet free to claim.
-        assert!(matches!(
-            store
-                .claim("short", Token::generate(), LEASE)
-                .await
-                .unwrap(),
-            Claim::Acquired
-        ));
-        match store.claim("long", Token::generate(), LEASE).await.unwrap() {
+        assert!(matches!(claim(&store, "short").await, Claim::Acquired));
+        match claim(&store, "long").await {
             Claim::Done(stored) => assert_eq!(stored, ok()),
             other => panic!("{other:?}"),
         }
         tokio::time::advance(RETENTION).await;
-        store.claim("new", Token::generate(), LEASE).await.unwrap();
+        claim(&store, "new").await;
         // `long` and the claim on `short` expired and went; the new claim stays.
         assert_eq!(store.len(), 1);
     }
@@ -629,43 +610,25 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_full_store_evicts_the_oldest_record_and_never_a_claim() {
         let store = MemoryStore::with_capacity(3);
-        let claim = Token::generate();
-        store.claim("in-flight", claim, LEASE).await.unwrap();
+        let holder = Token::generate();
+        store.claim("in-flight", holder, LEASE).await.unwrap();
         for key in ["done-1", "done-2"] {
             process(&store, key, RETENTION).await;
             tokio::time::advance(Duration::from_secs(1)).await;
         }
-        assert!(matches!(
-            store.claim("new", Token::generate(), LEASE).await.unwrap(),
-            Claim::Acquired
-        ));
+        assert!(matches!(claim(&store, "new").await, Claim::Acquired));
         assert_eq!(store.len(), 3);
-        // done-1 was the record closest to its end: it went; done-2 and the claim stay.
+        // done-1 was the oldest record: it went; done-2 and the claim stay.
+        assert!(matches!(claim(&store, "done-2").await, Claim::Done(_)));
         assert!(matches!(
-            store
-                .claim("done-2", Token::generate(), LEASE)
-                .await
-                .unwrap(),
-            Claim::Done(_)
-        ));
-        assert!(matches!(
-            store
-                .claim("in-flight", Token::generate(), LEASE)
-                .await
-                .unwrap(),
+            claim(&store, "in-flight").await,
             Claim::InFlight { .. }
         ));
-        assert!(matches!(
-            store
-                .claim("done-1", Token::generate(), LEASE)
-                .await
-                .unwrap(),
-            Claim::Acquired
-        ));
+        assert!(matches!(claim(&store, "done-1").await, Claim::Acquired));
 
         let full = MemoryStore::with_capacity(2);
-        full.claim("a", Token::generate(), LEASE).await.unwrap();
-        full.claim("b", Token::generate(), LEASE).await.unwrap();
+        claim(&full, "a").await;
+        claim(&full, "b").await;
         let error = full.claim("c", Token::generate(), LEASE).await.unwrap_err();
         assert_eq!(error.kind(), StoreErrorKind::Full);
     }
