@@ -211,19 +211,19 @@ impl Config {
         match outcome {
             Outcome::Processed | Outcome::Failed => {
                 let label = self.event_type_label(event_type);
-                let by_type = handles.and_then(|h| h.by_type(&label));
+                let by_type = handles.and_then(|h| h.by_type(label.as_str()));
                 let (name, slot) = match outcome {
                     Outcome::Processed => (names::PROCESSED, by_type.map(|t| &t.processed)),
                     _ => (names::FAILED, by_type.map(|t| &t.failed)),
                 };
                 with_handle(
                     slot,
-                    || metrics::counter!(name, "event_type" => label.clone()),
+                    || metrics::counter!(name, "event_type" => label.shared()),
                     |counter| counter.increment(1),
                 );
                 with_handle(
                     by_type.map(|t| &t.processing),
-                    || metrics::histogram!(names::PROCESSING_SECONDS, "event_type" => label.clone()),
+                    || metrics::histogram!(names::PROCESSING_SECONDS, "event_type" => label.shared()),
                     |histogram| histogram.record(elapsed.as_secs_f64()),
                 );
             }
@@ -262,12 +262,14 @@ impl Config {
         now - signed as f64
     }
 
-    fn event_type_label(&self, event_type: Option<&EventType>) -> SharedString {
+    /// The `event_type` label value: the allowed type (shared with the allow-list, so
+    /// a label built from it copies nothing), `other` or `unknown`.
+    fn event_type_label(&self, event_type: Option<&EventType>) -> Label<'_> {
         match event_type {
-            None => SharedString::const_str(UNKNOWN),
+            None => Label::Fixed(UNKNOWN),
             Some(event_type) => match self.event_types.get(event_type.as_str()) {
-                Some(allowed) => SharedString::from(allowed.clone()),
-                None => SharedString::const_str(OTHER),
+                Some(allowed) => Label::Allowed(allowed),
+                None => Label::Fixed(OTHER),
             },
         }
     }
@@ -277,6 +279,30 @@ impl Config {
             code
         } else {
             OTHER
+        }
+    }
+}
+
+/// An `event_type` label value, turned into a metric label only when a series is
+/// registered.
+#[derive(Clone, Copy)]
+enum Label<'a> {
+    Allowed(&'a Arc<str>),
+    Fixed(&'static str),
+}
+
+impl Label<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            Self::Allowed(allowed) => allowed,
+            Self::Fixed(label) => label,
+        }
+    }
+
+    fn shared(&self) -> SharedString {
+        match self {
+            Self::Allowed(allowed) => SharedString::from(Arc::clone(allowed)),
+            Self::Fixed(label) => SharedString::const_str(label),
         }
     }
 }
