@@ -18,7 +18,9 @@
 //! same handler through `WebhookEvent`; `redis` is the same stack with its state in a
 //! `redis-server` that the tool starts on a free port (or `REDIS_URL`);
 //! `memory-quiet` is the in-memory stack with the observe layer's metrics and tracing
-//! switched off, to tell what observability costs from what the other layers cost.
+//! switched off, to tell what observability costs from what the other layers cost;
+//! `memory-spans` is the in-memory stack with the delivery span at `INFO` (its
+//! default is `DEBUG`), so that the `info` subscriber records and formats it.
 //!
 //! Client and server share the machine's cores, so throughput also says how much CPU
 //! the server left to the client. The `run` table's last column, the server process's
@@ -66,6 +68,8 @@ pub(crate) enum Target {
     /// The same, with the observe layer's metrics and tracing switched off: what the
     /// other layers cost without observability.
     MemoryQuiet,
+    /// The same, with the delivery span at `INFO`: recorded by the `info` subscriber.
+    MemorySpans,
     /// The full stack with its state in Redis.
     Redis,
 }
@@ -76,6 +80,7 @@ impl Target {
             Self::Bare => "bare",
             Self::Memory => "memory",
             Self::MemoryQuiet => "memory-quiet",
+            Self::MemorySpans => "memory-spans",
             Self::Redis => "redis",
         }
     }
@@ -165,8 +170,8 @@ fn main() -> Result<(), BoxError> {
             hold_ms,
             handler,
         } => {
-            // What a service runs in production: info, so the stack's span per
-            // delivery is recorded (it prints nothing unless something is refused).
+            // What a service runs in production: info (it prints nothing unless
+            // something is refused; `memory-spans` records its span per delivery).
             tracing_subscriber::fmt()
                 .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
                 .with_writer(std::io::stderr)

@@ -22,6 +22,7 @@ use tower_webhook::observe::{
 };
 use tower_webhook::ratelimit::{PeerIp, Quota, RateLimitLayer, RedisRateLimiter, VerifiedSource};
 use tower_webhook::signature::{Verifier, VerifySignatureLayer, scheme};
+use tracing::Level;
 
 use crate::Target;
 
@@ -81,7 +82,7 @@ pub(crate) async fn serve(
                 }))
             }),
         ),
-        Target::Memory | Target::MemoryQuiet | Target::Redis => {
+        Target::Memory | Target::MemoryQuiet | Target::MemorySpans | Target::Redis => {
             let parse_handler = post(move |event: WebhookEvent| async move {
                 tokio::time::sleep(hold).await;
                 let fields = event.data.as_object().map_or(0, serde_json::Map::len);
@@ -99,7 +100,9 @@ pub(crate) async fn serve(
             match (target, redis_url) {
                 (Target::Redis, Some(url)) => routes.layer(redis_stack(&url).await?),
                 (Target::Redis, None) => return Err("the redis target needs --redis-url".into()),
-                _ => routes.layer(memory_stack(target != Target::MemoryQuiet)?),
+                (Target::MemoryQuiet, _) => routes.layer(memory_stack(false, Level::DEBUG)?),
+                (Target::MemorySpans, _) => routes.layer(memory_stack(true, Level::INFO)?),
+                _ => routes.layer(memory_stack(true, Level::DEBUG)?),
             }
         }
     };
@@ -129,11 +132,12 @@ fn unreachable_quota() -> Quota {
 }
 
 /// The pieces every full stack shares: metrics (a Prometheus recorder is installed)
-/// and tracing, both recorded when `observe` is on, the HTTPS guard believing the
-/// loopback proxy's `X-Forwarded-Proto`, and signature verification (the reference
-/// scheme).
+/// and tracing, both on when `observe` is, the delivery span at `span_level`; the
+/// HTTPS guard believing the loopback proxy's `X-Forwarded-Proto`, and signature
+/// verification (the reference scheme).
 fn common_layers(
     observe: bool,
+    span_level: Level,
 ) -> Result<(ObserveLayer, RequireHttpsLayer, VerifySignatureLayer), Box<dyn std::error::Error>> {
     // As the reference receiver does: histograms with the documented buckets (not the
     // exporter's default summaries), and upkeep even though nobody scrapes, as the
@@ -159,6 +163,7 @@ fn common_layers(
         .event_types(["invoice.paid"])
         .metrics(observe)
         .tracing(observe)
+        .span_level(span_level)
         .build()?;
     let https = RequireHttpsLayer::new().trust_proxies(
         ForwardedHeader::XForwardedProto,
@@ -173,9 +178,12 @@ fn common_layers(
 
 /// The full stack with in-memory state: per-IP limit before verification, per-source
 /// limit after it, idempotency in a `MemoryStore` that keeps one minute of deliveries;
-/// metrics and tracing when `observe` is on.
-fn memory_stack(observe: bool) -> Result<FullStack<MemoryStore>, Box<dyn std::error::Error>> {
-    let (observe, https, verify) = common_layers(observe)?;
+/// metrics and tracing when `observe` is on, the delivery span at `span_level`.
+fn memory_stack(
+    observe: bool,
+    span_level: Level,
+) -> Result<FullStack<MemoryStore>, Box<dyn std::error::Error>> {
+    let (observe, https, verify) = common_layers(observe, span_level)?;
     let per_ip = RateLimitLayer::builder(unreachable_quota())
         .key(PeerIp::new())
         .build()?;
@@ -195,7 +203,7 @@ fn memory_stack(observe: bool) -> Result<FullStack<MemoryStore>, Box<dyn std::er
 
 /// The full stack with its state in Redis: both limits and the idempotency store.
 async fn redis_stack(url: &str) -> Result<FullStack<RedisStore>, Box<dyn std::error::Error>> {
-    let (observe, https, verify) = common_layers(true)?;
+    let (observe, https, verify) = common_layers(true, Level::DEBUG)?;
     let limiter = |prefix: &str| {
         RedisRateLimiter::builder(unreachable_quota())
             .url(url)

@@ -36,7 +36,7 @@ fn every_target_answers_every_request() {
     let table = webhook_load(&[
         "run",
         "--targets",
-        "bare,memory,memory-quiet,redis",
+        "bare,memory,memory-quiet,memory-spans,redis",
         "--connections",
         "1,4",
         "--duration",
@@ -47,7 +47,7 @@ fn every_target_answers_every_request() {
         "200",
     ]);
     let rows = rows(&table);
-    assert_eq!(rows.len(), 8, "{table}");
+    assert_eq!(rows.len(), 10, "{table}");
     for row in &rows {
         let requests: u64 = row[2].parse().unwrap();
         assert!(requests > 0, "{table}");
@@ -71,10 +71,12 @@ fn every_target_answers_every_request() {
             "bare",
             "memory",
             "memory-quiet",
+            "memory-spans",
             "redis",
             "bare",
             "memory",
             "memory-quiet",
+            "memory-spans",
             "redis"
         ]
     );

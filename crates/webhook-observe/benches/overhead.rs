@@ -14,16 +14,18 @@
 //! A real recorder is installed (`metrics-exporter-prometheus`, with the suggested
 //! buckets) and a real subscriber (`tracing-subscriber`'s `fmt` at `INFO`, writing to
 //! a sink), so "on" pays for what a deployment pays: label lookups, histogram
-//! updates, a span whose fields are formatted. Three cases:
+//! updates, and with `span_level(INFO)` a span whose fields are formatted. Four cases:
 //! - `no_layer`: the stack without the observe layer;
 //! - `off`: the layer with metrics and tracing switched off;
-//! - `on`: the layer with both on.
+//! - `on`: the layer with its defaults: both on, the span at `DEBUG` (not recorded by
+//!   a subscriber at `INFO`);
+//! - `on, INFO span`: the same with the span at `INFO`, recorded and formatted.
 //!
-//! After criterion, the cases (and "metrics only", "tracing only") run in alternating
-//! batches (200 rounds of 500 deliveries each, the order rotating every round), so
-//! drift from other load hits them alike, and the median ratio `on / off` is printed
-//! with the per-request times. `RATIO_ONLY=1` skips criterion
-//! and runs only that part.
+//! After criterion, the cases (and "metrics only", "INFO span only") run in
+//! alternating batches (200 rounds of 500 deliveries each, the order rotating every
+//! round), so drift from other load hits them alike, and the median ratio `on / off`
+//! is printed with the per-request times. `RATIO_ONLY=1` skips criterion and runs
+//! only that part.
 
 use std::convert::Infallible;
 use std::num::NonZeroU32;
@@ -36,6 +38,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 use tokio::runtime::Runtime;
 use tower::util::BoxCloneService;
 use tower::{Layer, ServiceBuilder, ServiceExt};
+use tracing::Level;
 use webhook_event::{EventRouter, Outcome, WebhookEvent};
 use webhook_idempotency::IdempotencyLayer;
 use webhook_observe::{CLOCK_SKEW_SECONDS_BUCKETS, ObserveLayer, PROCESSING_SECONDS_BUCKETS};
@@ -69,7 +72,7 @@ fn install_recorder_and_subscriber() {
     metrics::set_global_recorder(recorder).unwrap();
     webhook_observe::describe_metrics();
     tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
+        .with_max_level(Level::INFO)
         .with_writer(std::io::sink)
         .init();
 }
@@ -99,14 +102,15 @@ fn stack(observe: Option<ObserveLayer>) -> Stack {
 }
 
 fn observe(on: bool) -> ObserveLayer {
-    observe_with(on, on)
+    observe_with(on, on, Level::DEBUG)
 }
 
-fn observe_with(metrics: bool, tracing: bool) -> ObserveLayer {
+fn observe_with(metrics: bool, tracing: bool, span_level: Level) -> ObserveLayer {
     ObserveLayer::builder()
         .event_types([EVENT_TYPE, "payout.created", "payout.failed"])
         .metrics(metrics)
         .tracing(tracing)
+        .span_level(span_level)
         .build()
         .unwrap()
 }
@@ -168,6 +172,7 @@ fn main() {
     let no_layer = stack(None);
     let off = stack(Some(observe(false)));
     let on = stack(Some(observe(true)));
+    let on_info = stack(Some(observe_with(true, true, Level::INFO)));
 
     if std::env::var_os("RATIO_ONLY").is_none() {
         let mut criterion = Criterion::default()
@@ -177,23 +182,25 @@ fn main() {
         bench_case(&mut criterion, &runtime, &signer, "no_layer", &no_layer);
         bench_case(&mut criterion, &runtime, &signer, "off", &off);
         bench_case(&mut criterion, &runtime, &signer, "on", &on);
+        bench_case(&mut criterion, &runtime, &signer, "on_info_span", &on_info);
         criterion.final_summary();
     }
 
     // The alternating part also times each half alone, to tell their costs apart.
-    let metrics_only = stack(Some(observe_with(true, false)));
-    let tracing_only = stack(Some(observe_with(false, true)));
-    let cases: [(&str, &Stack); 5] = [
+    let metrics_only = stack(Some(observe_with(true, false, Level::DEBUG)));
+    let info_span_only = stack(Some(observe_with(false, true, Level::INFO)));
+    let cases: [(&str, &Stack); 6] = [
         ("no_layer", &no_layer),
         ("off", &off),
         ("on", &on),
+        ("on, INFO span", &on_info),
         ("metrics only", &metrics_only),
-        ("tracing only", &tracing_only),
+        ("INFO span only", &info_span_only),
     ];
-    let mut totals = [0.0; 5];
+    let mut totals = [0.0; 6];
     let mut ratios = Vec::with_capacity(ROUNDS);
     for round in 0..ROUNDS {
-        let mut times = [0.0; 5];
+        let mut times = [0.0; 6];
         // Rotate the order each round, so no case always runs after the same one.
         for step in 0..cases.len() {
             let index = (round + step) % cases.len();
@@ -208,7 +215,7 @@ fn main() {
     let per_request = |total: f64| total / (ROUNDS * BATCH) as f64 * 1e9;
     println!("\nalternating batches ({ROUNDS} rounds x {BATCH} fresh deliveries per case):");
     for ((name, _), total) in cases.iter().zip(totals) {
-        println!("  {name:>12}: {:>6.0} ns/request", per_request(total));
+        println!("  {name:>14}: {:>6.0} ns/request", per_request(total));
     }
     println!(
         "  on / off: median {:.3} (quartiles {:.3} .. {:.3}); on - off: {:.0} ns/request",

@@ -6,8 +6,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use http::Response;
 use metrics::SharedString;
 use tower_layer::Layer;
-use tracing::Span;
 use tracing::field::{Empty, Value};
+use tracing::{Level, Span};
 use webhook_core::{EventType, VerifiedDelivery};
 
 use crate::handles::{self, Handles, with_handle};
@@ -110,6 +110,7 @@ impl std::error::Error for ConfigError {}
 pub(crate) struct Config {
     pub(crate) metrics: bool,
     pub(crate) tracing: bool,
+    span_level: Level,
     event_types: HashSet<Arc<str>>,
     reasons: HashSet<&'static str>,
     monitor: Option<ErrorRateMonitor>,
@@ -125,18 +126,31 @@ impl Config {
         if !self.tracing {
             return Span::none();
         }
-        tracing::info_span!(
-            "webhook.delivery",
-            event_id = Empty,
-            event_type = Empty,
-            scheme = Empty,
-            key_id = Empty,
-            verified = Empty,
-            outcome = Empty,
-            reason = Empty,
-            status = Empty,
-            duration_ms = Empty,
-        )
+        // A callsite's level is a constant: one `span!` per level.
+        macro_rules! delivery_span {
+            ($level:expr) => {
+                tracing::span!(
+                    $level,
+                    "webhook.delivery",
+                    event_id = Empty,
+                    event_type = Empty,
+                    scheme = Empty,
+                    key_id = Empty,
+                    verified = Empty,
+                    outcome = Empty,
+                    reason = Empty,
+                    status = Empty,
+                    duration_ms = Empty,
+                )
+            };
+        }
+        match self.span_level {
+            Level::ERROR => delivery_span!(Level::ERROR),
+            Level::WARN => delivery_span!(Level::WARN),
+            Level::INFO => delivery_span!(Level::INFO),
+            Level::DEBUG => delivery_span!(Level::DEBUG),
+            Level::TRACE => delivery_span!(Level::TRACE),
+        }
     }
 
     pub(crate) fn received(&self) {
@@ -315,57 +329,58 @@ fn record_span(
     status: Option<u16>,
     elapsed: Duration,
 ) {
-    let Some(metadata) = span.metadata().filter(|_| !span.is_disabled()) else {
-        // Nobody records a disabled span.
-        return;
-    };
-    let fields = metadata.fields();
-    let field = |name| fields.field(name).expect("declared in `Config::span`");
     let event_id = delivery.and_then(VerifiedDelivery::event_id);
     let event_type = event_type.map(EventType::as_str);
-    let scheme = delivery.map(VerifiedDelivery::scheme);
-    let key_id = delivery.map(|delivery| delivery.key_id().as_str());
-    let verified = delivery.is_some();
     let outcome_name = outcome.as_str();
     let reason = match outcome {
         Outcome::Rejected { reason } => Some(reason),
         _ => None,
     };
-    let duration_ms = elapsed.as_secs_f64() * 1000.0;
-    // All at once: a subscriber that formats fields (the `fmt` layer) does so in one
-    // pass, rather than once per field.
-    span.record_all(&fields.value_set(&[
-        (
-            &field("event_id"),
-            event_id.as_ref().map(|v| v as &dyn Value),
-        ),
-        (
-            &field("event_type"),
-            event_type.as_ref().map(|v| v as &dyn Value),
-        ),
-        (&field("scheme"), scheme.as_ref().map(|v| v as &dyn Value)),
-        (&field("key_id"), key_id.as_ref().map(|v| v as &dyn Value)),
-        (&field("verified"), Some(&verified as &dyn Value)),
-        (&field("outcome"), Some(&outcome_name as &dyn Value)),
-        (&field("reason"), reason.as_ref().map(|v| v as &dyn Value)),
-        (&field("status"), status.as_ref().map(|v| v as &dyn Value)),
-        (&field("duration_ms"), Some(&duration_ms as &dyn Value)),
-    ]));
+    // A disabled span (below the subscriber's level) has nothing to record.
+    if let Some(metadata) = span.metadata().filter(|_| !span.is_disabled()) {
+        let fields = metadata.fields();
+        let field = |name| fields.field(name).expect("declared in `Config::span`");
+        let scheme = delivery.map(VerifiedDelivery::scheme);
+        let key_id = delivery.map(|delivery| delivery.key_id().as_str());
+        let verified = delivery.is_some();
+        let duration_ms = elapsed.as_secs_f64() * 1000.0;
+        // All at once: a subscriber that formats fields (the `fmt` layer) does so in
+        // one pass, rather than once per field.
+        span.record_all(&fields.value_set(&[
+            (
+                &field("event_id"),
+                event_id.as_ref().map(|v| v as &dyn Value),
+            ),
+            (
+                &field("event_type"),
+                event_type.as_ref().map(|v| v as &dyn Value),
+            ),
+            (&field("scheme"), scheme.as_ref().map(|v| v as &dyn Value)),
+            (&field("key_id"), key_id.as_ref().map(|v| v as &dyn Value)),
+            (&field("verified"), Some(&verified as &dyn Value)),
+            (&field("outcome"), Some(&outcome_name as &dyn Value)),
+            (&field("reason"), reason.as_ref().map(|v| v as &dyn Value)),
+            (&field("status"), status.as_ref().map(|v| v as &dyn Value)),
+            (&field("duration_ms"), Some(&duration_ms as &dyn Value)),
+        ]));
+    }
+    // The closing event names the delivery itself, so that it says which delivery
+    // it is about when the span is not recorded.
     match outcome {
         Outcome::Processed => {
-            tracing::debug!(parent: span, outcome = outcome_name, status, "webhook delivery processed");
+            tracing::debug!(parent: span, outcome = outcome_name, status, event_id, event_type, "webhook delivery processed");
         }
         Outcome::Duplicate => {
-            tracing::debug!(parent: span, outcome = outcome_name, status, "duplicate webhook delivery");
+            tracing::debug!(parent: span, outcome = outcome_name, status, event_id, event_type, "duplicate webhook delivery");
         }
         Outcome::RateLimited => {
-            tracing::warn!(parent: span, outcome = outcome_name, status, "webhook delivery rate limited");
+            tracing::warn!(parent: span, outcome = outcome_name, status, event_id, event_type, "webhook delivery rate limited");
         }
         Outcome::Rejected { reason } => {
-            tracing::warn!(parent: span, outcome = outcome_name, reason, status, "webhook delivery rejected");
+            tracing::warn!(parent: span, outcome = outcome_name, reason, status, event_id, event_type, "webhook delivery rejected");
         }
         Outcome::Failed => {
-            tracing::error!(parent: span, outcome = outcome_name, status, "webhook delivery failed");
+            tracing::error!(parent: span, outcome = outcome_name, status, event_id, event_type, "webhook delivery failed");
         }
     }
 }
@@ -394,6 +409,7 @@ impl ObserveLayer {
         ObserveLayerBuilder {
             metrics: true,
             tracing: true,
+            span_level: Level::DEBUG,
             event_types: Vec::new(),
             reasons: Vec::new(),
             monitor: None,
@@ -430,6 +446,7 @@ impl fmt::Debug for ObserveLayer {
         f.debug_struct("ObserveLayer")
             .field("metrics", &self.config.metrics)
             .field("tracing", &self.config.tracing)
+            .field("span_level", &self.config.span_level)
             .field("event_types", &types)
             .field("monitor", &self.config.monitor)
             .finish_non_exhaustive()
@@ -468,6 +485,7 @@ impl<S> Layer<S> for ObserveLayer {
 pub struct ObserveLayerBuilder {
     metrics: bool,
     tracing: bool,
+    span_level: Level,
     event_types: Vec<String>,
     reasons: Vec<&'static str>,
     monitor: Option<ErrorRateMonitor>,
@@ -485,6 +503,17 @@ impl ObserveLayerBuilder {
     /// Opens a span per delivery and logs its outcome (default on).
     pub fn tracing(mut self, on: bool) -> Self {
         self.tracing = on;
+        self
+    }
+
+    /// The level of the `webhook.delivery` span (default `DEBUG`, as `tower-http`'s
+    /// `TraceLayer`). A subscriber below that level records no span, and pays almost
+    /// nothing for it; the closing event of a refused or failed delivery is logged at
+    /// `WARN` or `ERROR` either way, with the delivery's id and type. Set `INFO` to
+    /// keep a span per delivery where services log at `INFO` (for a trace exporter,
+    /// say); see the [crate docs](crate#cost) for what it costs.
+    pub fn span_level(mut self, level: Level) -> Self {
+        self.span_level = level;
         self
     }
 
@@ -561,6 +590,7 @@ impl ObserveLayerBuilder {
             config: Arc::new(Config {
                 metrics: self.metrics,
                 tracing: self.tracing,
+                span_level: self.span_level,
                 event_types,
                 reasons,
                 monitor: self.monitor,
@@ -576,6 +606,7 @@ impl fmt::Debug for ObserveLayerBuilder {
         f.debug_struct("ObserveLayerBuilder")
             .field("metrics", &self.metrics)
             .field("tracing", &self.tracing)
+            .field("span_level", &self.span_level)
             .field("event_types", &self.event_types)
             .field("reasons", &self.reasons)
             .field("monitor", &self.monitor)

@@ -12,6 +12,8 @@ use http::StatusCode;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::Layer as _;
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 
@@ -147,14 +149,25 @@ impl Capture {
     }
 }
 
-/// Runs `test` on a current-thread runtime with the capturing subscriber.
+/// Runs `test` on a current-thread runtime with the capturing subscriber, every
+/// level enabled.
 fn traced<F, Fut>(test: F) -> (Fut::Output, Capture)
 where
     F: FnOnce() -> Fut,
     Fut: Future,
 {
+    traced_at(LevelFilter::TRACE, test)
+}
+
+/// Runs `test` with the capturing subscriber at `level`, as a service logging at
+/// that level would.
+fn traced_at<F, Fut>(level: LevelFilter, test: F) -> (Fut::Output, Capture)
+where
+    F: FnOnce() -> Fut,
+    Fut: Future,
+{
     let capture = Capture::default();
-    let subscriber = tracing_subscriber::registry().with(capture.clone());
+    let subscriber = tracing_subscriber::registry().with(capture.clone().with_filter(level));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -326,4 +339,50 @@ fn with_tracing_off_no_span_is_opened() {
             .any(|event| event.fields.contains_key("outcome")),
         "{events:?}"
     );
+}
+
+#[test]
+fn the_span_is_at_debug_unless_asked_and_refusals_are_logged_at_info_without_it() {
+    let (_, capture) = traced_at(LevelFilter::INFO, || async {
+        let service = stack(observe().build().unwrap(), 100, Gate::default());
+        assert_eq!(
+            send(&service, delivery("evt_1", "payout.completed"))
+                .await
+                .status,
+            StatusCode::OK
+        );
+        send(&service, forged("evt_2", "payout.completed")).await;
+        send(&service, delivery("evt_3", "payout.failed")).await;
+    });
+    assert!(capture.deliveries().is_empty());
+    let events = capture.events.lock().unwrap();
+    let closing: Vec<_> = events
+        .iter()
+        .filter(|event| event.fields.contains_key("outcome"))
+        .collect();
+    // The processed delivery's closing event is at DEBUG: not logged.
+    assert_eq!(closing.len(), 2, "{events:?}");
+    assert_eq!(closing[0].level, Level::WARN);
+    assert_eq!(
+        field(&closing[0].fields, "reason"),
+        Some("signature_mismatch")
+    );
+    assert_eq!(field(&closing[0].fields, "status"), Some("401"));
+    assert_eq!(closing[1].level, Level::ERROR);
+    assert_eq!(field(&closing[1].fields, "outcome"), Some("failed"));
+    assert_eq!(field(&closing[1].fields, "event_id"), Some("evt_3"));
+    assert_eq!(
+        field(&closing[1].fields, "event_type"),
+        Some("payout.failed")
+    );
+    assert_eq!(field(&closing[1].fields, "status"), Some("500"));
+
+    let (_, capture) = traced_at(LevelFilter::INFO, || async {
+        let layer = observe().span_level(Level::INFO).build().unwrap();
+        let service = stack(layer, 100, Gate::default());
+        send(&service, delivery("evt_1", "payout.completed")).await;
+    });
+    let (fields, _) = capture.only_delivery();
+    assert_eq!(field(&fields, "event_id"), Some("evt_1"));
+    assert_eq!(field(&fields, "outcome"), Some("processed"));
 }
