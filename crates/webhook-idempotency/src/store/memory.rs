@@ -1,16 +1,17 @@
-use std::collections::hash_map::Entry as MapEntry;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
+use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
 use foldhash::fast::RandomState;
+use hashbrown::HashTable;
 use tokio::time::Instant;
 
 use super::{Claim, Completion, Store, StoreError, StoreErrorKind, StoredResponse, Token};
 
-/// The default [`MemoryStore`] capacity: 100,000 entries (about 30 MB with short
+/// The default [`MemoryStore`] capacity: 100,000 entries (about 25 MB with short
 /// responses; see the [`MemoryStore`] docs).
 pub const DEFAULT_CAPACITY: usize = 100_000;
 
@@ -47,19 +48,20 @@ const COMPACT_SLACK: usize = 1024;
 ///   default).
 ///
 /// `cargo bench -p webhook-idempotency --features redis --bench store` times claim and
-/// complete per delivery: 0.90-0.92 µs in a store with room, 0.70-0.77 µs in a full
-/// one with 256 claims in flight (each delivery evicts a record), against 1.07-1.16
-/// and 0.88-0.97 µs with the records' index in a `BTreeMap` and `SipHash` keys, the
-/// two builds run in turns.
+/// complete per delivery: 0.68-0.76 µs in a store with room, 0.66-0.67 µs in a full
+/// one with 256 claims in flight (each delivery evicts a record), against 0.82-0.93
+/// and 0.72-0.78 µs before entries were found by a hash kept in the indexes and
+/// completed in place (and 1.07-1.16 and 0.88-0.97 µs with the records' index in a
+/// `BTreeMap` and `SipHash` keys); the builds run in turns.
 ///
-/// **Measured footprint**: about 260 bytes of heap per processed entry for a 40-byte
+/// **Measured footprint**: about 230 bytes of heap per processed entry for a 40-byte
 /// key and a stored response of status, `content-type: application/json` and a
-/// 16-byte body (kept encoded: a 52-byte record), and about 230 bytes per claim in
+/// 16-byte body (kept encoded: a 52-byte record), and about 200 bytes per claim in
 /// flight. `tests/memory_footprint.rs` measured it by counting the bytes the allocator
 /// handed out for 100,000 entries, spare capacity of the hash table and of the expiry
 /// index included, and asserts an upper bound; the allocator's own overhead (about 16
 /// bytes for each of the ~2 allocations per entry with glibc) comes on top. Longer keys
-/// and bodies add their length. The default capacity thus holds about 30 MB.
+/// and bodies add their length. The default capacity thus holds about 25 MB.
 ///
 /// ```
 /// use std::time::Duration;
@@ -89,10 +91,14 @@ struct Shared {
 
 #[derive(Default)]
 struct State {
-    entries: HashMap<Arc<str>, Entry, RandomState>,
+    /// The entries, found by their key's hash: by key, or by `seq` where an index
+    /// holds the hash (so removing an old entry reads no key to hash it).
+    entries: HashTable<Entry>,
+    hasher: RandomState,
     /// Every claim once, ordered by deadline; the `u64` breaks ties. Few at a time
-    /// (the deliveries in flight), so the tree stays small and warm.
-    claims: BTreeMap<(Instant, u64), Arc<str>>,
+    /// (the deliveries in flight), so the tree stays small and warm. The value is
+    /// the key's hash.
+    claims: BTreeMap<(Instant, u64), u64>,
     /// Records in the order they were written, oldest first: with one retention
     /// period, also the order they expire in. A slot whose entry has since been
     /// removed or claimed again is stale and skipped when it comes up.
@@ -104,11 +110,13 @@ struct State {
 struct Slot {
     deadline: Instant,
     seq: u64,
-    key: Arc<str>,
+    hash: u64,
 }
 
 struct Entry {
+    key: Box<str>,
     deadline: Instant,
+    /// Unique to this entry (and to this value of it): what an index refers to.
     seq: u64,
     value: Value,
 }
@@ -163,7 +171,8 @@ impl MemoryStore {
         let now = Instant::now();
         let mut state = self.lock();
         state.purge(now);
-        if let Some(entry) = state.entries.get(key) {
+        let hash = state.hash(key);
+        if let Some(entry) = state.find(hash, key) {
             if entry.deadline > now {
                 return match &entry.value {
                     Value::Claimed(_) => Ok(Claim::InFlight {
@@ -172,10 +181,11 @@ impl MemoryStore {
                     Value::Done(record) => StoredResponse::from_bytes(record).map(Claim::Done),
                 };
             }
-            state.remove(key);
+            let seq = entry.seq;
+            state.remove(hash, seq);
         }
         state.make_room(self.shared.capacity)?;
-        state.insert(key, deadline(now, lease), Value::Claimed(token));
+        state.insert(key, hash, deadline(now, lease), Value::Claimed(token));
         Ok(Claim::Acquired)
     }
 
@@ -190,17 +200,38 @@ impl MemoryStore {
         let mut state = self.lock();
         state.purge(now);
         let deadline = deadline(now, retention);
-        if let Some(entry) = state.entries.get(key) {
-            let live = entry.deadline > now;
-            let ours = matches!(entry.value, Value::Claimed(held) if held == token);
-            if live && !ours {
-                return Ok(Completion::Fenced);
-            }
-            state.replace(key, deadline, Value::Done(record));
-        } else {
+        let hash = state.hash(key);
+        let seq = state.next_seq;
+        state.next_seq += 1;
+        let State {
+            entries,
+            claims,
+            records,
+            ..
+        } = &mut *state;
+        let Some(entry) = entries.find_mut(hash, |entry| *entry.key == *key) else {
             state.make_room(self.shared.capacity)?;
-            state.insert(key, deadline, Value::Done(record));
+            state.insert(key, hash, deadline, Value::Done(record));
+            return Ok(Completion::Recorded);
+        };
+        let live = entry.deadline > now;
+        let ours = matches!(entry.value, Value::Claimed(held) if held == token);
+        if live && !ours {
+            return Ok(Completion::Fenced);
         }
+        // In place: the entry keeps its key; an expired record's slot goes stale.
+        if let Value::Claimed(_) = entry.value {
+            claims.remove(&(entry.deadline, entry.seq));
+        }
+        entry.deadline = deadline;
+        entry.seq = seq;
+        entry.value = Value::Done(record);
+        records.push_back(Slot {
+            deadline,
+            seq,
+            hash,
+        });
+        state.compact_records();
         Ok(Completion::Recorded)
     }
 
@@ -208,13 +239,16 @@ impl MemoryStore {
         let now = Instant::now();
         let mut state = self.lock();
         state.purge(now);
-        let held = state.entries.get(key).is_some_and(|entry| {
-            entry.deadline > now && matches!(entry.value, Value::Claimed(held) if held == token)
+        let hash = state.hash(key);
+        let held = state.find(hash, key).and_then(|entry| {
+            let held = entry.deadline > now
+                && matches!(entry.value, Value::Claimed(held) if held == token);
+            held.then_some(entry.seq)
         });
-        if held {
-            state.remove(key);
+        if let Some(seq) = held {
+            state.remove(hash, seq);
         }
-        held
+        held.is_some()
     }
 }
 
@@ -224,6 +258,14 @@ fn deadline(now: Instant, ttl: Duration) -> Instant {
 }
 
 impl State {
+    fn hash(&self, key: &str) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    fn find(&self, hash: u64, key: &str) -> Option<&Entry> {
+        self.entries.find(hash, |entry| *entry.key == *key)
+    }
+
     fn purge(&mut self, now: Instant) {
         let mut budget = PURGE_BATCH;
         while budget > 0 {
@@ -233,7 +275,9 @@ impl State {
             if claim.key().0 > now {
                 break;
             }
-            self.entries.remove(&claim.remove());
+            let seq = claim.key().1;
+            let hash = claim.remove();
+            self.take(hash, seq);
             budget -= 1;
         }
         while budget > 0 {
@@ -254,64 +298,53 @@ impl State {
         let Some(slot) = self.records.pop_front() else {
             return false;
         };
-        match self.entries.entry(slot.key) {
-            MapEntry::Occupied(entry) if entry.get().seq == slot.seq => {
-                entry.remove();
-                true
+        self.take(slot.hash, slot.seq).is_some()
+    }
+
+    /// Takes the entry `seq` out of the table, leaving the indexes as they are.
+    fn take(&mut self, hash: u64, seq: u64) -> Option<Entry> {
+        let entry = self
+            .entries
+            .find_entry(hash, |entry| entry.seq == seq)
+            .ok()?;
+        Some(entry.remove().0)
+    }
+
+    /// Removes the entry `seq` (of the key hashed to `hash`), and its claim if it is
+    /// one; a record's slot goes stale.
+    fn remove(&mut self, hash: u64, seq: u64) {
+        if let Some(entry) = self.take(hash, seq) {
+            if let Value::Claimed(_) = entry.value {
+                self.claims.remove(&(entry.deadline, entry.seq));
             }
-            _ => false,
         }
     }
 
-    /// Removes the entry at `key`; a record's slot goes stale.
-    fn remove(&mut self, key: &str) {
-        if let Some(entry) = self.entries.remove(key) {
-            self.unindex(&entry);
-        }
-    }
-
-    fn unindex(&mut self, entry: &Entry) {
-        if let Value::Claimed(_) = entry.value {
-            self.claims.remove(&(entry.deadline, entry.seq));
-        }
-    }
-
-    /// Gives the entry at `key` a new deadline and value; an existing key stays (no
-    /// allocation), only its place in the expiry order moves.
-    fn replace(&mut self, key: &str, deadline: Instant, value: Value) {
-        let Some((shared_key, entry)) = self.entries.remove_entry(key) else {
-            return self.insert(key, deadline, value);
-        };
-        self.unindex(&entry);
-        self.insert_shared(shared_key, deadline, value);
-    }
-
-    fn insert(&mut self, key: &str, deadline: Instant, value: Value) {
-        self.insert_shared(Arc::from(key), deadline, value);
-    }
-
-    fn insert_shared(&mut self, key: Arc<str>, deadline: Instant, value: Value) {
+    fn insert(&mut self, key: &str, hash: u64, deadline: Instant, value: Value) {
         let seq = self.next_seq;
         self.next_seq += 1;
         match value {
             Value::Claimed(_) => {
-                self.claims.insert((deadline, seq), key.clone());
+                self.claims.insert((deadline, seq), hash);
             }
             Value::Done(_) => {
                 self.records.push_back(Slot {
                     deadline,
                     seq,
-                    key: key.clone(),
+                    hash,
                 });
             }
         }
-        self.entries.insert(
-            key,
+        let hasher = &self.hasher;
+        self.entries.insert_unique(
+            hash,
             Entry {
+                key: key.into(),
                 deadline,
                 seq,
                 value,
             },
+            |entry| hasher.hash_one(&*entry.key),
         );
         self.compact_records();
     }
@@ -327,8 +360,8 @@ impl State {
         let entries = &self.entries;
         self.records.retain(|slot| {
             entries
-                .get(&slot.key)
-                .is_some_and(|entry| entry.seq == slot.seq)
+                .find(slot.hash, |entry| entry.seq == slot.seq)
+                .is_some()
         });
     }
 
