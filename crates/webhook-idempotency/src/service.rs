@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http::header::CONTENT_LENGTH;
-use http::{HeaderMap, HeaderName, HeaderValue, Request, Response};
+use http::{HeaderName, HeaderValue, Request, Response};
 use http_body::Body;
 use http_body_util::BodyExt;
 use tokio::sync::oneshot;
@@ -147,20 +147,21 @@ where
 /// processed. The release runs on the current Tokio runtime, in the background.
 struct ReleaseGuard<St: Store> {
     config: Arc<Config<St>>,
-    key: Option<String>,
+    key: String,
     token: Token,
+    armed: bool,
 }
 
 impl<St: Store> ReleaseGuard<St> {
     fn disarm(&mut self) {
-        self.key = None;
+        self.armed = false;
     }
 
     /// Releases now, staying armed until the store answered (a drop meanwhile
     /// releases in the background instead).
     async fn release(&mut self) {
-        if let Some(key) = &self.key {
-            if let Err(error) = self.config.store.release(key, self.token).await {
+        if self.armed {
+            if let Err(error) = self.config.store.release(&self.key, self.token).await {
                 tracing::warn!(%error, "cannot release the claim: it frees itself when the lease ends");
             }
         }
@@ -170,9 +171,9 @@ impl<St: Store> ReleaseGuard<St> {
 
 impl<St: Store> Drop for ReleaseGuard<St> {
     fn drop(&mut self) {
-        let Some(key) = self.key.take() else {
+        if !self.armed {
             return;
-        };
+        }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             tracing::warn!(
                 "no Tokio runtime to release a dropped claim: it frees itself when the lease ends"
@@ -180,6 +181,7 @@ impl<St: Store> Drop for ReleaseGuard<St> {
             return;
         };
         let config = self.config.clone();
+        let key = std::mem::take(&mut self.key);
         let token = self.token;
         tracing::debug!(key, "handler dropped before answering: releasing the claim");
         runtime.spawn(async move {
@@ -214,10 +216,11 @@ where
     // flight, the claim may land, and must be released.
     let mut guard = ReleaseGuard {
         config: config.clone(),
-        key: Some(key.clone()),
+        key,
         token,
+        armed: true,
     };
-    match config.store.claim(&key, token, config.lease).await {
+    match config.store.claim(&guard.key, token, config.lease).await {
         Ok(Claim::Acquired) => {}
         Ok(Claim::InFlight { remaining }) => {
             guard.disarm();
@@ -228,7 +231,10 @@ where
         }
         Ok(Claim::Done(stored)) => {
             guard.disarm();
-            tracing::debug!(key, "duplicate delivery: replaying the recorded response");
+            tracing::debug!(
+                key = guard.key,
+                "duplicate delivery: replaying the recorded response"
+            );
             return Ok(replay(stored));
         }
         Err(error) => match config.store_errors {
@@ -269,6 +275,7 @@ where
     // From here the recording task owns the claim: a release would let a retry run
     // the handler again.
     guard.disarm();
+    let key = std::mem::take(&mut guard.key);
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         // No Tokio runtime to wait or spawn on: one try.
         let (first_try, _) = oneshot::channel();
@@ -389,18 +396,18 @@ where
     B: Body<Data = Bytes>,
 {
     let (mut parts, body) = response.into_parts();
-    let kept = kept_headers(&parts.headers, &config.replay_headers);
+    let record = |body| stored(&parts, &config.replay_headers, body);
     let small = body
         .size_hint()
         .upper()
         .is_some_and(|upper| upper <= config.max_stored_body as u64);
     if !small {
-        let stored = stored(parts.status, kept, Bytes::new());
+        let stored = record(Bytes::new());
         return (Response::from_parts(parts, ResponseBody::new(body)), stored);
     }
     match collect(body, config.max_stored_body).await {
         Ok(Some(bytes)) => {
-            let stored = stored(parts.status, kept, bytes.clone());
+            let stored = record(bytes.clone());
             (
                 Response::from_parts(parts, ResponseBody::full(bytes)),
                 stored,
@@ -409,7 +416,7 @@ where
         Ok(None) => {
             // The body broke its size hint: send what was read, keep no body.
             tracing::warn!("response body larger than its size hint: recorded without body");
-            let stored = stored(parts.status, kept, Bytes::new());
+            let stored = record(Bytes::new());
             parts.headers.remove(CONTENT_LENGTH);
             (
                 Response::from_parts(parts, ResponseBody::full(Bytes::new())),
@@ -418,7 +425,7 @@ where
         }
         Err(()) => {
             tracing::warn!("the handler's response body failed: recorded and sent without body");
-            let stored = stored(parts.status, kept, Bytes::new());
+            let stored = record(Bytes::new());
             parts.headers.remove(CONTENT_LENGTH);
             (
                 Response::from_parts(parts, ResponseBody::full(Bytes::new())),
@@ -428,22 +435,15 @@ where
     }
 }
 
-fn stored(status: http::StatusCode, headers: HeaderMap, body: Bytes) -> StoredResponse {
-    let mut stored = StoredResponse::new(status).with_body(body);
-    for (name, value) in &headers {
-        stored = stored.with_header(name.clone(), value.clone());
-    }
-    stored
-}
-
-fn kept_headers(headers: &HeaderMap, names: &[HeaderName]) -> HeaderMap {
-    let mut kept = HeaderMap::new();
+/// The record of a response: its status, the headers of `names` it has, and `body`.
+fn stored(parts: &http::response::Parts, names: &[HeaderName], body: Bytes) -> StoredResponse {
+    let mut stored = StoredResponse::new(parts.status).with_body(body);
     for name in names {
-        for value in headers.get_all(name) {
-            kept.append(name.clone(), value.clone());
+        for value in parts.headers.get_all(name) {
+            stored = stored.with_header(name.clone(), value.clone());
         }
     }
-    kept
+    stored
 }
 
 /// Reads the whole body; `Ok(None)` if it turned out larger than `limit`.
