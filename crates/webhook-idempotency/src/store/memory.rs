@@ -48,11 +48,12 @@ const COMPACT_SLACK: usize = 1024;
 ///   default).
 ///
 /// `cargo bench -p webhook-idempotency --features redis --bench store` times claim and
-/// complete per delivery: 0.68-0.76 µs in a store with room, 0.66-0.67 µs in a full
-/// one with 256 claims in flight (each delivery evicts a record), against 0.82-0.93
-/// and 0.72-0.78 µs before entries were found by a hash kept in the indexes and
-/// completed in place (and 1.07-1.16 and 0.88-0.97 µs with the records' index in a
-/// `BTreeMap` and `SipHash` keys); the builds run in turns.
+/// complete per delivery: 0.65-0.71 µs in a store with room, 0.64-0.70 µs in a full
+/// one with 256 claims in flight (each delivery evicts a record). Earlier layouts,
+/// the builds run in turns: with the key and the record in two blocks, 0.70-0.73 and
+/// 0.67-0.75 µs; before entries were found by a hash kept in the indexes and completed
+/// in place, 0.82-0.93 and 0.72-0.78 µs (and 1.07-1.16 and 0.88-0.97 µs with the
+/// records' index in a `BTreeMap` and `SipHash` keys).
 ///
 /// **Measured footprint**: about 230 bytes of heap per processed entry for a 40-byte
 /// key and a stored response of status, `content-type: application/json` and a
@@ -60,8 +61,8 @@ const COMPACT_SLACK: usize = 1024;
 /// flight. `tests/memory_footprint.rs` measured it by counting the bytes the allocator
 /// handed out for 100,000 entries, spare capacity of the hash table and of the expiry
 /// index included, and asserts an upper bound; the allocator's own overhead (about 16
-/// bytes for each of the ~2 allocations per entry with glibc) comes on top. Longer keys
-/// and bodies add their length. The default capacity thus holds about 25 MB.
+/// bytes for the one allocation per entry with glibc) comes on top. Longer keys and
+/// bodies add their length. The default capacity thus holds about 25 MB.
 ///
 /// ```
 /// use std::time::Duration;
@@ -114,17 +115,26 @@ struct Slot {
 }
 
 struct Entry {
-    key: Box<str>,
+    /// The key, then for a record the response encoded as by
+    /// [`StoredResponse::to_bytes`]: one allocation per entry, exact size.
+    data: Box<[u8]>,
+    key_len: usize,
     deadline: Instant,
     /// Unique to this entry (and to this value of it): what an index refers to.
     seq: u64,
     value: Value,
 }
 
+impl Entry {
+    fn key(&self) -> &[u8] {
+        &self.data[..self.key_len]
+    }
+}
+
 enum Value {
     Claimed(Token),
-    /// The record, encoded with [`StoredResponse::to_bytes`]: one allocation, exact size.
-    Done(Bytes),
+    /// The record follows the key in [`Entry::data`].
+    Done,
 }
 
 impl MemoryStore {
@@ -178,22 +188,33 @@ impl MemoryStore {
                     Value::Claimed(_) => Ok(Claim::InFlight {
                         remaining: entry.deadline - now,
                     }),
-                    Value::Done(record) => StoredResponse::from_bytes(record).map(Claim::Done),
+                    Value::Done => {
+                        let record = Bytes::copy_from_slice(&entry.data[entry.key_len..]);
+                        StoredResponse::from_bytes(&record).map(Claim::Done)
+                    }
                 };
             }
             let seq = entry.seq;
             state.remove(hash, seq);
         }
         state.make_room(self.shared.capacity)?;
-        state.insert(key, hash, deadline(now, lease), Value::Claimed(token));
+        let entry = Entry {
+            data: key.as_bytes().into(),
+            key_len: key.len(),
+            deadline: deadline(now, lease),
+            seq: 0,
+            value: Value::Claimed(token),
+        };
+        state.insert(hash, entry);
         Ok(Claim::Acquired)
     }
 
+    /// Records `data`: the key, then the encoded response.
     fn complete_now(
         &self,
         key: &str,
         token: Token,
-        record: Bytes,
+        data: Box<[u8]>,
         retention: Duration,
     ) -> Result<Completion, StoreError> {
         let now = Instant::now();
@@ -209,9 +230,16 @@ impl MemoryStore {
             records,
             ..
         } = &mut *state;
-        let Some(entry) = entries.find_mut(hash, |entry| *entry.key == *key) else {
+        let Some(entry) = entries.find_mut(hash, |entry| entry.key() == key.as_bytes()) else {
             state.make_room(self.shared.capacity)?;
-            state.insert(key, hash, deadline, Value::Done(record));
+            let entry = Entry {
+                data,
+                key_len: key.len(),
+                deadline,
+                seq: 0,
+                value: Value::Done,
+            };
+            state.insert(hash, entry);
             return Ok(Completion::Recorded);
         };
         let live = entry.deadline > now;
@@ -219,13 +247,15 @@ impl MemoryStore {
         if live && !ours {
             return Ok(Completion::Fenced);
         }
-        // In place: the entry keeps its key; an expired record's slot goes stale.
+        // In place: the entry keeps its place in the table; an expired record's slot
+        // goes stale.
         if let Value::Claimed(_) = entry.value {
             claims.remove(&(entry.deadline, entry.seq));
         }
+        entry.data = data;
         entry.deadline = deadline;
         entry.seq = seq;
-        entry.value = Value::Done(record);
+        entry.value = Value::Done;
         records.push_back(Slot {
             deadline,
             seq,
@@ -258,12 +288,14 @@ fn deadline(now: Instant, ttl: Duration) -> Instant {
 }
 
 impl State {
+    /// Hashes keys as bytes, as [`Entry::key`] holds them.
     fn hash(&self, key: &str) -> u64 {
-        self.hasher.hash_one(key)
+        self.hasher.hash_one(key.as_bytes())
     }
 
     fn find(&self, hash: u64, key: &str) -> Option<&Entry> {
-        self.entries.find(hash, |entry| *entry.key == *key)
+        self.entries
+            .find(hash, |entry| entry.key() == key.as_bytes())
     }
 
     fn purge(&mut self, now: Instant) {
@@ -320,32 +352,26 @@ impl State {
         }
     }
 
-    fn insert(&mut self, key: &str, hash: u64, deadline: Instant, value: Value) {
-        let seq = self.next_seq;
+    /// Inserts `entry`, whose key hashes to `hash` and is not in the table, with a new
+    /// `seq`, and indexes it.
+    fn insert(&mut self, hash: u64, mut entry: Entry) {
+        entry.seq = self.next_seq;
         self.next_seq += 1;
-        match value {
+        match entry.value {
             Value::Claimed(_) => {
-                self.claims.insert((deadline, seq), hash);
+                self.claims.insert((entry.deadline, entry.seq), hash);
             }
-            Value::Done(_) => {
+            Value::Done => {
                 self.records.push_back(Slot {
-                    deadline,
-                    seq,
+                    deadline: entry.deadline,
+                    seq: entry.seq,
                     hash,
                 });
             }
         }
         let hasher = &self.hasher;
-        self.entries.insert_unique(
-            hash,
-            Entry {
-                key: key.into(),
-                deadline,
-                seq,
-                value,
-            },
-            |entry| hasher.hash_one(&*entry.key),
-        );
+        self.entries
+            .insert_unique(hash, entry, |entry| hasher.hash_one(entry.key()));
         self.compact_records();
     }
 
@@ -411,8 +437,10 @@ impl Store for MemoryStore {
         response: &StoredResponse,
         retention: Duration,
     ) -> Result<Completion, StoreError> {
-        let record = response.to_bytes();
-        self.complete_now(key, token, record, retention)
+        let mut data = Vec::with_capacity(key.len() + response.encoded_len());
+        data.extend_from_slice(key.as_bytes());
+        response.encode_into(&mut data);
+        self.complete_now(key, token, data.into_boxed_slice(), retention)
     }
 
     async fn release(&self, key: &str, token: Token) -> Result<bool, StoreError> {

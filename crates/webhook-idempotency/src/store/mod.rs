@@ -62,7 +62,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 mod memory;
@@ -373,12 +373,27 @@ impl StoredResponse {
     /// the body to the end. The leading `d` tells a record apart from a claim in the
     /// Redis store's scripts.
     pub fn to_bytes(&self) -> Bytes {
+        let mut out = Vec::with_capacity(self.encoded_len());
+        self.encode_into(&mut out);
+        Bytes::from(out)
+    }
+
+    /// The length of [`to_bytes`](Self::to_bytes)' output.
+    pub(crate) fn encoded_len(&self) -> usize {
         let headers_len: usize = self
             .headers
             .iter()
-            .map(|(name, value)| 4 + name.as_str().len() + value.len())
+            .take(usize::from(u16::MAX))
+            .map(|(name, value)| {
+                let cap = |len: usize| len.min(usize::from(u16::MAX));
+                4 + cap(name.as_str().len()) + cap(value.len())
+            })
             .sum();
-        let mut out = BytesMut::with_capacity(5 + headers_len + self.body.len());
+        5 + headers_len + self.body.len()
+    }
+
+    /// Appends what [`to_bytes`](Self::to_bytes) returns to `out`.
+    pub(crate) fn encode_into(&self, out: &mut Vec<u8>) {
         out.put_u8(RECORD_V1);
         out.put_u16(self.status.as_u16());
         let count = self.headers.len().min(usize::from(u16::MAX));
@@ -393,7 +408,6 @@ impl StoredResponse {
             out.put_slice(&value[..value.len().min(usize::from(u16::MAX))]);
         }
         out.put_slice(&self.body);
-        out.freeze()
     }
 
     /// Decodes what [`to_bytes`](Self::to_bytes) wrote. The body shares `bytes`'
@@ -451,7 +465,9 @@ mod tests {
                 HeaderName::from_static("x-a"),
                 HeaderValue::from_static("2"),
             );
-        let back = StoredResponse::from_bytes(&response.to_bytes()).unwrap();
+        let bytes = response.to_bytes();
+        assert_eq!(bytes.len(), response.encoded_len());
+        let back = StoredResponse::from_bytes(&bytes).unwrap();
         assert_eq!(back, response);
         let values: Vec<_> = back.headers().get_all("x-a").iter().collect();
         assert_eq!(values, ["1", "2"]);
