@@ -198,14 +198,14 @@ impl MemoryStore {
             state.remove(hash, seq);
         }
         state.make_room(self.shared.capacity)?;
-        let entry = Entry {
-            data: key.as_bytes().into(),
-            key_len: key.len(),
-            deadline: deadline(now, lease),
-            seq: 0,
-            value: Value::Claimed(token),
-        };
-        state.insert(hash, entry);
+        let data = key.as_bytes().into();
+        state.insert(
+            hash,
+            data,
+            key.len(),
+            deadline(now, lease),
+            Value::Claimed(token),
+        );
         Ok(Claim::Acquired)
     }
 
@@ -232,14 +232,7 @@ impl MemoryStore {
         } = &mut *state;
         let Some(entry) = entries.find_mut(hash, |entry| entry.key() == key.as_bytes()) else {
             state.make_room(self.shared.capacity)?;
-            let entry = Entry {
-                data,
-                key_len: key.len(),
-                deadline,
-                seq: 0,
-                value: Value::Done,
-            };
-            state.insert(hash, entry);
+            state.insert(hash, data, key.len(), deadline, Value::Done);
             return Ok(Completion::Recorded);
         };
         let live = entry.deadline > now;
@@ -352,23 +345,37 @@ impl State {
         }
     }
 
-    /// Inserts `entry`, whose key hashes to `hash` and is not in the table, with a new
-    /// `seq`, and indexes it.
-    fn insert(&mut self, hash: u64, mut entry: Entry) {
-        entry.seq = self.next_seq;
+    /// Inserts the entry of `data` (its key is the first `key_len` bytes, hashing to
+    /// `hash`, and not in the table) with a new `seq`, and indexes it.
+    fn insert(
+        &mut self,
+        hash: u64,
+        data: Box<[u8]>,
+        key_len: usize,
+        deadline: Instant,
+        value: Value,
+    ) {
+        let seq = self.next_seq;
         self.next_seq += 1;
-        match entry.value {
+        match value {
             Value::Claimed(_) => {
-                self.claims.insert((entry.deadline, entry.seq), hash);
+                self.claims.insert((deadline, seq), hash);
             }
             Value::Done => {
                 self.records.push_back(Slot {
-                    deadline: entry.deadline,
-                    seq: entry.seq,
+                    deadline,
+                    seq,
                     hash,
                 });
             }
         }
+        let entry = Entry {
+            data,
+            key_len,
+            deadline,
+            seq,
+            value,
+        };
         let hasher = &self.hasher;
         self.entries
             .insert_unique(hash, entry, |entry| hasher.hash_one(entry.key()));
