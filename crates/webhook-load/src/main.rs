@@ -8,6 +8,7 @@
 //! cargo run --release -p webhook-load -- run            # throughput, p99 and server CPU per request, 1/64/256 connections
 //! cargo run --release -p webhook-load -- memory         # peak RSS, 256 concurrent 1 MiB deliveries
 //! cargo run --release -p webhook-load -- soak --minutes 10
+//! cargo run --release -p webhook-load -- cpu            # CPU per delivery in process, no sockets
 //! cargo run --release -p webhook-load --features mimalloc -- run   # the same, on mimalloc
 //! ```
 //!
@@ -28,6 +29,7 @@
 //! comparison on a small shared machine.
 
 mod client;
+mod cpu;
 mod server;
 
 use std::io::{BufRead, BufReader};
@@ -42,7 +44,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::client::{Load, Outcome, drive};
 use crate::server::Handler;
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// `--features mimalloc`: the same runs on another allocator (glibc malloc spends
 /// about a quarter of the stack's CPU under load; see BENCHMARKS.md).
@@ -147,6 +149,26 @@ enum Cmd {
         #[arg(long, default_value_t = 1000.0)]
         rate: f64,
     },
+    /// CPU per delivery of each target in process (no sockets, one thread), in
+    /// alternating batches: what the stack adds to a server's work, steadily enough
+    /// to compare changes of a few hundred nanoseconds.
+    Cpu {
+        /// Targets, side by side in this run (bare and the in-memory ones).
+        #[arg(long, value_delimiter = ',', default_value = "bare,memory")]
+        targets: Vec<Target>,
+        /// Body size in bytes.
+        #[arg(long, default_value_t = 1024)]
+        body: usize,
+        /// Rounds: one batch per target each.
+        #[arg(long, default_value_t = 100)]
+        rounds: usize,
+        /// Deliveries per batch.
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+        /// Unmeasured deliveries per target first (the idempotency store holds 100,000).
+        #[arg(long, default_value_t = 120_000)]
+        warmup: usize,
+    },
     /// Serve one target (what the other commands start as a child process).
     #[command(hide = true)]
     Serve {
@@ -214,6 +236,28 @@ fn main() -> Result<(), BoxError> {
             body,
             Duration::from_millis(hold_ms),
         )),
+        Cmd::Cpu {
+            targets,
+            body,
+            rounds,
+            batch,
+            warmup,
+        } => {
+            tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::INFO)
+                .with_writer(std::io::sink)
+                .init();
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?
+                .block_on(cpu::cpu(cpu::CpuArgs {
+                    targets,
+                    body,
+                    rounds: rounds.max(1),
+                    batch: batch.max(1),
+                    warmup,
+                }))
+        }
         Cmd::Soak {
             minutes,
             connections,

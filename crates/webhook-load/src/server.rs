@@ -61,18 +61,40 @@ pub(crate) async fn serve(
     redis_url: Option<String>,
     hold: Duration,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    install_prometheus()?;
+    let app = app(target, handler, redis_url, hold).await?;
+    let listener =
+        tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
+    println!("listening on {}", listener.local_addr()?);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The app of `target`: routes and layers, before it is bound to a listener. The
+/// full stacks need the Prometheus recorder of [`install_prometheus`] (without
+/// one, their metrics cost nothing).
+pub(crate) async fn app(
+    target: Target,
+    handler: Handler,
+    redis_url: Option<String>,
+    hold: Duration,
+) -> Result<Router, Box<dyn std::error::Error>> {
     let bytes_handler = post(move |body: Bytes| async move {
-        tokio::time::sleep(hold).await;
+        hold_for(hold).await;
         Json(json!({ "status": "processed", "bytes": body.len() }))
     });
-    let app = match target {
+    Ok(match target {
         Target::Bare if handler == Handler::Bytes => {
             Router::new().route("/webhooks", bytes_handler)
         }
         Target::Bare => Router::new().route(
             "/webhooks",
             post(move |Json(event): Json<Envelope>| async move {
-                tokio::time::sleep(hold).await;
+                hold_for(hold).await;
                 let fields = event.data.as_object().map_or(0, serde_json::Map::len);
                 Json(json!({
                     "status": "processed",
@@ -84,7 +106,7 @@ pub(crate) async fn serve(
         ),
         Target::Memory | Target::MemoryQuiet | Target::MemorySpans | Target::Redis => {
             let parse_handler = post(move |event: WebhookEvent| async move {
-                tokio::time::sleep(hold).await;
+                hold_for(hold).await;
                 let fields = event.data.as_object().map_or(0, serde_json::Map::len);
                 Json(json!({
                     "status": "processed",
@@ -105,43 +127,22 @@ pub(crate) async fn serve(
                 _ => routes.layer(memory_stack(true, Level::DEBUG)?),
             }
         }
-    };
-    let listener =
-        tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
-    println!("listening on {}", listener.local_addr()?);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .await?;
-    Ok(())
+    })
 }
 
-/// The full stack, with its idempotency state in `St`.
-type FullStack<St> = WebhookStack<
-    ObserveLayer,
-    RequireHttpsLayer,
-    RateLimitLayer<PeerIp>,
-    RateLimitLayer<VerifiedSource>,
-    IdempotencyLayer<St>,
->;
-
-/// A limit no load run reaches: the limiter does all its work, and never says no.
-fn unreachable_quota() -> Quota {
-    Quota::per_second(NonZeroU32::new(10_000_000).expect("non-zero"))
+/// Waits `hold`, or not at all: even a zero-length `tokio::time::sleep` waits for the
+/// timer's next tick (about a millisecond), which no handler without a hold should.
+async fn hold_for(hold: Duration) {
+    if !hold.is_zero() {
+        tokio::time::sleep(hold).await;
+    }
 }
 
-/// The pieces every full stack shares: metrics (a Prometheus recorder is installed)
-/// and tracing, both on when `observe` is, the delivery span at `span_level`; the
-/// HTTPS guard believing the loopback proxy's `X-Forwarded-Proto`, and signature
-/// verification (the reference scheme).
-fn common_layers(
-    observe: bool,
-    span_level: Level,
-) -> Result<(ObserveLayer, RequireHttpsLayer, VerifySignatureLayer), Box<dyn std::error::Error>> {
-    // As the reference receiver does: histograms with the documented buckets (not the
-    // exporter's default summaries), and upkeep even though nobody scrapes, as the
-    // recorder keeps histogram samples until rendered or upkept.
+/// Installs a Prometheus recorder as the reference receiver does: histograms with the
+/// documented buckets (not the exporter's default summaries), and upkeep even though
+/// nobody scrapes, as the recorder keeps histogram samples until rendered or upkept.
+/// Call it once per process, on a Tokio runtime.
+pub(crate) fn install_prometheus() -> Result<(), Box<dyn std::error::Error>> {
     let prometheus = PrometheusBuilder::new()
         .set_buckets_for_metric(
             Matcher::Full("webhook_processing_seconds".into()),
@@ -159,6 +160,30 @@ fn common_layers(
             prometheus.run_upkeep();
         }
     });
+    Ok(())
+}
+
+/// The full stack, with its idempotency state in `St`.
+type FullStack<St> = WebhookStack<
+    ObserveLayer,
+    RequireHttpsLayer,
+    RateLimitLayer<PeerIp>,
+    RateLimitLayer<VerifiedSource>,
+    IdempotencyLayer<St>,
+>;
+
+/// A limit no load run reaches: the limiter does all its work, and never says no.
+fn unreachable_quota() -> Quota {
+    Quota::per_second(NonZeroU32::new(10_000_000).expect("non-zero"))
+}
+
+/// The pieces every full stack shares: metrics and tracing, both on when `observe` is, the delivery span at `span_level`; the
+/// HTTPS guard believing the loopback proxy's `X-Forwarded-Proto`, and signature
+/// verification (the reference scheme).
+fn common_layers(
+    observe: bool,
+    span_level: Level,
+) -> Result<(ObserveLayer, RequireHttpsLayer, VerifySignatureLayer), Box<dyn std::error::Error>> {
     let observe = ObserveLayer::builder()
         .event_types(["invoice.paid"])
         .metrics(observe)
