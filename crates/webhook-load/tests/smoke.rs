@@ -101,3 +101,42 @@ fn the_memory_run_reports_peak_rss_without_errors() {
         assert_eq!(row[5], "0", "errors in {row:?}:\n{table}");
     }
 }
+
+#[test]
+fn the_cpu_run_times_every_target_against_bare() {
+    let table = webhook_load(&[
+        "cpu",
+        "--targets",
+        "bare,memory,memory-quiet",
+        "--rounds",
+        "3",
+        "--batch",
+        "50",
+        "--warmup",
+        "100",
+    ]);
+    // `| target | ns/delivery | quartiles | vs bare | above bare (ns) |`
+    let rows = rows(&table);
+    let targets: Vec<&str> = rows.iter().map(|row| row[0].as_str()).collect();
+    assert_eq!(targets, ["bare", "memory", "memory-quiet"], "{table}");
+    for row in &rows {
+        let nanos: f64 = row[1].parse().unwrap();
+        assert!(nanos > 0.0, "{table}");
+    }
+    assert_eq!(rows[0][3], "1.00x", "{table}");
+    assert_eq!(rows[0][4], "0", "{table}");
+}
+
+#[test]
+fn the_cpu_run_refuses_the_redis_target() {
+    let output = Command::new(env!("CARGO_BIN_EXE_webhook-load"))
+        .args(["cpu", "--targets", "bare,redis", "--warmup", "0"])
+        .output()
+        .expect("webhook-load runs");
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("bare and in-memory targets"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
