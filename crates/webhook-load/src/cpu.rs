@@ -36,9 +36,13 @@ pub(crate) struct CpuArgs {
     pub(crate) rounds: usize,
     /// Deliveries per batch.
     pub(crate) batch: usize,
-    /// Unmeasured deliveries per target first: enough to fill the idempotency store
-    /// (100,000 entries), so that the measured ones evict as a long-running service's do.
+    /// Unmeasured deliveries per target first, for the caches and the allocator (the
+    /// idempotency store starts full, as `serve`'s does).
     pub(crate) warmup: usize,
+    /// Bytes of memory written between two deliveries, outside the timed part: 0 keeps
+    /// the caches warm (every delivery runs right after the last); some MiB evict
+    /// them, as a client, the kernel and other connections do in a loaded server.
+    pub(crate) evict: usize,
 }
 
 /// Runs `args` on the current thread's runtime and prints one table.
@@ -60,26 +64,40 @@ pub(crate) async fn cpu(args: CpuArgs) -> Result<(), BoxError> {
         while sent < args.warmup {
             let batch = args.batch.min(args.warmup - sent);
             let tag = format!("w{index}-{sent}-");
-            send_batch(app, &signer, &tag, batch, args.body).await?;
+            send_batch(app, &signer, &tag, batch, args.body, &mut []).await?;
             sent += batch;
         }
         eprintln!("warmed up {} with {sent} deliveries", target.name());
     }
+    let mut evict = vec![0u8; args.evict];
     // times[target][round]: nanoseconds per delivery in that round's batch.
     let mut times = vec![Vec::with_capacity(args.rounds); args.targets.len()];
     for round in 0..args.rounds {
         for step in 0..apps.len() {
             let index = (round + step) % apps.len();
             let tag = format!("m{index}-{round}-");
-            let elapsed = send_batch(&apps[index], &signer, &tag, args.batch, args.body).await?;
+            let elapsed = send_batch(
+                &apps[index],
+                &signer,
+                &tag,
+                args.batch,
+                args.body,
+                &mut evict,
+            )
+            .await?;
             times[index].push(elapsed.as_secs_f64() * 1e9 / args.batch as f64);
         }
     }
     let bare = args.targets.iter().position(|&t| t == Target::Bare);
     println!(
-        "\n{} B bodies, {} rounds of {} deliveries per target after {} unmeasured; \
-         ns/delivery of the median batch, and the median round-by-round ratio to bare\n",
-        args.body, args.rounds, args.batch, args.warmup
+        "\n{} B bodies, {} rounds of {} deliveries per target after {} unmeasured, \
+         {} KiB written between two deliveries; ns/delivery of the median batch, and the \
+         median round-by-round ratio to bare\n",
+        args.body,
+        args.rounds,
+        args.batch,
+        args.warmup,
+        args.evict / 1024
     );
     println!("| target | ns/delivery | quartiles | vs bare (time) | above bare (ns) |");
     println!("|---|---:|---:|---:|---:|");
@@ -105,13 +123,15 @@ pub(crate) async fn cpu(args: CpuArgs) -> Result<(), BoxError> {
 }
 
 /// Sends `count` fresh deliveries through `app` one after another, each read to the
-/// end of its response; the time taken, without the signing.
+/// end of its response, writing all of `evict` before each; the time taken by the
+/// deliveries alone.
 async fn send_batch(
     app: &Router,
     signer: &Signer,
     tag: &str,
     count: usize,
     body: usize,
+    evict: &mut [u8],
 ) -> Result<Duration, BoxError> {
     let peer = ConnectInfo(SocketAddr::from((Ipv4Addr::LOCALHOST, 40_000)));
     let mut requests = Vec::with_capacity(count);
@@ -120,16 +140,32 @@ async fn send_batch(
         request.extensions_mut().insert(peer);
         requests.push(request);
     }
-    let start = Instant::now();
-    for request in requests {
+    let mut elapsed = Duration::ZERO;
+    let mut start = Instant::now();
+    for (i, request) in requests.into_iter().enumerate() {
+        if !evict.is_empty() {
+            // Every cache line, a different value each time, so it cannot be elided.
+            for line in evict.chunks_mut(64) {
+                line[0] = line[0].wrapping_add(i as u8 | 1);
+            }
+            std::hint::black_box(&mut *evict);
+            start = Instant::now();
+        }
         let response = app.clone().oneshot(request).await?;
         let status = response.status();
         let body = response.into_body().collect().await?.to_bytes();
         if status != StatusCode::OK {
             return Err(format!("answered {status}: {}", String::from_utf8_lossy(&body)).into());
         }
+        if !evict.is_empty() {
+            elapsed += start.elapsed();
+        }
     }
-    Ok(start.elapsed())
+    Ok(if evict.is_empty() {
+        start.elapsed()
+    } else {
+        elapsed
+    })
 }
 
 /// The lower quartile, median and upper quartile of `values`.

@@ -16,7 +16,8 @@
 //! the full stack (metrics with a Prometheus recorder + tracing with a `fmt`
 //! subscriber at `info`, HTTPS guard, per-IP limit, signature
 //! verification, per-source limit, idempotency) with in-memory state in front of the
-//! same handler through `WebhookEvent`; `redis` is the same stack with its state in a
+//! same handler through `WebhookEvent`, its idempotency store full from the start (as
+//! a long-running service's is: every delivery evicts the oldest record); `redis` is the same stack with its state in a
 //! `redis-server` that the tool starts on a free port (or `REDIS_URL`);
 //! `memory-quiet` is the in-memory stack with the observe layer's metrics and tracing
 //! switched off, to tell what observability costs from what the other layers cost;
@@ -165,9 +166,14 @@ enum Cmd {
         /// Deliveries per batch.
         #[arg(long, default_value_t = 1000)]
         batch: usize,
-        /// Unmeasured deliveries per target first (the idempotency store holds 100,000).
-        #[arg(long, default_value_t = 120_000)]
+        /// Unmeasured deliveries per target first, for the caches and the allocator
+        /// (the idempotency store starts full).
+        #[arg(long, default_value_t = 20_000)]
         warmup: usize,
+        /// KiB of memory written between two deliveries, untimed, to evict the caches
+        /// as a loaded server's other work does (0: warm caches).
+        #[arg(long, default_value_t = 0)]
+        evict_kib: usize,
     },
     /// Serve one target (what the other commands start as a child process).
     #[command(hide = true)]
@@ -242,6 +248,7 @@ fn main() -> Result<(), BoxError> {
             rounds,
             batch,
             warmup,
+            evict_kib,
         } => {
             tracing_subscriber::fmt()
                 .with_max_level(tracing::Level::INFO)
@@ -256,6 +263,7 @@ fn main() -> Result<(), BoxError> {
                     rounds: rounds.max(1),
                     batch: batch.max(1),
                     warmup,
+                    evict: evict_kib * 1024,
                 }))
         }
         Cmd::Soak {

@@ -9,6 +9,8 @@ use std::time::Duration;
 use axum::routing::post;
 use axum::{Json, Router};
 use bytes::Bytes;
+use http::header::CONTENT_TYPE;
+use http::{HeaderValue, StatusCode};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -16,7 +18,8 @@ use tower_webhook::WebhookStack;
 use tower_webhook::event::WebhookEvent;
 use tower_webhook::https::{ForwardedHeader, IpNet, RequireHttpsLayer};
 use tower_webhook::idempotency::IdempotencyLayer;
-use tower_webhook::idempotency::store::{MemoryStore, RedisStore};
+use tower_webhook::idempotency::Store;
+use tower_webhook::idempotency::store::{MemoryStore, RedisStore, StoredResponse, Token};
 use tower_webhook::observe::{
     CLOCK_SKEW_SECONDS_BUCKETS, ObserveLayer, PROCESSING_SECONDS_BUCKETS,
 };
@@ -122,9 +125,9 @@ pub(crate) async fn app(
             match (target, redis_url) {
                 (Target::Redis, Some(url)) => routes.layer(redis_stack(&url).await?),
                 (Target::Redis, None) => return Err("the redis target needs --redis-url".into()),
-                (Target::MemoryQuiet, _) => routes.layer(memory_stack(false, Level::DEBUG)?),
-                (Target::MemorySpans, _) => routes.layer(memory_stack(true, Level::INFO)?),
-                _ => routes.layer(memory_stack(true, Level::DEBUG)?),
+                (Target::MemoryQuiet, _) => routes.layer(memory_stack(false, Level::DEBUG).await?),
+                (Target::MemorySpans, _) => routes.layer(memory_stack(true, Level::INFO).await?),
+                _ => routes.layer(memory_stack(true, Level::DEBUG).await?),
             }
         }
     })
@@ -202,9 +205,10 @@ fn common_layers(
 }
 
 /// The full stack with in-memory state: per-IP limit before verification, per-source
-/// limit after it, idempotency in a `MemoryStore` that keeps one minute of deliveries;
-/// metrics and tracing when `observe` is on, the delivery span at `span_level`.
-fn memory_stack(
+/// limit after it, idempotency in a `MemoryStore` that keeps one minute of deliveries
+/// and starts full ([`steady_store`]); metrics and tracing when `observe` is on, the
+/// delivery span at `span_level`.
+async fn memory_stack(
     observe: bool,
     span_level: Level,
 ) -> Result<FullStack<MemoryStore>, Box<dyn std::error::Error>> {
@@ -215,7 +219,7 @@ fn memory_stack(
     let per_source = RateLimitLayer::builder(unreachable_quota())
         .key(VerifiedSource)
         .build()?;
-    let idempotency = IdempotencyLayer::builder(MemoryStore::new())
+    let idempotency = IdempotencyLayer::builder(steady_store().await?)
         .retention(Duration::from_secs(60))
         .build()?;
     Ok(WebhookStack::new(verify)
@@ -224,6 +228,28 @@ fn memory_stack(
         .limit_before_verification(per_ip)
         .limit_per_source(per_source)
         .idempotency(idempotency))
+}
+
+/// A `MemoryStore` of the default capacity in the state a long-running service's is
+/// in: full, so that every new delivery evicts the oldest record, and past the one
+/// time its hash table grows under that churn (when the tombstones of evicted entries
+/// use up its spare room, some 50,000 deliveries after it filled). A run that
+/// started empty would measure a store with no evictions, then that one-time growth.
+async fn steady_store() -> Result<MemoryStore, Box<dyn std::error::Error>> {
+    let store = MemoryStore::new();
+    let response = StoredResponse::new(StatusCode::OK)
+        .with_header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+        .with_body(Bytes::from_static(
+            br#"{"event_id":"evt_steady_000000","fields":3,"status":"processed","type":"invoice.paid"}"#,
+        ));
+    let lease = Duration::from_secs(60);
+    for i in 0..2 * store.capacity() {
+        let key = format!("hopnow:evt_steady_{i}");
+        let token = Token::generate();
+        store.claim(&key, token, lease).await?;
+        store.complete(&key, token, &response, lease).await?;
+    }
+    Ok(store)
 }
 
 /// The full stack with its state in Redis: both limits and the idempotency store.
