@@ -1,4 +1,4 @@
-use http::{HeaderMap, Response};
+use http::{HeaderMap, HeaderName, Response};
 use webhook_core::{EventType, RejectionCode};
 
 /// The label value for anything outside an allow-list: an event type that is not
@@ -77,7 +77,7 @@ impl Outcome {
             _ => {}
         }
         if headers
-            .get("idempotent-replayed")
+            .get(&IDEMPOTENT_REPLAYED)
             .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"true"))
         {
             return Self::Duplicate;
@@ -113,8 +113,12 @@ impl Outcome {
     }
 }
 
+/// Named once, not parsed from a string at every lookup.
+static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+static GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
+
 fn grpc_status(headers: &HeaderMap) -> Option<u16> {
-    headers.get("grpc-status")?.to_str().ok()?.parse().ok()
+    headers.get(&GRPC_STATUS)?.to_str().ok()?.parse().ok()
 }
 
 #[cfg(test)]

@@ -100,8 +100,15 @@ impl Key {
     /// The source of a verified delivery: its scheme and the id of the key that
     /// matched.
     pub fn source(delivery: &VerifiedDelivery) -> Self {
-        let text = format!("{}/{}", delivery.scheme(), delivery.key_id());
-        Self(Repr::Source(Arc::from(text.as_bytes())))
+        let (scheme, key_id) = (
+            delivery.scheme().as_bytes(),
+            delivery.key_id().as_str().as_bytes(),
+        );
+        let mut text = Vec::with_capacity(scheme.len() + 1 + key_id.len());
+        text.extend_from_slice(scheme);
+        text.push(b'/');
+        text.extend_from_slice(key_id);
+        Self(Repr::Source(Arc::from(text)))
     }
 
     /// Arbitrary bytes (a header value, a tenant id), copied into the key.
