@@ -54,7 +54,7 @@ pub(crate) async fn cpu(args: CpuArgs) -> Result<(), BoxError> {
     let signer = Signer::new(scheme::HopNow, SECRET)?;
     let mut apps = Vec::with_capacity(args.targets.len());
     for &target in &args.targets {
-        let app = app(target, Handler::Parse, None, Duration::ZERO)
+        let app = app(target, Handler::Parse, None, Duration::ZERO, true)
             .await
             .map_err(|error| error.to_string())?;
         apps.push(app);

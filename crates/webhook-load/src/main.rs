@@ -16,8 +16,9 @@
 //! the full stack (metrics with a Prometheus recorder + tracing with a `fmt`
 //! subscriber at `info`, HTTPS guard, per-IP limit, signature
 //! verification, per-source limit, idempotency) with in-memory state in front of the
-//! same handler through `WebhookEvent`, its idempotency store full from the start (as
-//! a long-running service's is: every delivery evicts the oldest record); `redis` is the same stack with its state in a
+//! same handler through `WebhookEvent` (in `run` and `cpu`, its idempotency store is
+//! full from the start, as a long-running service's is: every delivery evicts the
+//! oldest record; `memory` and `soak` start it empty); `redis` is the same stack with its state in a
 //! `redis-server` that the tool starts on a free port (or `REDIS_URL`);
 //! `memory-quiet` is the in-memory stack with the observe layer's metrics and tracing
 //! switched off, to tell what observability costs from what the other layers cost;
@@ -184,6 +185,8 @@ enum Cmd {
         hold_ms: u64,
         #[arg(long, default_value = "parse")]
         handler: Handler,
+        #[arg(long)]
+        steady_store: bool,
     },
 }
 
@@ -197,6 +200,7 @@ fn main() -> Result<(), BoxError> {
             target,
             hold_ms,
             handler,
+            steady_store,
         } => {
             // What a service runs in production: info (it prints nothing unless
             // something is refused; `memory-spans` records its span per delivery).
@@ -211,6 +215,7 @@ fn main() -> Result<(), BoxError> {
                     handler,
                     std::env::var("REDIS_URL").ok(),
                     Duration::from_millis(hold_ms),
+                    steady_store,
                 ))
                 .map_err(|error| error.to_string().into())
         }
@@ -289,11 +294,13 @@ struct Server {
 }
 
 impl Server {
+    /// `steady_store`: see [`server::serve`].
     fn spawn(
         target: Target,
         handler: Handler,
         redis_url: Option<&str>,
         hold: Duration,
+        steady_store: bool,
     ) -> Result<Self, BoxError> {
         let handler = match handler {
             Handler::Parse => "parse",
@@ -314,6 +321,9 @@ impl Server {
             .stdout(Stdio::piped());
         if let Some(url) = redis_url {
             command.env("REDIS_URL", url);
+        }
+        if steady_store {
+            command.arg("--steady-store");
         }
         let mut child = command.spawn()?;
         let stdout = child.stdout.take().ok_or("no stdout from the server")?;
@@ -420,7 +430,7 @@ async fn run(args: RunArgs) -> Result<(), BoxError> {
             let url = (*target == Target::Redis)
                 .then_some(redis_url.as_deref())
                 .flatten();
-            let server = Server::spawn(*target, Handler::Parse, url, Duration::ZERO)?;
+            let server = Server::spawn(*target, Handler::Parse, url, Duration::ZERO, true)?;
             let load = |duration, tag: &str| Load {
                 connections: *connections,
                 body_size: args.body,
@@ -532,7 +542,7 @@ async fn memory(
         if target == Target::Redis {
             return Err("the memory run measures the bare and in-memory targets".into());
         }
-        let server = Server::spawn(target, Handler::Bytes, None, hold)?;
+        let server = Server::spawn(target, Handler::Bytes, None, hold, false)?;
         // Warm the server up (runtime threads, first connections), then measure.
         let warm = Load {
             connections: 4,
@@ -587,7 +597,7 @@ async fn soak(
         rate,
     }: Soak,
 ) -> Result<(), BoxError> {
-    let server = Server::spawn(Target::Memory, Handler::Parse, None, Duration::ZERO)?;
+    let server = Server::spawn(Target::Memory, Handler::Parse, None, Duration::ZERO, false)?;
     let sent = Arc::new(AtomicU64::new(0));
     let load = Load {
         connections,

@@ -57,15 +57,17 @@ pub(crate) enum Handler {
 }
 
 /// Serves `target` on a free loopback port, prints `listening on ADDR`, and runs until
-/// killed. `hold` delays every answer, so that many deliveries are in flight at once.
+/// killed. `hold` delays every answer, so that many deliveries are in flight at once;
+/// `steady_store` starts an in-memory target's idempotency store full ([`steady_store`]).
 pub(crate) async fn serve(
     target: Target,
     handler: Handler,
     redis_url: Option<String>,
     hold: Duration,
+    steady_store: bool,
 ) -> Result<(), Box<dyn std::error::Error>> {
     install_prometheus()?;
-    let app = app(target, handler, redis_url, hold).await?;
+    let app = app(target, handler, redis_url, hold, steady_store).await?;
     let listener =
         tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
     println!("listening on {}", listener.local_addr()?);
@@ -85,6 +87,7 @@ pub(crate) async fn app(
     handler: Handler,
     redis_url: Option<String>,
     hold: Duration,
+    steady_store: bool,
 ) -> Result<Router, Box<dyn std::error::Error>> {
     let bytes_handler = post(move |body: Bytes| async move {
         hold_for(hold).await;
@@ -125,9 +128,13 @@ pub(crate) async fn app(
             match (target, redis_url) {
                 (Target::Redis, Some(url)) => routes.layer(redis_stack(&url).await?),
                 (Target::Redis, None) => return Err("the redis target needs --redis-url".into()),
-                (Target::MemoryQuiet, _) => routes.layer(memory_stack(false, Level::DEBUG).await?),
-                (Target::MemorySpans, _) => routes.layer(memory_stack(true, Level::INFO).await?),
-                _ => routes.layer(memory_stack(true, Level::DEBUG).await?),
+                (Target::MemoryQuiet, _) => {
+                    routes.layer(memory_stack(false, Level::DEBUG, steady_store).await?)
+                }
+                (Target::MemorySpans, _) => {
+                    routes.layer(memory_stack(true, Level::INFO, steady_store).await?)
+                }
+                _ => routes.layer(memory_stack(true, Level::DEBUG, steady_store).await?),
             }
         }
     })
@@ -206,11 +213,12 @@ fn common_layers(
 
 /// The full stack with in-memory state: per-IP limit before verification, per-source
 /// limit after it, idempotency in a `MemoryStore` that keeps one minute of deliveries
-/// and starts full ([`steady_store`]); metrics and tracing when `observe` is on, the
-/// delivery span at `span_level`.
+/// (full from the start with `steady`: [`steady_store`]); metrics and tracing when
+/// `observe` is on, the delivery span at `span_level`.
 async fn memory_stack(
     observe: bool,
     span_level: Level,
+    steady: bool,
 ) -> Result<FullStack<MemoryStore>, Box<dyn std::error::Error>> {
     let (observe, https, verify) = common_layers(observe, span_level)?;
     let per_ip = RateLimitLayer::builder(unreachable_quota())
@@ -219,7 +227,12 @@ async fn memory_stack(
     let per_source = RateLimitLayer::builder(unreachable_quota())
         .key(VerifiedSource)
         .build()?;
-    let idempotency = IdempotencyLayer::builder(steady_store().await?)
+    let store = if steady {
+        steady_store().await?
+    } else {
+        MemoryStore::new()
+    };
+    let idempotency = IdempotencyLayer::builder(store)
         .retention(Duration::from_secs(60))
         .build()?;
     Ok(WebhookStack::new(verify)
