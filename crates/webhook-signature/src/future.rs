@@ -7,14 +7,13 @@ use bytes::Bytes;
 use http::request::Parts;
 use http::{Request, Response};
 use http_body::Body;
-use http_body_util::combinators::Collect;
-use http_body_util::{LengthLimitError, Limited};
 use pin_project_lite::pin_project;
 use tokio::time::Timeout;
 use tower_service::Service;
 use webhook_core::{ResponseBody, VerifiedBody, VerifiedDelivery};
 
 use crate::layer::Config;
+use crate::read::{ReadBody, ReadError};
 use crate::{BoxError, SignatureRejection};
 
 pin_project! {
@@ -40,7 +39,7 @@ pin_project! {
     {
         Collecting {
             #[pin]
-            collect: Timeout<Collect<Limited<B>>>,
+            read: Timeout<ReadBody<B>>,
             pending: Option<(Parts, S, Arc<Config>)>,
         },
         Inner {
@@ -69,14 +68,14 @@ where
     }
 
     pub(crate) fn collecting(
-        collect: Timeout<Collect<Limited<B>>>,
+        read: Timeout<ReadBody<B>>,
         parts: Parts,
         inner: S,
         config: Arc<Config>,
     ) -> Self {
         Self {
             state: State::Collecting {
-                collect,
+                read,
                 pending: Some((parts, inner, config)),
             },
         }
@@ -95,18 +94,16 @@ where
         let mut this = self.project();
         loop {
             match this.state.as_mut().project() {
-                StateProj::Collecting { collect, pending } => {
-                    let collected = ready!(collect.poll(cx));
+                StateProj::Collecting { read, pending } => {
+                    let read = ready!(read.poll(cx));
                     let (parts, mut inner, config) =
                         pending.take().expect("polled after completion");
-                    let body = match collected {
-                        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-                        Ok(Err(error)) if error.is::<LengthLimitError>() => {
-                            Err(SignatureRejection::PayloadTooLarge {
-                                limit: config.body_limit,
-                            })
-                        }
-                        Ok(Err(_)) => Err(SignatureRejection::InvalidBody),
+                    let body = match read {
+                        Ok(Ok(body)) => Ok(body),
+                        Ok(Err(ReadError::TooLarge)) => Err(SignatureRejection::PayloadTooLarge {
+                            limit: config.body_limit,
+                        }),
+                        Ok(Err(ReadError::Body)) => Err(SignatureRejection::InvalidBody),
                         Err(_elapsed) => Err(SignatureRejection::BodyTimeout {
                             timeout_seconds: config.read_timeout.as_secs(),
                         }),

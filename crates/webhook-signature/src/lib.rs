@@ -112,6 +112,7 @@
 mod future;
 mod layer;
 mod mac;
+mod read;
 mod rejection;
 pub mod scheme;
 mod service;

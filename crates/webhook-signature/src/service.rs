@@ -4,12 +4,12 @@ use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use http_body::Body;
-use http_body_util::{BodyExt, Limited};
 use tower_service::Service;
 use webhook_core::{ResponseBody, VerifiedBody};
 
 use crate::future::ResponseFuture;
 use crate::layer::Config;
+use crate::read::ReadBody;
 use crate::{BoxError, SignatureRejection, Verifier, VerifySignatureLayer};
 
 /// The service built by [`VerifySignatureLayer`]; see there.
@@ -107,13 +107,13 @@ where
             return ResponseFuture::rejected(self.config.reject(&rejection));
         }
         let (parts, body) = request.into_parts();
-        let collect = tokio::time::timeout(
+        let read = tokio::time::timeout(
             self.config.read_timeout,
-            Limited::new(body, limit).collect(),
+            ReadBody::new(body, limit, usize::try_from(declared).unwrap_or(limit)),
         );
         // Call the instance that was polled ready, keep a fresh clone for the next call.
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
-        ResponseFuture::collecting(collect, parts, inner, self.config.clone())
+        ResponseFuture::collecting(read, parts, inner, self.config.clone())
     }
 }
