@@ -47,6 +47,11 @@ impl Config {
 /// exact verified bytes on with a [`VerifiedDelivery`](webhook_core::VerifiedDelivery)
 /// marker in the extensions.
 ///
+/// A body that arrives in one frame is passed on as it is; a longer one is copied into
+/// a single buffer (sized from `Content-Length`, never above the limit) frame by frame,
+/// each frame dropped once copied, so a delivery is held about once, not twice, while
+/// it is read.
+///
 /// Rejections are responses (see [`SignatureRejection`] for the statuses and codes),
 /// logged at `warn` with their code; they never reach the inner service.
 #[derive(Clone)]
