@@ -9,8 +9,10 @@
 //! batch of each target and the median of the round-by-round ratio to bare.
 //!
 //! This is the part of the loopback run's server CPU that the stack adds (hyper's
-//! parsing and the kernel's socket work come on top, for bare and stack alike), and it
-//! is steady enough to tell changes of a few hundred nanoseconds apart.
+//! parsing and the kernel's socket work come on top, for bare and stack alike). It is
+//! steadier than the loopback run: within a run a target's batches stay within a few
+//! percent of each other, and the ratio to bare moves by a few percent between runs,
+//! though on a busy host the absolute times of two runs can differ by half.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};

@@ -152,8 +152,8 @@ enum Cmd {
         rate: f64,
     },
     /// CPU per delivery of each target in process (no sockets, one thread), in
-    /// alternating batches: what the stack adds to a server's work, steadily enough
-    /// to compare changes of a few hundred nanoseconds.
+    /// alternating batches: what the stack adds to a server's work, without the
+    /// client and the kernel sharing the cores.
     Cpu {
         /// Targets, side by side in this run (bare and the in-memory ones).
         #[arg(long, value_delimiter = ',', default_value = "bare,memory")]
