@@ -152,6 +152,44 @@ mod tests {
         assert_eq!(ReadBody::new(frames(&[]), 5, 0).await.unwrap(), "");
     }
 
+    #[test]
+    fn the_declared_length_is_reserved_only_once_a_second_frame_arrives_and_never_above_the_limit()
+    {
+        use futures_util::StreamExt;
+        use std::task::{Context, Waker};
+
+        // A sender that announces 1 MiB, sends a few bytes, then stalls.
+        let stalled = |parts: &[&'static [u8]]| {
+            let frames: Vec<Result<Frame<Bytes>, Infallible>> = parts
+                .iter()
+                .map(|part| Ok(Frame::data(Bytes::from_static(part))))
+                .collect();
+            StreamBody::new(
+                futures_util::stream::iter(frames).chain(futures_util::stream::pending()),
+            )
+        };
+        let mut cx = Context::from_waker(Waker::noop());
+
+        let mut one = ReadBody::new(stalled(&[b"ab"]), 4 << 20, 1 << 20);
+        assert!(Pin::new(&mut one).poll(&mut cx).is_pending());
+        assert_eq!(
+            one.rest.capacity(),
+            0,
+            "nothing reserved on the first frame"
+        );
+
+        let mut two = ReadBody::new(stalled(&[b"ab", b"cd"]), 4 << 20, 1 << 20);
+        assert!(Pin::new(&mut two).poll(&mut cx).is_pending());
+        assert!(two.rest.capacity() >= 1 << 20);
+
+        let mut capped = ReadBody::new(stalled(&[b"ab", b"cd"]), 64 << 10, 1 << 20);
+        assert!(Pin::new(&mut capped).poll(&mut cx).is_pending());
+        assert!(
+            capped.rest.capacity() < 1 << 20,
+            "never more than the limit"
+        );
+    }
+
     #[tokio::test]
     async fn a_failing_body_is_an_error_and_trailers_are_skipped() {
         let failing = StreamBody::new(futures_util::stream::iter(vec![
