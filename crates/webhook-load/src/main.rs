@@ -18,8 +18,8 @@
 //! verification, per-source limit, idempotency) with in-memory state in front of the
 //! same handler through `WebhookEvent` (in `run` and `cpu`, its idempotency store is
 //! full from the start, as a long-running service's is: every delivery evicts the
-//! oldest record; `memory` and `soak` start it empty); `redis` is the same stack with its state in a
-//! `redis-server` that the tool starts on a free port (or `REDIS_URL`);
+//! oldest record; `memory` and `soak` start it empty); `redis` is the same stack with
+//! its state in a `redis-server` that the tool starts on a free port (or `REDIS_URL`);
 //! `memory-quiet` is the in-memory stack with the observe layer's metrics and tracing
 //! switched off, to tell what observability costs from what the other layers cost;
 //! `memory-spans` is the in-memory stack with the delivery span at `INFO` (its
