@@ -1,6 +1,6 @@
 //! The signature layer in a tonic 0.14 server (`Server::builder().layer(..)`) in front
 //! of tonic-health's ready-made `grpc.health.v1.Health` service, driven by a raw HTTP/2
-//! client on a loopback socket.
+//! client and by tonic's own client on a loopback socket.
 
 mod common;
 
@@ -95,26 +95,87 @@ async fn signed_health_check_is_answered_serving() {
 }
 
 #[tokio::test]
-async fn unsigned_and_forged_health_checks_get_401_and_never_reach_the_service() {
+async fn unsigned_and_forged_health_checks_get_a_grpc_status_and_never_reach_the_service() {
     let (addr, seen) = serve().await;
 
     let reply = check(addr, HeaderMap::new()).await;
-    reply.assert_problem(
-        StatusCode::UNAUTHORIZED,
-        "missing_signature",
-        &[common::SECRET],
-    );
-    assert!(
-        reply.trailers.is_none(),
-        "no gRPC trailers on an HTTP rejection"
-    );
+    assert_grpc_refusal(&reply, "16", "missing_signature", &[common::SECRET]);
 
     let reply = check(addr, sign_with("a guessed secret", &EMPTY_CHECK)).await;
     let expected = common::expected_signature(&EMPTY_CHECK);
-    reply.assert_problem(
-        StatusCode::UNAUTHORIZED,
+    assert_grpc_refusal(
+        &reply,
+        "16",
         "signature_mismatch",
         &[common::SECRET, &expected],
     );
     assert_eq!(seen.calls.load(Ordering::SeqCst), 0);
+}
+
+/// A gRPC "Trailers-Only" refusal: HTTP 200, `content-type: application/grpc`,
+/// `grpc-status` and a `grpc-message` in the headers, no body, and no secret anywhere.
+fn assert_grpc_refusal(reply: &Reply, grpc_status: &str, code: &str, secret_material: &[&str]) {
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.headers["content-type"], "application/grpc");
+    assert_eq!(reply.headers["grpc-status"], grpc_status, "{code}");
+    assert!(reply.body.is_empty());
+    let message = reply.headers["grpc-message"].to_str().unwrap();
+    for secret in secret_material {
+        assert!(!message.contains(secret), "{message}");
+    }
+}
+
+#[tokio::test]
+async fn a_tonic_client_refused_by_the_signature_layer_reads_unauthenticated() {
+    use tonic::metadata::{MetadataKey, MetadataValue};
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_client::HealthClient;
+
+    let (addr, seen) = serve().await;
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .expect("an endpoint")
+        .connect()
+        .await
+        .expect("connected");
+    let request = || HealthCheckRequest {
+        service: String::new(),
+    };
+
+    let status = HealthClient::new(channel.clone())
+        .check(request())
+        .await
+        .expect_err("an unsigned call is refused");
+    assert_eq!(status.code(), tonic::Code::Unauthenticated, "{status:?}");
+    assert!(
+        status.message().contains("x-webhook-signature"),
+        "{status:?}"
+    );
+
+    let sign_metadata = |signature: HeaderMap| {
+        move |mut call: tonic::Request<()>| {
+            for (name, value) in &signature {
+                call.metadata_mut().insert(
+                    MetadataKey::from_bytes(name.as_str().as_bytes()).expect("a metadata key"),
+                    MetadataValue::try_from(value.as_bytes()).expect("a metadata value"),
+                );
+            }
+            Ok(call)
+        }
+    };
+    let forged = sign_with("a guessed secret", &EMPTY_CHECK);
+    let status = HealthClient::with_interceptor(channel.clone(), sign_metadata(forged))
+        .check(request())
+        .await
+        .expect_err("a forged call is refused");
+    assert_eq!(status.code(), tonic::Code::Unauthenticated, "{status:?}");
+    assert!(!status.message().contains(common::SECRET));
+    assert_eq!(seen.calls.load(Ordering::SeqCst), 0);
+
+    // The client encodes the empty request as the empty frame, which is what was signed.
+    let reply = HealthClient::with_interceptor(channel, sign_metadata(sign(&EMPTY_CHECK)))
+        .check(request())
+        .await
+        .expect("a signed call is answered");
+    assert_eq!(reply.into_inner().status, 1, "SERVING");
+    assert_eq!(seen.verified.load(Ordering::SeqCst), 1);
 }

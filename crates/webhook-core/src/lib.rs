@@ -44,4 +44,12 @@ mod rejection;
 
 pub use body::{BytesBody, ResponseBody, VerifiedBody};
 pub use delivery::{EventType, KeyId, VerifiedDelivery};
-pub use rejection::{PROBLEM_JSON, Problem, Rejection, RejectionCode};
+pub use rejection::{
+    PROBLEM_JSON, Problem, REJECTION_CODES, RefusalLogged, Rejection, RejectionCode,
+    RenderRejection, grpc_status_for, is_grpc, is_known_code, refuse, refuse_with,
+};
+
+#[doc(hidden)]
+pub mod __private {
+    pub use http;
+}

@@ -67,7 +67,7 @@ where
     type Rejection = EventRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Self::from_parts(parts).inspect_err(EventRejection::log)
+        Self::from_parts(parts)
     }
 }
 
@@ -81,23 +81,23 @@ where
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         if let Some(delivery) = request.extensions().get::<VerifiedDelivery>() {
-            return Self::parse(delivery.body(), Some(delivery)).inspect_err(EventRejection::log);
+            return Self::parse(delivery.body(), Some(delivery));
         }
         let body = Bytes::from_request(request, state)
             .await
             .map_err(|rejection| EventRejection::UnreadableBody {
                 status: rejection.status(),
                 reason: rejection.body_text(),
-            })
-            .inspect_err(EventRejection::log)?;
-        Self::parse(&body, None).inspect_err(EventRejection::log)
+            })?;
+        Self::parse(&body, None)
     }
 }
 
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 impl IntoResponse for EventRejection {
+    /// Logs the rejection once and renders it (see [`webhook_core::refuse`]).
     fn into_response(self) -> Response {
-        IntoResponse::into_response(self.to_problem())
+        webhook_core::refuse_with("event", &self, false, None).map(axum_core::body::Body::from)
     }
 }
 
@@ -105,7 +105,11 @@ impl IntoResponse for EventRejection {
 impl IntoResponse for GuardError {
     fn into_response(self) -> Response {
         tracing::error!(error = %self, "webhook event not applied");
-        IntoResponse::into_response(self.to_problem())
+        let mut response = IntoResponse::into_response(self.to_problem());
+        response
+            .extensions_mut()
+            .insert(webhook_core::RefusalLogged);
+        response
     }
 }
 

@@ -13,7 +13,9 @@ use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{Request, Response, StatusCode};
 use serde::de::DeserializeOwned;
 use tower_service::Service;
-use webhook_core::{EventType, Problem, Rejection, RejectionCode, VerifiedDelivery};
+use webhook_core::{
+    EventType, Problem, RefusalLogged, Rejection, RenderRejection, VerifiedDelivery,
+};
 
 use crate::ordering::GuardError;
 use crate::{EventRejection, WebhookEvent, parse};
@@ -21,7 +23,6 @@ use crate::{EventRejection, WebhookEvent, parse};
 type HandlerFuture = Pin<Box<dyn Future<Output = Response<Bytes>> + Send>>;
 type ErasedHandler =
     Arc<dyn Fn(VerifiedDelivery) -> Result<HandlerFuture, EventRejection> + Send + Sync>;
-type RenderRejection = Arc<dyn Fn(&EventRejection) -> Response<Bytes> + Send + Sync>;
 
 /// A tower [`Service`] that parses a verified event and calls the handler registered
 /// for its `type`.
@@ -89,7 +90,7 @@ pub struct EventRouter {
 struct Inner {
     routes: HashMap<Box<str>, ErasedHandler>,
     fallback: Option<ErasedHandler>,
-    on_rejection: Option<RenderRejection>,
+    on_rejection: Option<RenderRejection<EventRejection>>,
 }
 
 fn erase<T, H, Fut, R>(handler: H) -> ErasedHandler
@@ -242,17 +243,17 @@ impl EventRouter {
         Ok((handler(delivery)?, tag))
     }
 
-    fn reject(&self, rejection: &EventRejection) -> Response<Bytes> {
-        rejection.log();
-        let mut response = match &self.inner.on_rejection {
-            Some(render) => render(rejection),
-            None => rejection.to_problem().into_response(),
-        };
-        // Outer layers (metrics, tracing) read the code, custom responses included.
-        response
-            .extensions_mut()
-            .insert(RejectionCode(rejection.code()));
-        response
+    fn reject(
+        &self,
+        rejection: &EventRejection,
+        request_headers: &http::HeaderMap,
+    ) -> Response<Bytes> {
+        webhook_core::refuse(
+            "event",
+            rejection,
+            request_headers,
+            self.inner.on_rejection.as_ref(),
+        )
     }
 }
 
@@ -297,7 +298,9 @@ impl<B> Service<Request<B>> for EventRouter {
                 event_type: Some(event_type),
             },
             Err(rejection) => ResponseFuture {
-                inner: Box::pin(std::future::ready(self.reject(&rejection))),
+                inner: Box::pin(std::future::ready(
+                    self.reject(&rejection, request.headers()),
+                )),
                 event_type: None,
             },
         }
@@ -443,7 +446,9 @@ impl IntoEventResponse for EventRejection {
 impl IntoEventResponse for GuardError {
     fn into_event_response(self) -> Response<Bytes> {
         tracing::error!(error = %self, "webhook event not applied");
-        self.to_problem().into_response()
+        let mut response = self.to_problem().into_response();
+        response.extensions_mut().insert(RefusalLogged);
+        response
     }
 }
 

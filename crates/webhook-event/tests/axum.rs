@@ -109,7 +109,7 @@ async fn the_extractor_reads_the_verified_marker() {
 }
 
 #[tokio::test]
-async fn an_unverified_request_is_refused_as_a_misconfiguration() {
+async fn an_missing_verified_delivery_is_refused_as_a_misconfiguration() {
     let calls = Arc::new(AtomicUsize::new(0));
     let counted = calls.clone();
     // The signature layer is forgotten.

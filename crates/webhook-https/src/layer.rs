@@ -4,17 +4,16 @@ use std::sync::Arc;
 use webhook_core::net::parse_forwarded_node;
 
 use bytes::Bytes;
-use http::header::{CONTENT_TYPE, FORWARDED};
+use http::header::FORWARDED;
 use http::{Extensions, HeaderMap, Request, Response, Uri};
 use ipnet::IpNet;
 use tower_layer::Layer;
-use webhook_core::{Rejection, RejectionCode};
+use webhook_core::RenderRejection;
 
 use crate::{HttpsRejection, RequireHttps};
 
 type PeerLookup = Arc<dyn Fn(&Extensions) -> Option<IpAddr> + Send + Sync>;
 type TlsCheck = Arc<dyn Fn(&Extensions) -> bool + Send + Sync>;
-type OnRejection = Arc<dyn Fn(&HttpsRejection) -> Response<Bytes> + Send + Sync>;
 
 /// The header a trusted proxy reports the client's protocol in.
 ///
@@ -58,7 +57,7 @@ pub(crate) struct Config {
     lookup: Option<PeerLookup>,
     tls: Option<TlsCheck>,
     trust_uri_scheme: bool,
-    on_rejection: Option<OnRejection>,
+    on_rejection: Option<RenderRejection<HttpsRejection>>,
 }
 
 impl Clone for Config {
@@ -164,28 +163,19 @@ impl Config {
         chosen.flatten()
     }
 
-    fn reject<B>(&self, request: &Request<B>) -> Response<Bytes> {
-        let rejection = HttpsRejection::HttpsRequired;
-        let mut response = match &self.on_rejection {
-            Some(render) => render(&rejection),
-            None if is_grpc(request.headers()) => rejection.to_grpc_response(),
-            None => rejection.to_problem().into_response(),
-        };
-        response
-            .extensions_mut()
-            .insert(RejectionCode(rejection.code()));
-        response
-    }
-
     pub(crate) fn refuse<B>(&self, request: &Request<B>, refusal: &Refusal) -> Response<Bytes> {
-        tracing::warn!(
-            code = "https_required",
+        tracing::debug!(
             peer = ?refusal.peer,
             forwarded_header_ignored = refusal.ignored_header,
             path = request.uri().path(),
-            "webhook delivery refused: not sent over HTTPS"
+            "not sent over HTTPS"
         );
-        self.reject(request)
+        webhook_core::refuse(
+            "https",
+            &HttpsRejection::HttpsRequired,
+            request.headers(),
+            self.on_rejection.as_ref(),
+        )
     }
 }
 
@@ -205,12 +195,6 @@ fn builtin_peer(extensions: &Extensions) -> Option<IpAddr> {
         return Some(info.0.ip());
     }
     webhook_core::net::peer_ip(extensions)
-}
-
-fn is_grpc(headers: &HeaderMap) -> bool {
-    headers
-        .get(CONTENT_TYPE)
-        .is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"))
 }
 
 /// The last value of `X-Forwarded-Proto`, over every header line.

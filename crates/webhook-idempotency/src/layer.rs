@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderName};
 use tower_layer::Layer;
-use webhook_core::{Rejection, RejectionCode, VerifiedDelivery};
+use webhook_core::{RenderRejection, VerifiedDelivery};
 
 use crate::key::{DefaultKey, HeaderKey, JsonPointerKey, KeyExtractor};
 use crate::store::{MemoryStore, Store};
@@ -106,8 +106,6 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-type OnRejection = Arc<dyn Fn(&IdempotencyRejection) -> http::Response<Bytes> + Send + Sync>;
-
 pub(crate) struct Config<St> {
     pub(crate) store: St,
     key: Arc<dyn KeyExtractor>,
@@ -121,7 +119,7 @@ pub(crate) struct Config<St> {
     pub(crate) max_stored_body: usize,
     max_key_len: usize,
     pub(crate) store_retry_after: Duration,
-    on_rejection: Option<OnRejection>,
+    on_rejection: Option<RenderRejection<IdempotencyRejection>>,
 }
 
 impl<St> Config<St> {
@@ -150,31 +148,12 @@ impl<St> Config<St> {
         Ok(Some(key))
     }
 
-    pub(crate) fn reject(&self, rejection: &IdempotencyRejection) -> http::Response<Bytes> {
-        match rejection {
-            IdempotencyRejection::Unverified => tracing::error!(
-                code = rejection.code(),
-                "webhook delivery without a verified-delivery marker: is the signature layer in front of the idempotency layer?"
-            ),
-            IdempotencyRejection::InFlight { .. } => {
-                tracing::debug!(
-                    code = rejection.code(),
-                    "duplicate delivery while in flight"
-                )
-            }
-            _ => {
-                tracing::warn!(code = rejection.code(), reason = %rejection, "webhook delivery rejected")
-            }
-        }
-        let mut response = match &self.on_rejection {
-            Some(render) => render(rejection),
-            None => rejection.to_problem().into_response(),
-        };
-        // Outer layers (metrics, tracing) read the code, custom responses included.
-        response
-            .extensions_mut()
-            .insert(RejectionCode(rejection.code()));
-        response
+    pub(crate) fn reject(
+        &self,
+        rejection: &IdempotencyRejection,
+        grpc: bool,
+    ) -> http::Response<Bytes> {
+        webhook_core::refuse_with("idempotency", rejection, grpc, self.on_rejection.as_ref())
     }
 }
 
@@ -183,7 +162,7 @@ impl<St> Config<St> {
 ///
 /// Put it after [`VerifySignatureLayer`](https://docs.rs/webhook-signature): it keys
 /// on the [`VerifiedDelivery`] marker, and refuses a request without one (500
-/// `unverified_request`). See the [crate docs](crate) for the whole behaviour.
+/// `missing_verified_delivery`). See the [crate docs](crate) for the whole behaviour.
 ///
 /// Cheap to clone: the configuration and the store are shared (an `Arc`), so every
 /// clone and every service it builds deduplicate together.
@@ -314,7 +293,7 @@ pub struct IdempotencyLayerBuilder<St> {
     max_stored_body: usize,
     max_key_len: usize,
     store_retry_after: Duration,
-    on_rejection: Option<OnRejection>,
+    on_rejection: Option<RenderRejection<IdempotencyRejection>>,
 }
 
 impl<St: Store> IdempotencyLayerBuilder<St> {

@@ -68,7 +68,7 @@
 //! | the worker crashed holding a claim | the claim expires with its lease; the next retry is processed |
 //! | the store fails | [`StoreErrorPolicy::Reject`] (default): 503 `store_unavailable` with `Retry-After`, the handler is not called, nothing is lost since the sender retries; or [`StoreErrorPolicy::Allow`]: process without deduplication, logged at `warn` |
 //! | no event id | 400 `missing_event_id` ([`MissingKeyPolicy::Reject`], default) or passed through ([`MissingKeyPolicy::PassThrough`]) |
-//! | no verified-delivery marker | 500 `unverified_request`: the signature layer is missing, a configuration error; never processed unprotected |
+//! | no verified-delivery marker | 500 `missing_verified_delivery`: the signature layer is missing, a configuration error; never processed unprotected |
 //!
 //! # A handler slower than the lease
 //!

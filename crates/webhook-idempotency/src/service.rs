@@ -107,19 +107,26 @@ where
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
         let config = self.config.clone();
+        let grpc = webhook_core::is_grpc(request.headers());
 
         let Some(delivery) = request.extensions().get::<VerifiedDelivery>() else {
-            return ResponseFuture::ready(rejected(&config, &IdempotencyRejection::Unverified));
+            return ResponseFuture::ready(rejected(
+                &config,
+                &IdempotencyRejection::Unverified,
+                grpc,
+            ));
         };
         match config.key(request.headers(), delivery) {
             Ok(Some(key)) => ResponseFuture::new(process(config, inner, request, key)),
             Ok(None) => match config.missing_key {
                 MissingKeyPolicy::PassThrough => ResponseFuture::new(pass_through(inner, request)),
-                MissingKeyPolicy::Reject => {
-                    ResponseFuture::ready(rejected(&config, &IdempotencyRejection::MissingEventId))
-                }
+                MissingKeyPolicy::Reject => ResponseFuture::ready(rejected(
+                    &config,
+                    &IdempotencyRejection::MissingEventId,
+                    grpc,
+                )),
             },
-            Err(rejection) => ResponseFuture::ready(rejected(&config, &rejection)),
+            Err(rejection) => ResponseFuture::ready(rejected(&config, &rejection, grpc)),
         }
     }
 }
@@ -127,8 +134,9 @@ where
 fn rejected<St, B, E>(
     config: &Config<St>,
     rejection: &IdempotencyRejection,
+    grpc: bool,
 ) -> Result<Response<ResponseBody<B>>, E> {
-    Ok(config.reject(rejection).map(ResponseBody::full))
+    Ok(config.reject(rejection, grpc).map(ResponseBody::full))
 }
 
 async fn pass_through<S, ReqBody, ResBody>(
@@ -208,6 +216,7 @@ where
     St: Store,
     ResBody: Body<Data = Bytes>,
 {
+    let grpc = webhook_core::is_grpc(request.headers());
     let token = Token::generate();
     // The lease runs from the claim, which is sent after this instant: the claim is
     // still held at `lease_end`, unless another request took the event meanwhile.
@@ -227,7 +236,7 @@ where
             let rejection = IdempotencyRejection::InFlight {
                 retry_after_seconds: retry_after_seconds(remaining),
             };
-            return rejected(&config, &rejection);
+            return rejected(&config, &rejection, grpc);
         }
         Ok(Claim::Done(stored)) => {
             guard.disarm();
@@ -249,7 +258,7 @@ where
                 let rejection = IdempotencyRejection::StoreUnavailable {
                     retry_after_seconds: retry_after_seconds(config.store_retry_after),
                 };
-                return rejected(&config, &rejection);
+                return rejected(&config, &rejection, grpc);
             }
             StoreErrorPolicy::Allow => {
                 tracing::warn!(%error, "idempotency store failed: processing the delivery without deduplication");

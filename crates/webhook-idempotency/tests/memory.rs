@@ -236,7 +236,7 @@ async fn a_request_without_the_verified_marker_is_refused_not_processed() {
     );
     let body = response.into_body().collect().await.unwrap().to_bytes();
     let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(problem["code"], "unverified_request");
+    assert_eq!(problem["code"], "missing_verified_delivery");
     assert!(
         problem["detail"]
             .as_str()
@@ -486,7 +486,7 @@ async fn rejections_can_be_rendered_by_the_user() {
     assert_eq!(response.status(), StatusCode::IM_A_TEAPOT);
     assert_eq!(
         response.into_body().collect().await.unwrap().to_bytes(),
-        "custom unverified_request"
+        "custom missing_verified_delivery"
     );
 }
 

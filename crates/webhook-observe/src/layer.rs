@@ -8,53 +8,12 @@ use metrics::SharedString;
 use tower_layer::Layer;
 use tracing::field::{Empty, Value};
 use tracing::{Level, Span};
-use webhook_core::{EventType, VerifiedDelivery};
+use webhook_core::{EventType, REJECTION_CODES, RefusalLogged, VerifiedDelivery};
 
 use crate::handles::{self, Handles, with_handle};
 use crate::monitor::ErrorRateMonitor;
 use crate::outcome::{OTHER, UNKNOWN};
 use crate::{Observe, Outcome, names};
-
-/// The rejection codes of the `tower-webhook` layers: the `reason` label values kept
-/// as they are. Any other code is counted as `other` (add yours with
-/// [`ObserveLayerBuilder::reasons`]).
-pub const KNOWN_REASONS: &[&str] = &[
-    // webhook-signature
-    "missing_signature",
-    "signature_mismatch",
-    "timestamp_out_of_tolerance",
-    "malformed_signature",
-    "conflicting_headers",
-    "missing_header",
-    "malformed_header",
-    "invalid_body",
-    "body_timeout",
-    "payload_too_large",
-    // webhook-idempotency
-    "unverified_request",
-    "missing_event_id",
-    "invalid_event_id",
-    "in_flight",
-    "store_unavailable",
-    // webhook-event
-    "missing_verified_delivery",
-    "malformed_json",
-    "invalid_envelope",
-    "invalid_data",
-    "unsupported_event_type",
-    "unreadable_body",
-    "ordering_unavailable",
-    // webhook-ratelimit
-    "rate_limited",
-    "rate_limiter_unavailable",
-    "rate_limit_key_missing",
-    // webhook-queue
-    "queue_full",
-    "queue_closed",
-    "queue_unavailable",
-    // webhook-https
-    "https_required",
-];
 
 /// The most event types an allow-list may hold: 1,024.
 pub const MAX_EVENT_TYPES: usize = 1024;
@@ -179,12 +138,13 @@ impl Config {
         let extensions = response.map(Response::extensions);
         let delivery = extensions.and_then(|e| e.get::<VerifiedDelivery>());
         let event_type = extensions.and_then(|e| e.get::<EventType>());
+        let logged = extensions.is_some_and(|e| e.get::<RefusalLogged>().is_some());
         if self.metrics {
             self.record_metrics(outcome, delivery, event_type, elapsed);
         }
         if self.tracing {
             let status = response.map(|r| r.status().as_u16());
-            record_span(span, outcome, delivery, event_type, status, elapsed);
+            record_span(span, outcome, delivery, event_type, status, elapsed, logged);
         }
         if let Some(monitor) = &self.monitor {
             if outcome != Outcome::RateLimited {
@@ -328,6 +288,7 @@ fn record_span(
     event_type: Option<&EventType>,
     status: Option<u16>,
     elapsed: Duration,
+    logged: bool,
 ) {
     let event_id = delivery.and_then(VerifiedDelivery::event_id);
     let event_type = event_type.map(EventType::as_str);
@@ -376,6 +337,11 @@ fn record_span(
         Outcome::RateLimited => {
             tracing::warn!(parent: span, outcome = outcome_name, status, event_id, event_type, "webhook delivery rate limited");
         }
+        // The layer that refused it logged it already (`webhook_core::refuse`): one
+        // warning per refused delivery.
+        Outcome::Rejected { reason } if logged => {
+            tracing::debug!(parent: span, outcome = outcome_name, reason, status, event_id, event_type, "webhook delivery rejected");
+        }
         Outcome::Rejected { reason } => {
             tracing::warn!(parent: span, outcome = outcome_name, reason, status, event_id, event_type, "webhook delivery rejected");
         }
@@ -398,7 +364,7 @@ pub struct ObserveLayer {
 
 impl ObserveLayer {
     /// A layer with metrics and tracing on, no event type allow-listed (every event
-    /// type is labelled `other`), the rejection codes of [`KNOWN_REASONS`], and no
+    /// type is labelled `other`), the rejection codes of [`REJECTION_CODES`], and no
     /// monitor.
     pub fn new() -> Self {
         Self::builder().build().expect("the defaults are valid")
@@ -531,7 +497,7 @@ impl ObserveLayerBuilder {
     }
 
     /// Keeps these rejection codes as `reason` label values, in addition to
-    /// [`KNOWN_REASONS`] (for your own layers' codes).
+    /// [`REJECTION_CODES`] (for your own layers' codes).
     pub fn reasons(mut self, codes: impl IntoIterator<Item = &'static str>) -> Self {
         self.reasons.extend(codes);
         self
@@ -579,7 +545,7 @@ impl ObserveLayerBuilder {
                 count: event_types.len(),
             });
         }
-        let mut reasons: HashSet<&'static str> = KNOWN_REASONS.iter().copied().collect();
+        let mut reasons: HashSet<&'static str> = REJECTION_CODES.iter().copied().collect();
         for reason in self.reasons {
             if reason.is_empty() || reason == OTHER {
                 return Err(ConfigError::InvalidReason { reason });

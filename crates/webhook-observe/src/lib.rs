@@ -100,7 +100,7 @@
 //! Label values are bounded, so a sender cannot create series at will: `event_type`
 //! is one of the [allow-listed types](ObserveLayerBuilder::event_types), `other` for
 //! any other type, or `unknown` when the stack failed before the router named it;
-//! `reason` is one of [`KNOWN_REASONS`] (plus [your own](ObserveLayerBuilder::reasons))
+//! `reason` is one of [`REJECTION_CODES`](webhook_core::REJECTION_CODES) (plus [your own](ObserveLayerBuilder::reasons))
 //! or `other`; `scheme` and `key_id` come from the verified marker, so only your
 //! keyring's ids appear. Call [`describe_metrics`] once after installing a recorder to
 //! give them help texts and units; for Prometheus, give the histograms buckets
@@ -151,8 +151,7 @@ mod service;
 
 pub use future::ResponseFuture;
 pub use layer::{
-    ConfigError, KNOWN_REASONS, MAX_EVENT_TYPE_LEN, MAX_EVENT_TYPES, ObserveLayer,
-    ObserveLayerBuilder,
+    ConfigError, MAX_EVENT_TYPE_LEN, MAX_EVENT_TYPES, ObserveLayer, ObserveLayerBuilder,
 };
 pub use monitor::{ErrorRate, ErrorRateMonitor};
 pub use outcome::{OTHER, Outcome, UNKNOWN};

@@ -336,6 +336,59 @@ fn unknown_rejection_codes_are_counted_as_other_unless_added() {
     );
 }
 
+/// Every code the family's crates define, from the crates themselves, once each.
+fn codes_the_layers_define() -> Vec<&'static str> {
+    use webhook_core::Rejection as _;
+    let guard = webhook_event::GuardError::new("down");
+    let mut codes = [
+        webhook_signature::SignatureRejection::CODES,
+        webhook_idempotency::IdempotencyRejection::CODES,
+        webhook_event::EventRejection::CODES,
+        &[guard.code()],
+        webhook_ratelimit::RateLimitRejection::CODES,
+        webhook_queue::QueueRejection::CODES,
+        webhook_https::HttpsRejection::CODES,
+    ]
+    .concat();
+    codes.sort_unstable();
+    codes.dedup();
+    codes
+}
+
+#[test]
+fn every_code_a_layer_defines_is_labelled_as_itself() {
+    let codes = codes_the_layers_define();
+    let (_, metrics) = with_metrics(|| async {
+        let layer = observe().build().unwrap();
+        for code in codes_the_layers_define() {
+            let service = ServiceBuilder::new()
+                .layer(layer.clone())
+                .service(service_fn(answering(code)));
+            send(&service, Request::new(String::new())).await;
+        }
+    });
+    for code in &codes {
+        // A copy in flight and a rate-limited delivery have counters of their own.
+        let counted = match *code {
+            "in_flight" => metrics.counter(names::DUPLICATES, &[]),
+            "rate_limited" => metrics.counter(names::RATE_LIMITED, &[]),
+            _ => metrics.counter(names::REJECTED, &[("reason", code)]),
+        };
+        assert_eq!(
+            counted, 1,
+            "`{code}` is defined by a layer but ObserveLayer does not label it as itself"
+        );
+    }
+    assert_eq!(metrics.counter(names::REJECTED, &[("reason", "other")]), 0);
+    // And the shared list holds no code that no layer defines any more.
+    for code in webhook_core::REJECTION_CODES {
+        assert!(
+            codes.contains(code),
+            "`{code}` is listed but no layer defines it"
+        );
+    }
+}
+
 #[test]
 fn with_metrics_off_nothing_is_recorded() {
     let (status, metrics) = with_metrics(|| async {

@@ -232,16 +232,21 @@ fn a_forged_delivery_is_a_warn_with_its_code_and_no_key() {
     assert_eq!(field(&fields, "status"), Some("401"));
     assert_eq!(field(&fields, "key_id"), None);
     assert_eq!(field(&fields, "event_id"), None);
+    // One warning per refused delivery: the signature layer's, nested in the
+    // delivery's span; the layer's closing event is at DEBUG.
     let closing = closing_event(&events);
-    assert_eq!(closing.level, Level::WARN);
+    assert_eq!(closing.level, Level::DEBUG);
     assert_eq!(field(&closing.fields, "reason"), Some("signature_mismatch"));
-    // The signature layer's own log nests in the delivery's span.
-    assert!(
-        events
-            .iter()
-            .any(|event| field(&event.fields, "code") == Some("signature_mismatch")),
-        "{events:?}"
+    let warnings: Vec<_> = events
+        .iter()
+        .filter(|event| event.level == Level::WARN)
+        .collect();
+    assert_eq!(warnings.len(), 1, "{events:?}");
+    assert_eq!(
+        field(&warnings[0].fields, "code"),
+        Some("signature_mismatch")
     );
+    assert_eq!(field(&warnings[0].fields, "status"), Some("401"));
 }
 
 #[test]
@@ -342,7 +347,7 @@ fn with_tracing_off_no_span_is_opened() {
 }
 
 #[test]
-fn the_span_is_at_debug_unless_asked_and_refusals_are_logged_at_info_without_it() {
+fn the_span_is_at_debug_unless_asked_and_a_refusal_is_one_warning_without_it() {
     let (_, capture) = traced_at(LevelFilter::INFO, || async {
         let service = stack(observe().build().unwrap(), 100, Gate::default());
         assert_eq!(
@@ -360,22 +365,31 @@ fn the_span_is_at_debug_unless_asked_and_refusals_are_logged_at_info_without_it(
         .iter()
         .filter(|event| event.fields.contains_key("outcome"))
         .collect();
-    // The processed delivery's closing event is at DEBUG: not logged.
-    assert_eq!(closing.len(), 2, "{events:?}");
-    assert_eq!(closing[0].level, Level::WARN);
+    // The processed delivery's closing event is at DEBUG, and so is the forged one's:
+    // the signature layer logged that refusal already. Neither is logged.
+    assert_eq!(closing.len(), 1, "{events:?}");
+    assert_eq!(closing[0].level, Level::ERROR);
+    assert_eq!(field(&closing[0].fields, "outcome"), Some("failed"));
+    assert_eq!(field(&closing[0].fields, "event_id"), Some("evt_3"));
     assert_eq!(
-        field(&closing[0].fields, "reason"),
-        Some("signature_mismatch")
-    );
-    assert_eq!(field(&closing[0].fields, "status"), Some("401"));
-    assert_eq!(closing[1].level, Level::ERROR);
-    assert_eq!(field(&closing[1].fields, "outcome"), Some("failed"));
-    assert_eq!(field(&closing[1].fields, "event_id"), Some("evt_3"));
-    assert_eq!(
-        field(&closing[1].fields, "event_type"),
+        field(&closing[0].fields, "event_type"),
         Some("payout.failed")
     );
-    assert_eq!(field(&closing[1].fields, "status"), Some("500"));
+    assert_eq!(field(&closing[0].fields, "status"), Some("500"));
+    let warnings: Vec<_> = events
+        .iter()
+        .filter(|event| event.level == Level::WARN)
+        .collect();
+    assert_eq!(
+        warnings.len(),
+        1,
+        "one warning for the forged delivery: {events:?}"
+    );
+    assert_eq!(
+        field(&warnings[0].fields, "code"),
+        Some("signature_mismatch")
+    );
+    assert_eq!(field(&warnings[0].fields, "status"), Some("401"));
 
     let (_, capture) = traced_at(LevelFilter::INFO, || async {
         let layer = observe().span_level(Level::INFO).build().unwrap();

@@ -10,15 +10,13 @@ use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Request, Response, StatusCode};
 use tower_service::Service;
-use webhook_core::{Rejection, RejectionCode, VerifiedDelivery};
+use webhook_core::{RenderRejection, VerifiedDelivery};
 
 use crate::metrics::{Metrics, NoopMetrics};
 use crate::{ConfigError, Job, Queue, QueueErrorKind, QueueRejection};
 
 /// The default `Retry-After` of a 503: 5 seconds.
 pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
-
-type OnRejection = Arc<dyn Fn(&QueueRejection) -> Response<Bytes> + Send + Sync>;
 
 /// The enqueue service: stores each verified delivery as a [`Job`] and answers 202.
 ///
@@ -33,7 +31,7 @@ type OnRejection = Arc<dyn Fn(&QueueRejection) -> Response<Bytes> + Send + Sync>
 /// | the queue is full | 503 `queue_full`, `Retry-After` |
 /// | the queue is closed (shutting down) | 503 `queue_closed`, `Retry-After` |
 /// | the backend failed or timed out | 503 `queue_unavailable`, `Retry-After` |
-/// | no marker | 500 `unverified_request`: the signature layer is missing |
+/// | no marker | 500 `missing_verified_delivery`: the signature layer is missing |
 ///
 /// The service is always ready (a full queue is answered, not waited for), never
 /// fails (`Error = Infallible`), and clones share the queue.
@@ -45,7 +43,7 @@ struct Config<Q> {
     queue: Q,
     retry_after: u64,
     metrics: Arc<dyn Metrics>,
-    on_rejection: Option<OnRejection>,
+    on_rejection: Option<RenderRejection<QueueRejection>>,
 }
 
 impl<Q: Queue> Enqueue<Q> {
@@ -111,7 +109,7 @@ pub struct EnqueueBuilder<Q> {
     queue: Q,
     retry_after: Duration,
     metrics: Arc<dyn Metrics>,
-    on_rejection: Option<OnRejection>,
+    on_rejection: Option<RenderRejection<QueueRejection>>,
 }
 
 impl<Q: Queue> EnqueueBuilder<Q> {
@@ -179,22 +177,15 @@ impl<Q> fmt::Debug for EnqueueBuilder<Q> {
 }
 
 impl<Q: Queue> Config<Q> {
-    fn reject(&self, rejection: &QueueRejection) -> Response<EnqueueBody> {
+    fn reject(&self, rejection: &QueueRejection, grpc: bool) -> Response<EnqueueBody> {
         if !matches!(rejection, QueueRejection::Unverified) {
             self.metrics.enqueue_rejected(rejection);
         }
-        let mut response = match &self.on_rejection {
-            Some(render) => render(rejection),
-            None => rejection.to_problem().into_response(),
-        };
-        // Outer layers (metrics, tracing) read the code, custom responses included.
-        response
-            .extensions_mut()
-            .insert(RejectionCode(rejection.code()));
-        response.map(EnqueueBody::new)
+        webhook_core::refuse_with("queue", rejection, grpc, self.on_rejection.as_ref())
+            .map(EnqueueBody::new)
     }
 
-    async fn enqueue(&self, job: Job) -> Response<EnqueueBody> {
+    async fn enqueue(&self, job: Job, grpc: bool) -> Response<EnqueueBody> {
         let retry_after_seconds = self.retry_after;
         match self.queue.enqueue(&job).await {
             Ok(()) => {
@@ -223,7 +214,7 @@ impl<Q: Queue> Config<Q> {
                     event_id = job.event_id().unwrap_or("-"),
                     "cannot queue the delivery: refused, the sender will retry"
                 );
-                self.reject(&rejection)
+                self.reject(&rejection, grpc)
             }
         }
     }
@@ -257,18 +248,15 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let config = self.config.clone();
+        let grpc = webhook_core::is_grpc(request.headers());
         let Some(delivery) = request.extensions().get::<VerifiedDelivery>() else {
-            tracing::error!(
-                "a request reached the enqueue service without a verified-delivery marker: \
-                 is the signature layer missing?"
-            );
-            return ResponseFuture::ready(config.reject(&QueueRejection::Unverified));
+            return ResponseFuture::ready(config.reject(&QueueRejection::Unverified, grpc));
         };
         // The body is not read: the marker holds the verified bytes.
         let job = Job::from_delivery(delivery);
         drop(request);
         ResponseFuture {
-            inner: Box::pin(async move { Ok(config.enqueue(job).await) }),
+            inner: Box::pin(async move { Ok(config.enqueue(job, grpc).await) }),
         }
     }
 }
@@ -305,6 +293,8 @@ pub type EnqueueBody = webhook_core::BytesBody;
 
 #[cfg(test)]
 mod tests {
+    use webhook_core::Rejection;
+
     use super::*;
     use crate::MemoryQueue;
     use http_body_util::BodyExt;
@@ -364,7 +354,7 @@ mod tests {
             response.headers()["content-type"],
             "application/problem+json"
         );
-        assert_eq!(json(response).await["code"], "unverified_request");
+        assert_eq!(json(response).await["code"], "missing_verified_delivery");
         assert_eq!(queue.depth().await.unwrap().unfinished(), 0);
     }
 

@@ -8,7 +8,7 @@ use governor::Quota;
 use http::header::{CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER};
 use http::{Request, Response, StatusCode};
 use tower_layer::Layer;
-use webhook_core::{PROBLEM_JSON, Rejection, RejectionCode};
+use webhook_core::{PROBLEM_JSON, Rejection, RejectionCode, RenderRejection};
 
 use crate::backend::{Allowance, Backend, Decision, GovernorLimiter};
 use crate::key::{Global, KeyExtractor, RequestHead};
@@ -76,8 +76,6 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-type OnRejection = Arc<dyn Fn(&RateLimitRejection) -> Response<Bytes> + Send + Sync>;
-
 /// The backend of a layer: the in-memory one is called directly (no dynamic
 /// dispatch, no [`Check`](crate::Check) to build and match), any other through
 /// [`Backend`].
@@ -122,7 +120,7 @@ pub(crate) struct Core {
     policy_header: HeaderValue,
     missing_key: MissingKey,
     headers_on_success: bool,
-    on_rejection: Option<OnRejection>,
+    on_rejection: Option<RenderRejection<RateLimitRejection>>,
     limited_body: Bytes,
 }
 
@@ -172,8 +170,10 @@ impl Core {
                 Outcome::Respond(self.limited(retry_after, request, key))
             }
             Decision::Unavailable { retry_after } => {
-                let retry_after_secs = whole_seconds(retry_after).max(1);
-                let rejection = RateLimitRejection::Unavailable { retry_after_secs };
+                let retry_after_seconds = whole_seconds(retry_after).max(1);
+                let rejection = RateLimitRejection::Unavailable {
+                    retry_after_seconds,
+                };
                 Outcome::Respond(self.reject(&rejection, request))
             }
         }
@@ -210,18 +210,20 @@ impl Core {
         request: &Request<B>,
         key: Option<&Key>,
     ) -> Response<Bytes> {
-        let retry_after_secs = whole_seconds(retry_after).max(1);
+        let retry_after_seconds = whole_seconds(retry_after).max(1);
         tracing::debug!(
             policy = &*self.policy_name,
             key = ?key,
-            retry_after_secs,
+            retry_after_seconds,
             "rate limited"
         );
-        let rejection = RateLimitRejection::Limited { retry_after_secs };
+        let rejection = RateLimitRejection::Limited {
+            retry_after_seconds,
+        };
         let mut response = self.reject(&rejection, request);
         let headers = response.headers_mut();
         headers.insert(ratelimit_policy(), self.policy_header.clone());
-        headers.insert(ratelimit(), self.state_header(0, retry_after_secs));
+        headers.insert(ratelimit(), self.state_header(0, retry_after_seconds));
         response
     }
 
@@ -242,29 +244,24 @@ impl Core {
         if let Some(render) = &self.on_rejection {
             return render(rejection);
         }
-        if is_grpc(request) {
-            return rejection.to_grpc_response();
+        if webhook_core::is_grpc(request.headers()) {
+            return rejection.to_problem().into_grpc_response();
         }
         match rejection {
-            RateLimitRejection::Limited { retry_after_secs } => {
+            RateLimitRejection::Limited {
+                retry_after_seconds,
+            } => {
                 // The problem body of a 429 is always the same: built once.
                 let mut response = Response::new(self.limited_body.clone());
                 *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
                 let headers = response.headers_mut();
                 headers.insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-                headers.insert(RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+                headers.insert(RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
                 response
             }
             other => other.to_problem().into_response(),
         }
     }
-}
-
-fn is_grpc<B>(request: &Request<B>) -> bool {
-    request
-        .headers()
-        .get(CONTENT_TYPE)
-        .is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"))
 }
 
 /// Whole seconds, rounded up.
@@ -356,7 +353,7 @@ pub struct RateLimitBuilder<K> {
     policy_name: String,
     missing_key: MissingKey,
     headers_on_success: bool,
-    on_rejection: Option<OnRejection>,
+    on_rejection: Option<RenderRejection<RateLimitRejection>>,
 }
 
 impl<K> RateLimitBuilder<K> {
@@ -442,7 +439,7 @@ impl<K> RateLimitBuilder<K> {
             HeaderValue::try_from(format!("\"{name}\";q={};w={window}", quota.burst_size()))
                 .map_err(|_| ConfigError::InvalidPolicyName)?;
         let limited_body = RateLimitRejection::Limited {
-            retry_after_secs: 1,
+            retry_after_seconds: 1,
         }
         .to_problem()
         .to_json();

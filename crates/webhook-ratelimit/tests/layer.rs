@@ -438,7 +438,7 @@ async fn a_custom_rejection_keeps_the_rate_limit_headers() {
     .on_rejection(|rejection: &RateLimitRejection| {
         let mut response = Response::new(Bytes::from(format!(
             "slow down: {}",
-            rejection.retry_after_secs().unwrap()
+            webhook_core::Rejection::retry_after(rejection).unwrap()
         )));
         *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
         response

@@ -122,7 +122,7 @@ where
                             });
                         }
                         Err(rejection) => {
-                            let response = config.reject(&rejection);
+                            let response = config.reject(&rejection, &parts.headers);
                             return Poll::Ready(Ok(response.map(ResponseBody::full)));
                         }
                     }

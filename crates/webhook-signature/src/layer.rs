@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tower_layer::Layer;
-use webhook_core::{Rejection, RejectionCode};
+use webhook_core::RenderRejection;
 
 use crate::{SignatureRejection, Verifier, VerifySignature};
 
@@ -14,32 +14,26 @@ pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// The default time allowed to receive the whole body: 30 seconds.
 pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
-type OnRejection = Arc<dyn Fn(&SignatureRejection) -> http::Response<Bytes> + Send + Sync>;
-
 #[derive(Clone)]
 pub(crate) struct Config {
     pub(crate) verifier: Verifier,
     pub(crate) body_limit: usize,
     pub(crate) read_timeout: Duration,
-    on_rejection: Option<OnRejection>,
+    on_rejection: Option<RenderRejection<SignatureRejection>>,
 }
 
 impl Config {
-    pub(crate) fn reject(&self, rejection: &SignatureRejection) -> http::Response<Bytes> {
-        tracing::warn!(
-            code = rejection.code(),
-            scheme = self.verifier.scheme().name(),
-            reason = %rejection,
-            "webhook delivery rejected"
-        );
-        let mut response = match &self.on_rejection {
-            Some(render) => render(rejection),
-            None => rejection.to_problem().into_response(),
-        };
-        response
-            .extensions_mut()
-            .insert(RejectionCode(rejection.code()));
-        response
+    pub(crate) fn reject(
+        &self,
+        rejection: &SignatureRejection,
+        request_headers: &http::HeaderMap,
+    ) -> http::Response<Bytes> {
+        webhook_core::refuse(
+            "signature",
+            rejection,
+            request_headers,
+            self.on_rejection.as_ref(),
+        )
     }
 }
 
@@ -53,7 +47,8 @@ impl Config {
 /// it is read.
 ///
 /// Rejections are responses (see [`SignatureRejection`] for the statuses and codes),
-/// logged at `warn` with their code; they never reach the inner service.
+/// logged once at `warn` with their code (see [`webhook_core::refuse`]), answered in
+/// gRPC form to gRPC clients; they never reach the inner service.
 #[derive(Clone)]
 pub struct VerifySignatureLayer {
     config: Arc<Config>,
@@ -92,7 +87,7 @@ impl VerifySignatureLayer {
     ///
     /// ```
     /// use bytes::Bytes;
-    /// use webhook_core::{Rejection, RejectionCode};
+    /// use webhook_core::Rejection;
     /// use webhook_signature::{Verifier, VerifySignatureLayer, scheme::HopNow};
     ///
     /// let verifier = Verifier::builder(HopNow).secret("k", "secret").build().unwrap();

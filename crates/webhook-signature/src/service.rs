@@ -104,7 +104,7 @@ where
             .max(request.body().size_hint().lower());
         if declared > limit as u64 {
             let rejection = SignatureRejection::PayloadTooLarge { limit };
-            return ResponseFuture::rejected(self.config.reject(&rejection));
+            return ResponseFuture::rejected(self.config.reject(&rejection, request.headers()));
         }
         let (parts, body) = request.into_parts();
         let read = tokio::time::timeout(

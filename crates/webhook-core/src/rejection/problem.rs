@@ -4,26 +4,10 @@ use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER};
 use http::{HeaderMap, Response, StatusCode};
 
+use super::grpc::{self, grpc_status_for};
+
 /// The media type of every rejection body: `application/problem+json` (RFC 9457).
 pub const PROBLEM_JSON: &str = "application/problem+json";
-
-/// A failure family's rejection: one `#[non_exhaustive]` enum per layer implements it.
-///
-/// The contract: [`status`](Rejection::status) is the HTTP answer, [`code`](Rejection::code)
-/// a short, stable, machine-readable name, and `Display` a message for humans that never
-/// contains a secret or an expected signature.
-pub trait Rejection: std::error::Error {
-    /// The HTTP status to answer with.
-    fn status(&self) -> StatusCode;
-
-    /// A short, stable, machine-readable code such as `signature_mismatch`.
-    fn code(&self) -> &'static str;
-
-    /// Renders the rejection as a [`Problem`]. Override to add headers (`Retry-After`).
-    fn to_problem(&self) -> Problem {
-        Problem::new(self.status(), self.code(), self.to_string())
-    }
-}
 
 /// The machine-readable code of a layer's rejection, found in the extensions of every
 /// response a layer produced itself (custom rejection responses included).
@@ -40,6 +24,12 @@ pub trait Rejection: std::error::Error {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RejectionCode(pub &'static str);
+
+/// In a response's extensions: the layer that refused the request has logged the
+/// refusal already (see [`refuse`](crate::refuse)), so an outer layer that logs every
+/// outcome records this one below `WARN`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefusalLogged;
 
 /// An `application/problem+json` response under construction.
 ///
@@ -62,18 +52,28 @@ pub struct Problem {
     status: StatusCode,
     code: &'static str,
     detail: String,
+    grpc_status: u16,
     headers: HeaderMap,
 }
 
 impl Problem {
-    /// A problem with the given status, machine-readable code and human-readable detail.
+    /// A problem with the given status, machine-readable code and human-readable detail;
+    /// its gRPC status is [`grpc_status_for`] the HTTP status.
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
         Self {
             status,
             code,
             detail: detail.into(),
+            grpc_status: grpc_status_for(status),
             headers: HeaderMap::new(),
         }
+    }
+
+    /// Sets the gRPC status code a gRPC client receives (see [`into_grpc_response`](Self::into_grpc_response)).
+    #[must_use]
+    pub fn grpc_status(mut self, code: u16) -> Self {
+        self.grpc_status = code;
+        self
     }
 
     /// Adds `Retry-After: <seconds>`, telling the sender when to try again.
@@ -127,6 +127,47 @@ impl Problem {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         headers.extend(self.headers);
         response
+    }
+
+    /// Builds the answer a gRPC client can read: a "Trailers-Only" response (HTTP 200,
+    /// `content-type: application/grpc`, `grpc-status`, the percent-encoded detail in
+    /// `grpc-message`, an empty body), with the problem's own headers (`Retry-After`)
+    /// and the [`RejectionCode`] in the extensions.
+    ///
+    /// ```
+    /// use http::StatusCode;
+    /// use webhook_core::Problem;
+    ///
+    /// let response = Problem::new(StatusCode::UNAUTHORIZED, "signature_mismatch", "no key matched, 100%")
+    ///     .into_grpc_response();
+    /// assert_eq!(response.status(), StatusCode::OK);
+    /// assert_eq!(response.headers()["content-type"], "application/grpc");
+    /// assert_eq!(response.headers()["grpc-status"], "16");
+    /// assert_eq!(response.headers()["grpc-message"], "no key matched, 100%25");
+    /// assert!(response.body().is_empty());
+    /// ```
+    pub fn into_grpc_response(self) -> Response<Bytes> {
+        let mut response = Response::new(Bytes::new());
+        response.extensions_mut().insert(RejectionCode(self.code));
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+        headers.insert(grpc::GRPC_STATUS, HeaderValue::from(self.grpc_status));
+        if let Ok(message) = HeaderValue::from_str(&grpc::percent_encode(&self.detail)) {
+            headers.insert(grpc::GRPC_MESSAGE, message);
+        }
+        headers.extend(self.headers);
+        response
+    }
+
+    /// The response for a request with these headers: [`into_grpc_response`](Self::into_grpc_response)
+    /// when it is a gRPC request ([`is_grpc`](crate::is_grpc)), else
+    /// [`into_response`](Self::into_response).
+    pub fn into_response_for(self, request_headers: &HeaderMap) -> Response<Bytes> {
+        if grpc::is_grpc(request_headers) {
+            self.into_grpc_response()
+        } else {
+            self.into_response()
+        }
     }
 }
 
