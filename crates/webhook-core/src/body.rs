@@ -73,9 +73,8 @@ pin_project! {
         Inner { #[pin] body: B },
         // Boxed: the layer's own bodies are rare (rejections, replays), and a boxed
         // `Bytes` keeps this enum the size of a small inner body, so a response on
-        // the common path stays small enough to move without a `memcpy` call (the
-        // rate limit's overhead benchmark: 1.08x tower_governor unboxed, 0.95-1.00x
-        // boxed).
+        // the common path stays small enough to move without a `memcpy` call (see
+        // BENCHMARKS.md, "Rate limit against tower_governor").
         Full { bytes: Option<Box<Bytes>> },
     }
 }

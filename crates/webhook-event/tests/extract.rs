@@ -615,8 +615,8 @@ async fn routed_responses_carry_the_event_type_for_outer_layers() {
     );
 }
 
-/// Fuzzing found both: serde_json does not look at the bytes of a member it skips, so
-/// invalid UTF-8 there passed; and `""` was accepted as an event's id or type.
+/// serde_json does not look at the bytes of a member it skips, so invalid UTF-8 there
+/// must be caught on its own; and `""` is no event's id or type.
 #[tokio::test]
 async fn invalid_utf8_anywhere_is_400_empty_ids_or_types_422_and_no_handler_runs() {
     let delivery_with = |body: &[u8]| {

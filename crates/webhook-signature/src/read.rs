@@ -24,7 +24,7 @@ pin_project! {
     ///
     /// This is what `http_body_util`'s `Collect` + `to_bytes` do, without holding
     /// every frame until the end and then copying them all: for a large delivery that
-    /// held the body twice at its peak (the frames and the copy), and allocators keep
+    /// holds the body twice at its peak (the frames and the copy), and allocators keep
     /// such peaks. The buffer is sized from the declared length when the second frame
     /// arrives (a sender has to send before we reserve), never above the limit.
     pub(crate) struct ReadBody<B> {

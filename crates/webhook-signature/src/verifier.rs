@@ -188,7 +188,7 @@ impl Verifier {
             .clock
             .as_ref()
             .map_or_else(SystemTime::now, |clock| clock());
-        // Saturating: an injected clock can be anywhere (fuzzing found `-(i64::MIN)`).
+        // Saturating: an injected clock can be anywhere, even where `-(i64::MIN)` overflows.
         match now.duration_since(UNIX_EPOCH) {
             Ok(since) => i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
             Err(before) => i64::try_from(before.duration().as_secs()).map_or(i64::MIN, |s| -s),
@@ -206,12 +206,12 @@ impl Verifier {
         body: &Bytes,
     ) -> Result<VerifiedDelivery, SignatureRejection> {
         // A built-in scheme's usual delivery takes the fast path; whatever it does not
-        // settle (see `scheme/fast.rs`) is parsed and checked in full, as it always was.
+        // settle (see `scheme/fast.rs`) is parsed and checked in full.
         if let Some(builtin) = self.inner.builtin {
             if let Some(usual) = builtin.read(headers) {
                 match self.verify_usual(&usual, body) {
-                    // The marker is built here, in the caller's slot: built deeper, it
-                    // would be copied out right after its bytes were written (a stall).
+                    // Built here, in the caller's slot: built deeper, the marker would be
+                    // copied out while its bytes are still being written.
                     FastVerdict::Verified(key, body) => {
                         let (event_id_header, event_id) = match usual.event_id {
                             Some((value, id)) if id.len() == value.len() => (Some(value), None),
@@ -256,9 +256,8 @@ impl Verifier {
                 return FastVerdict::Unsettled;
             }
         }
-        // The marker's own copy of the body, taken before hashing: a clone is written
-        // by a call, and a marker built from it right after would read it back before
-        // those writes reach the cache (a stall); the hash gives them time. A forged
+        // The marker's own copy of the body, taken before hashing, so that the hash
+        // runs between the clone's writes and the marker reading them back. A forged
         // request pays for it too.
         let body = body.clone();
         // Hex is decoded before hashing, base64 once the hash is under way (see
@@ -575,8 +574,8 @@ mod tests {
 
     #[test]
     fn the_signer_refuses_an_event_id_its_verifier_would_read_differently() {
-        // Found by fuzzing: these were signed, and the verifier answered 400 (not
-        // ASCII) or 401 (it trims the id it reads, so the signed content differed).
+        // Signed, each would be refused by its verifier: 400 (not ASCII) or 401 (the
+        // verifier trims the id it reads, so the signed content would differ).
         let body = Bytes::from_static(b"{}");
         for scheme in ["standard", "github", "hopnow"] {
             let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -611,7 +610,7 @@ mod tests {
         }
     }
 
-    /// A custom scheme that records its id as text, as schemes did before
+    /// A custom scheme that records its id as text (`set_event_id`), not with
     /// `set_event_id_header`.
     struct TextId;
 

@@ -36,10 +36,10 @@ fn refused(builder: GenericHmacBuilder) -> ConfigError {
 
 #[test]
 fn unsigned_timestamp_header_is_refused_at_build() {
-    // Regression: with a timestamp header but a template without `{timestamp}`, the
-    // tolerance was enforced on a value the signature does not cover. A delivery
-    // captured a day earlier verified again once its timestamp header was rewritten to
-    // now, and the marker reported that forged value as the signed timestamp.
+    // With a timestamp header but a template without `{timestamp}`, the tolerance
+    // would be enforced on a value the signature does not cover: a delivery captured a
+    // day earlier would verify again with its timestamp header rewritten to now, and
+    // the marker would report that forged value as the signed timestamp.
     for template in ["{body}", "{id}.{body}", "timestamp.{body}"] {
         let error = refused(
             builder()
@@ -78,8 +78,8 @@ fn unsigned_timestamp_header_is_refused_at_build() {
 
 #[test]
 fn a_prefix_no_header_value_can_carry_is_refused_at_build() {
-    // Fuzzing found it: a prefix with `€` or a space built, `Signer` put it in the
-    // header, and the verifier refused every delivery as "not visible ASCII".
+    // A prefix with `€` or a space, if it built, would go into the header `Signer`
+    // writes, and the verifier would refuse every delivery as "not visible ASCII".
     for prefix in ["sha256=\u{20ac}", "v1 =", " v1=", "v1=\t"] {
         let error = refused(builder().prefix(prefix));
         assert!(
@@ -92,8 +92,8 @@ fn a_prefix_no_header_value_can_carry_is_refused_at_build() {
 
 #[test]
 fn unknown_placeholder_is_refused_at_build() {
-    // A typo used to be signed as literal text, so every delivery failed with 401 at
-    // run time instead of the configuration failing at start-up.
+    // A typo signed as literal text would fail every delivery with 401 at run time;
+    // the configuration fails at start-up instead.
     for template in ["{timestmap}.{body}", "{ID}:{body}", "v1:{event_id}:{body}"] {
         let error = refused(
             builder()
@@ -110,8 +110,8 @@ fn unknown_placeholder_is_refused_at_build() {
 
 #[test]
 fn non_ascii_and_brace_literals_are_signed_as_given() {
-    // Regression: a literal starting with a multi-byte character panicked in `build`
-    // (a byte slice inside a character). Braces that are not a placeholder stay literal.
+    // A literal starting with a multi-byte character must not panic in `build` (a byte
+    // slice inside a character). Braces that are not a placeholder stay literal.
     let scheme = builder()
         .timestamp_header(ts())
         .signed_content("é→{}:{timestamp}:{body}")

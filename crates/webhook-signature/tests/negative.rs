@@ -828,9 +828,9 @@ fn inconsistent_generic_scheme_is_refused_at_build() {
     }
 }
 
-/// Fuzzing found `-(i64::MIN)` in the clock reading: an injected clock at the very
-/// edge of `SystemTime` panicked in debug builds. It now saturates, and the delivery
-/// is refused as out of tolerance.
+/// An injected clock at the very edge of `SystemTime` would compute `-(i64::MIN)`,
+/// which panics in debug builds: the clock reading saturates, and the delivery is
+/// refused as out of tolerance.
 #[test]
 fn a_clock_at_the_edge_of_time_refuses_instead_of_panicking() {
     use std::time::UNIX_EPOCH;

@@ -33,14 +33,13 @@
 //!
 //! What this can show: the absence of a leak measurable at this resolution, with this
 //! many samples, in this build, on this machine. Each statistic prints the smallest
-//! difference it would flag (4.5 standard errors): in a debug build on a busy 2-core
-//! machine, about 60-100 ns per call for the paired test, against a verification
-//! of about 20 us. It cannot prove constant time (a
-//! difference of a cycle or two hides in the noise of a debug build on a shared
-//! machine); the design does that (`subtle`, branch-free word comparison, see
-//! `verifier.rs`). To show that the method can see a leak at all, the same statistic
-//! runs on a deliberately leaky verifier that does the same work but compares byte by
-//! byte with an early exit: its |t| must be far above the threshold.
+//! difference it would flag (4.5 standard errors), beside the time of one
+//! verification. It cannot prove constant time (a difference of a cycle or two hides
+//! in the noise of a debug build on a shared machine); the design does that (`subtle`,
+//! branch-free word comparison, see `verifier.rs`). To show that the method can see a
+//! leak at all, the same statistic runs on a deliberately leaky verifier that does the
+//! same work but compares byte by byte with an early exit: its |t| must be far above
+//! the threshold.
 //!
 //! Run: `cargo test -p webhook-signature --test timing -- --nocapture` (prints the t
 //! statistics).
@@ -368,9 +367,9 @@ fn headers(name: &'static str, value: String) -> HeaderMap {
 /// hands the freed block back, so both classes land at the same address). Where a value
 /// sits in memory (its alignment, the cache lines it spans, how it aliases the decoded
 /// tag) changes the time to read it by a few nanoseconds in a debug build, the same for
-/// every call; with a value of its own per class, that placement became a difference
-/// between the classes that has nothing to do with the secret, and the paired test,
-/// which resolves 1-3 ns, flagged it in every run of some processes.
+/// every call; with a value of its own per class, that placement would be a difference
+/// between the classes that has nothing to do with the secret, and fine enough for the
+/// paired test to flag.
 fn measure_verify(
     verifier: &Verifier,
     name: &'static str,
