@@ -1,9 +1,10 @@
 use http::{HeaderMap, HeaderName};
 
-use super::fast::{Encoded, Usual, trimmed};
-use super::{
-    Scheme, SignRequest, Signed, base64_tag_from_bytes, encode_base64, find_headers, hmac_tag,
-};
+use super::content::hmac_tag;
+use super::decode::{base64_tag_from_bytes, encode_base64};
+use super::fast::{Encoded, Usual};
+use super::header::{find_headers, trimmed};
+use super::interface::{Scheme, SignRequest, Signed};
 use crate::SignatureRejection;
 
 static SIGNATURE: HeaderName = HeaderName::from_static("x-shopify-hmac-sha256");

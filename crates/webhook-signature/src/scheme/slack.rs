@@ -1,10 +1,10 @@
 use http::{HeaderMap, HeaderName};
 
-use super::fast::{Encoded, Usual, trimmed};
-use super::{
-    Scheme, SignRequest, Signed, find_headers, hex_tag_from_bytes, hmac_tag, seconds,
-    timestamp_from_bytes,
-};
+use super::content::hmac_tag;
+use super::decode::{hex_tag_from_bytes, seconds, timestamp_from_bytes};
+use super::fast::{Encoded, Usual};
+use super::header::{find_headers, trimmed};
+use super::interface::{Scheme, SignRequest, Signed};
 use crate::SignatureRejection;
 
 static SIGNATURE: HeaderName = HeaderName::from_static("x-slack-signature");
