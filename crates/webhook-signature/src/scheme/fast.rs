@@ -14,14 +14,25 @@
 //! scheme's `parse` reads the same way: the same signature text, prefix, timestamp
 //! and event id (checked against `parse` in `tests/fast_path.rs`).
 //!
-//! The scheme files import this module; `registry.rs` dispatches to them.
+//! A scheme names its reader with [`Scheme::fast_path`](super::Scheme::fast_path),
+//! so a built-in scheme behind `Box<dyn Scheme>` (from [`by_name`](super::by_name))
+//! takes the fast path as its own type does. The scheme files import this module;
+//! `registry.rs` dispatches to them.
 
 use http::HeaderValue;
 
 use super::content::Tag;
 use super::decode::{base64_tag_from_bytes, hex_tag_from_bytes};
 
-/// A built-in scheme, known when the verifier is built: which fast path it takes.
+/// Which fast path a scheme takes: see
+/// [`Scheme::fast_path`](super::Scheme::fast_path).
+///
+/// Only this crate's built-in schemes make one, so a custom scheme is always read by
+/// its own [`Scheme::parse`](super::Scheme::parse).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FastPath(pub(crate) Builtin);
+
+/// A built-in scheme with a fast path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Builtin {
     HopNow,

@@ -2,7 +2,7 @@ use http::{HeaderMap, HeaderName};
 
 use super::content::hmac_tag;
 use super::decode::hex_tag_from_bytes;
-use super::fast::{Encoded, Usual};
+use super::fast::{Builtin, Encoded, FastPath, Usual};
 use super::header::{find_headers, trimmed};
 use super::interface::{Scheme, SignRequest, Signed};
 use crate::SignatureRejection;
@@ -63,6 +63,10 @@ impl Scheme for GitHub {
             headers.insert(DELIVERY.clone(), request.id.parse()?);
         }
         Ok(headers)
+    }
+
+    fn fast_path(&self) -> Option<FastPath> {
+        Some(FastPath(Builtin::GitHub))
     }
 }
 

@@ -5,6 +5,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use smallvec::SmallVec;
 
 use super::content::Tag;
+use super::fast::FastPath;
 use super::header::ascii_value;
 use crate::{ConfigError, SignatureRejection};
 
@@ -71,6 +72,18 @@ pub trait Scheme: Send + Sync + 'static {
         secret: &[u8],
         request: &SignRequest<'_>,
     ) -> Result<HeaderMap, http::header::InvalidHeaderValue>;
+
+    /// The verifier's fast path for this scheme, if it has one: the built-in schemes
+    /// read their usual delivery straight from the headers and leave everything else
+    /// to [`parse`](Self::parse).
+    ///
+    /// Keep the default, `None`, in a scheme of your own: only this crate's schemes
+    /// make a [`FastPath`]. A wrapper that reads the headers exactly as the scheme it
+    /// wraps may forward that scheme's, as `Box<dyn Scheme>` does, so a scheme chosen
+    /// with [`by_name`](super::by_name) takes the fast path as its own type does.
+    fn fast_path(&self) -> Option<FastPath> {
+        None
+    }
 }
 
 impl<T: Scheme + ?Sized> Scheme for Box<T> {
@@ -92,6 +105,9 @@ impl<T: Scheme + ?Sized> Scheme for Box<T> {
         request: &SignRequest<'_>,
     ) -> Result<HeaderMap, http::header::InvalidHeaderValue> {
         (**self).sign(secret, request)
+    }
+    fn fast_path(&self) -> Option<FastPath> {
+        (**self).fast_path()
     }
 }
 

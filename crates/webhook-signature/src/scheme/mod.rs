@@ -39,7 +39,8 @@ mod stripe;
 
 pub use content::{HmacSha256, Tag, hmac_tag};
 pub use decode::{decode_base64_tag, decode_hex_tag, encode_base64, parse_timestamp};
-pub(crate) use fast::{Builtin, Usual};
+pub use fast::FastPath;
+pub(crate) use fast::Usual;
 pub use generic::{Encoding, GenericHmac, GenericHmacBuilder};
 pub use github::GitHub;
 pub use header::{single_header, single_header_value};

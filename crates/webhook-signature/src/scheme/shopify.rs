@@ -2,7 +2,7 @@ use http::{HeaderMap, HeaderName};
 
 use super::content::hmac_tag;
 use super::decode::{base64_tag_from_bytes, encode_base64};
-use super::fast::{Encoded, Usual};
+use super::fast::{Builtin, Encoded, FastPath, Usual};
 use super::header::{find_headers, trimmed};
 use super::interface::{Scheme, SignRequest, Signed};
 use crate::SignatureRejection;
@@ -51,6 +51,10 @@ impl Scheme for Shopify {
             headers.insert(WEBHOOK_ID.clone(), request.id.parse()?);
         }
         Ok(headers)
+    }
+
+    fn fast_path(&self) -> Option<FastPath> {
+        Some(FastPath(Builtin::Shopify))
     }
 }
 
