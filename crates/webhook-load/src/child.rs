@@ -16,7 +16,7 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    /// `steady_store`: see [`server::serve`].
+    /// `steady_store`: see [`server::serve`](crate::server::serve).
     pub(crate) fn spawn(
         target: Target,
         handler: Handler,

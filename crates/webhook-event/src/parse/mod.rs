@@ -3,16 +3,18 @@
 //! The envelope is read by a hand-written visitor (no `#[serde(flatten)]`, which would
 //! buffer): `id`, `type` and `created` are read as they come, and `data` is handed to
 //! `T` directly. When `data` comes before `type` (Stripe puts `type` last) and `T` is
-//! an enum tagged by `type`, `T` cannot be built yet: [`TagAware`] then reads `data` as
-//! a borrowed [`RawValue`], keeps it, and stops `T` with an error that the envelope
-//! visitor recognizes and drops; `T` is built from those bytes once `type` is known.
-//! (serde_json's map access carries on after an error from a value: the value was read
-//! whole. The unit tests cover this order for structs and enums.)
+//! an enum tagged by `type`, `T` cannot be built yet: `TagAware` (in `data.rs`) then
+//! reads `data` as a borrowed [`RawValue`](serde_json::value::RawValue), keeps it,
+//! and stops `T` with an error that the envelope visitor recognizes and drops; `T` is
+//! built from those bytes once `type` is known. (serde_json's map access carries on
+//! after an error from a value: the value was read whole. The unit tests cover this
+//! order for structs and enums.)
 //!
-//! `T` sees `data` through [`TagAware`], which forwards everything to the JSON
-//! deserializer except one shape: an enum with `#[serde(tag = "type", content = "data")]`
-//! asks for a struct with exactly the fields `["type", "data"]`; it is given a map
-//! holding the envelope's `type` and `data`, so the enum picks its variant by type.
+//! `T` sees `data` through `TagAware`, which forwards everything to the JSON
+//! deserializer except one shape: an enum with
+//! `#[serde(tag = "type", content = "data")]` asks for a struct with exactly the
+//! fields `["type", "data"]`; it is given a map holding the envelope's `type` and
+//! `data`, so the enum picks its variant by type.
 //!
 //! Paths are tracked only after a failure: the parse runs again with
 //! `serde_path_to_error` around `data`, so the successful path pays nothing for it.
