@@ -24,7 +24,9 @@
 //!
 //! After criterion, one more table times `raw` and `ours` in turns, chunk against
 //! chunk, at 256 B and 4 KiB (see [`interleaved`]): the ratio a busy machine moves
-//! least. `VERIFY_BENCH_INTERLEAVED_ONLY=1` prints that table alone (a few seconds).
+//! least. Its `(by name)` rows verify with the scheme `scheme::by_name` returns (a
+//! `Box<dyn Scheme>`, as a receiver configured by name holds it).
+//! `VERIFY_BENCH_INTERLEAVED_ONLY=1` prints that table alone (a few seconds).
 
 use std::hint::black_box;
 use std::sync::OnceLock;
@@ -36,7 +38,9 @@ use criterion::{Bencher, BenchmarkId, Criterion, Throughput};
 use hmac::{Hmac, KeyInit, Mac};
 use http::HeaderMap;
 use sha2::Sha256;
-use webhook_signature::scheme::{GitHub, HopNow, Scheme, Shopify, Slack, StandardWebhooks, Stripe};
+use webhook_signature::scheme::{
+    GitHub, HopNow, Scheme, Shopify, Slack, StandardWebhooks, Stripe, by_name,
+};
 use webhook_signature::{Signer, Verifier};
 
 const SIZES: [(usize, &str); 4] = [
@@ -86,6 +90,8 @@ fn payload(size: usize) -> Bytes {
 struct Case {
     name: &'static str,
     verifier: Verifier,
+    /// The same keys and clock, with the scheme [`by_name`] returns.
+    by_name: Verifier,
     headers: HeaderMap,
     /// The decoded HMAC key.
     key: Vec<u8>,
@@ -110,8 +116,23 @@ impl Case {
     /// Ours, through the public API.
     #[inline]
     fn ours(&self, body: &Bytes) -> webhook_core::VerifiedDelivery {
-        self.verifier
-            .verify(black_box(&self.headers), black_box(body))
+        Self::verify(&self.verifier, &self.headers, body)
+    }
+
+    /// Ours, with the scheme chosen by name.
+    #[inline]
+    fn ours_by_name(&self, body: &Bytes) -> webhook_core::VerifiedDelivery {
+        Self::verify(&self.by_name, &self.headers, body)
+    }
+
+    #[inline]
+    fn verify(
+        verifier: &Verifier,
+        headers: &HeaderMap,
+        body: &Bytes,
+    ) -> webhook_core::VerifiedDelivery {
+        verifier
+            .verify(black_box(headers), black_box(body))
             .expect("verifies")
     }
 }
@@ -137,9 +158,15 @@ fn case<S: Scheme + Copy>(
         .expect("valid secret")
         .sign(body, now, EVENT_ID)
         .expect("valid headers");
+    let clock = move || UNIX_EPOCH + Duration::from_secs(now as u64);
     let verifier = Verifier::builder(scheme)
         .secret("current", secret)
-        .clock(move || UNIX_EPOCH + Duration::from_secs(now as u64))
+        .clock(clock)
+        .build()
+        .expect("valid verifier");
+    let by_name = Verifier::builder(by_name(scheme.name()).expect("a built-in scheme"))
+        .secret("current", secret)
+        .clock(clock)
         .build()
         .expect("valid verifier");
     let prefix = prefix.into_bytes();
@@ -154,9 +181,11 @@ fn case<S: Scheme + Copy>(
         "{name}: raw signed content differs from the scheme's"
     );
     verifier.verify(&headers, body).expect("verifies");
+    by_name.verify(&headers, body).expect("verifies");
     Case {
         name,
         verifier,
+        by_name,
         headers,
         key,
         prefix,
@@ -255,7 +284,6 @@ fn verify(c: &mut Criterion) {
 /// change hits both alike. Prints, per scheme, the fastest chunk of each (per call)
 /// and two ratios: of those fastest chunks, and the median of the per-round ratios.
 fn interleaved() {
-    const ROUNDS: usize = 2_000;
     println!(
         "\nInterleaved, {ROUNDS} rounds of raw and ours in turns:\n\
          | size | scheme | raw, fastest | ours, fastest | ratio of fastest | median ratio |\n\
@@ -267,39 +295,49 @@ fn interleaved() {
         let chunk = (50_000 / *size).max(1);
         for case in cases(&body, now) {
             let raw = || case.raw(&body);
-            let ours = || {
+            interleaved_row(label, case.name, chunk, &raw, &|| {
                 case.ours(&body);
-            };
-            let time = |routine: &dyn Fn()| {
-                let start = Instant::now();
-                for _ in 0..chunk {
-                    routine();
-                }
-                start.elapsed().as_secs_f64() * 1e9 / chunk as f64
-            };
-            let (mut best_raw, mut best_ours) = (f64::MAX, f64::MAX);
-            let mut ratios = Vec::with_capacity(ROUNDS);
-            for round in 0..ROUNDS {
-                let (r, o) = if round % 2 == 0 {
-                    let r = time(&raw);
-                    (r, time(&ours))
-                } else {
-                    let o = time(&ours);
-                    (time(&raw), o)
-                };
-                best_raw = best_raw.min(r);
-                best_ours = best_ours.min(o);
-                ratios.push(o / r);
-            }
-            ratios.sort_by(f64::total_cmp);
-            println!(
-                "| {label} | {} | {best_raw:.1} ns | {best_ours:.1} ns | {:.3}x | {:.3}x |",
-                case.name,
-                best_ours / best_raw,
-                ratios[ROUNDS / 2],
-            );
+            });
+            let name = format!("{} (by name)", case.name);
+            interleaved_row(label, &name, chunk, &raw, &|| {
+                case.ours_by_name(&body);
+            });
         }
     }
+}
+
+/// Rounds of [`interleaved`] per row.
+const ROUNDS: usize = 2_000;
+
+/// One row of [`interleaved`]: `raw` and `ours` in turns, `chunk` calls at a time.
+fn interleaved_row(label: &str, name: &str, chunk: usize, raw: &dyn Fn(), ours: &dyn Fn()) {
+    let time = |routine: &dyn Fn()| {
+        let start = Instant::now();
+        for _ in 0..chunk {
+            routine();
+        }
+        start.elapsed().as_secs_f64() * 1e9 / chunk as f64
+    };
+    let (mut best_raw, mut best_ours) = (f64::MAX, f64::MAX);
+    let mut ratios = Vec::with_capacity(ROUNDS);
+    for round in 0..ROUNDS {
+        let (r, o) = if round % 2 == 0 {
+            let r = time(raw);
+            (r, time(ours))
+        } else {
+            let o = time(ours);
+            (time(raw), o)
+        };
+        best_raw = best_raw.min(r);
+        best_ours = best_ours.min(o);
+        ratios.push(o / r);
+    }
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "| {label} | {name} | {best_raw:.1} ns | {best_ours:.1} ns | {:.3}x | {:.3}x |",
+        best_ours / best_raw,
+        ratios[ROUNDS / 2],
+    );
 }
 
 fn main() {

@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 
 use crate::SignatureRejection;
 use crate::mac::HmacKey;
-use crate::scheme::{Builtin, Scheme, SignRequest, Tag, Usual};
+use crate::scheme::{FastPath, Scheme, SignRequest, Tag, Usual};
 
 /// The default replay tolerance: 300 seconds either side of now.
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
@@ -118,8 +118,8 @@ enum FastVerdict<'k> {
 
 struct Inner {
     scheme: Box<dyn Scheme>,
-    /// Which built-in scheme `scheme` is, if it is one: see [`Verifier::verify`].
-    builtin: Option<Builtin>,
+    /// `scheme`'s fast path, if it has one: see [`Verifier::verify`].
+    fast_path: Option<FastPath>,
     keys: Vec<Key>,
     tolerance: Duration,
     clock: Option<Clock>,
@@ -159,7 +159,7 @@ impl Verifier {
     /// Starts a verifier for `scheme`.
     pub fn builder(scheme: impl Scheme) -> VerifierBuilder {
         VerifierBuilder {
-            builtin: builtin(&scheme),
+            fast_path: scheme.fast_path(),
             scheme: Box::new(scheme),
             secrets: Vec::new(),
             tolerance: DEFAULT_TOLERANCE,
@@ -170,6 +170,22 @@ impl Verifier {
     /// The scheme.
     pub fn scheme(&self) -> &dyn Scheme {
         &*self.inner.scheme
+    }
+
+    /// The fast path this verifier reads its scheme's usual deliveries on, if any:
+    /// the scheme's [`Scheme::fast_path`], for a built-in scheme whether given by
+    /// type or chosen with [`by_name`](crate::scheme::by_name).
+    ///
+    /// ```
+    /// use webhook_signature::Verifier;
+    /// use webhook_signature::scheme::{Scheme, Stripe, by_name};
+    ///
+    /// let verifier = Verifier::builder(by_name("stripe").unwrap()).secret("k", "s").build().unwrap();
+    /// assert_eq!(verifier.fast_path(), Stripe.fast_path());
+    /// assert!(verifier.fast_path().is_some());
+    /// ```
+    pub fn fast_path(&self) -> Option<FastPath> {
+        self.inner.fast_path
     }
 
     /// The replay tolerance.
@@ -207,8 +223,8 @@ impl Verifier {
     ) -> Result<VerifiedDelivery, SignatureRejection> {
         // A built-in scheme's usual delivery takes the fast path; whatever it does not
         // settle (see `scheme/fast.rs`) is parsed and checked in full.
-        if let Some(builtin) = self.inner.builtin {
-            if let Some(usual) = builtin.read(headers) {
+        if let Some(fast_path) = self.inner.fast_path {
+            if let Some(usual) = fast_path.read(headers) {
                 match self.verify_usual(&usual, body) {
                     // Built here, in the caller's slot: built deeper, the marker would be
                     // copied out while its bytes are still being written.
@@ -220,7 +236,7 @@ impl Verifier {
                             None => (None, None),
                         };
                         return Ok(delivery(
-                            builtin.name(),
+                            fast_path.name(),
                             key,
                             body,
                             event_id_header,
@@ -337,11 +353,6 @@ impl Verifier {
     }
 }
 
-/// The built-in scheme `S` is, if it is one.
-fn builtin<S: Scheme>(_: &S) -> Option<Builtin> {
-    Builtin::of::<S>()
-}
-
 /// The marker for a delivery that `key` verified: the event id is the header
 /// value that is exactly the id when there is one (shared, not copied), else its
 /// text.
@@ -395,7 +406,7 @@ impl fmt::Debug for Verifier {
 #[must_use]
 pub struct VerifierBuilder {
     scheme: Box<dyn Scheme>,
-    builtin: Option<Builtin>,
+    fast_path: Option<FastPath>,
     secrets: Vec<(KeyId, Zeroizing<String>)>,
     tolerance: Duration,
     clock: Option<Clock>,
@@ -461,7 +472,7 @@ impl VerifierBuilder {
         Ok(Verifier {
             inner: Arc::new(Inner {
                 scheme: self.scheme,
-                builtin: self.builtin,
+                fast_path: self.fast_path,
                 keys,
                 tolerance: self.tolerance,
                 clock: self.clock,
@@ -610,7 +621,7 @@ mod tests {
         }
     }
 
-    /// A custom scheme that records its id as text (`set_event_id`), not with
+    /// A custom scheme that records its id as text, with `set_event_id` rather than
     /// `set_event_id_header`.
     struct TextId;
 
@@ -642,49 +653,57 @@ mod tests {
         }
     }
 
-    /// Each built-in scheme, from its own type, settles its usual delivery on the
-    /// fast path (`tests/fast_path.rs` checks that it answers as the general one).
+    /// Each built-in scheme, from its own type or by name, settles its usual delivery
+    /// on the fast path (`tests/fast_path.rs` checks that it answers as the general
+    /// one).
     #[test]
     fn built_in_schemes_settle_their_usual_deliveries_on_the_fast_path() {
-        fn settles<S: Scheme + Copy>(scheme: S, secret: &str) {
+        fn settles<S: Scheme>(scheme: impl Fn() -> S, secret: &str) {
             let body = Bytes::from_static(b"{}");
             let now = 1_700_000_000;
-            let verifier = Verifier::builder(scheme)
+            let name = scheme().name();
+            let verifier = Verifier::builder(scheme())
                 .secret("k", secret)
                 .clock(move || UNIX_EPOCH + Duration::from_secs(now as u64))
                 .build()
                 .unwrap();
-            let builtin = verifier.inner.builtin.expect("a built-in scheme");
-            assert_eq!(builtin.name(), scheme.name());
-            let headers = Signer::new(scheme, secret)
+            let fast_path = verifier.fast_path().expect("a built-in scheme");
+            assert_eq!(fast_path.name(), name);
+            let headers = Signer::new(scheme(), secret)
                 .unwrap()
                 .sign(&body, now, "evt_1")
                 .unwrap();
-            let usual = builtin.read(&headers).expect("the usual delivery");
+            let usual = fast_path.read(&headers).expect("the usual delivery");
             match verifier.verify_usual(&usual, &body) {
                 FastVerdict::Verified(key, _) => assert_eq!(key.id.as_str(), "k"),
-                FastVerdict::Mismatch => panic!("{}: a mismatch", scheme.name()),
-                FastVerdict::Unsettled => panic!("{}: not settled", scheme.name()),
+                FastVerdict::Mismatch => panic!("{name}: a mismatch"),
+                FastVerdict::Unsettled => panic!("{name}: not settled"),
             }
         }
-        settles(crate::scheme::HopNow, "s");
-        settles(GitHub, "s");
-        settles(crate::scheme::Stripe, "s");
-        settles(
-            crate::scheme::StandardWebhooks,
-            "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
-        );
-        settles(crate::scheme::Slack, "s");
-        settles(crate::scheme::Shopify, "s");
+        const STANDARD_SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+        settles(|| crate::scheme::HopNow, "s");
+        settles(|| GitHub, "s");
+        settles(|| crate::scheme::Stripe, "s");
+        settles(|| crate::scheme::StandardWebhooks, STANDARD_SECRET);
+        settles(|| crate::scheme::Slack, "s");
+        settles(|| crate::scheme::Shopify, "s");
+        for name in crate::scheme::NAMES {
+            let secret = if *name == "standard" {
+                STANDARD_SECRET
+            } else {
+                "s"
+            };
+            settles(|| crate::scheme::by_name(name).unwrap(), secret);
+        }
     }
 
     #[test]
-    fn other_schemes_take_the_general_path() {
-        let boxed: Box<dyn Scheme> = Box::new(GitHub);
-        let verifier = Verifier::builder(boxed).secret("k", "s").build().unwrap();
-        assert_eq!(verifier.inner.builtin, None);
+    fn custom_schemes_take_the_general_path() {
         let verifier = Verifier::builder(TextId).secret("k", "s").build().unwrap();
-        assert_eq!(verifier.inner.builtin, None);
+        assert_eq!(verifier.fast_path(), None);
+        let boxed: Box<dyn Scheme> = Box::new(TextId);
+        let verifier = Verifier::builder(boxed).secret("k", "s").build().unwrap();
+        assert_eq!(verifier.fast_path(), None);
     }
 
     #[test]

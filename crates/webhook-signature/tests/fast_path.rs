@@ -1,13 +1,14 @@
 //! The verifier's fast path for built-in schemes answers exactly as the general path.
 //!
-//! A verifier built with a built-in scheme's own type (`Verifier::builder(Stripe)`)
-//! reads a usual delivery straight from the headers and hands anything unusual to
-//! `Scheme::parse`; one built with the same scheme behind `Box<dyn Scheme>` always
-//! parses. For every built-in scheme, requests signed by `Signer` and then mutated
-//! (headers removed, repeated, padded, changed, malformed, non-ASCII, extra
-//! signatures, `svix-` names, timestamps at and past the tolerance, a wrong key)
-//! must get the same answer from both: the same rejection, or a marker with the same
-//! scheme, key, event id, timestamp and body.
+//! A verifier built with a built-in scheme, by its own type (`Verifier::builder(Stripe)`)
+//! or by name (`Verifier::builder(by_name("stripe")?)`), reads a usual delivery
+//! straight from the headers and hands anything unusual to `Scheme::parse`; one built
+//! with the same scheme behind a wrapper that forwards everything but
+//! `Scheme::fast_path` always parses. For every built-in scheme, requests signed by
+//! `Signer` and then mutated (headers removed, repeated, padded, changed, malformed,
+//! non-ASCII, extra signatures, `svix-` names, timestamps at and past the tolerance,
+//! a wrong key) must get the same answer from all three: the same rejection, or a
+//! marker with the same scheme, key, event id, timestamp and body.
 
 mod common;
 
@@ -16,8 +17,11 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use webhook_core::VerifiedDelivery;
-use webhook_signature::scheme::{GitHub, HopNow, Scheme, Shopify, Slack, StandardWebhooks, Stripe};
-use webhook_signature::{SignatureRejection, Signer, Verifier};
+use webhook_signature::scheme::{
+    GitHub, HopNow, NAMES, Scheme, Shopify, SignRequest, Signed, Slack, StandardWebhooks, Stripe,
+    by_name,
+};
+use webhook_signature::{ConfigError, SignatureRejection, Signer, Verifier};
 
 use common::clock_at;
 
@@ -48,9 +52,40 @@ fn header_names(name: &str) -> &'static [&'static str] {
     }
 }
 
-/// Two verifiers for `S`, the fast one (built from the type) and the general one
-/// (behind `Box<dyn Scheme>`), with the same keys and clock.
-fn verifiers<S: Scheme + Copy>(scheme: S, name: &str, keys: Keys) -> (Verifier, Verifier) {
+/// A scheme that reads the headers only with `parse`: everything is forwarded to
+/// the scheme inside but `fast_path`, which keeps its default, `None`.
+struct ParseOnly<S>(S);
+
+impl<S: Scheme> Scheme for ParseOnly<S> {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+    fn signed_content(&self) -> &'static str {
+        self.0.signed_content()
+    }
+    fn decode_secret(&self, secret: &str) -> Result<Vec<u8>, ConfigError> {
+        self.0.decode_secret(secret)
+    }
+    fn parse<'a>(&'a self, headers: &'a HeaderMap) -> Result<Signed<'a>, SignatureRejection> {
+        self.0.parse(headers)
+    }
+    fn sign(
+        &self,
+        secret: &[u8],
+        request: &SignRequest<'_>,
+    ) -> Result<HeaderMap, http::header::InvalidHeaderValue> {
+        self.0.sign(secret, request)
+    }
+}
+
+/// Three verifiers for `S`, with the same keys and clock: the fast one (built from
+/// the type), the one built from the scheme `by_name` returns, and the general one
+/// (behind [`ParseOnly`]).
+fn verifiers<S: Scheme + Copy>(
+    scheme: S,
+    name: &str,
+    keys: Keys,
+) -> (Verifier, Verifier, Verifier) {
     let (secret, other) = secrets(name);
     let build = |builder: webhook_signature::VerifierBuilder| {
         let builder = match keys {
@@ -65,7 +100,8 @@ fn verifiers<S: Scheme + Copy>(scheme: S, name: &str, keys: Keys) -> (Verifier, 
     };
     (
         build(Verifier::builder(scheme)),
-        build(Verifier::builder(Box::new(scheme) as Box<dyn Scheme>)),
+        build(Verifier::builder(by_name(name).expect("a built-in scheme"))),
+        build(Verifier::builder(ParseOnly(scheme))),
     )
 }
 
@@ -77,7 +113,7 @@ enum Keys {
 }
 
 /// What a caller can see of an answer.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 enum Answer {
     Verified {
         scheme: String,
@@ -273,12 +309,19 @@ fn check<S: Scheme + Copy>(scheme: S, name: &str, case: &Case) -> Result<(), Tes
     if name == "standard" && case.svix {
         headers = to_svix(headers);
     }
-    let (fast, general) = verifiers(scheme, name, case.keys);
+    let (fast, named, general) = verifiers(scheme, name, case.keys);
     let expected = answer(general.verify(&headers, &body));
     prop_assert_eq!(
         answer(fast.verify(&headers, &body)),
-        expected,
+        expected.clone(),
         "{} with {:?}",
+        name,
+        headers
+    );
+    prop_assert_eq!(
+        answer(named.verify(&headers, &body)),
+        expected,
+        "{} by name with {:?}",
         name,
         headers
     );
@@ -312,12 +355,13 @@ fn usual_deliveries_verify_on_both_paths() {
             .sign(&body, NOW, "evt_1")
             .unwrap();
         for keys in [Keys::Right, Keys::WrongThenRight] {
-            let (fast, general) = verifiers(scheme, name, keys);
+            let (fast, named, general) = verifiers(scheme, name, keys);
             let verified = answer(fast.verify(&headers, &body));
             assert!(
                 matches!(&verified, Answer::Verified { key_id, .. } if key_id == "right"),
                 "{name}: {verified:?}"
             );
+            assert_eq!(verified, answer(named.verify(&headers, &body)), "{name}");
             assert_eq!(verified, answer(general.verify(&headers, &body)), "{name}");
         }
     }
@@ -327,4 +371,42 @@ fn usual_deliveries_verify_on_both_paths() {
     both(StandardWebhooks, "standard");
     both(Slack, "slack");
     both(Shopify, "shopify");
+}
+
+/// A built-in scheme takes the fast path whether the verifier gets its type or the
+/// `Box<dyn Scheme>` that `by_name` returns, under every name and alias; a scheme that
+/// does not forward `fast_path` does not.
+#[test]
+fn schemes_chosen_by_name_take_the_fast_path() {
+    fn fast_path_of(scheme: impl Scheme) -> Option<webhook_signature::scheme::FastPath> {
+        let secret = secrets(scheme.name()).0;
+        let verifier = Verifier::builder(scheme).secret("k", secret).build();
+        verifier.expect("valid verifier").fast_path()
+    }
+    let by_type = [
+        fast_path_of(HopNow),
+        fast_path_of(GitHub),
+        fast_path_of(Stripe),
+        fast_path_of(StandardWebhooks),
+        fast_path_of(Slack),
+        fast_path_of(Shopify),
+    ];
+    for (name, by_type) in NAMES.iter().zip(by_type) {
+        assert!(by_type.is_some(), "{name}");
+        assert_eq!(fast_path_of(by_name(name).unwrap()), by_type, "{name}");
+        let upper = name.to_ascii_uppercase();
+        assert_eq!(fast_path_of(by_name(&upper).unwrap()), by_type, "{upper}");
+    }
+    for alias in ["standardwebhooks", "standard-webhooks", "svix"] {
+        assert_eq!(
+            fast_path_of(by_name(alias).unwrap()),
+            fast_path_of(StandardWebhooks),
+            "{alias}"
+        );
+    }
+    // Each built-in scheme has a fast path of its own.
+    for (at, a) in by_type.iter().enumerate() {
+        assert!(by_type[at + 1..].iter().all(|b| b != a), "{:?}", NAMES[at]);
+    }
+    assert_eq!(fast_path_of(ParseOnly(Stripe)), None);
 }

@@ -1,28 +1,38 @@
-//! The usual delivery of each built-in scheme, read for the verifier's fast path.
+//! The verifier's fast path: the usual delivery of each built-in scheme, read
+//! straight from the headers.
 //!
 //! Almost every delivery is well formed: each header once, one signature in the
-//! layout its provider sends. For those, [`Builtin::read`] takes the headers
-//! straight into a [`Usual`], with no [`Signed`](super::Signed) to build and move,
-//! no dynamic call, and the signature still encoded, for the verifier to decode when
-//! it costs least ([`Usual::decode_first`]).
+//! layout its provider sends. For those, each built-in scheme's `read_usual` takes
+//! the headers straight into a [`Usual`], with no [`Signed`](super::Signed) to build
+//! and move, no dynamic call, and the signature still encoded, for the verifier to
+//! decode when it costs least ([`Usual::decode_first`]).
 //!
 //! Anything else (a header absent, repeated or malformed, several signatures, a
 //! signature that does not decode, a timestamp out of tolerance) is `None` or is
-//! handed back by the verifier to [`Scheme::parse`] and the general path, which
-//! answers exactly as it always did. Each reader accepts only what its scheme's
-//! `parse` reads the same way: the same signature text, prefix, timestamp and event
-//! id (checked against `parse` in `tests/fast_path.rs`).
+//! handed back by the verifier to [`Scheme::parse`](super::Scheme::parse) and the
+//! general path, which gives the full answer. Each reader accepts only what its
+//! scheme's `parse` reads the same way: the same signature text, prefix, timestamp
+//! and event id (checked against `parse` in `tests/fast_path.rs`).
+//!
+//! A scheme names its reader with [`Scheme::fast_path`](super::Scheme::fast_path),
+//! so a built-in scheme behind `Box<dyn Scheme>` (from [`by_name`](super::by_name))
+//! takes the fast path as its own type does. The scheme files import this module;
+//! `registry.rs` dispatches to them.
 
-use std::any::TypeId;
+use http::HeaderValue;
 
-use http::{HeaderMap, HeaderValue};
+use super::content::Tag;
+use super::decode::{base64_tag_from_bytes, hex_tag_from_bytes};
 
-use super::{
-    Found, GitHub, HopNow, Scheme, Shopify, Slack, StandardWebhooks, Stripe, Tag,
-    base64_tag_from_bytes, hex_tag_from_bytes,
-};
+/// Which fast path a scheme takes: see
+/// [`Scheme::fast_path`](super::Scheme::fast_path).
+///
+/// Only this crate's built-in schemes make one, so a custom scheme is always read by
+/// its own [`Scheme::parse`](super::Scheme::parse).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FastPath(pub(crate) Builtin);
 
-/// A built-in scheme, known by its type when the verifier is built.
+/// A built-in scheme with a fast path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Builtin {
     HopNow,
@@ -31,49 +41,6 @@ pub(crate) enum Builtin {
     Standard,
     Slack,
     Shopify,
-}
-
-impl Builtin {
-    /// The built-in scheme `S` is, if it is one.
-    pub(crate) fn of<S: Scheme>() -> Option<Self> {
-        let id = TypeId::of::<S>();
-        [
-            (TypeId::of::<HopNow>(), Self::HopNow),
-            (TypeId::of::<GitHub>(), Self::GitHub),
-            (TypeId::of::<Stripe>(), Self::Stripe),
-            (TypeId::of::<StandardWebhooks>(), Self::Standard),
-            (TypeId::of::<Slack>(), Self::Slack),
-            (TypeId::of::<Shopify>(), Self::Shopify),
-        ]
-        .into_iter()
-        .find_map(|(builtin, this)| (builtin == id).then_some(this))
-    }
-
-    /// The usual delivery in `headers`, or `None` for anything else.
-    #[inline]
-    pub(crate) fn read(self, headers: &HeaderMap) -> Option<Usual<'_>> {
-        match self {
-            Self::HopNow => super::hopnow::read_usual(headers),
-            Self::GitHub => super::github::read_usual(headers),
-            Self::Stripe => super::stripe::read_usual(headers),
-            Self::Standard => super::standard::read_usual(headers),
-            Self::Slack => super::slack::read_usual(headers),
-            Self::Shopify => super::shopify::read_usual(headers),
-        }
-    }
-
-    /// The scheme's [`Scheme::name`], without a dynamic call.
-    #[inline]
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Self::HopNow => HopNow.name(),
-            Self::GitHub => GitHub.name(),
-            Self::Stripe => Stripe.name(),
-            Self::Standard => StandardWebhooks.name(),
-            Self::Slack => Slack.name(),
-            Self::Shopify => Shopify.name(),
-        }
-    }
 }
 
 /// A presented signature, not yet decoded.
@@ -99,6 +66,7 @@ pub(crate) struct Usual<'a> {
 }
 
 impl<'a> Usual<'a> {
+    /// A delivery presenting `signature`, with nothing signed before the body.
     #[inline]
     pub(crate) fn new(signature: Encoded<'a>) -> Self {
         Self {
@@ -139,7 +107,7 @@ impl<'a> Usual<'a> {
     /// decoder is a short branch-free pass: done first, it is out of the way when
     /// the hash starts. The base64 one is longer: done after the first hash calls,
     /// it overlaps the rest of the hash. Measured, each order is the faster one for
-    /// its encoding, by 5 to 10 ns at 256 bytes.
+    /// its encoding.
     #[inline]
     pub(crate) fn decode_first(&self) -> bool {
         matches!(self.signature, Encoded::Hex(_))
@@ -154,40 +122,4 @@ impl<'a> Usual<'a> {
             Encoded::Base64(text) => base64_tag_from_bytes(text).ok(),
         }
     }
-}
-
-impl<'h> Found<'h> {
-    /// The value, when the header is there exactly once (or in identical copies).
-    #[inline]
-    pub(crate) fn one(self) -> Option<&'h HeaderValue> {
-        match self {
-            Self::One(value) => Some(value),
-            Self::Absent | Self::Conflicting => None,
-        }
-    }
-
-    /// For an optional header: `Some(None)` when absent, `Some(Some(..))` with the
-    /// value and its bytes trimmed and checked ASCII, `None` for anything else.
-    #[inline]
-    pub(crate) fn optional_ascii(self) -> Option<Option<(&'h HeaderValue, &'h [u8])>> {
-        match self {
-            Self::Absent => Some(None),
-            Self::One(value) => ascii(value).map(|id| Some((value, id))),
-            Self::Conflicting => None,
-        }
-    }
-}
-
-/// The value's bytes trimmed, if they are ASCII: what [`super::ascii_value`]
-/// accepts, without building its rejection.
-#[inline]
-pub(crate) fn ascii(value: &HeaderValue) -> Option<&[u8]> {
-    let bytes = value.as_bytes().trim_ascii();
-    bytes.is_ascii().then_some(bytes)
-}
-
-/// The value's bytes trimmed: what [`Found::raw`] reads.
-#[inline]
-pub(crate) fn trimmed(value: &HeaderValue) -> &[u8] {
-    value.as_bytes().trim_ascii()
 }

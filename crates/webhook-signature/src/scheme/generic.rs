@@ -1,9 +1,11 @@
 use http::{HeaderMap, HeaderName};
 
-use super::{
-    Found, Scheme, SignRequest, Signed, Tag, base64_tag_from_bytes, encode_base64, find_headers,
-    hex_tag_from_bytes, hmac_tag, timestamp_from_bytes,
+use super::content::{Tag, hmac_tag};
+use super::decode::{
+    base64_tag_from_bytes, encode_base64, hex_tag_from_bytes, timestamp_from_bytes,
 };
+use super::header::{Found, find_headers};
+use super::interface::{Scheme, SignRequest, Signed};
 use crate::{ConfigError, SignatureRejection};
 
 /// How a [`GenericHmac`] signature is written.

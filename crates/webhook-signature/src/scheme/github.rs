@@ -1,7 +1,10 @@
 use http::{HeaderMap, HeaderName};
 
-use super::fast::{Encoded, Usual, trimmed};
-use super::{Scheme, SignRequest, Signed, find_headers, hex_tag_from_bytes, hmac_tag};
+use super::content::hmac_tag;
+use super::decode::hex_tag_from_bytes;
+use super::fast::{Builtin, Encoded, FastPath, Usual};
+use super::header::{find_headers, trimmed};
+use super::interface::{Scheme, SignRequest, Signed};
 use crate::SignatureRejection;
 
 static SIGNATURE: HeaderName = HeaderName::from_static("x-hub-signature-256");
@@ -60,6 +63,10 @@ impl Scheme for GitHub {
             headers.insert(DELIVERY.clone(), request.id.parse()?);
         }
         Ok(headers)
+    }
+
+    fn fast_path(&self) -> Option<FastPath> {
+        Some(FastPath(Builtin::GitHub))
     }
 }
 

@@ -1,9 +1,10 @@
 use http::{HeaderMap, HeaderName};
 
-use super::fast::{Encoded, Usual, trimmed};
-use super::{
-    Scheme, SignRequest, Signed, base64_tag_from_bytes, encode_base64, find_headers, hmac_tag,
-};
+use super::content::hmac_tag;
+use super::decode::{base64_tag_from_bytes, encode_base64};
+use super::fast::{Builtin, Encoded, FastPath, Usual};
+use super::header::{find_headers, trimmed};
+use super::interface::{Scheme, SignRequest, Signed};
 use crate::SignatureRejection;
 
 static SIGNATURE: HeaderName = HeaderName::from_static("x-shopify-hmac-sha256");
@@ -50,6 +51,10 @@ impl Scheme for Shopify {
             headers.insert(WEBHOOK_ID.clone(), request.id.parse()?);
         }
         Ok(headers)
+    }
+
+    fn fast_path(&self) -> Option<FastPath> {
+        Some(FastPath(Builtin::Shopify))
     }
 }
 

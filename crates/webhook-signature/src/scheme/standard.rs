@@ -1,11 +1,13 @@
 use base64::Engine as _;
 use http::{HeaderMap, HeaderName};
 
-use super::fast::{Encoded, Usual, ascii, trimmed};
-use super::{
-    Found, Scheme, SignRequest, Signed, base64_tag_from_bytes, check_ascii, decode_base64_tag_fast,
-    encode_base64, find_headers, hmac_tag, seconds, timestamp_from_bytes,
+use super::content::hmac_tag;
+use super::decode::{
+    base64_tag_from_bytes, decode_base64_tag_fast, encode_base64, seconds, timestamp_from_bytes,
 };
+use super::fast::{Builtin, Encoded, FastPath, Usual};
+use super::header::{Found, ascii, check_ascii, find_headers, trimmed};
+use super::interface::{Scheme, SignRequest, Signed};
 use crate::{ConfigError, SignatureRejection};
 
 struct Names {
@@ -150,6 +152,10 @@ impl Scheme for StandardWebhooks {
             format!("v1,{}", encode_base64(&tag)).parse()?,
         );
         Ok(headers)
+    }
+
+    fn fast_path(&self) -> Option<FastPath> {
+        Some(FastPath(Builtin::Standard))
     }
 }
 

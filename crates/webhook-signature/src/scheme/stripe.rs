@@ -1,10 +1,10 @@
 use http::{HeaderMap, HeaderName};
 
-use super::fast::{Encoded, Usual, trimmed};
-use super::{
-    Scheme, SignRequest, Signed, Tag, check_ascii, find_headers, hex_tag_from_bytes, hmac_tag,
-    seconds, timestamp_from_bytes,
-};
+use super::content::{Tag, hmac_tag};
+use super::decode::{hex_tag_from_bytes, seconds, timestamp_from_bytes};
+use super::fast::{Builtin, Encoded, FastPath, Usual};
+use super::header::{check_ascii, find_headers, trimmed};
+use super::interface::{Scheme, SignRequest, Signed};
 use crate::SignatureRejection;
 
 static SIGNATURE: HeaderName = HeaderName::from_static("stripe-signature");
@@ -60,6 +60,10 @@ impl Scheme for Stripe {
             format!("t={timestamp},v1={}", hex::encode(tag)).parse()?,
         );
         Ok(headers)
+    }
+
+    fn fast_path(&self) -> Option<FastPath> {
+        Some(FastPath(Builtin::Stripe))
     }
 }
 
