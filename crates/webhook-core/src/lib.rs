@@ -14,6 +14,9 @@
 //!   [`RejectionCode`] of a layer's own answer, and the signature layer copies the
 //!   [`VerifiedDelivery`] of a verified request onto the inner service's response,
 //!   and the event router adds the [`EventType`] it routed on.
+//! - [`net`]: the connection's peer address and the [`TrustedProxies`](net::TrustedProxies)
+//!   whose forwarding headers are believed, shared by the rate limiter and the HTTPS
+//!   guard.
 //!
 //! ```
 //! use bytes::Bytes;

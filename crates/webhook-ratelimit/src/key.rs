@@ -15,15 +15,14 @@
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
-use webhook_core::net::parse_forwarded_node;
 
 use bytes::Bytes;
-use http::header::{FORWARDED, HeaderName};
+use http::header::HeaderName;
 use http::{Extensions, HeaderMap, HeaderValue, Method, Request, Uri, Version};
-use ipnet::IpNet;
 use webhook_core::VerifiedDelivery;
+use webhook_core::net::{PeerLookup, TrustedProxies, peer_ip};
 
 /// The identity a request is counted against: one bucket per distinct key.
 ///
@@ -343,35 +342,22 @@ impl KeyExtractor for VerifiedSource {
     }
 }
 
-/// The header a trusted proxy records the client address in.
-///
-/// Pick the one your proxy writes: a client can send either header itself, and a proxy
-/// that appends to one passes the other through untouched, so reading both would let a
-/// client choose its own key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ProxyHeader {
-    /// `X-Forwarded-For: client, proxy1, proxy2`.
-    XForwardedFor,
-    /// `Forwarded: for=client, for=proxy1` (RFC 7239), reading the `for` parameters.
-    Forwarded,
-}
-
-type PeerLookup = Arc<dyn Fn(&Extensions) -> Option<IpAddr> + Send + Sync>;
-
 /// The client address: the connection's peer, or, when the peer is a trusted proxy,
 /// the address that proxy forwarded.
 ///
-/// The peer comes from the request extensions: a [`SocketAddr`] or [`IpAddr`], or
-/// axum's `ConnectInfo<SocketAddr>` (feature `axum`); set your own lookup with
-/// [`peer_from`](Self::peer_from) (tonic's `TcpConnectInfo`, a Unix socket...).
+/// The peer comes from the request extensions through a [`PeerLookup`]: a
+/// [`SocketAddr`](std::net::SocketAddr) or [`IpAddr`], or axum's `ConnectInfo<SocketAddr>`
+/// (feature `axum`);
+/// set your own lookup with [`peer_from`](Self::peer_from) (tonic's `TcpConnectInfo`,
+/// a Unix socket...).
 ///
-/// Forwarding headers are honoured **only** when the peer is in one of the
-/// [trusted proxy networks](Self::trust_proxies). The chain is then read from the right
-/// (the hop nearest to us): every address that is itself a trusted proxy is skipped,
-/// and the first one that is not is the client. An entry that cannot be parsed stops
-/// the walk at the last trusted hop. A client behind an untrusted peer, or in front of
-/// a trusted proxy, cannot choose its key by sending a forged header.
+/// Forwarding headers (`X-Forwarded-For`, or the `for` of `Forwarded`) are honoured
+/// **only** when the peer is one of the [trusted proxies](Self::trusted_proxies). The
+/// chain is then read from the right (the hop nearest to us): every address that is
+/// itself a trusted proxy is skipped, and the first one that is not is the client. An
+/// entry that cannot be parsed stops the walk at the last trusted hop. A client behind
+/// an untrusted peer, or in front of a trusted proxy, cannot choose its key by sending
+/// a forged header. See [`TrustedProxies`] for the details.
 ///
 /// IPv4-mapped IPv6 peers (`::ffff:192.0.2.7`) count as IPv4. IPv6 clients are keyed
 /// by their /64 network by default, since one host usually holds a whole /64; see
@@ -379,9 +365,10 @@ type PeerLookup = Arc<dyn Fn(&Extensions) -> Option<IpAddr> + Send + Sync>;
 ///
 /// ```
 /// use std::net::SocketAddr;
-/// use webhook_ratelimit::{Key, KeyExtractor, PeerIp, ProxyHeader, RequestHead};
+/// use webhook_ratelimit::{Key, KeyExtractor, PeerIp, ProxyHeader, RequestHead, TrustedProxies};
 ///
-/// let key = PeerIp::new().trust_proxies(ProxyHeader::XForwardedFor, ["10.0.0.0/8".parse().unwrap()]);
+/// let proxies = TrustedProxies::new(ProxyHeader::XForwarded, ["10.0.0.0/8".parse().unwrap()]);
+/// let key = PeerIp::new().trusted_proxies(proxies);
 ///
 /// let mut request = http::Request::get("/")
 ///     .header("x-forwarded-for", "203.0.113.50, 198.51.100.7")
@@ -401,10 +388,9 @@ type PeerLookup = Arc<dyn Fn(&Extensions) -> Option<IpAddr> + Send + Sync>;
 /// ```
 #[derive(Clone)]
 pub struct PeerIp {
-    trusted: Arc<[IpNet]>,
-    header: ProxyHeader,
+    proxies: TrustedProxies,
     ipv6_prefix: u8,
-    lookup: Option<PeerLookup>,
+    lookup: PeerLookup,
 }
 
 impl Default for PeerIp {
@@ -417,22 +403,18 @@ impl PeerIp {
     /// The connection's peer address; no proxy trusted.
     pub fn new() -> Self {
         Self {
-            trusted: Arc::from(Vec::new()),
-            header: ProxyHeader::XForwardedFor,
+            proxies: TrustedProxies::none(),
             ipv6_prefix: 64,
-            lookup: None,
+            lookup: PeerLookup::new(),
         }
     }
 
-    /// Trusts the proxies in `networks` to report the client address in `header`.
+    /// Believes the client address `proxies` report (`X-Forwarded-For`, or
+    /// `Forwarded: for=`), from them only (default: no proxy trusted). Give the HTTPS
+    /// guard the same value.
     #[must_use]
-    pub fn trust_proxies(
-        mut self,
-        header: ProxyHeader,
-        networks: impl IntoIterator<Item = IpNet>,
-    ) -> Self {
-        self.header = header;
-        self.trusted = networks.into_iter().map(|net| net.trunc()).collect();
+    pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.proxies = proxies;
         self
     }
 
@@ -445,7 +427,7 @@ impl PeerIp {
     }
 
     /// Reads the peer address from the extensions with `lookup` instead of the
-    /// built-in types. For tonic:
+    /// built-in records (see [`PeerLookup`]). For tonic:
     ///
     /// ```
     /// use webhook_ratelimit::PeerIp;
@@ -463,91 +445,19 @@ impl PeerIp {
     where
         F: Fn(&Extensions) -> Option<IpAddr> + Send + Sync + 'static,
     {
-        self.lookup = Some(Arc::new(lookup));
+        self.lookup = PeerLookup::from_fn(lookup);
         self
     }
 
     /// The client address of a request, before IPv6 prefix grouping.
     #[inline]
     pub fn client_ip(&self, request: &RequestHead<'_>) -> Option<IpAddr> {
-        let peer = self.peer(request.extensions())?.to_canonical();
-        if self.trusted.is_empty() {
+        let peer = self.lookup.peer(request.extensions())?;
+        if self.proxies.is_empty() {
             return Some(peer);
         }
-        Some(self.forwarded_client(peer, request.headers()))
+        Some(self.proxies.client_ip(peer, request.headers()))
     }
-
-    #[inline]
-    fn peer(&self, extensions: &Extensions) -> Option<IpAddr> {
-        if let Some(lookup) = &self.lookup {
-            return lookup(extensions);
-        }
-        #[cfg(feature = "axum")]
-        if let Some(info) = extensions.get::<axum::extract::ConnectInfo<SocketAddr>>() {
-            return Some(info.0.ip());
-        }
-        webhook_core::net::peer_ip(extensions)
-    }
-
-    fn is_trusted(&self, ip: IpAddr) -> bool {
-        self.trusted.iter().any(|net| net.contains(&ip))
-    }
-
-    #[inline(never)]
-    fn forwarded_client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
-        if !self.is_trusted(peer) {
-            return peer;
-        }
-        let mut client = peer;
-        let mut step = |hop: Option<IpAddr>| -> bool {
-            match hop {
-                Some(ip) => {
-                    client = ip.to_canonical();
-                    self.is_trusted(client)
-                }
-                None => false,
-            }
-        };
-        match self.header {
-            ProxyHeader::XForwardedFor => {
-                'walk: for value in headers.get_all("x-forwarded-for").iter().rev() {
-                    let Ok(text) = value.to_str() else { break };
-                    for entry in text.rsplit(',') {
-                        if !step(parse_forwarded_node(entry.trim())) {
-                            break 'walk;
-                        }
-                    }
-                }
-            }
-            ProxyHeader::Forwarded => {
-                'walk: for value in headers.get_all(FORWARDED).iter().rev() {
-                    let Ok(text) = value.to_str() else { break };
-                    for element in text.rsplit(',') {
-                        if !step(forwarded_for(element)) {
-                            break 'walk;
-                        }
-                    }
-                }
-            }
-        }
-        client
-    }
-}
-
-/// The `for` parameter of one `Forwarded` element, if it is an address.
-fn forwarded_for(element: &str) -> Option<IpAddr> {
-    element.split(';').find_map(|pair| {
-        let (name, value) = pair.split_once('=')?;
-        if !name.trim().eq_ignore_ascii_case("for") {
-            return None;
-        }
-        let value = value.trim();
-        let value = value
-            .strip_prefix('"')
-            .and_then(|v| v.strip_suffix('"'))
-            .unwrap_or(value);
-        parse_forwarded_node(value)
-    })
 }
 
 fn mask_v6(ip: Ipv6Addr, bits: u8) -> Ipv6Addr {
@@ -573,14 +483,6 @@ impl PeerIp {
         }
     }
 
-    #[inline]
-    fn key_of_socket(&self, addr: &SocketAddr) -> Key {
-        match addr {
-            SocketAddr::V4(v4) => Key(Repr::V4(v4.ip().to_bits())),
-            SocketAddr::V6(v6) => self.key_of(IpAddr::V6(*v6.ip())),
-        }
-    }
-
     /// Everything but the common case: a custom lookup, trusted proxies.
     #[inline(never)]
     fn extract_slow(&self, request: &RequestHead<'_>) -> Option<Key> {
@@ -591,35 +493,30 @@ impl PeerIp {
 impl KeyExtractor for PeerIp {
     #[inline]
     fn extract(&self, request: &RequestHead<'_>) -> Option<Key> {
-        if self.lookup.is_some() || !self.trusted.is_empty() {
+        if self.lookup.is_custom() || !self.proxies.is_empty() {
             return self.extract_slow(request);
         }
-        // The common case, without copying addresses around: the peer is the key.
-        let extensions = request.extensions();
-        #[cfg(feature = "axum")]
-        if let Some(info) = extensions.get::<axum::extract::ConnectInfo<SocketAddr>>() {
-            return Some(self.key_of_socket(&info.0));
-        }
-        if let Some(addr) = extensions.get::<SocketAddr>() {
-            return Some(self.key_of_socket(addr));
-        }
-        extensions.get::<IpAddr>().map(|ip| self.key_of(*ip))
+        // The common case: the recorded peer is the key.
+        peer_ip(request.extensions()).map(|ip| self.key_of(ip))
     }
 }
 
 impl fmt::Debug for PeerIp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PeerIp")
-            .field("trusted", &self.trusted)
-            .field("header", &self.header)
+            .field("proxies", &self.proxies)
             .field("ipv6_prefix", &self.ipv6_prefix)
-            .field("custom_lookup", &self.lookup.is_some())
+            .field("peer_lookup", &self.lookup)
             .finish()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::net::SocketAddr;
+
+    use webhook_core::net::ProxyHeader;
+
     use super::*;
 
     fn head_with(peer: &str, headers: &[(&str, &str)]) -> Request<()> {
@@ -645,20 +542,20 @@ mod tests {
     }
 
     fn behind(header: ProxyHeader) -> PeerIp {
-        PeerIp::new().trust_proxies(
+        PeerIp::new().trusted_proxies(TrustedProxies::new(
             header,
             [
                 "10.0.0.0/8".parse().unwrap(),
                 "2001:db8:ffff::/48".parse().unwrap(),
             ],
-        )
+        ))
     }
 
     #[test]
     fn spoofed_x_forwarded_for_from_an_untrusted_peer_is_ignored() {
         let spoofed = head_with("203.0.113.9:5000", &[("x-forwarded-for", "1.2.3.4")]);
         assert_eq!(
-            key_of(&behind(ProxyHeader::XForwardedFor), &spoofed),
+            key_of(&behind(ProxyHeader::XForwarded), &spoofed),
             Some(ip("203.0.113.9"))
         );
         // With no proxy trusted at all, even a proxy-looking peer is the key.
@@ -668,14 +565,14 @@ mod tests {
 
     #[test]
     fn x_forwarded_for_from_a_trusted_proxy_names_the_client() {
-        let key = behind(ProxyHeader::XForwardedFor);
+        let key = behind(ProxyHeader::XForwarded);
         let request = head_with("10.0.0.1:5000", &[("x-forwarded-for", "198.51.100.7")]);
         assert_eq!(key_of(&key, &request), Some(ip("198.51.100.7")));
     }
 
     #[test]
     fn a_client_cannot_prepend_its_own_x_forwarded_for_entry() {
-        let key = behind(ProxyHeader::XForwardedFor);
+        let key = behind(ProxyHeader::XForwarded);
         // The client sent `1.2.3.4`; the trusted proxy appended the real peer.
         let request = head_with(
             "10.0.0.1:5000",
@@ -695,7 +592,7 @@ mod tests {
 
     #[test]
     fn a_chain_of_trusted_proxies_is_skipped() {
-        let key = behind(ProxyHeader::XForwardedFor);
+        let key = behind(ProxyHeader::XForwarded);
         let request = head_with(
             "10.0.0.1:5000",
             &[("x-forwarded-for", "198.51.100.7, 10.2.2.2, 10.3.3.3")],
@@ -714,7 +611,7 @@ mod tests {
 
     #[test]
     fn garbage_stops_the_walk_at_the_last_trusted_hop() {
-        let key = behind(ProxyHeader::XForwardedFor);
+        let key = behind(ProxyHeader::XForwarded);
         let request = head_with(
             "10.0.0.1:5000",
             &[("x-forwarded-for", "1.2.3.4, not-an-ip, 10.3.3.3")],
@@ -724,7 +621,7 @@ mod tests {
 
     #[test]
     fn ports_and_brackets_are_understood() {
-        let key = behind(ProxyHeader::XForwardedFor);
+        let key = behind(ProxyHeader::XForwarded);
         let request = head_with("10.0.0.1:5000", &[("x-forwarded-for", "198.51.100.7:4711")]);
         assert_eq!(key_of(&key, &request), Some(ip("198.51.100.7")));
         let key = key.ipv6_prefix(128);
@@ -746,7 +643,7 @@ mod tests {
         assert_eq!(key_of(&key, &request), Some(ip("2001:db8:cafe::17")));
         // A proxy that writes X-Forwarded-For passes a client's `Forwarded` through:
         // it is not read.
-        let key = behind(ProxyHeader::XForwardedFor);
+        let key = behind(ProxyHeader::XForwarded);
         assert_eq!(key_of(&key, &request), Some(ip("10.0.0.1")));
         // Obfuscated identifiers stop the walk.
         let hidden = head_with(

@@ -45,7 +45,7 @@
 //! # Keys
 //!
 //! [`Global`], [`PeerIp`] (with `X-Forwarded-For` / `Forwarded` honoured only from
-//! [trusted proxy networks](PeerIp::trust_proxies)), [`HeaderKey`],
+//! the [`TrustedProxies`] you name, the same value the HTTPS guard takes), [`HeaderKey`],
 //! [`VerifiedSource`] (the scheme and key id from the signature layer's
 //! [`VerifiedDelivery`](webhook_core::VerifiedDelivery) marker), or any closure
 //! `Fn(&RequestHead<'_>) -> Option<Key>`. A request without a key is refused with 500
@@ -131,7 +131,8 @@
 //! # Features
 //!
 //! - `redis`: `RedisRateLimiter`, the Redis backend.
-//! - `axum`: [`PeerIp`] reads axum's `ConnectInfo<SocketAddr>`; rejections implement
+//! - `axum`: [`PeerIp`] reads axum's `ConnectInfo<SocketAddr>` (through `webhook-core`'s
+//!   feature `axum`); rejections implement
 //!   `IntoResponse`.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -149,9 +150,7 @@ pub use backend::{
 };
 pub use future::ResponseFuture;
 pub use governor::Quota;
-pub use key::{
-    Global, HeaderKey, Key, KeyExtractor, PeerIp, ProxyHeader, RequestHead, VerifiedSource,
-};
+pub use key::{Global, HeaderKey, Key, KeyExtractor, PeerIp, RequestHead, VerifiedSource};
 pub use layer::{ConfigError, MissingKey, RateLimitBuilder, RateLimitLayer};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
@@ -166,6 +165,4 @@ pub use service::RateLimit;
 pub mod clock {
     pub use governor::clock::{Clock, DefaultClock, FakeRelativeClock, QuantaClock, Reference};
 }
-
-/// A CIDR network, for [`PeerIp::trust_proxies`] (re-exported from `ipnet`).
-pub use ipnet::IpNet;
+pub use webhook_core::net::{IpNet, PeerLookup, ProxyHeader, TrustedProxies};

@@ -15,7 +15,7 @@ use webhook_ratelimit::clock::FakeRelativeClock;
 use webhook_ratelimit::{
     Allowance, Backend, Check, Decision, GovernorLimiter, HOUSEKEEPING_EVERY, HeaderKey, Key,
     KeyExtractor, MissingKey, PeerIp, ProxyHeader, Quota, RateLimitLayer, RateLimitRejection,
-    VerifiedSource,
+    TrustedProxies, VerifiedSource,
 };
 use webhook_signature::scheme::HopNow;
 use webhook_signature::{Signer, Verifier, VerifySignatureLayer};
@@ -264,8 +264,8 @@ async fn success_headers_count_down_when_enabled() {
 async fn a_spoofed_x_forwarded_for_from_an_untrusted_peer_is_ignored() {
     let clock = FakeRelativeClock::default();
     let calls = Calls::default();
-    let key =
-        PeerIp::new().trust_proxies(ProxyHeader::XForwardedFor, ["10.0.0.0/8".parse().unwrap()]);
+    let proxies = TrustedProxies::new(ProxyHeader::XForwarded, ["10.0.0.0/8".parse().unwrap()]);
+    let key = PeerIp::new().trusted_proxies(proxies);
     let service = service(
         layer_on(quota(1, Duration::from_secs(10)), &clock, key),
         &calls,
@@ -293,8 +293,8 @@ async fn a_spoofed_x_forwarded_for_from_an_untrusted_peer_is_ignored() {
 async fn x_forwarded_for_from_a_trusted_proxy_names_the_client() {
     let clock = FakeRelativeClock::default();
     let calls = Calls::default();
-    let key =
-        PeerIp::new().trust_proxies(ProxyHeader::XForwardedFor, ["10.0.0.0/8".parse().unwrap()]);
+    let proxies = TrustedProxies::new(ProxyHeader::XForwarded, ["10.0.0.0/8".parse().unwrap()]);
+    let key = PeerIp::new().trusted_proxies(proxies);
     let service = service(
         layer_on(quota(1, Duration::from_secs(10)), &clock, key),
         &calls,
