@@ -14,6 +14,10 @@
 //!   [`RejectionCode`] of a layer's own answer, and the signature layer copies the
 //!   [`VerifiedDelivery`] of a verified request onto the inner service's response,
 //!   and the event router adds the [`EventType`] it routed on.
+//! - [`key`]: what the layers that group requests key on. [`KeyExtractor<K>`] reads a
+//!   key from the [`RequestHead`]; the rate limiter and the idempotency layer both
+//!   take one, differing only in the key type, and answer a request without a key
+//!   with the same [`MissingKeyPolicy`]. [`HeaderKey`] serves both.
 //! - [`net`]: the connection's peer address and the [`TrustedProxies`](net::TrustedProxies)
 //!   whose forwarding headers are believed, shared by the rate limiter and the HTTPS
 //!   guard.
@@ -42,9 +46,11 @@
 
 mod body;
 mod delivery;
+pub mod key;
 pub mod net;
 mod rejection;
 
 pub use body::{BytesBody, ResponseBody, VerifiedBody};
 pub use delivery::{EventType, KeyId, VerifiedDelivery};
+pub use key::{HeaderKey, KeyExtractor, MissingKeyPolicy, RequestHead};
 pub use rejection::{PROBLEM_JSON, Problem, Rejection, RejectionCode};

@@ -50,7 +50,13 @@
 //! [`VerifiedDelivery`](webhook_core::VerifiedDelivery) marker), or any closure
 //! `Fn(&RequestHead<'_>) -> Option<Key>`. A request without a key is refused with 500
 //! `rate_limit_key_missing` by default, since it means a deployment mistake; see
-//! [`MissingKey`].
+//! [`RateLimitBuilder::missing_key`].
+//!
+//! [`KeyExtractor`], [`RequestHead`], [`HeaderKey`] and [`MissingKeyPolicy`] are
+//! `webhook-core`'s, shared with the idempotency layer: a rate-limit key and an event
+//! id are both a key read from the request head, of a different type
+//! (`KeyExtractor<Key>` here, `KeyExtractor<String>` there), so one trait, one header
+//! rule and one policy serve both.
 //!
 //! # Placement
 //!
@@ -137,9 +143,11 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod backend;
+mod extract;
 mod future;
 mod key;
 mod layer;
+mod peer;
 #[cfg(feature = "redis")]
 mod redis_backend;
 mod rejection;
@@ -148,10 +156,12 @@ mod service;
 pub use backend::{
     Allowance, Backend, Check, Decision, GovernorLimiter, HOUSEKEEPING_EVERY, HOUSEKEEPING_MIN_KEYS,
 };
+pub use extract::{Global, VerifiedSource};
 pub use future::ResponseFuture;
 pub use governor::Quota;
-pub use key::{Global, HeaderKey, Key, KeyExtractor, PeerIp, RequestHead, VerifiedSource};
-pub use layer::{ConfigError, MissingKey, RateLimitBuilder, RateLimitLayer};
+pub use key::Key;
+pub use layer::{ConfigError, RateLimitBuilder, RateLimitLayer};
+pub use peer::PeerIp;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis_backend::{
@@ -166,3 +176,4 @@ pub mod clock {
     pub use governor::clock::{Clock, DefaultClock, FakeRelativeClock, QuantaClock, Reference};
 }
 pub use webhook_core::net::{IpNet, PeerLookup, ProxyHeader, TrustedProxies};
+pub use webhook_core::{HeaderKey, KeyExtractor, MissingKeyPolicy, RequestHead};

@@ -14,7 +14,7 @@ use tower::{Service, ServiceBuilder, ServiceExt};
 use webhook_ratelimit::clock::FakeRelativeClock;
 use webhook_ratelimit::{
     Allowance, Backend, Check, Decision, GovernorLimiter, HOUSEKEEPING_EVERY, HeaderKey, Key,
-    KeyExtractor, MissingKey, PeerIp, ProxyHeader, Quota, RateLimitLayer, RateLimitRejection,
+    KeyExtractor, MissingKeyPolicy, PeerIp, ProxyHeader, Quota, RateLimitLayer, RateLimitRejection,
     TrustedProxies, VerifiedSource,
 };
 use webhook_signature::scheme::HopNow;
@@ -24,7 +24,11 @@ mod common;
 
 use common::{BoxService, Calls, from_peer, nz, quota, request, send, service};
 
-fn layer_on<K: KeyExtractor>(quota: Quota, clock: &FakeRelativeClock, key: K) -> RateLimitLayer<K> {
+fn layer_on<K: KeyExtractor<Key>>(
+    quota: Quota,
+    clock: &FakeRelativeClock,
+    key: K,
+) -> RateLimitLayer<K> {
     RateLimitLayer::builder_with(GovernorLimiter::with_clock(quota, clock.clone()))
         .key(key)
         .build()
@@ -343,7 +347,7 @@ async fn a_request_without_a_key_is_refused_with_500_by_default_or_passed() {
         clock.clone(),
     ))
     .key(VerifiedSource)
-    .on_missing_key(MissingKey::Pass)
+    .missing_key(MissingKeyPolicy::PassThrough)
     .build()
     .unwrap();
     let passing = service(layer, &calls);
