@@ -44,6 +44,7 @@ pub use ipnet::IpNet;
 
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+static FORWARDED_NAME: HeaderName = FORWARDED;
 
 /// The peer address a server put in the request extensions: axum's
 /// `ConnectInfo<SocketAddr>` (feature `axum`), a [`SocketAddr`] or an [`IpAddr`], as
@@ -150,6 +151,14 @@ impl fmt::Debug for PeerLookup {
 /// Pick the one your proxies write: a client can send either family itself, and a
 /// proxy that sets one passes the other through untouched, so reading both would let
 /// a client choose its own address or protocol.
+///
+/// ```
+/// use webhook_core::net::ProxyHeader;
+///
+/// assert_eq!(ProxyHeader::XForwarded.address_header(), "x-forwarded-for");
+/// assert_eq!(ProxyHeader::XForwarded.proto_header(), "x-forwarded-proto");
+/// assert_eq!(ProxyHeader::Forwarded.proto_header(), "forwarded");
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ProxyHeader {
@@ -164,18 +173,18 @@ pub enum ProxyHeader {
 
 impl ProxyHeader {
     /// The header the client address is read from: `x-forwarded-for` or `forwarded`.
-    pub fn address_header(self) -> HeaderName {
+    pub fn address_header(self) -> &'static HeaderName {
         match self {
-            Self::XForwarded => X_FORWARDED_FOR.clone(),
-            Self::Forwarded => FORWARDED,
+            Self::XForwarded => &X_FORWARDED_FOR,
+            Self::Forwarded => &FORWARDED_NAME,
         }
     }
 
     /// The header the protocol is read from: `x-forwarded-proto` or `forwarded`.
-    pub fn proto_header(self) -> HeaderName {
+    pub fn proto_header(self) -> &'static HeaderName {
         match self {
-            Self::XForwarded => X_FORWARDED_PROTO.clone(),
-            Self::Forwarded => FORWARDED,
+            Self::XForwarded => &X_FORWARDED_PROTO,
+            Self::Forwarded => &FORWARDED_NAME,
         }
     }
 }
