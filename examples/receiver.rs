@@ -40,8 +40,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use std::net::IpAddr;
-
 use axum::http::StatusCode;
 use axum::routing::{MethodRouter, get, post_service};
 use axum::{Json, Router};
@@ -55,7 +53,7 @@ use tower_webhook::event::{
     EventRouter, GuardError, MemoryOrderingGuard, Ordering, OrderingGuard, RedisOrderingGuard,
     WebhookEvent,
 };
-use tower_webhook::https::{ForwardedHeader, IpNet, RequireHttpsLayer};
+use tower_webhook::https::{ProxyHeader, RequireHttpsLayer, TrustedProxies};
 use tower_webhook::idempotency::store::{MemoryStore, RedisStore, Store};
 use tower_webhook::idempotency::{IdempotencyLayer, MissingKeyPolicy};
 use tower_webhook::observe::{
@@ -387,24 +385,20 @@ fn install_metrics() -> Result<PrometheusHandle, Box<dyn std::error::Error>> {
 /// proxies whose `X-Forwarded-Proto` is believed.
 fn https_guard() -> Result<RequireHttpsLayer, Box<dyn std::error::Error>> {
     let require = std::env::var("WEBHOOK_REQUIRE_HTTPS").is_ok_and(|value| value == "1");
-    let proxies = env_or("WEBHOOK_TRUSTED_PROXIES", "")
-        .split(',')
-        .map(str::trim)
-        .filter(|net| !net.is_empty())
-        .map(|net| {
-            net.parse::<IpNet>()
-                .or_else(|_| net.parse::<IpAddr>().map(IpNet::from))
-                .map_err(|_| {
-                    format!("WEBHOOK_TRUSTED_PROXIES: `{net}` is not an address or a network")
-                })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let proxies = TrustedProxies::parse(
+        ProxyHeader::XForwarded,
+        &env_or("WEBHOOK_TRUSTED_PROXIES", ""),
+    )
+    .map_err(|error| format!("WEBHOOK_TRUSTED_PROXIES: {error}"))?;
     if require {
-        println!("HTTPS required; X-Forwarded-Proto believed from {proxies:?}");
+        println!(
+            "HTTPS required; X-Forwarded-Proto believed from {:?}",
+            proxies.networks()
+        );
     }
     Ok(RequireHttpsLayer::new()
         .enabled(require)
-        .trust_proxies(ForwardedHeader::XForwardedProto, proxies))
+        .trusted_proxies(proxies))
 }
 
 /// `/healthz`: 200 when the service can work; with Redis configured, 503 while Redis

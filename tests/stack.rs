@@ -19,7 +19,7 @@ use common::{PAYLOAD, SECRET, bind, layer, post_full, send_http1, sign, sign_wit
 
 fn limit<K>(per_hour: u32, key: K) -> RateLimitLayer<K>
 where
-    K: tower_webhook::ratelimit::KeyExtractor,
+    K: tower_webhook::ratelimit::KeyExtractor<tower_webhook::ratelimit::Key>,
 {
     RateLimitLayer::builder(Quota::per_hour(NonZeroU32::new(per_hour).unwrap()))
         .key(key)

@@ -14,6 +14,13 @@
 //!   [`RejectionCode`] of a layer's own answer, and the signature layer copies the
 //!   [`VerifiedDelivery`] of a verified request onto the inner service's response,
 //!   and the event router adds the [`EventType`] it routed on.
+//! - [`key`]: what the layers that group requests key on. [`KeyExtractor<K>`] reads a
+//!   key from the [`RequestHead`]; the rate limiter and the idempotency layer both
+//!   take one, differing only in the key type, and answer a request without a key
+//!   with the same [`MissingKeyPolicy`]. [`HeaderKey`] serves both.
+//! - [`net`]: the connection's peer address and the [`TrustedProxies`](net::TrustedProxies)
+//!   whose forwarding headers are believed, shared by the rate limiter and the HTTPS
+//!   guard.
 //!
 //! ```
 //! use bytes::Bytes;
@@ -39,11 +46,13 @@
 
 mod body;
 mod delivery;
+pub mod key;
 pub mod net;
 mod rejection;
 
 pub use body::{BytesBody, ResponseBody, VerifiedBody};
 pub use delivery::{EventType, KeyId, VerifiedDelivery};
+pub use key::{HeaderKey, KeyExtractor, MissingKeyPolicy, RequestHead};
 pub use rejection::{
     PROBLEM_JSON, Problem, REJECTION_CODES, RefusalLogged, Rejection, RejectionCode,
     RenderRejection, grpc_status_for, is_grpc, is_known_code, refuse, refuse_with,

@@ -1,40 +1,16 @@
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
-use webhook_core::net::parse_forwarded_node;
 
 use bytes::Bytes;
-use http::header::FORWARDED;
 use http::{Extensions, HeaderMap, Request, Response, Uri};
-use ipnet::IpNet;
 use tower_layer::Layer;
 use webhook_core::RenderRejection;
+use webhook_core::net::{PeerLookup, TrustedProxies};
 
 use crate::{HttpsRejection, RequireHttps};
 
-type PeerLookup = Arc<dyn Fn(&Extensions) -> Option<IpAddr> + Send + Sync>;
 type TlsCheck = Arc<dyn Fn(&Extensions) -> bool + Send + Sync>;
-
-/// The header a trusted proxy reports the client's protocol in.
-///
-/// Pick the one your proxy writes: a client can send either header itself, and a
-/// proxy that sets one passes the other through untouched, so reading both would let
-/// a client claim HTTPS.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ForwardedHeader {
-    /// `X-Forwarded-Proto: https`. With several values (`https, http`, or several
-    /// header lines), the **last** one counts: the one our peer, the nearest trusted
-    /// proxy, appended. The ones before it were written by hops further away (or by
-    /// the client) and are ignored.
-    XForwardedProto,
-    /// `Forwarded: for=203.0.113.7;proto=https` (RFC 7239). Elements are read from
-    /// the right (the one our peer appended) while their `for` address is itself a
-    /// trusted proxy; the `proto` of the element where the walk stops (written by the
-    /// outermost trusted proxy, the one the sender connected to) counts. An element
-    /// whose `for` is not an address (`unknown`, `_hidden`) stops the walk too.
-    Forwarded,
-}
 
 /// How a request passed the guard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,43 +26,17 @@ pub enum Via {
     NotRequired,
 }
 
+#[derive(Clone)]
 pub(crate) struct Config {
     enabled: bool,
-    trusted: Arc<[IpNet]>,
-    header: ForwardedHeader,
-    lookup: Option<PeerLookup>,
+    proxies: TrustedProxies,
+    lookup: PeerLookup,
     tls: Option<TlsCheck>,
     trust_uri_scheme: bool,
     on_rejection: Option<RenderRejection<HttpsRejection>>,
 }
 
-impl Clone for Config {
-    fn clone(&self) -> Self {
-        Self {
-            enabled: self.enabled,
-            trusted: self.trusted.clone(),
-            header: self.header,
-            lookup: self.lookup.clone(),
-            tls: self.tls.clone(),
-            trust_uri_scheme: self.trust_uri_scheme,
-            on_rejection: self.on_rejection.clone(),
-        }
-    }
-}
-
 impl Config {
-    fn peer(&self, extensions: &Extensions) -> Option<IpAddr> {
-        let peer = match &self.lookup {
-            Some(lookup) => lookup(extensions),
-            None => builtin_peer(extensions),
-        };
-        peer.map(|ip| ip.to_canonical())
-    }
-
-    fn is_trusted(&self, ip: IpAddr) -> bool {
-        self.trusted.iter().any(|net| net.contains(&ip))
-    }
-
     /// Whether the request arrived over TLS, and how we know.
     pub(crate) fn check(
         &self,
@@ -98,27 +48,25 @@ impl Config {
             return Ok(Via::NotRequired);
         }
         let mut ignored_header = false;
-        if !self.trusted.is_empty() {
-            let present = match self.header {
-                ForwardedHeader::XForwardedProto => headers.contains_key(&X_FORWARDED_PROTO),
-                ForwardedHeader::Forwarded => headers.contains_key(FORWARDED),
-            };
-            if present {
-                match self.peer(extensions) {
-                    Some(peer) if self.is_trusted(peer) => {
-                        // The proxy saw the sender's connection; what it says wins over
-                        // anything about the proxy's own connection to us.
-                        return if self.proxy_says_https(headers) {
-                            Ok(Via::TrustedProxy)
-                        } else {
-                            Err(Refusal {
-                                peer: Some(peer),
-                                ignored_header: false,
-                            })
-                        };
-                    }
-                    _ => ignored_header = true,
+        if !self.proxies.is_empty() && headers.contains_key(self.proxies.header().proto_header()) {
+            match self.lookup.peer(extensions) {
+                Some(peer) if self.proxies.contains(peer) => {
+                    // The proxy saw the sender's connection; what it says wins over
+                    // anything about the proxy's own connection to us.
+                    let https = self
+                        .proxies
+                        .forwarded_proto(headers)
+                        .is_some_and(|proto| proto.eq_ignore_ascii_case("https"));
+                    return if https {
+                        Ok(Via::TrustedProxy)
+                    } else {
+                        Err(Refusal {
+                            peer: Some(peer),
+                            ignored_header: false,
+                        })
+                    };
                 }
+                _ => ignored_header = true,
             }
         }
         if self.tls.as_ref().is_some_and(|tls| tls(extensions)) {
@@ -128,39 +76,9 @@ impl Config {
             return Ok(Via::UriScheme);
         }
         Err(Refusal {
-            peer: self.peer(extensions),
+            peer: self.lookup.peer(extensions),
             ignored_header,
         })
-    }
-
-    fn proxy_says_https(&self, headers: &HeaderMap) -> bool {
-        let proto = match self.header {
-            ForwardedHeader::XForwardedProto => last_forwarded_proto(headers),
-            ForwardedHeader::Forwarded => self.forwarded_proto(headers),
-        };
-        proto.is_some_and(|proto| proto.eq_ignore_ascii_case("https"))
-    }
-
-    /// The `proto` of the element written by the outermost trusted proxy.
-    fn forwarded_proto(&self, headers: &HeaderMap) -> Option<String> {
-        let mut elements = Vec::new();
-        for value in headers.get_all(FORWARDED) {
-            elements.extend(split_unquoted(value.to_str().ok()?, ','));
-        }
-        let mut chosen = None;
-        for element in elements.iter().rev() {
-            let element = parse_element(element);
-            let next_is_trusted = element
-                .for_address
-                .as_deref()
-                .and_then(parse_forwarded_node)
-                .is_some_and(|ip| self.is_trusted(ip.to_canonical()));
-            chosen = Some(element.proto);
-            if !next_is_trusted {
-                break;
-            }
-        }
-        chosen.flatten()
     }
 
     pub(crate) fn refuse<B>(&self, request: &Request<B>, refusal: &Refusal) -> Response<Bytes> {
@@ -187,99 +105,12 @@ pub(crate) struct Refusal {
     ignored_header: bool,
 }
 
-static X_FORWARDED_PROTO: http::HeaderName = http::HeaderName::from_static("x-forwarded-proto");
-
-fn builtin_peer(extensions: &Extensions) -> Option<IpAddr> {
-    #[cfg(feature = "axum")]
-    if let Some(info) = extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>() {
-        return Some(info.0.ip());
-    }
-    webhook_core::net::peer_ip(extensions)
-}
-
-/// The last value of `X-Forwarded-Proto`, over every header line.
-fn last_forwarded_proto(headers: &HeaderMap) -> Option<String> {
-    let last = headers.get_all(&X_FORWARDED_PROTO).iter().next_back()?;
-    let text = last.to_str().ok()?;
-    let value = text.rsplit(',').next()?.trim();
-    (!value.is_empty()).then(|| value.to_owned())
-}
-
-/// Splits on `separator` outside double-quoted strings.
-fn split_unquoted(text: &str, separator: char) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let mut start = 0;
-    let mut quoted = false;
-    let mut escaped = false;
-    for (index, c) in text.char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' if quoted => escaped = true,
-            '"' => quoted = !quoted,
-            c if c == separator && !quoted => {
-                parts.push(&text[start..index]);
-                start = index + c.len_utf8();
-            }
-            _ => {}
-        }
-    }
-    parts.push(&text[start..]);
-    parts
-}
-
-/// A `quoted-string` without its quotes and escapes, or a token as it is.
-fn unquote(value: &str) -> String {
-    let Some(inner) = value
-        .strip_prefix('"')
-        .and_then(|rest| rest.strip_suffix('"'))
-    else {
-        return value.to_owned();
-    };
-    let mut out = String::with_capacity(inner.len());
-    let mut chars = inner.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            if let Some(next) = chars.next() {
-                out.push(next);
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-struct Element {
-    for_address: Option<String>,
-    proto: Option<String>,
-}
-
-fn parse_element(element: &str) -> Element {
-    let mut parsed = Element {
-        for_address: None,
-        proto: None,
-    };
-    for pair in split_unquoted(element, ';') {
-        let Some((name, value)) = pair.split_once('=') else {
-            continue;
-        };
-        let name = name.trim();
-        let value = unquote(value.trim());
-        if name.eq_ignore_ascii_case("for") {
-            parsed.for_address = Some(value);
-        } else if name.eq_ignore_ascii_case("proto") {
-            parsed.proto = Some(value);
-        }
-    }
-    parsed
-}
-
 /// Refuses webhook deliveries that did not arrive over TLS with 403 `https_required`.
 ///
 /// A request passes when:
 ///
-/// 1. its peer is a [trusted proxy](Self::trust_proxies) that sent the configured
-///    forwarding header: then that header alone decides (see [`ForwardedHeader`] for
+/// 1. its peer is a [trusted proxy](Self::trusted_proxies) that sent the configured
+///    forwarding header: then that header alone decides (see [`TrustedProxies`] for
 ///    which value counts), since the proxy saw the sender's connection; otherwise
 /// 2. the [TLS check](Self::tls_from) says this connection is TLS; or
 /// 3. the request URI's scheme is `https` (HTTP/2's `:scheme`, or an absolute-form
@@ -287,9 +118,10 @@ fn parse_element(element: &str) -> Element {
 ///
 /// A forwarding header from any other peer is ignored (and the refusal is logged with
 /// `forwarded_header_ignored = true`, to help set up the trusted networks). The peer
-/// address comes from the request extensions like `webhook-ratelimit`'s `PeerIp`: a
-/// [`SocketAddr`] or [`IpAddr`], axum's `ConnectInfo<SocketAddr>` (feature `axum`), or
-/// your own [lookup](Self::peer_from). IPv4-mapped IPv6 peers count as IPv4.
+/// address comes from the request extensions through a [`PeerLookup`], like
+/// `webhook-ratelimit`'s `PeerIp`: a [`SocketAddr`](std::net::SocketAddr) or
+/// [`IpAddr`], axum's `ConnectInfo<SocketAddr>` (feature `axum`), or your own
+/// [lookup](Self::peer_from). IPv4-mapped IPv6 peers count as IPv4.
 ///
 /// The URI scheme is written by the client, so rule 3 stops honest mistakes (a sender
 /// configured with an `http://` URL sends an origin-form request line over plain TCP,
@@ -298,7 +130,7 @@ fn parse_element(element: &str) -> Element {
 /// your TLS acceptor puts in the extensions.
 ///
 /// Refusals are `application/problem+json` (a gRPC request gets HTTP 200 with
-/// `grpc-status: 7`), with the [`RejectionCode`] in the response extensions, custom
+/// `grpc-status: 7`), with the [`RejectionCode`](webhook_core::RejectionCode) in the response extensions, custom
 /// responses included; they never reach the inner service.
 ///
 /// ```
@@ -306,12 +138,12 @@ fn parse_element(element: &str) -> Element {
 /// use std::net::SocketAddr;
 /// use http::{Request, Response, StatusCode};
 /// use tower::{ServiceBuilder, ServiceExt};
-/// use webhook_https::{ForwardedHeader, RequireHttpsLayer};
+/// use webhook_https::{ProxyHeader, RequireHttpsLayer, TrustedProxies};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
-/// let guard = RequireHttpsLayer::new()
-///     .trust_proxies(ForwardedHeader::XForwardedProto, ["10.0.0.0/8".parse().unwrap()]);
+/// let proxies = TrustedProxies::new(ProxyHeader::XForwarded, ["10.0.0.0/8".parse().unwrap()]);
+/// let guard = RequireHttpsLayer::new().trusted_proxies(proxies);
 /// let service = ServiceBuilder::new()
 ///     .layer(guard)
 ///     .service_fn(|_: Request<String>| async { Ok::<_, Infallible>(Response::new(String::from("ok"))) });
@@ -344,9 +176,8 @@ impl RequireHttpsLayer {
         Self {
             config: Arc::new(Config {
                 enabled: true,
-                trusted: Arc::from(Vec::new()),
-                header: ForwardedHeader::XForwardedProto,
-                lookup: None,
+                proxies: TrustedProxies::none(),
+                lookup: PeerLookup::new(),
                 tls: None,
                 trust_uri_scheme: true,
                 on_rejection: None,
@@ -378,22 +209,17 @@ impl RequireHttpsLayer {
         self.config.enabled
     }
 
-    /// Trusts the proxies in `networks` to report the sender's protocol in `header`.
-    /// Name only your own proxies' networks: a peer in them can claim anything.
+    /// Believes what `proxies` report about the sender's protocol
+    /// (`X-Forwarded-Proto`, or `Forwarded: proto=`), from them only (default: no
+    /// proxy trusted). Give the rate limiter's `PeerIp` the same value.
     #[must_use]
-    pub fn trust_proxies(
-        mut self,
-        header: ForwardedHeader,
-        networks: impl IntoIterator<Item = IpNet>,
-    ) -> Self {
-        let config = Arc::make_mut(&mut self.config);
-        config.header = header;
-        config.trusted = networks.into_iter().map(|net| net.trunc()).collect();
+    pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        Arc::make_mut(&mut self.config).proxies = proxies;
         self
     }
 
     /// Reads the peer address from the extensions with `lookup` instead of the
-    /// built-in types. For tonic:
+    /// built-in records (see [`PeerLookup`]). For tonic:
     ///
     /// ```
     /// use webhook_https::RequireHttpsLayer;
@@ -411,7 +237,7 @@ impl RequireHttpsLayer {
     where
         F: Fn(&Extensions) -> Option<IpAddr> + Send + Sync + 'static,
     {
-        Arc::make_mut(&mut self.config).lookup = Some(Arc::new(lookup));
+        Arc::make_mut(&mut self.config).lookup = PeerLookup::from_fn(lookup);
         self
     }
 
@@ -446,7 +272,7 @@ impl RequireHttpsLayer {
     }
 
     /// Replaces the default responses (`application/problem+json`, or the gRPC
-    /// mapping for gRPC requests). The [`RejectionCode`] is added to the extensions of
+    /// mapping for gRPC requests). The [`RejectionCode`](webhook_core::RejectionCode) is added to the extensions of
     /// whatever `render` returns.
     #[must_use]
     pub fn on_rejection<F>(mut self, render: F) -> Self
@@ -489,9 +315,8 @@ impl fmt::Debug for RequireHttpsLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RequireHttpsLayer")
             .field("enabled", &self.config.enabled)
-            .field("trusted", &self.config.trusted)
-            .field("header", &self.config.header)
-            .field("custom_peer_lookup", &self.config.lookup.is_some())
+            .field("proxies", &self.config.proxies)
+            .field("peer_lookup", &self.config.lookup)
             .field("tls_check", &self.config.tls.is_some())
             .field("trust_uri_scheme", &self.config.trust_uri_scheme)
             .finish_non_exhaustive()
@@ -503,53 +328,5 @@ impl<S> Layer<S> for RequireHttpsLayer {
 
     fn layer(&self, inner: S) -> Self::Service {
         RequireHttps::from_config(inner, self.config.clone())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quoted_separators_do_not_split() {
-        assert_eq!(
-            split_unquoted(r#"for="a,b";proto=https, for=c"#, ','),
-            [r#"for="a,b";proto=https"#, " for=c"]
-        );
-        assert_eq!(unquote(r#""[2001:db8::1]:4711""#), "[2001:db8::1]:4711");
-        assert_eq!(unquote(r#""a\"b""#), "a\"b");
-        assert_eq!(unquote("https"), "https");
-    }
-
-    #[test]
-    fn elements_and_nodes_parse() {
-        let element = parse_element(r#" For="[2001:db8::1]:4711" ; Proto=HTTPS ;by=x"#);
-        assert_eq!(element.for_address.as_deref(), Some("[2001:db8::1]:4711"));
-        assert_eq!(element.proto.as_deref(), Some("HTTPS"));
-        assert_eq!(
-            parse_forwarded_node("[2001:db8::1]:4711"),
-            Some("2001:db8::1".parse().unwrap())
-        );
-        assert_eq!(
-            parse_forwarded_node("[2001:db8::1]"),
-            Some("2001:db8::1".parse().unwrap())
-        );
-        assert_eq!(
-            parse_forwarded_node("192.0.2.7:443"),
-            Some("192.0.2.7".parse().unwrap())
-        );
-        assert_eq!(parse_forwarded_node("_hidden"), None);
-        assert_eq!(parse_forwarded_node("unknown"), None);
-    }
-
-    #[test]
-    fn the_last_x_forwarded_proto_counts() {
-        let mut headers = HeaderMap::new();
-        headers.append(X_FORWARDED_PROTO.clone(), "https, http".parse().unwrap());
-        assert_eq!(last_forwarded_proto(&headers).as_deref(), Some("http"));
-        headers.append(X_FORWARDED_PROTO.clone(), " HTTPS ".parse().unwrap());
-        assert_eq!(last_forwarded_proto(&headers).as_deref(), Some("HTTPS"));
-        headers.append(X_FORWARDED_PROTO.clone(), "https,".parse().unwrap());
-        assert_eq!(last_forwarded_proto(&headers), None);
     }
 }

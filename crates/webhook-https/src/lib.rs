@@ -7,10 +7,10 @@
 //!
 //! Behind a load balancer or reverse proxy that terminates TLS, the connection that
 //! reaches the service is plain HTTP: the proxy reports the sender's protocol in
-//! `X-Forwarded-Proto` or `Forwarded` ([`ForwardedHeader`]). Those headers are
-//! honoured **only** from the [trusted proxy networks](RequireHttpsLayer::trust_proxies)
-//! you name; from any other peer they are ignored, since a client can send them
-//! itself.
+//! `X-Forwarded-Proto` or `Forwarded` ([`ProxyHeader`]). Those headers are honoured
+//! **only** from the [`TrustedProxies`] you name; from any other peer they are
+//! ignored, since a client can send them itself. `TrustedProxies` and the peer
+//! lookup come from `webhook-core`: the rate limiter's `PeerIp` takes the same value.
 //!
 //! ```
 //! use std::convert::Infallible;
@@ -18,12 +18,12 @@
 //! use http::{Request, Response, StatusCode};
 //! use http_body_util::BodyExt;
 //! use tower::{ServiceBuilder, ServiceExt};
-//! use webhook_https::{ForwardedHeader, RequireHttpsLayer};
+//! use webhook_https::{ProxyHeader, RequireHttpsLayer, TrustedProxies};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
-//! let guard = RequireHttpsLayer::new()
-//!     .trust_proxies(ForwardedHeader::Forwarded, ["10.0.0.0/8".parse().unwrap()]);
+//! let proxies = TrustedProxies::parse(ProxyHeader::Forwarded, "10.0.0.0/8").unwrap();
+//! let guard = RequireHttpsLayer::new().trusted_proxies(proxies);
 //! let service = ServiceBuilder::new()
 //!     .layer(guard)
 //!     .service_fn(|_: Request<String>| async { Ok::<_, Infallible>(Response::new(String::from("ok"))) });
@@ -75,7 +75,8 @@
 //!
 //! # Features
 //!
-//! - `axum`: the peer address is read from axum's `ConnectInfo<SocketAddr>` too;
+//! - `axum`: the peer address is read from axum's `ConnectInfo<SocketAddr>` too
+//!   (through `webhook-core`'s feature `axum`);
 //!   [`HttpsRejection`] implements `IntoResponse`.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -85,9 +86,7 @@ mod rejection;
 mod service;
 
 pub use future::ResponseFuture;
-pub use layer::{ForwardedHeader, RequireHttpsLayer, Via};
+pub use layer::{RequireHttpsLayer, Via};
 pub use rejection::HttpsRejection;
 pub use service::RequireHttps;
-
-/// A CIDR network, for [`RequireHttpsLayer::trust_proxies`] (re-exported from `ipnet`).
-pub use ipnet::IpNet;
+pub use webhook_core::net::{IpNet, PeerLookup, ProxyHeader, TrustedProxies};

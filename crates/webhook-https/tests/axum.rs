@@ -8,11 +8,11 @@ use axum::Router;
 use axum::routing::post;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use webhook_https::{ForwardedHeader, RequireHttpsLayer};
+use webhook_https::{ProxyHeader, RequireHttpsLayer, TrustedProxies};
 
 async fn serve(trusted: &str) -> SocketAddr {
-    let guard = RequireHttpsLayer::new()
-        .trust_proxies(ForwardedHeader::XForwardedProto, [trusted.parse().unwrap()]);
+    let proxies = TrustedProxies::new(ProxyHeader::XForwarded, [trusted.parse().unwrap()]);
+    let guard = RequireHttpsLayer::new().trusted_proxies(proxies);
     let app = Router::new()
         .route("/webhooks", post(|| async { "processed" }))
         .layer(guard);

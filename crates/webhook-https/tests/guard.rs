@@ -11,7 +11,7 @@ use http::{HeaderMap, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use tower::{Service, ServiceBuilder, ServiceExt};
 use webhook_core::RejectionCode;
-use webhook_https::{ForwardedHeader, HttpsRejection, RequireHttpsLayer, Via};
+use webhook_https::{HttpsRejection, ProxyHeader, RequireHttpsLayer, TrustedProxies, Via};
 
 /// The proxies' network.
 const PROXIES: &str = "10.0.0.0/8";
@@ -76,8 +76,9 @@ where
     }
 }
 
-fn trusting(header: ForwardedHeader) -> RequireHttpsLayer {
-    RequireHttpsLayer::new().trust_proxies(header, [PROXIES.parse().unwrap()])
+fn trusting(header: ProxyHeader) -> RequireHttpsLayer {
+    RequireHttpsLayer::new()
+        .trusted_proxies(TrustedProxies::new(header, [PROXIES.parse().unwrap()]))
 }
 
 /// A request from `peer` with the given headers, origin-form (no scheme).
@@ -130,7 +131,7 @@ async fn plain_http_is_refused_with_https_required() {
 
 #[tokio::test]
 async fn x_forwarded_proto_https_from_a_trusted_proxy_passes() {
-    let (service, calls) = guarded(trusting(ForwardedHeader::XForwardedProto));
+    let (service, calls) = guarded(trusting(ProxyHeader::XForwarded));
     let reply = send(&service, from(PROXY, &[("x-forwarded-proto", "https")])).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(calls.load(Ordering::SeqCst), 1);
@@ -141,7 +142,7 @@ async fn x_forwarded_proto_https_from_a_trusted_proxy_passes() {
 
 #[tokio::test]
 async fn x_forwarded_proto_from_an_untrusted_peer_is_ignored() {
-    let (service, calls) = guarded(trusting(ForwardedHeader::XForwardedProto));
+    let (service, calls) = guarded(trusting(ProxyHeader::XForwarded));
     let reply = send(&service, from(INTERNET, &[("x-forwarded-proto", "https")])).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert_eq!(reply.problem_code(), "https_required");
@@ -150,7 +151,7 @@ async fn x_forwarded_proto_from_an_untrusted_peer_is_ignored() {
 
 #[tokio::test]
 async fn forwarding_headers_count_for_nothing_without_a_known_peer() {
-    let guard = trusting(ForwardedHeader::XForwardedProto);
+    let guard = trusting(ProxyHeader::XForwarded);
     let request = Request::post("/webhooks")
         .header("x-forwarded-proto", "https")
         .body(String::new())
@@ -169,7 +170,7 @@ async fn forwarding_headers_count_for_nothing_when_no_proxy_is_trusted() {
 
 #[tokio::test]
 async fn forwarded_proto_https_from_a_trusted_proxy_passes() {
-    let guard = trusting(ForwardedHeader::Forwarded);
+    let guard = trusting(ProxyHeader::Forwarded);
     let request = from(PROXY, &[("forwarded", "for=198.51.100.17;proto=https")]);
     assert_eq!(status(guard.clone(), request).await, StatusCode::OK);
     // Quoted values, an IPv6 node with a port, parameter names in any case.
@@ -189,7 +190,7 @@ async fn forwarded_proto_https_from_a_trusted_proxy_passes() {
 async fn only_the_configured_header_is_read() {
     // The proxy writes X-Forwarded-Proto and passes `Forwarded` through untouched: a
     // client's own `Forwarded: proto=https` must not count.
-    let guard = trusting(ForwardedHeader::XForwardedProto);
+    let guard = trusting(ProxyHeader::XForwarded);
     let request = from(PROXY, &[("forwarded", "for=198.51.100.17;proto=https")]);
     assert_eq!(status(guard.clone(), request).await, StatusCode::FORBIDDEN);
     let request = from(
@@ -201,14 +202,14 @@ async fn only_the_configured_header_is_read() {
     );
     assert_eq!(status(guard, request).await, StatusCode::FORBIDDEN);
     // And the other way round.
-    let guard = trusting(ForwardedHeader::Forwarded);
+    let guard = trusting(ProxyHeader::Forwarded);
     let request = from(PROXY, &[("x-forwarded-proto", "https")]);
     assert_eq!(status(guard, request).await, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]
 async fn the_value_appended_by_the_nearest_proxy_counts_in_x_forwarded_proto() {
-    let guard = trusting(ForwardedHeader::XForwardedProto);
+    let guard = trusting(ProxyHeader::XForwarded);
     // The client sent `https` over plain HTTP, our proxy appended what it saw.
     let request = from(PROXY, &[("x-forwarded-proto", "https, http")]);
     assert_eq!(status(guard.clone(), request).await, StatusCode::FORBIDDEN);
@@ -236,7 +237,7 @@ async fn the_value_appended_by_the_nearest_proxy_counts_in_x_forwarded_proto() {
 
 #[tokio::test]
 async fn forwarded_is_walked_through_trusted_proxies_to_the_edge() {
-    let guard = trusting(ForwardedHeader::Forwarded);
+    let guard = trusting(ProxyHeader::Forwarded);
     // Sender -TLS-> edge proxy 10.0.0.1 -plain-> proxy 10.0.0.2 -> us. The inner
     // proxy's element says `http` (its own hop); the edge's says `https`.
     let chain = format!("for=198.51.100.17;proto=https, for={EDGE_PROXY};proto=http");
@@ -261,7 +262,7 @@ async fn forwarded_is_walked_through_trusted_proxies_to_the_edge() {
 
 #[tokio::test]
 async fn a_client_prepending_a_trusted_hop_gains_nothing() {
-    let guard = trusting(ForwardedHeader::Forwarded);
+    let guard = trusting(ProxyHeader::Forwarded);
     // The client sent the first element itself, over plain HTTP; our proxy appended
     // the second, naming the client (an untrusted address): the walk stops there.
     let forged = format!("for={EDGE_PROXY};proto=https, for=198.51.100.17;proto=http");
@@ -289,7 +290,7 @@ async fn a_client_prepending_a_trusted_hop_gains_nothing() {
 
 #[tokio::test]
 async fn a_trusted_proxy_saying_http_wins_over_an_https_uri() {
-    let guard = trusting(ForwardedHeader::XForwardedProto);
+    let guard = trusting(ProxyHeader::XForwarded);
     let mut request = Request::post("https://hooks.example.com/webhooks")
         .header("x-forwarded-proto", "http")
         .body(String::new())
@@ -310,7 +311,7 @@ async fn a_trusted_proxy_saying_http_wins_over_an_https_uri() {
 
 #[tokio::test]
 async fn peers_are_read_like_the_rate_limit_reads_them() {
-    let guard = trusting(ForwardedHeader::XForwardedProto);
+    let guard = trusting(ProxyHeader::XForwarded);
     // An IPv4-mapped IPv6 peer counts as IPv4.
     let request = from("[::ffff:10.0.0.2]:51000", &[("x-forwarded-proto", "https")]);
     assert_eq!(status(guard.clone(), request).await, StatusCode::OK);

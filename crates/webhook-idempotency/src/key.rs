@@ -1,72 +1,63 @@
-//! Where the event id comes from: the [`KeyExtractor`] trait and the built-in
-//! extractors.
+//! Where the event id comes from: the built-in extractors.
+//!
+//! The event id is read by a [`KeyExtractor<String>`](KeyExtractor) from the
+//! [`RequestHead`]. The trait, the head and [`HeaderKey`] are `webhook-core`'s,
+//! shared with the rate limiter (which reads its `Key` with the same trait): an event
+//! id and a rate-limit key are both a key read from the request head, of a different
+//! type, so one trait and one header rule serve both. The id is `None` when the
+//! delivery has none; the layer then answers 400 `missing_event_id` (or passes the
+//! request through, see [`MissingKeyPolicy`](crate::MissingKeyPolicy)). An empty id
+//! counts as none.
 //!
 //! The layer reads the id from the verified delivery, never from an unverified body:
-//! the [`VerifiedDelivery`] marker carries the exact verified bytes, so extractors that
-//! read the body parse those, without buffering the body again. JSON extractors walk
-//! the document with `serde` and keep only the value they look for (no `Value` tree is
-//! built). A JSON id may be a string or an integer; an object, array, float, boolean
-//! or `null` is no id, and so is a name that appears twice in the same object.
+//! the [`VerifiedDelivery`](webhook_core::VerifiedDelivery) marker
+//! ([`RequestHead::delivery`]) carries the exact
+//! verified bytes, so extractors that read the body parse those, without buffering
+//! the body again. JSON extractors walk the document with `serde` and keep only the
+//! value they look for (no `Value` tree is built). A JSON id may be a string or an
+//! integer; an object, array, float, boolean or `null` is no id, and so is a name that
+//! appears twice in the same object.
 //!
 //! ```
 //! use bytes::Bytes;
-//! use http::HeaderMap;
 //! use webhook_core::{KeyId, VerifiedDelivery};
-//! use webhook_idempotency::key::{DefaultKey, HeaderKey, JsonPointerKey, KeyExtractor};
+//! use webhook_idempotency::key::{DefaultKey, HeaderKey, JsonPointerKey, KeyExtractor, RequestHead};
 //!
 //! let body = Bytes::from_static(br#"{"id":"evt_1","data":{"object":{"id":"pi_9"}}}"#);
 //! let delivery = VerifiedDelivery::new("stripe", KeyId::from("k"), body);
-//! let mut headers = HeaderMap::new();
-//! headers.insert("x-request-id", "req_5".parse().unwrap());
+//! let mut request = http::Request::post("/webhooks").header("x-request-id", "req_5").body(()).unwrap();
+//! request.extensions_mut().insert(delivery.clone());
+//! let head = RequestHead::new(&request);
 //!
-//! assert_eq!(DefaultKey.event_id(&headers, &delivery).as_deref(), Some("evt_1"));
+//! assert_eq!(DefaultKey.extract(&head).as_deref(), Some("evt_1"));
 //! let nested = JsonPointerKey::new("/data/object/id").unwrap();
-//! assert_eq!(nested.event_id(&headers, &delivery).as_deref(), Some("pi_9"));
+//! assert_eq!(nested.extract(&head).as_deref(), Some("pi_9"));
 //! let header = HeaderKey::new(http::HeaderName::from_static("x-request-id"));
-//! assert_eq!(header.event_id(&headers, &delivery).as_deref(), Some("req_5"));
+//! let id: Option<String> = header.extract(&head);
+//! assert_eq!(id.as_deref(), Some("req_5"));
 //!
 //! // Any closure with the right signature is an extractor too.
-//! let closure = |headers: &HeaderMap, delivery: &VerifiedDelivery| {
-//!     let request = headers.get("x-request-id")?.to_str().ok()?;
-//!     Some(format!("{request}@{}", delivery.key_id()))
+//! let closure = |head: &RequestHead<'_>| {
+//!     let request = head.headers().get("x-request-id")?.to_str().ok()?;
+//!     Some(format!("{request}@{}", head.delivery()?.key_id()))
 //! };
-//! assert_eq!(closure.event_id(&headers, &delivery).as_deref(), Some("req_5@k"));
+//! assert_eq!(closure.extract(&head).as_deref(), Some("req_5@k"));
 //!
 //! // A scheme that carries an event id (Standard Webhooks' `webhook-id`, GitHub's
 //! // `X-GitHub-Delivery`) wins over the body.
-//! let delivery = delivery.with_event_id("msg_2");
-//! assert_eq!(DefaultKey.event_id(&headers, &delivery).as_deref(), Some("msg_2"));
+//! request.extensions_mut().insert(delivery.with_event_id("msg_2"));
+//! assert_eq!(DefaultKey.extract(&RequestHead::new(&request)).as_deref(), Some("msg_2"));
 //! ```
 
 use std::fmt;
 
-use http::{HeaderMap, HeaderName};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use webhook_core::VerifiedDelivery;
+pub use webhook_core::{HeaderKey, KeyExtractor, RequestHead};
 
 use crate::ConfigError;
 
-/// Finds the event id of a verified delivery.
-///
-/// Implemented for every `Fn(&HeaderMap, &VerifiedDelivery) -> Option<String>`
-/// closure. Return `None` when the delivery has no id; the layer then answers 400
-/// `missing_event_id` (or passes the request through, if configured so).
-pub trait KeyExtractor: Send + Sync + 'static {
-    /// The event id, without namespace.
-    fn event_id(&self, headers: &HeaderMap, delivery: &VerifiedDelivery) -> Option<String>;
-}
-
-impl<F> KeyExtractor for F
-where
-    F: Fn(&HeaderMap, &VerifiedDelivery) -> Option<String> + Send + Sync + 'static,
-{
-    fn event_id(&self, headers: &HeaderMap, delivery: &VerifiedDelivery) -> Option<String> {
-        self(headers, delivery)
-    }
-}
-
 /// The default: the event id the scheme carries
-/// ([`VerifiedDelivery::event_id`]), else the top-level `"id"` of the JSON body.
+/// ([`VerifiedDelivery::event_id`](webhook_core::VerifiedDelivery::event_id)), else the top-level `"id"` of the JSON body.
 ///
 /// GitHub's `X-GitHub-Delivery` is not covered by GitHub's signature: a party that
 /// captured a signed delivery could resend it with another delivery id. Schemes that
@@ -76,39 +67,13 @@ where
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DefaultKey;
 
-impl KeyExtractor for DefaultKey {
-    fn event_id(&self, _headers: &HeaderMap, delivery: &VerifiedDelivery) -> Option<String> {
+impl KeyExtractor<String> for DefaultKey {
+    fn extract(&self, head: &RequestHead<'_>) -> Option<String> {
+        let delivery = head.delivery()?;
         if let Some(id) = delivery.event_id() {
             return Some(id.to_owned());
         }
         find(delivery.body(), &["id"])
-    }
-}
-
-/// The value of a request header (visible ASCII; several different copies: no id).
-///
-/// Headers outside the signed content are not verified: prefer the default or a JSON
-/// pointer into the signed body when the sender allows.
-#[derive(Debug, Clone)]
-pub struct HeaderKey {
-    name: HeaderName,
-}
-
-impl HeaderKey {
-    /// Reads the header `name`.
-    pub fn new(name: HeaderName) -> Self {
-        Self { name }
-    }
-}
-
-impl KeyExtractor for HeaderKey {
-    fn event_id(&self, headers: &HeaderMap, _delivery: &VerifiedDelivery) -> Option<String> {
-        let mut values = headers.get_all(&self.name).iter();
-        let first = values.next()?;
-        if values.any(|other| other != first) {
-            return None;
-        }
-        Some(first.to_str().ok()?.trim().to_owned())
     }
 }
 
@@ -174,9 +139,9 @@ impl JsonPointerKey {
     }
 }
 
-impl KeyExtractor for JsonPointerKey {
-    fn event_id(&self, _headers: &HeaderMap, delivery: &VerifiedDelivery) -> Option<String> {
-        find(delivery.body(), &self.tokens)
+impl KeyExtractor<String> for JsonPointerKey {
+    fn extract(&self, head: &RequestHead<'_>) -> Option<String> {
+        find(head.delivery()?.body(), &self.tokens)
     }
 }
 
@@ -354,20 +319,33 @@ impl<'de> Visitor<'de> for KeyIs<'_> {
 #[cfg(test)]
 mod tests {
     use bytes::Bytes;
-    use webhook_core::KeyId;
+    use http::{HeaderName, Request};
+    use webhook_core::{KeyId, VerifiedDelivery};
 
     use super::*;
 
-    fn delivery(body: &'static str) -> VerifiedDelivery {
-        VerifiedDelivery::new(
+    /// A request carrying the verified delivery of `body`, with `headers`.
+    fn delivered(body: &'static str, headers: &[(&str, &str)]) -> Request<()> {
+        let mut request = Request::new(());
+        for (name, value) in headers {
+            request
+                .headers_mut()
+                .append(HeaderName::try_from(*name).unwrap(), value.parse().unwrap());
+        }
+        request.extensions_mut().insert(VerifiedDelivery::new(
             "hopnow",
             KeyId::from("k"),
             Bytes::from_static(body.as_bytes()),
-        )
+        ));
+        request
+    }
+
+    fn id_of(key: &impl KeyExtractor<String>, request: &Request<()>) -> Option<String> {
+        key.extract(&RequestHead::new(request))
     }
 
     fn top(body: &'static str) -> Option<String> {
-        DefaultKey.event_id(&HeaderMap::new(), &delivery(body))
+        id_of(&DefaultKey, &delivered(body, &[]))
     }
 
     #[test]
@@ -422,9 +400,10 @@ mod tests {
     fn json_pointers_walk_objects_and_arrays() {
         let body = r#"{"data":{"items":[{"id":"zero"},{"id":"one"}],"a/b":{"m~n":"escaped"}}}"#;
         let get = |pointer: &str| {
-            JsonPointerKey::new(pointer)
-                .unwrap()
-                .event_id(&HeaderMap::new(), &delivery(body))
+            id_of(
+                &JsonPointerKey::new(pointer).unwrap(),
+                &delivered(body, &[]),
+            )
         };
         assert_eq!(get("/data/items/1/id").as_deref(), Some("one"));
         assert_eq!(get("/data/items/0/id").as_deref(), Some("zero"));
@@ -436,11 +415,12 @@ mod tests {
         assert_eq!(get(""), None);
         let whole = JsonPointerKey::new("").unwrap();
         assert_eq!(
-            whole
-                .event_id(&HeaderMap::new(), &delivery(r#""evt""#))
-                .as_deref(),
+            id_of(&whole, &delivered(r#""evt""#, &[])).as_deref(),
             Some("evt")
         );
+        // Without the verified-delivery marker there is nothing to read.
+        assert_eq!(id_of(&whole, &Request::new(())), None);
+        assert_eq!(id_of(&DefaultKey, &Request::new(())), None);
     }
 
     #[test]
@@ -456,14 +436,14 @@ mod tests {
     #[test]
     fn header_keys_refuse_conflicting_copies() {
         let key = HeaderKey::new(HeaderName::from_static("x-id"));
-        let mut headers = HeaderMap::new();
-        assert_eq!(key.event_id(&headers, &delivery("{}")), None);
-        headers.append("x-id", " a ".parse().unwrap());
+        assert_eq!(id_of(&key, &delivered("{}", &[])), None);
         assert_eq!(
-            key.event_id(&headers, &delivery("{}")).as_deref(),
+            id_of(&key, &delivered("{}", &[("x-id", " a ")])).as_deref(),
             Some("a")
         );
-        headers.append("x-id", "b".parse().unwrap());
-        assert_eq!(key.event_id(&headers, &delivery("{}")), None);
+        assert_eq!(
+            id_of(&key, &delivered("{}", &[("x-id", "a"), ("x-id", "b")])),
+            None
+        );
     }
 }

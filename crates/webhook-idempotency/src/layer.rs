@@ -3,12 +3,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use http::HeaderName;
 use http::header::CONTENT_TYPE;
-use http::{HeaderMap, HeaderName};
 use tower_layer::Layer;
-use webhook_core::{RenderRejection, VerifiedDelivery};
+use webhook_core::{
+    HeaderKey, KeyExtractor, MissingKeyPolicy, RenderRejection, RequestHead, VerifiedDelivery,
+};
 
-use crate::key::{DefaultKey, HeaderKey, JsonPointerKey, KeyExtractor};
+use crate::key::{DefaultKey, JsonPointerKey};
 use crate::store::{MemoryStore, Store};
 use crate::{Idempotency, IdempotencyRejection};
 
@@ -39,17 +41,6 @@ pub enum StoreErrorPolicy {
     /// Call the handler anyway, without deduplication, and log at `warn`. Completion
     /// and release are still attempted, in case the store comes back meanwhile.
     Allow,
-}
-
-/// What to do with a delivery that has no event id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum MissingKeyPolicy {
-    /// Answer 400 `missing_event_id`. The default.
-    #[default]
-    Reject,
-    /// Call the handler without deduplication.
-    PassThrough,
 }
 
 /// What to do when the handler answers 4xx.
@@ -108,7 +99,7 @@ impl std::error::Error for ConfigError {}
 
 pub(crate) struct Config<St> {
     pub(crate) store: St,
-    key: Arc<dyn KeyExtractor>,
+    key: Arc<dyn KeyExtractor<String>>,
     namespace: Option<Arc<str>>,
     pub(crate) lease: Duration,
     pub(crate) retention: Duration,
@@ -126,10 +117,10 @@ impl<St> Config<St> {
     /// The namespaced store key of a delivery: `Ok(None)` when it has no event id.
     pub(crate) fn key(
         &self,
-        headers: &HeaderMap,
+        head: &RequestHead<'_>,
         delivery: &VerifiedDelivery,
     ) -> Result<Option<String>, IdempotencyRejection> {
-        let Some(id) = self.key.event_id(headers, delivery) else {
+        let Some(id) = self.key.extract(head) else {
             return Ok(None);
         };
         if id.is_empty() {
@@ -281,7 +272,7 @@ impl<S, St> Layer<S> for IdempotencyLayer<St> {
 #[must_use]
 pub struct IdempotencyLayerBuilder<St> {
     store: St,
-    key: Arc<dyn KeyExtractor>,
+    key: Arc<dyn KeyExtractor<String>>,
     pointer_error: Option<ConfigError>,
     namespace: Option<Arc<str>>,
     lease: Duration,
@@ -297,9 +288,10 @@ pub struct IdempotencyLayerBuilder<St> {
 }
 
 impl<St: Store> IdempotencyLayerBuilder<St> {
-    /// Finds the event id with `extractor` (a [`KeyExtractor`] or a closure
-    /// `Fn(&HeaderMap, &VerifiedDelivery) -> Option<String>`).
-    pub fn key(mut self, extractor: impl KeyExtractor) -> Self {
+    /// Finds the event id with `extractor` (a [`KeyExtractor<String>`](KeyExtractor),
+    /// or a closure `Fn(&RequestHead<'_>) -> Option<String>`; the verified delivery is
+    /// [`RequestHead::delivery`]).
+    pub fn key(mut self, extractor: impl KeyExtractor<String>) -> Self {
         self.key = Arc::new(extractor);
         self.pointer_error = None;
         self
@@ -357,7 +349,9 @@ impl<St: Store> IdempotencyLayerBuilder<St> {
         self
     }
 
-    /// What to do with a delivery without event id (default: 400).
+    /// What to do with a delivery without event id: 400 `missing_event_id`
+    /// ([`MissingKeyPolicy::Reject`], the default), or call the handler without
+    /// deduplication ([`MissingKeyPolicy::PassThrough`]).
     pub fn missing_key(mut self, policy: MissingKeyPolicy) -> Self {
         self.missing_key = policy;
         self

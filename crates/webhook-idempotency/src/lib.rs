@@ -104,7 +104,9 @@
 //! scheme carries (`webhook-id`, `X-GitHub-Delivery`), else the top-level `"id"` of
 //! the verified JSON body, read from the marker's bytes without buffering the body
 //! again. Configure a header, a JSON pointer, or any [`KeyExtractor`](key::KeyExtractor)
-//! (closures included); see [`key`]. The namespace is the scheme's name by default
+//! (closures included); see [`key`]. The extractor trait, like [`MissingKeyPolicy`],
+//! is `webhook-core`'s, shared with the rate limiter: an event id and a rate-limit key
+//! are both a key read from the request head, of different types. The namespace is the scheme's name by default
 //! (not the key id: keys rotate), or any fixed name.
 //!
 //! # Stores
@@ -128,8 +130,9 @@ pub use future::ResponseFuture;
 pub use layer::{
     ClientErrorPolicy, ConfigError, DEFAULT_LEASE, DEFAULT_MAX_KEY_LEN, DEFAULT_MAX_STORED_BODY,
     DEFAULT_RETENTION, DEFAULT_STORE_RETRY_AFTER, IdempotencyLayer, IdempotencyLayerBuilder,
-    MissingKeyPolicy, StoreErrorPolicy,
+    StoreErrorPolicy,
 };
 pub use rejection::IdempotencyRejection;
 pub use service::{IDEMPOTENT_REPLAYED, Idempotency};
 pub use store::Store;
+pub use webhook_core::MissingKeyPolicy;

@@ -12,7 +12,7 @@ use http_body_util::BodyExt;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tower_service::Service;
-use webhook_core::{ResponseBody, VerifiedDelivery};
+use webhook_core::{RequestHead, ResponseBody, VerifiedDelivery};
 
 use crate::layer::Config;
 use crate::store::{Claim, Completion, Store, StoreErrorKind, StoredResponse, Token};
@@ -116,7 +116,7 @@ where
                 grpc,
             ));
         };
-        match config.key(request.headers(), delivery) {
+        match config.key(&RequestHead::new(&request), delivery) {
             Ok(Some(key)) => ResponseFuture::new(process(config, inner, request, key)),
             Ok(None) => match config.missing_key {
                 MissingKeyPolicy::PassThrough => ResponseFuture::new(pass_through(inner, request)),

@@ -10,7 +10,7 @@ use common::{Recorder, delivery, event, send_ok, stack};
 use http::{HeaderName, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use tower::{ServiceBuilder, ServiceExt, service_fn};
-use webhook_core::{KeyId, VerifiedDelivery};
+use webhook_core::{KeyId, RequestHead, VerifiedDelivery};
 use webhook_idempotency::store::{
     Claim, Completion, MemoryStore, Store, StoreError, StoreErrorKind, StoredResponse, Token,
 };
@@ -367,9 +367,7 @@ async fn the_event_id_can_come_from_a_header_a_pointer_or_a_closure() {
     assert!(!first.replayed && !second.replayed && third.replayed);
 
     let layer = IdempotencyLayer::builder(MemoryStore::new())
-        .key(|_: &http::HeaderMap, delivery: &VerifiedDelivery| {
-            Some(format!("len-{}", delivery.body().len()))
-        })
+        .key(|head: &RequestHead<'_>| Some(format!("len-{}", head.delivery()?.body().len())))
         .build()
         .unwrap();
     let service = stack(layer, &recorder);

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tower_webhook::WebhookStack;
 use tower_webhook::event::WebhookEvent;
-use tower_webhook::https::{ForwardedHeader, IpNet, RequireHttpsLayer};
+use tower_webhook::https::{IpNet, ProxyHeader, RequireHttpsLayer, TrustedProxies};
 use tower_webhook::idempotency::IdempotencyLayer;
 use tower_webhook::idempotency::Store;
 use tower_webhook::idempotency::store::{MemoryStore, RedisStore, StoredResponse, Token};
@@ -200,10 +200,10 @@ fn common_layers(
         .tracing(observe)
         .span_level(span_level)
         .build()?;
-    let https = RequireHttpsLayer::new().trust_proxies(
-        ForwardedHeader::XForwardedProto,
+    let https = RequireHttpsLayer::new().trusted_proxies(TrustedProxies::new(
+        ProxyHeader::XForwarded,
         [IpNet::from(IpAddr::V4(Ipv4Addr::LOCALHOST))],
-    );
+    ));
     let verifier = Verifier::builder(scheme::HopNow)
         .secret("0", SECRET)
         .build()?;

@@ -11,25 +11,9 @@ use tower_layer::Layer;
 use webhook_core::{PROBLEM_JSON, Rejection, RejectionCode, RenderRejection};
 
 use crate::backend::{Allowance, Backend, Decision, GovernorLimiter};
-use crate::key::{Global, KeyExtractor, RequestHead};
-use crate::{Key, RateLimit, RateLimitRejection};
+use webhook_core::{KeyExtractor, MissingKeyPolicy, RequestHead};
 
-/// What to do with a request that has no key (see [`KeyExtractor`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum MissingKey {
-    /// Refuse it with 500 `rate_limit_key_missing` and log at `warn` (the default).
-    ///
-    /// A missing key is a deployment mistake: the per-source layer placed before the
-    /// signature layer, a server that does not record the peer address. Failing
-    /// loudly shows it on the first request; letting requests through would
-    /// silently disable the limit. 500 (not 4xx) makes webhook senders retry the
-    /// delivery later instead of dropping it.
-    #[default]
-    Reject,
-    /// Let it through without counting it.
-    Pass,
-}
+use crate::{Global, Key, RateLimit, RateLimitRejection};
 
 /// A layer configuration that cannot work, reported by
 /// [`RateLimitBuilder::build`].
@@ -118,7 +102,7 @@ pub(crate) struct Core {
     limiter: Limiter,
     policy_name: Box<str>,
     policy_header: HeaderValue,
-    missing_key: MissingKey,
+    missing_key: MissingKeyPolicy,
     headers_on_success: bool,
     on_rejection: Option<RenderRejection<RateLimitRejection>>,
     limited_body: Bytes,
@@ -146,7 +130,7 @@ impl Core {
         &self.limiter
     }
 
-    pub(crate) fn missing_key(&self) -> MissingKey {
+    pub(crate) fn missing_key(&self) -> MissingKeyPolicy {
         self.missing_key
     }
 
@@ -304,7 +288,7 @@ impl RateLimitLayer {
             limiter: Limiter::new(backend),
             key: Global,
             policy_name: "default".into(),
-            missing_key: MissingKey::default(),
+            missing_key: MissingKeyPolicy::default(),
             headers_on_success: false,
             on_rejection: None,
         }
@@ -351,7 +335,7 @@ pub struct RateLimitBuilder<K> {
     limiter: Limiter,
     key: K,
     policy_name: String,
-    missing_key: MissingKey,
+    missing_key: MissingKeyPolicy,
     headers_on_success: bool,
     on_rejection: Option<RenderRejection<RateLimitRejection>>,
 }
@@ -359,8 +343,8 @@ pub struct RateLimitBuilder<K> {
 impl<K> RateLimitBuilder<K> {
     /// Counts requests per `key` ([`Global`], [`PeerIp`](crate::PeerIp),
     /// [`HeaderKey`](crate::HeaderKey), [`VerifiedSource`](crate::VerifiedSource), or
-    /// any [`KeyExtractor`]).
-    pub fn key<K2: KeyExtractor>(self, key: K2) -> RateLimitBuilder<K2> {
+    /// any [`KeyExtractor<Key>`](KeyExtractor), closures included).
+    pub fn key<K2: KeyExtractor<Key>>(self, key: K2) -> RateLimitBuilder<K2> {
         RateLimitBuilder {
             limiter: self.limiter,
             key,
@@ -398,8 +382,16 @@ impl<K> RateLimitBuilder<K> {
         self
     }
 
-    /// What to do with a request that has no key (default [`MissingKey::Reject`]).
-    pub fn on_missing_key(mut self, policy: MissingKey) -> Self {
+    /// What to do with a request that has no key.
+    ///
+    /// [`MissingKeyPolicy::Reject`] (the default) refuses it with 500
+    /// `rate_limit_key_missing` and logs at `warn`. A missing key is a deployment
+    /// mistake: the per-source layer placed before the signature layer, a server that
+    /// does not record the peer address. Failing loudly shows it on the first request;
+    /// letting requests through would silently disable the limit. 500 (not 4xx) makes
+    /// webhook senders retry the delivery later instead of dropping it.
+    /// [`MissingKeyPolicy::PassThrough`] lets it through without counting it.
+    pub fn missing_key(mut self, policy: MissingKeyPolicy) -> Self {
         self.missing_key = policy;
         self
     }

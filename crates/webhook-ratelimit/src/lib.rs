@@ -45,12 +45,18 @@
 //! # Keys
 //!
 //! [`Global`], [`PeerIp`] (with `X-Forwarded-For` / `Forwarded` honoured only from
-//! [trusted proxy networks](PeerIp::trust_proxies)), [`HeaderKey`],
+//! the [`TrustedProxies`] you name, the same value the HTTPS guard takes), [`HeaderKey`],
 //! [`VerifiedSource`] (the scheme and key id from the signature layer's
 //! [`VerifiedDelivery`](webhook_core::VerifiedDelivery) marker), or any closure
 //! `Fn(&RequestHead<'_>) -> Option<Key>`. A request without a key is refused with 500
 //! `rate_limit_key_missing` by default, since it means a deployment mistake; see
-//! [`MissingKey`].
+//! [`RateLimitBuilder::missing_key`].
+//!
+//! [`KeyExtractor`], [`RequestHead`], [`HeaderKey`] and [`MissingKeyPolicy`] are
+//! `webhook-core`'s, shared with the idempotency layer: a rate-limit key and an event
+//! id are both a key read from the request head, of a different type
+//! (`KeyExtractor<Key>` here, `KeyExtractor<String>` there), so one trait, one header
+//! rule and one policy serve both.
 //!
 //! # Placement
 //!
@@ -131,14 +137,17 @@
 //! # Features
 //!
 //! - `redis`: `RedisRateLimiter`, the Redis backend.
-//! - `axum`: [`PeerIp`] reads axum's `ConnectInfo<SocketAddr>`; rejections implement
+//! - `axum`: [`PeerIp`] reads axum's `ConnectInfo<SocketAddr>` (through `webhook-core`'s
+//!   feature `axum`); rejections implement
 //!   `IntoResponse`.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod backend;
+mod extract;
 mod future;
 mod key;
 mod layer;
+mod peer;
 #[cfg(feature = "redis")]
 mod redis_backend;
 mod rejection;
@@ -147,12 +156,12 @@ mod service;
 pub use backend::{
     Allowance, Backend, Check, Decision, GovernorLimiter, HOUSEKEEPING_EVERY, HOUSEKEEPING_MIN_KEYS,
 };
+pub use extract::{Global, VerifiedSource};
 pub use future::ResponseFuture;
 pub use governor::Quota;
-pub use key::{
-    Global, HeaderKey, Key, KeyExtractor, PeerIp, ProxyHeader, RequestHead, VerifiedSource,
-};
-pub use layer::{ConfigError, MissingKey, RateLimitBuilder, RateLimitLayer};
+pub use key::Key;
+pub use layer::{ConfigError, RateLimitBuilder, RateLimitLayer};
+pub use peer::PeerIp;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis_backend::{
@@ -166,6 +175,5 @@ pub use service::RateLimit;
 pub mod clock {
     pub use governor::clock::{Clock, DefaultClock, FakeRelativeClock, QuantaClock, Reference};
 }
-
-/// A CIDR network, for [`PeerIp::trust_proxies`] (re-exported from `ipnet`).
-pub use ipnet::IpNet;
+pub use webhook_core::net::{IpNet, PeerLookup, ProxyHeader, TrustedProxies};
+pub use webhook_core::{HeaderKey, KeyExtractor, MissingKeyPolicy, RequestHead};

@@ -4,13 +4,12 @@ use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use tower_service::Service;
-use webhook_core::ResponseBody;
+use webhook_core::{KeyExtractor, MissingKeyPolicy, RequestHead, ResponseBody};
 
 use crate::backend::{Allowance, CheckKind};
 use crate::future::ResponseFuture;
-use crate::key::{Global, KeyExtractor, RequestHead};
-use crate::layer::{Core, Limiter, MissingKey, Outcome};
-use crate::{Key, RateLimitLayer, RateLimitRejection};
+use crate::layer::{Core, Limiter, Outcome};
+use crate::{Global, Key, RateLimitLayer, RateLimitRejection};
 
 /// The service built by [`RateLimitLayer`]; see there.
 ///
@@ -72,7 +71,7 @@ impl<S: fmt::Debug, K: fmt::Debug> fmt::Debug for RateLimit<S, K> {
 impl<S, K, ReqBody, ResBody> Service<Request<ReqBody>> for RateLimit<S, K>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
-    K: KeyExtractor,
+    K: KeyExtractor<Key>,
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
@@ -146,7 +145,7 @@ impl<S, K> RateLimit<S, K> {
         }
     }
 
-    /// A request without a key: the layer's [`MissingKey`] policy.
+    /// A request without a key: the layer's [`MissingKeyPolicy`].
     #[inline(never)]
     fn without_key<ReqBody, ResBody>(
         &mut self,
@@ -156,8 +155,10 @@ impl<S, K> RateLimit<S, K> {
         S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     {
         match self.core.missing_key() {
-            MissingKey::Pass => ResponseFuture::forward(self.inner.call(request), None),
-            MissingKey::Reject => {
+            MissingKeyPolicy::PassThrough => {
+                ResponseFuture::forward(self.inner.call(request), None)
+            }
+            MissingKeyPolicy::Reject => {
                 tracing::warn!(
                     method = %request.method(),
                     path = request.uri().path(),

@@ -14,8 +14,8 @@ use tower::{Service, ServiceBuilder, ServiceExt};
 use webhook_ratelimit::clock::FakeRelativeClock;
 use webhook_ratelimit::{
     Allowance, Backend, Check, Decision, GovernorLimiter, HOUSEKEEPING_EVERY, HeaderKey, Key,
-    KeyExtractor, MissingKey, PeerIp, ProxyHeader, Quota, RateLimitLayer, RateLimitRejection,
-    VerifiedSource,
+    KeyExtractor, MissingKeyPolicy, PeerIp, ProxyHeader, Quota, RateLimitLayer, RateLimitRejection,
+    TrustedProxies, VerifiedSource,
 };
 use webhook_signature::scheme::HopNow;
 use webhook_signature::{Signer, Verifier, VerifySignatureLayer};
@@ -24,7 +24,11 @@ mod common;
 
 use common::{BoxService, Calls, from_peer, nz, quota, request, send, service};
 
-fn layer_on<K: KeyExtractor>(quota: Quota, clock: &FakeRelativeClock, key: K) -> RateLimitLayer<K> {
+fn layer_on<K: KeyExtractor<Key>>(
+    quota: Quota,
+    clock: &FakeRelativeClock,
+    key: K,
+) -> RateLimitLayer<K> {
     RateLimitLayer::builder_with(GovernorLimiter::with_clock(quota, clock.clone()))
         .key(key)
         .build()
@@ -264,8 +268,8 @@ async fn success_headers_count_down_when_enabled() {
 async fn a_spoofed_x_forwarded_for_from_an_untrusted_peer_is_ignored() {
     let clock = FakeRelativeClock::default();
     let calls = Calls::default();
-    let key =
-        PeerIp::new().trust_proxies(ProxyHeader::XForwardedFor, ["10.0.0.0/8".parse().unwrap()]);
+    let proxies = TrustedProxies::new(ProxyHeader::XForwarded, ["10.0.0.0/8".parse().unwrap()]);
+    let key = PeerIp::new().trusted_proxies(proxies);
     let service = service(
         layer_on(quota(1, Duration::from_secs(10)), &clock, key),
         &calls,
@@ -293,8 +297,8 @@ async fn a_spoofed_x_forwarded_for_from_an_untrusted_peer_is_ignored() {
 async fn x_forwarded_for_from_a_trusted_proxy_names_the_client() {
     let clock = FakeRelativeClock::default();
     let calls = Calls::default();
-    let key =
-        PeerIp::new().trust_proxies(ProxyHeader::XForwardedFor, ["10.0.0.0/8".parse().unwrap()]);
+    let proxies = TrustedProxies::new(ProxyHeader::XForwarded, ["10.0.0.0/8".parse().unwrap()]);
+    let key = PeerIp::new().trusted_proxies(proxies);
     let service = service(
         layer_on(quota(1, Duration::from_secs(10)), &clock, key),
         &calls,
@@ -343,7 +347,7 @@ async fn a_request_without_a_key_is_refused_with_500_by_default_or_passed() {
         clock.clone(),
     ))
     .key(VerifiedSource)
-    .on_missing_key(MissingKey::Pass)
+    .missing_key(MissingKeyPolicy::PassThrough)
     .build()
     .unwrap();
     let passing = service(layer, &calls);

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use tower::{ServiceBuilder, ServiceExt};
-use webhook_ratelimit::{KeyExtractor, Quota, RateLimitLayer};
+use webhook_ratelimit::{Key, KeyExtractor, Quota, RateLimitLayer};
 
 pub(crate) fn nz(n: u32) -> NonZeroU32 {
     NonZeroU32::new(n).unwrap()
@@ -40,7 +40,7 @@ pub(crate) type BoxService = tower::util::BoxCloneService<
     Infallible,
 >;
 
-pub(crate) fn service<K: KeyExtractor>(layer: RateLimitLayer<K>, calls: &Calls) -> BoxService {
+pub(crate) fn service<K: KeyExtractor<Key>>(layer: RateLimitLayer<K>, calls: &Calls) -> BoxService {
     let calls = calls.clone();
     let handler = tower::service_fn(move |_request: Request<String>| {
         calls.0.fetch_add(1, Ordering::SeqCst);
