@@ -40,6 +40,9 @@
 mod body;
 mod delivery;
 pub mod net;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod redis;
 mod rejection;
 
 pub use body::{BytesBody, ResponseBody, VerifiedBody};
