@@ -130,7 +130,8 @@
 //!
 //! # Features
 //!
-//! - `redis`: `RedisRateLimiter`, the Redis backend.
+//! - `redis`: `RedisRateLimiter`, the Redis backend, on a `webhook_core::redis::RedisConnection`.
+//! - `redis-cluster`: the Redis backend on a Redis Cluster connection.
 //! - `axum`: [`PeerIp`] reads axum's `ConnectInfo<SocketAddr>`; rejections implement
 //!   `IntoResponse`.
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -156,7 +157,8 @@ pub use layer::{ConfigError, MissingKey, RateLimitBuilder, RateLimitLayer};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis_backend::{
-    DEFAULT_PREFIX, DEFAULT_TIMEOUT, RedisRateLimiter, RedisRateLimiterBuilder, Unavailable,
+    DEFAULT_KEY_PREFIX, DEFAULT_OPERATION_TIMEOUT, RedisRateLimiter, RedisRateLimiterBuilder,
+    Unavailable,
 };
 pub use rejection::RateLimitRejection;
 pub use service::RateLimit;
