@@ -17,6 +17,7 @@ use std::num::NonZeroU32;
 use axum::Router;
 use axum::routing::post_service;
 use serde_json::json;
+use tower_webhook::core::redis::RedisConnection;
 use tower_webhook::event::{EventRouter, WebhookEvent};
 use tower_webhook::idempotency::IdempotencyLayer;
 use tower_webhook::idempotency::store::RedisStore;
@@ -37,10 +38,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let verifier = Verifier::builder(HopNow)
             .secrets(secrets.split(',').map(str::trim))
             .build()?;
-        let store = RedisStore::connect(redis_url.as_str()).await?;
-        let limiter = RedisRateLimiter::builder(Quota::per_minute(per_minute))
-            .url(redis_url.as_str())
-            .build()?;
+        let redis = RedisConnection::connect(redis_url.as_str()).await?;
+        let store = RedisStore::new(redis.clone())?;
+        let limiter = RedisRateLimiter::new(redis, Quota::per_minute(per_minute))?;
         let rate_limit = RateLimitLayer::builder_with(limiter)
             .key(VerifiedSource)
             .build()?;

@@ -49,6 +49,7 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 use tower_webhook::WebhookStack;
 use tower_webhook::core::VerifiedDelivery;
+use tower_webhook::core::redis::RedisConnection;
 use tower_webhook::event::{
     EventRouter, GuardError, MemoryOrderingGuard, Ordering, OrderingGuard, RedisOrderingGuard,
     WebhookEvent,
@@ -135,17 +136,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .tolerance(Duration::from_secs(tolerance))
         .build()?;
     let verify = VerifySignatureLayer::new(verifier).body_limit(body_limit);
-    let redis_url = std::env::var("REDIS_URL").ok();
-    let rate_limit = rate_limit(redis_url.as_deref())?;
+    // Everything shared between instances goes to Redis when REDIS_URL is set, through
+    // one connection. Never print REDIS_URL itself: it may hold a password.
+    let redis = match std::env::var("REDIS_URL") {
+        Ok(url) => Some(RedisConnection::connect(url).await?),
+        Err(_) => None,
+    };
+    let rate_limit = rate_limit(redis.as_ref())?;
 
-    // Everything shared between instances goes to Redis when REDIS_URL is set.
-    // Never print REDIS_URL itself: it may hold a password.
-    let guard: Arc<dyn OrderingGuard> = match &redis_url {
-        Some(url) => {
-            let connection =
-                redis::aio::ConnectionManager::new(redis::Client::open(url.as_str())?).await?;
-            Arc::new(RedisOrderingGuard::builder(connection).build()?)
-        }
+    let guard: Arc<dyn OrderingGuard> = match &redis {
+        Some(redis) => Arc::new(RedisOrderingGuard::new(redis.clone())?),
         None => Arc::new(MemoryOrderingGuard::new()),
     };
     let events = events(guard);
@@ -157,11 +157,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             queued(MemoryQueue::new(), events)?
         }
         Ok("redis") => {
-            let url = redis_url
-                .as_deref()
+            let redis = redis
+                .as_ref()
                 .ok_or("WEBHOOK_QUEUE=redis needs REDIS_URL")?;
             println!("queue: Redis Streams (run Redis with appendonly yes, appendfsync always)");
-            queued(RedisQueue::connect(url).await?, events)?
+            queued(RedisQueue::new(redis.clone()).await?, events)?
         }
         Ok(other) => {
             return Err(
@@ -170,23 +170,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     let https = https_guard()?;
-    let (webhooks, redis) = match &redis_url {
-        Some(url) => {
+    let webhooks = match &redis {
+        Some(redis) => {
             println!("idempotency store, ordering guard and rate limit: Redis (REDIS_URL)");
-            let store = RedisStore::connect(url.as_str()).await?;
-            let redis =
-                redis::aio::ConnectionManager::new(redis::Client::open(url.as_str())?).await?;
-            (
-                app(verify, https, rate_limit, store, endpoint)?,
-                Some(redis),
-            )
+            let store = RedisStore::new(redis.clone())?;
+            app(verify, https, rate_limit, store, endpoint)?
         }
         None => {
             println!("idempotency store, ordering guard and rate limit: in memory");
-            (
-                app(verify, https, rate_limit, MemoryStore::new(), endpoint)?,
-                None,
-            )
+            app(verify, https, rate_limit, MemoryStore::new(), endpoint)?
         }
     };
     // Added after the webhook layers: neither guarded nor counted.
@@ -224,9 +216,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 type Drain = Pin<Box<dyn Future<Output = Result<(), Box<dyn std::error::Error>>> + Send>>;
 
 /// The per-source rate limit from `WEBHOOK_RATE_PER_MINUTE` (none when unset), in
-/// Redis when `redis_url` is given.
+/// Redis when `redis` is given.
 fn rate_limit(
-    redis_url: Option<&str>,
+    redis: Option<&RedisConnection>,
 ) -> Result<Option<RateLimitLayer<VerifiedSource>>, Box<dyn std::error::Error>> {
     let Ok(rate) = std::env::var("WEBHOOK_RATE_PER_MINUTE") else {
         return Ok(None);
@@ -235,11 +227,10 @@ fn rate_limit(
         .parse()
         .map_err(|_| format!("WEBHOOK_RATE_PER_MINUTE must be a positive integer, got `{rate}`"))?;
     let quota = Quota::per_minute(per_minute);
-    let builder = match redis_url {
-        Some(url) => RateLimitLayer::builder_with(
-            RedisRateLimiter::builder(quota)
-                .url(url)
-                .prefix("webhook-receiver:per-source:")
+    let builder = match redis {
+        Some(redis) => RateLimitLayer::builder_with(
+            RedisRateLimiter::builder(redis.clone(), quota)
+                .key_prefix("webhook-receiver:per-source:")
                 .build()?,
         ),
         None => RateLimitLayer::builder(quota),
@@ -403,17 +394,11 @@ fn https_guard() -> Result<RequireHttpsLayer, Box<dyn std::error::Error>> {
 
 /// `/healthz`: 200 when the service can work; with Redis configured, 503 while Redis
 /// does not answer a `PING` within a second.
-async fn healthz(redis: Option<redis::aio::ConnectionManager>) -> (StatusCode, Json<Value>) {
-    let Some(mut redis) = redis else {
+async fn healthz(redis: Option<RedisConnection>) -> (StatusCode, Json<Value>) {
+    let Some(redis) = redis else {
         return (StatusCode::OK, Json(json!({ "status": "ok" })));
     };
-    let ping = redis::cmd("PING");
-    match tokio::time::timeout(
-        Duration::from_secs(1),
-        ping.query_async::<String>(&mut redis),
-    )
-    .await
-    {
+    match tokio::time::timeout(Duration::from_secs(1), redis.ping()).await {
         Ok(Ok(_)) => (
             StatusCode::OK,
             Json(json!({ "status": "ok", "redis": "ok" })),

@@ -16,12 +16,13 @@
 //! `appendonly yes` and `appendfsync always` so nothing answered 202 is lost.
 
 use serde_json::Value;
+use tower_webhook::core::redis::RedisConnection;
 use tower_webhook::queue::{Job, ProcessError, Queue, RedisQueue, Workers};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = std::env::var("REDIS_URL").map_err(|_| "set REDIS_URL")?;
-    let queue = RedisQueue::connect(url.as_str()).await?;
+    let queue = RedisQueue::new(RedisConnection::connect(url).await?).await?;
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args
         .iter()

@@ -14,9 +14,11 @@
 //! | [`https`] | `https` (default) | refuses deliveries that did not arrive over TLS (trusted proxies only) |
 //! | [`ratelimit`] | `ratelimit` (default) | rate limits on `governor` (global, peer IP, header, verified source), or Redis GCRA with `redis` |
 //!
-//! The `redis` feature turns on the Redis backends of the enabled layers, and
-//! `redis-cluster` their Redis Cluster support; `axum` adds axum extractors and
-//! `IntoResponse` impls (hyper and tonic users leave it off and compile no axum).
+//! The `redis` feature turns on the Redis backends of the enabled layers, each built on
+//! a `core::redis::RedisConnection` (clones of one connection can serve them all), and
+//! `redis-cluster` their Redis Cluster support (the queue needs a single server);
+//! `axum` adds axum extractors and `IntoResponse` impls (hyper and tonic users leave it
+//! off and compile no axum).
 //!
 //! Stack the layers in this order (outermost first): tracing and metrics, HTTPS guard,
 //! a cheap global or per-IP rate limit, signature verification, a per-source rate

@@ -41,6 +41,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::{JoinHandle, block_in_place};
 use tower_webhook::WebhookStack;
+use tower_webhook::core::redis::RedisConnection;
 use tower_webhook::idempotency::IdempotencyLayer;
 use tower_webhook::idempotency::store::{RedisStore, Store};
 use tower_webhook::queue::{Enqueue, Job, Queue, RedisQueue, Workers};
@@ -327,12 +328,12 @@ async fn poll_until(what: &str, timeout: Duration, mut condition: impl FnMut() -
 /// answers (so a kill loses nothing it acknowledged), and a store on it.
 async fn durable_redis() -> (RedisServer, RedisStore) {
     let server = RedisServer::builder().aof(true).start();
-    let store = RedisStore::builder(server.url())
+    let connection = RedisConnection::builder(server.url())
         .operation_timeout(OPERATION_TIMEOUT)
         .connect()
         .await
         .unwrap();
-    (server, store)
+    (server, RedisStore::new(connection).unwrap())
 }
 
 /// Kills Redis, keeps it down for [`OUTAGE`], restarts it (reloading the AOF);
@@ -430,6 +431,7 @@ async fn redis_killed_under_load_then_restarted_processes_every_event_once() {
 async fn redis_killed_under_load_then_restarted_queues_and_works_every_event_once() {
     let _serial = SERIAL.lock().await;
     let (mut server, store) = durable_redis().await;
+    let connection = store.connection().clone();
     let idempotency = IdempotencyLayer::builder(store)
         .lease(LEASE)
         .store_retry_after(Duration::from_secs(1))
@@ -437,11 +439,10 @@ async fn redis_killed_under_load_then_restarted_queues_and_works_every_event_onc
         .unwrap();
     // An entry whose XREADGROUP answer was lost with the connection stays pending
     // with its consumer: reclaimed after the idle time, short here to end the test.
-    let queue = RedisQueue::builder(server.url())
-        .operation_timeout(OPERATION_TIMEOUT)
+    let queue = RedisQueue::builder(connection)
         .claim_idle(Duration::from_secs(3))
         .reclaim_interval(Duration::from_millis(500))
-        .connect()
+        .build()
         .await
         .unwrap();
     let processed = Processed::default();
@@ -513,7 +514,11 @@ async fn a_cluster_master_killed_its_replica_takes_over_and_each_event_is_proces
             .node_timeout(Duration::from_millis(1000))
             .start()
     });
-    let store = RedisStore::cluster(cluster.urls()).connect().await.unwrap();
+    let connection = RedisConnection::cluster(cluster.urls())
+        .connect()
+        .await
+        .unwrap();
+    let store = RedisStore::new(connection).unwrap();
     let (addr, processed) = serve_counting(store).await;
 
     // Load on every master, then a pause until the replicas have every record:
@@ -592,7 +597,7 @@ type Runs = mpsc::UnboundedReceiver<(String, usize, oneshot::Sender<()>)>;
 
 async fn held_receiver(lease: Duration) -> (SocketAddr, Runs, Processed, RedisServer) {
     let server = RedisServer::start();
-    let store = RedisStore::connect(server.url()).await.unwrap();
+    let store = RedisStore::new(RedisConnection::connect(server.url()).await.unwrap()).unwrap();
     let idempotency = IdempotencyLayer::builder(store)
         .lease(lease)
         .build()

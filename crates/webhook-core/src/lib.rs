@@ -48,6 +48,9 @@ mod body;
 mod delivery;
 pub mod key;
 pub mod net;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod redis;
 mod rejection;
 
 pub use body::{BytesBody, ResponseBody, VerifiedBody};

@@ -114,7 +114,8 @@
 //! | feature | adds |
 //! |---|---|
 //! | `axum` | `FromRequestParts` for [`WebhookEvent`], `FromRequest` for [`UnverifiedWebhookEvent`], `IntoResponse` for the rejections and [`Outcome`] |
-//! | `redis` | `RedisOrderingGuard` (`redis` crate, tokio, `ConnectionManager`) |
+//! | `redis` | `RedisOrderingGuard`, on a `webhook_core::redis::RedisConnection` |
+//! | `redis-cluster` | `RedisOrderingGuard` on a Redis Cluster connection |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "axum")]

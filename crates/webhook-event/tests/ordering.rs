@@ -122,21 +122,18 @@ mod redis_guard {
     use std::time::Duration;
 
     use http::StatusCode;
-    use redis::aio::{ConnectionManager, ConnectionManagerConfig};
     use test_redis::{RedisServer, Reply};
     use time::macros::datetime;
     use webhook_core::Rejection;
+    use webhook_core::redis::RedisConnection;
     use webhook_event::{GuardConfigError, Ordering, OrderingGuard, RedisOrderingGuard};
 
     use super::{check_storm, newest_of, random_events, storm};
 
-    async fn connect(server: &RedisServer) -> ConnectionManager {
-        let client = redis::Client::open(server.url()).unwrap();
-        let config = ConnectionManagerConfig::new()
-            .set_response_timeout(Some(Duration::from_secs(2)))
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_number_of_retries(1);
-        ConnectionManager::new_with_config(client, config)
+    async fn connect(server: &RedisServer) -> RedisConnection {
+        RedisConnection::builder(server.url())
+            .operation_timeout(Duration::from_secs(2))
+            .connect()
             .await
             .unwrap()
     }
@@ -146,7 +143,7 @@ mod redis_guard {
         let server = RedisServer::start();
         let guard = Arc::new(
             RedisOrderingGuard::builder(connect(&server).await)
-                .prefix("test:order:")
+                .key_prefix("test:order:")
                 .build()
                 .unwrap(),
         );
@@ -179,7 +176,7 @@ mod redis_guard {
     async fn keys_use_the_prefix_and_the_ttl() {
         let server = RedisServer::start();
         let guard = RedisOrderingGuard::builder(connect(&server).await)
-            .prefix("shop:")
+            .key_prefix("shop:")
             .ttl(Duration::from_secs(3600))
             .build()
             .unwrap();
@@ -276,9 +273,7 @@ mod redis_guard {
     #[tokio::test]
     async fn redis_down_is_a_503_then_recovers() {
         let mut server = RedisServer::start();
-        let guard = RedisOrderingGuard::builder(connect(&server).await)
-            .build()
-            .unwrap();
+        let guard = RedisOrderingGuard::new(connect(&server).await).unwrap();
         let t = datetime!(2025-11-02 10:00 UTC);
         assert!(
             guard

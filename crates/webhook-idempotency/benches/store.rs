@@ -13,6 +13,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Request, Response, StatusCode};
 use tower::{ServiceExt, service_fn};
+use webhook_core::redis::RedisConnection;
 use webhook_core::{KeyId, VerifiedDelivery};
 use webhook_idempotency::store::{MemoryStore, RedisStore, Store, StoredResponse, Token};
 use webhook_idempotency::{Idempotency, IdempotencyLayer};
@@ -147,7 +148,10 @@ fn benches(c: &mut Criterion) {
     bench_layer(c, &runtime, "memory", &MemoryStore::new());
 
     let server = test_redis::RedisServer::start();
-    let redis = runtime.block_on(RedisStore::connect(server.url())).unwrap();
+    let connection = runtime
+        .block_on(RedisConnection::connect(server.url()))
+        .unwrap();
+    let redis = RedisStore::new(connection).unwrap();
     bench_store(c, &runtime, "redis", &redis);
     bench_layer(c, &runtime, "redis", &redis);
     drop(server);

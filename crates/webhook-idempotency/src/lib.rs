@@ -115,7 +115,7 @@
 //!   entries removed as it goes, a capacity cap).
 //! - [`RedisStore`](store::RedisStore) (feature `redis`): shared by every process on
 //!   the same Redis, one round trip per operation, reconnects by itself; with feature
-//!   `cluster`, on Redis Cluster.
+//!   `redis-cluster`, on Redis Cluster.
 //! - Your own: implement [`Store`] (see [`store`]).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

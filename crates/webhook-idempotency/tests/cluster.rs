@@ -1,6 +1,6 @@
 //! The layer on a 3-master Redis Cluster that each test starts
 //! (`redis-server --cluster-enabled yes` x3, `redis-cli --cluster create`).
-#![cfg(feature = "cluster")]
+#![cfg(feature = "redis-cluster")]
 
 mod common;
 
@@ -8,15 +8,17 @@ use std::time::Duration;
 
 use common::{Recorder, Stack, event, send_ok, stack};
 use test_redis::{RedisCluster, Reply};
+use webhook_core::redis::RedisConnection;
 use webhook_idempotency::IdempotencyLayer;
 use webhook_idempotency::store::RedisStore;
 
 async fn cluster_stack(cluster: &RedisCluster, recorder: &Recorder) -> Stack {
-    let store = RedisStore::cluster(cluster.urls())
+    let connection = RedisConnection::cluster(cluster.urls())
         .connect()
         .await
         .expect("connect to the cluster");
-    assert!(store.is_cluster());
+    let store = RedisStore::new(connection).unwrap();
+    assert!(store.connection().is_cluster());
     stack(IdempotencyLayer::new(store), recorder)
 }
 

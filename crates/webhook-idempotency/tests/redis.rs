@@ -12,15 +12,18 @@ use common::{Recorder, Stack, delivery, event, send, send_ok, stack};
 use http::StatusCode;
 use test_redis::{RedisServer, Reply};
 use tokio::sync::mpsc;
-use webhook_idempotency::store::{RedisStore, RedisStoreBuilder, StoreErrorKind};
+use webhook_core::redis::{RedisConnection, RedisErrorKind};
+use webhook_idempotency::store::RedisStore;
 use webhook_idempotency::{IdempotencyLayer, IdempotencyLayerBuilder, StoreErrorPolicy};
 
-async fn connect(builder: RedisStoreBuilder) -> RedisStore {
-    builder.connect().await.expect("connect to the test server")
+async fn connect(server: &RedisServer) -> RedisConnection {
+    RedisConnection::connect(server.url())
+        .await
+        .expect("connect to the test server")
 }
 
 async fn redis_stack(server: &RedisServer, recorder: &Recorder) -> Stack {
-    let store = connect(RedisStore::builder(server.url())).await;
+    let store = RedisStore::new(connect(server).await).unwrap();
     stack(IdempotencyLayer::new(store), recorder)
 }
 
@@ -30,7 +33,12 @@ async fn configured(
     timeout: Duration,
     configure: impl FnOnce(IdempotencyLayerBuilder<RedisStore>) -> IdempotencyLayerBuilder<RedisStore>,
 ) -> Stack {
-    let store = connect(RedisStore::builder(server.url()).operation_timeout(timeout)).await;
+    let connection = RedisConnection::builder(server.url())
+        .operation_timeout(timeout)
+        .connect()
+        .await
+        .expect("connect to the test server");
+    let store = RedisStore::new(connection).unwrap();
     stack(
         configure(IdempotencyLayer::builder(store)).build().unwrap(),
         recorder,
@@ -125,7 +133,10 @@ async fn a_claim_held_past_its_lease_lets_the_retry_through_and_cannot_overwrite
 async fn claims_and_records_live_under_the_prefix_with_the_lease_and_retention_as_ttl() {
     let server = RedisServer::start();
     let recorder = Recorder::default();
-    let store = connect(RedisStore::builder(server.url()).key_prefix("shop:")).await;
+    let store = RedisStore::builder(connect(&server).await)
+        .key_prefix("shop:")
+        .build()
+        .unwrap();
     assert_eq!(store.key_prefix(), "shop:");
     let service = stack(IdempotencyLayer::new(store), &recorder);
     let pttl = |key: &str| match server.command(&["PTTL", key]).unwrap() {
@@ -437,11 +448,11 @@ async fn with_the_allow_policy_deliveries_are_processed_while_redis_is_down() {
 }
 
 #[tokio::test]
-async fn connecting_to_a_server_that_is_not_there_fails_with_a_store_error() {
+async fn connecting_to_a_server_that_is_not_there_fails_with_a_redis_error() {
     let mut server = RedisServer::start();
     let url = server.url();
     server.kill();
-    let error = RedisStore::builder(url)
+    let error = RedisConnection::builder(url)
         .operation_timeout(Duration::from_millis(200))
         .connect()
         .await
@@ -450,13 +461,10 @@ async fn connecting_to_a_server_that_is_not_there_fails_with_a_store_error() {
     assert!(
         matches!(
             error.kind(),
-            StoreErrorKind::Unavailable | StoreErrorKind::Timeout
+            RedisErrorKind::Unavailable | RedisErrorKind::Timeout
         ),
         "{error}"
     );
-    let refused = RedisStore::builder("not a url")
-        .connect()
-        .await
-        .unwrap_err();
-    assert_eq!(refused.kind(), StoreErrorKind::Other);
+    let refused = RedisConnection::connect("not a url").await.unwrap_err();
+    assert_eq!(refused.kind(), RedisErrorKind::Other);
 }

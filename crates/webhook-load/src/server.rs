@@ -15,6 +15,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tower_webhook::WebhookStack;
+use tower_webhook::core::redis::RedisConnection;
 use tower_webhook::event::WebhookEvent;
 use tower_webhook::https::{IpNet, ProxyHeader, RequireHttpsLayer, TrustedProxies};
 use tower_webhook::idempotency::IdempotencyLayer;
@@ -268,10 +269,10 @@ async fn steady_store() -> Result<MemoryStore, Box<dyn std::error::Error>> {
 /// The full stack with its state in Redis: both limits and the idempotency store.
 async fn redis_stack(url: &str) -> Result<FullStack<RedisStore>, Box<dyn std::error::Error>> {
     let (observe, https, verify) = common_layers(true, Level::DEBUG)?;
+    let redis = RedisConnection::connect(url).await?;
     let limiter = |prefix: &str| {
-        RedisRateLimiter::builder(unreachable_quota())
-            .url(url)
-            .prefix(prefix)
+        RedisRateLimiter::builder(redis.clone(), unreachable_quota())
+            .key_prefix(prefix)
             .build()
     };
     let per_ip = RateLimitLayer::builder_with(limiter("load:ip:")?)
@@ -280,7 +281,7 @@ async fn redis_stack(url: &str) -> Result<FullStack<RedisStore>, Box<dyn std::er
     let per_source = RateLimitLayer::builder_with(limiter("load:source:")?)
         .key(VerifiedSource)
         .build()?;
-    let idempotency = IdempotencyLayer::builder(RedisStore::connect(url).await?)
+    let idempotency = IdempotencyLayer::builder(RedisStore::new(redis)?)
         .retention(Duration::from_secs(60))
         .build()?;
     Ok(WebhookStack::new(verify)

@@ -16,6 +16,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use http::{Request, StatusCode};
 use tokio::sync::Notify;
 use tower::ServiceExt;
+use webhook_core::redis::RedisConnection;
 use webhook_core::{KeyId, VerifiedDelivery};
 use webhook_queue::{Enqueue, Job, MemoryQueue, Queue, RedisQueue, Workers};
 
@@ -146,21 +147,22 @@ fn benches(c: &mut Criterion) {
     bench_backend(c, &runtime, "memory", memory);
 
     let aof = test_redis::RedisServer::builder().aof(true).start();
-    let queue = runtime
-        .block_on(RedisQueue::builder(aof.url()).max_len(1_000_000).connect())
-        .unwrap();
+    let queue = runtime.block_on(redis_queue(&aof));
     bench_backend(c, &runtime, "redis (AOF, appendfsync always)", queue);
     drop(aof);
 
     let volatile = test_redis::RedisServer::start();
-    let queue = runtime
-        .block_on(
-            RedisQueue::builder(volatile.url())
-                .max_len(1_000_000)
-                .connect(),
-        )
-        .unwrap();
+    let queue = runtime.block_on(redis_queue(&volatile));
     bench_backend(c, &runtime, "redis (no persistence)", queue);
+}
+
+async fn redis_queue(server: &test_redis::RedisServer) -> RedisQueue {
+    let connection = RedisConnection::connect(server.url()).await.unwrap();
+    RedisQueue::builder(connection)
+        .max_len(1_000_000)
+        .build()
+        .await
+        .unwrap()
 }
 
 criterion_group!(queue, benches);

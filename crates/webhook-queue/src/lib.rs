@@ -153,7 +153,7 @@ pub use queue::{Depth, Queue, QueueError, QueueErrorKind};
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::{
     DEFAULT_CLAIM_IDLE, DEFAULT_DEDUPE_WINDOW, DEFAULT_GROUP, DEFAULT_KEY_PREFIX, DEFAULT_MAX_LEN,
-    DEFAULT_OPERATION_TIMEOUT, DEFAULT_POLL_INTERVAL, RedisQueue, RedisQueueBuilder,
+    DEFAULT_POLL_INTERVAL, RedisQueue, RedisQueueBuilder,
 };
 pub use rejection::QueueRejection;
 pub use retry::{DEFAULT_INITIAL_DELAY, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELAY, RetryPolicy};

@@ -12,14 +12,33 @@ use std::time::{Duration, Instant};
 use common::{Gate, Recorder, Sent, Stack, send, stack, workers};
 use http::StatusCode;
 use test_redis::{RedisServer, Reply};
+use webhook_core::redis::{DEFAULT_OPERATION_TIMEOUT, RedisConnection};
 use webhook_queue::{Enqueue, Queue, RedisQueue, RedisQueueBuilder};
 
-async fn connect(builder: RedisQueueBuilder) -> RedisQueue {
-    builder
-        .poll_interval(Duration::from_millis(20))
+/// A queue on a connection of its own to `server`, as another process would have.
+async fn connect(
+    server: &RedisServer,
+    configure: impl FnOnce(RedisQueueBuilder) -> RedisQueueBuilder,
+) -> RedisQueue {
+    connect_within(server, DEFAULT_OPERATION_TIMEOUT, configure).await
+}
+
+/// [`connect`], on a connection whose operations give up after `timeout`.
+async fn connect_within(
+    server: &RedisServer,
+    timeout: Duration,
+    configure: impl FnOnce(RedisQueueBuilder) -> RedisQueueBuilder,
+) -> RedisQueue {
+    let connection = RedisConnection::builder(server.url())
+        .operation_timeout(timeout)
         .connect()
         .await
-        .expect("connect to the test server")
+        .expect("connect to the test server");
+    configure(RedisQueue::builder(connection))
+        .poll_interval(Duration::from_millis(20))
+        .build()
+        .await
+        .expect("create the queue")
 }
 
 fn integer(reply: Reply) -> i64 {
@@ -58,7 +77,7 @@ fn pending(server: &RedisServer) -> (i64, Vec<String>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ten_thousand_events_with_ten_percent_transient_failures_each_succeed_once() {
     let server = RedisServer::start();
-    let queue = connect(RedisQueue::builder(server.url()).max_len(20_000)).await;
+    let queue = connect(&server, |queue| queue.max_len(20_000)).await;
     common::ten_thousand_events_with_transient_failures(queue).await;
     assert_eq!(stream_len(&server), 0, "acknowledged entries are deleted");
     assert_eq!(pending(&server).0, 0);
@@ -71,7 +90,7 @@ async fn ten_thousand_events_with_ten_percent_transient_failures_each_succeed_on
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_permanent_error_is_dead_lettered_and_a_replay_processes_it() {
     let server = RedisServer::start();
-    let queue = connect(RedisQueue::builder(server.url())).await;
+    let queue = connect(&server, |queue| queue).await;
     common::a_permanent_error_is_dead_lettered_then_replayed(queue).await;
     assert_eq!(
         integer(server.command(&["XLEN", "webhook:queue:dead"]).unwrap()),
@@ -85,7 +104,7 @@ async fn a_consumer_killed_mid_event_leaves_it_pending_and_another_reclaims_and_
     let claim_idle = Duration::from_millis(300);
 
     // Process A takes the event, then dies before finishing it.
-    let queue_a = connect(RedisQueue::builder(server.url()).claim_idle(claim_idle)).await;
+    let queue_a = connect(&server, |queue| queue.claim_idle(claim_idle)).await;
     let recorder_a = Arc::new(Recorder::default());
     let stuck = Arc::new(Gate::default()); // never opened
     let a = workers(queue_a.clone(), &recorder_a, false, Some(stuck.clone()))
@@ -105,11 +124,11 @@ async fn a_consumer_killed_mid_event_leaves_it_pending_and_another_reclaims_and_
     assert_eq!(pending(&server), (1, vec!["a-0".to_owned()]));
 
     // Process B reclaims it once it has been idle for the claim idle time.
-    let queue_b = connect(
-        RedisQueue::builder(server.url())
+    let queue_b = connect(&server, |queue| {
+        queue
             .claim_idle(claim_idle)
-            .reclaim_interval(Duration::from_millis(50)),
-    )
+            .reclaim_interval(Duration::from_millis(50))
+    })
     .await;
     let recorder_b = Arc::new(Recorder::default());
     let b = workers(queue_b.clone(), &recorder_b, false, None)
@@ -148,9 +167,7 @@ async fn send_until_accepted(stack: &Stack, event: &str) -> u32 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_restarted_mid_run_answers_503_while_down_loses_nothing_accepted_and_resumes() {
     let mut server = RedisServer::builder().aof(true).start();
-    let queue =
-        connect(RedisQueue::builder(server.url()).operation_timeout(Duration::from_millis(500)))
-            .await;
+    let queue = connect_within(&server, Duration::from_millis(500), |queue| queue).await;
     let recorder = Arc::new(Recorder::default());
     let gate = Arc::new(Gate::default());
     let workers = workers(queue.clone(), &recorder, false, Some(gate.clone()))
@@ -221,7 +238,7 @@ async fn redis_restarted_mid_run_answers_503_while_down_loses_nothing_accepted_a
 #[tokio::test]
 async fn the_stream_bound_refuses_instead_of_trimming_unprocessed_entries() {
     let server = RedisServer::start();
-    let queue = connect(RedisQueue::builder(server.url()).max_len(3)).await;
+    let queue = connect(&server, |queue| queue.max_len(3)).await;
     let stack = stack(Enqueue::new(queue.clone()));
     for n in 0..3 {
         assert_eq!(
@@ -249,9 +266,7 @@ fn polled(what: &str, mut condition: impl FnMut() -> bool) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_enqueue_answered_503_that_landed_is_not_queued_again_by_the_retry() {
     let server = RedisServer::start();
-    let queue =
-        connect(RedisQueue::builder(server.url()).operation_timeout(Duration::from_millis(200)))
-            .await;
+    let queue = connect_within(&server, Duration::from_millis(200), |queue| queue).await;
     let stack = stack(
         Enqueue::builder(queue.clone())
             .retry_after(Duration::from_secs(1))
@@ -299,7 +314,7 @@ async fn an_enqueue_answered_503_that_landed_is_not_queued_again_by_the_retry() 
 async fn an_event_id_is_queued_once_per_dedupe_window_and_jobs_without_one_always() {
     use webhook_queue::{DEFAULT_DEDUPE_WINDOW, Job};
     let server = RedisServer::start();
-    let queue = connect(RedisQueue::builder(server.url())).await;
+    let queue = connect(&server, |queue| queue).await;
     let job = || Job::new("{}").with_scheme("hopnow").with_event_id("evt_1");
     queue.enqueue(&job()).await.unwrap();
     queue.enqueue(&job()).await.unwrap();
@@ -321,7 +336,7 @@ async fn an_event_id_is_queued_once_per_dedupe_window_and_jobs_without_one_alway
 
     // A zero window turns deduplication off.
     let server = RedisServer::start();
-    let queue = connect(RedisQueue::builder(server.url()).dedupe_window(Duration::ZERO)).await;
+    let queue = connect(&server, |queue| queue.dedupe_window(Duration::ZERO)).await;
     queue.enqueue(&job()).await.unwrap();
     queue.enqueue(&job()).await.unwrap();
     assert_eq!(stream_len(&server), 2);

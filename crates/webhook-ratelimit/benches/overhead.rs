@@ -36,6 +36,7 @@ use http::{Request, Response};
 use tower::{Layer, Service};
 use tower_governor::GovernorLayer;
 use tower_governor::governor::GovernorConfigBuilder;
+use webhook_core::redis::RedisConnection;
 use webhook_ratelimit::clock::FakeRelativeClock;
 use webhook_ratelimit::{
     Backend, GovernorLimiter, HOUSEKEEPING_EVERY, Key, PeerIp, Quota, RateLimitLayer,
@@ -136,9 +137,9 @@ fn redis_group(criterion: &mut Criterion, server: &test_redis::RedisServer) {
         .unwrap()
         .allow_burst(NonZeroU32::new(1_000_000).unwrap());
     let limiter = runtime.block_on(async {
-        let limiter = RedisRateLimiter::builder(quota)
-            .url(server.url())
-            .prefix("bench:")
+        let connection = RedisConnection::connect(server.url()).await.unwrap();
+        let limiter = RedisRateLimiter::builder(connection, quota)
+            .key_prefix("bench:")
             .build()
             .unwrap();
         limiter.preload().await.unwrap();

@@ -31,10 +31,6 @@ pub enum ConfigError {
         /// The shortest TTL that keeps the quota, in milliseconds.
         minimum_ms: u64,
     },
-    /// The Redis URL cannot be used.
-    InvalidRedisUrl(String),
-    /// Neither a Redis URL nor a connection was given.
-    MissingRedisConnection,
 }
 
 impl fmt::Display for ConfigError {
@@ -50,10 +46,6 @@ impl fmt::Display for ConfigError {
                 f,
                 "the key TTL must be at least the quota's refill time ({minimum_ms} ms)"
             ),
-            Self::InvalidRedisUrl(reason) => write!(f, "invalid Redis URL: {reason}"),
-            Self::MissingRedisConnection => {
-                f.write_str("give the Redis backend a URL or a ConnectionManager")
-            }
         }
     }
 }

@@ -136,7 +136,8 @@
 //!
 //! # Features
 //!
-//! - `redis`: `RedisRateLimiter`, the Redis backend.
+//! - `redis`: `RedisRateLimiter`, the Redis backend, on a `webhook_core::redis::RedisConnection`.
+//! - `redis-cluster`: the Redis backend on a Redis Cluster connection.
 //! - `axum`: [`PeerIp`] reads axum's `ConnectInfo<SocketAddr>` (through `webhook-core`'s
 //!   feature `axum`); rejections implement
 //!   `IntoResponse`.
@@ -165,7 +166,8 @@ pub use peer::PeerIp;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis_backend::{
-    DEFAULT_PREFIX, DEFAULT_TIMEOUT, RedisRateLimiter, RedisRateLimiterBuilder, Unavailable,
+    DEFAULT_KEY_PREFIX, DEFAULT_OPERATION_TIMEOUT, RedisRateLimiter, RedisRateLimiterBuilder,
+    Unavailable,
 };
 pub use rejection::RateLimitRejection;
 pub use service::RateLimit;

@@ -7,47 +7,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use governor::Quota;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use webhook_core::redis::{RedisConnection, RedisError, within};
 
 use crate::backend::{Allowance, Backend, Check, Decision};
 use crate::{ConfigError, Key};
 
-/// GCRA with the same arithmetic as governor, in microseconds of the Redis server's
-/// clock (so every instance of a fleet shares one clock).
-///
-/// KEYS[1]: the bucket. ARGV[1]: the emission interval T; ARGV[2]: the burst
-/// tolerance tau = T x (burst - 1); ARGV[3]: the key TTL in ms (0: until the bucket is
-/// full again). The stored value is the theoretical arrival time (TAT). Returns
-/// `{1, TAT - now}` when the request conforms (and was counted), `{0, wait}` when it
-/// does not (nothing is written).
-const GCRA: &str = r"
-local t = tonumber(ARGV[1])
-local tau = tonumber(ARGV[2])
-local ttl = tonumber(ARGV[3])
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-local tat = tonumber(redis.call('GET', KEYS[1]))
-if not tat or tat < now then
-  tat = now
-end
-local earliest = tat - tau
-if now < earliest then
-  return {0, earliest - now}
-end
-local next_tat = tat + t
-local px = ttl
-if px <= 0 then
-  px = math.ceil((next_tat - now) / 1000)
-end
-redis.call('SET', KEYS[1], string.format('%d', next_tat), 'PX', px)
-return {1, next_tat - now}
-";
+/// GCRA in microseconds of the Redis server's clock: see the script for its keys,
+/// arguments and answers.
+const GCRA: &str = include_str!("redis_backend/gcra.lua");
 
 /// The default key prefix.
-pub const DEFAULT_PREFIX: &str = "webhook-ratelimit:";
+pub const DEFAULT_KEY_PREFIX: &str = "webhook-ratelimit:";
 
-/// The default time allowed for one Redis round trip.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(250);
+/// The default time one check may wait for Redis: 250 ms, shorter than the
+/// connection's, since every request waits for it.
+pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_millis(250);
 
 /// What the Redis backend does when Redis cannot answer in time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,20 +47,23 @@ pub enum Unavailable {
 ///   It counts in microseconds: the replenish interval is rounded up to a whole µs.
 /// - **Keys** are `<prefix><key>` (see [`Key::to_bytes`]) and expire when their
 ///   bucket is full again (or after [`key_ttl`](RedisRateLimiterBuilder::key_ttl)),
-///   so Redis memory holds only the live keys. Give each layer its own prefix.
-/// - **Connection**: a [`ConnectionManager`] reconnects in the background. Each check
-///   has a [timeout](RedisRateLimiterBuilder::timeout); when Redis does not answer in
-///   time the [`Unavailable`] policy applies.
+///   so Redis memory holds only the live keys. Give each layer its own prefix. Each
+///   check touches one key, so a Redis Cluster connection works too.
+/// - **Connection**: a [`RedisConnection`], which reconnects in the background and
+///   can be shared with the other Redis backends. Each check has an
+///   [operation timeout](RedisRateLimiterBuilder::operation_timeout); when Redis does
+///   not answer in time the [`Unavailable`] policy applies.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::num::NonZeroU32;
+/// use webhook_core::redis::RedisConnection;
 /// use webhook_ratelimit::{Quota, RateLimitLayer, RedisRateLimiter, VerifiedSource};
 ///
+/// let connection = RedisConnection::connect("redis://127.0.0.1:6379/").await?;
 /// let quota = Quota::per_minute(NonZeroU32::new(100).unwrap());
-/// let redis = RedisRateLimiter::builder(quota)
-///     .url("redis://127.0.0.1:6379/")
-///     .prefix("receiver:per-source:")
+/// let redis = RedisRateLimiter::builder(connection, quota)
+///     .key_prefix("receiver:per-source:")
 ///     .build()?;
 /// let layer = RateLimitLayer::builder_with(redis).key(VerifiedSource).build()?;
 /// # drop(layer);
@@ -99,7 +76,7 @@ pub struct RedisRateLimiter {
 }
 
 struct Inner {
-    connection: ConnectionManager,
+    connection: RedisConnection,
     script: redis::Script,
     quota: Quota,
     interval_us: u64,
@@ -115,9 +92,8 @@ struct Inner {
 /// Configures a [`RedisRateLimiter`].
 #[must_use]
 pub struct RedisRateLimiterBuilder {
+    connection: RedisConnection,
     quota: Quota,
-    url: Option<String>,
-    connection: Option<ConnectionManager>,
     prefix: Vec<u8>,
     key_ttl: Option<Duration>,
     timeout: Duration,
@@ -125,15 +101,21 @@ pub struct RedisRateLimiterBuilder {
 }
 
 impl RedisRateLimiter {
-    /// Starts a Redis limiter giving each key `quota`.
-    pub fn builder(quota: Quota) -> RedisRateLimiterBuilder {
+    /// A limiter on `connection` giving each key `quota`, with the defaults:
+    /// `RedisRateLimiter::builder(connection, quota).build()`.
+    pub fn new(connection: RedisConnection, quota: Quota) -> Result<Self, ConfigError> {
+        Self::builder(connection, quota).build()
+    }
+
+    /// Starts a limiter on `connection` (clones of one connection can serve several
+    /// backends) giving each key `quota`.
+    pub fn builder(connection: RedisConnection, quota: Quota) -> RedisRateLimiterBuilder {
         RedisRateLimiterBuilder {
+            connection,
             quota,
-            url: None,
-            connection: None,
-            prefix: DEFAULT_PREFIX.as_bytes().to_vec(),
+            prefix: DEFAULT_KEY_PREFIX.as_bytes().to_vec(),
             key_ttl: None,
-            timeout: DEFAULT_TIMEOUT,
+            timeout: DEFAULT_OPERATION_TIMEOUT,
             unavailable: Unavailable::Allow,
         }
     }
@@ -148,33 +130,22 @@ impl RedisRateLimiter {
     /// Loads the script into Redis now, so the first request needs no extra round trip.
     /// Optional: a missing script is loaded on first use (and again after a Redis
     /// restart).
-    pub async fn preload(&self) -> redis::RedisResult<()> {
+    pub async fn preload(&self) -> Result<(), RedisError> {
         let mut connection = self.inner.connection.clone();
-        self.inner
-            .script
-            .prepare_invoke()
-            .load_async(&mut connection)
-            .await?;
+        let invocation = self.inner.script.prepare_invoke();
+        let _sha: String = within(
+            self.inner.connection.operation_timeout(),
+            "SCRIPT LOAD",
+            invocation.load_async(&mut connection),
+        )
+        .await?;
         Ok(())
     }
 }
 
 impl RedisRateLimiterBuilder {
-    /// Connects to `url` (`redis://host:port/db`) lazily, with a
-    /// [`ConnectionManager`] that reconnects in the background.
-    pub fn url(mut self, url: impl Into<String>) -> Self {
-        self.url = Some(url.into());
-        self
-    }
-
-    /// Uses an existing connection (it is cloned per request; clones share it).
-    pub fn connection(mut self, connection: ConnectionManager) -> Self {
-        self.connection = Some(connection);
-        self
-    }
-
-    /// The prefix of every key this limiter writes (default `webhook-ratelimit:`).
-    pub fn prefix(mut self, prefix: impl Into<Vec<u8>>) -> Self {
+    /// The prefix of every key this limiter writes (default [`DEFAULT_KEY_PREFIX`]).
+    pub fn key_prefix(mut self, prefix: impl Into<Vec<u8>>) -> Self {
         self.prefix = prefix.into();
         self
     }
@@ -188,9 +159,9 @@ impl RedisRateLimiterBuilder {
         self
     }
 
-    /// The longest a check may wait for Redis (default 250 ms), reconnection
-    /// included; then the [`Unavailable`] policy applies.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
+    /// The longest a check may wait for Redis (default [`DEFAULT_OPERATION_TIMEOUT`]),
+    /// reconnection included; then the [`Unavailable`] policy applies.
+    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
@@ -201,8 +172,7 @@ impl RedisRateLimiterBuilder {
         self
     }
 
-    /// Checks the configuration and builds the limiter. With [`url`](Self::url), it
-    /// must run inside a Tokio runtime; it does not wait for Redis.
+    /// Checks the configuration and builds the limiter.
     pub fn build(self) -> Result<RedisRateLimiter, ConfigError> {
         let interval = self.quota.replenish_interval();
         let interval_us = u64::try_from(interval.as_nanos().div_ceil(1000)).unwrap_or(u64::MAX);
@@ -224,23 +194,9 @@ impl RedisRateLimiterBuilder {
                 ttl_ms
             }
         };
-        let connection = match (self.connection, self.url) {
-            (Some(connection), _) => connection,
-            (None, Some(url)) => {
-                let client = redis::Client::open(url.as_str())
-                    .map_err(|error| ConfigError::InvalidRedisUrl(error.to_string()))?;
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(self.timeout))
-                    .set_response_timeout(Some(self.timeout))
-                    .set_max_delay(Duration::from_secs(2));
-                ConnectionManager::new_lazy_with_config(client, config)
-                    .map_err(|error| ConfigError::InvalidRedisUrl(error.to_string()))?
-            }
-            (None, None) => return Err(ConfigError::MissingRedisConnection),
-        };
         Ok(RedisRateLimiter {
             inner: Arc::new(Inner {
-                connection,
+                connection: self.connection,
                 script: redis::Script::new(GCRA),
                 quota: self.quota,
                 interval_us,
@@ -264,13 +220,14 @@ impl Inner {
             .arg(self.interval_us)
             .arg(self.tolerance_us)
             .arg(self.ttl_ms);
-        let reply = tokio::time::timeout(
+        let reply = within(
             self.timeout,
+            "the rate-limit script",
             invocation.invoke_async::<(i64, i64)>(&mut connection),
         )
         .await;
         match reply {
-            Ok(Ok((1, until_full))) => {
+            Ok((1, until_full)) => {
                 let until_full = u64::try_from(until_full).unwrap_or(0);
                 let headroom = (self.tolerance_us + self.interval_us).saturating_sub(until_full);
                 Decision::Allowed(Allowance::new(
@@ -278,11 +235,10 @@ impl Inner {
                     Duration::from_micros(until_full),
                 ))
             }
-            Ok(Ok((_, wait))) => Decision::Limited {
+            Ok((_, wait)) => Decision::Limited {
                 retry_after: Duration::from_micros(u64::try_from(wait).unwrap_or(0)),
             },
-            Ok(Err(error)) => self.unavailable(&error),
-            Err(_elapsed) => self.unavailable(&format!("no answer within {:?}", self.timeout)),
+            Err(error) => self.unavailable(&error),
         }
     }
 
@@ -326,9 +282,10 @@ impl Backend for RedisRateLimiter {
 impl fmt::Debug for RedisRateLimiter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisRateLimiter")
+            .field("connection", &self.inner.connection)
             .field("quota", &self.inner.quota)
-            .field("prefix", &String::from_utf8_lossy(&self.inner.prefix))
-            .field("timeout", &self.inner.timeout)
+            .field("key_prefix", &String::from_utf8_lossy(&self.inner.prefix))
+            .field("operation_timeout", &self.inner.timeout)
             .field("unavailable", &self.inner.unavailable)
             .finish_non_exhaustive()
     }
@@ -337,10 +294,11 @@ impl fmt::Debug for RedisRateLimiter {
 impl fmt::Debug for RedisRateLimiterBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisRateLimiterBuilder")
+            .field("connection", &self.connection)
             .field("quota", &self.quota)
-            .field("prefix", &String::from_utf8_lossy(&self.prefix))
+            .field("key_prefix", &String::from_utf8_lossy(&self.prefix))
             .field("key_ttl", &self.key_ttl)
-            .field("timeout", &self.timeout)
+            .field("operation_timeout", &self.timeout)
             .field("unavailable", &self.unavailable)
             .finish_non_exhaustive()
     }

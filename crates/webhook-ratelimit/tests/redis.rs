@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use http::StatusCode;
 use test_redis::{RedisServer, Reply as RedisReply};
+use webhook_core::redis::RedisConnection;
 use webhook_ratelimit::clock::FakeRelativeClock;
 use webhook_ratelimit::{
     ConfigError, GovernorLimiter, Key, PeerIp, Quota, RateLimitLayer, RedisRateLimiter, Unavailable,
@@ -17,11 +18,19 @@ use common::{Calls, from_peer, nz, quota, request, send, service};
 
 const HOUR: Duration = Duration::from_secs(3600);
 
-fn redis_limiter(server: &RedisServer, quota: Quota, prefix: &str) -> RedisRateLimiter {
-    RedisRateLimiter::builder(quota)
-        .url(server.url())
-        .prefix(prefix)
-        .timeout(Duration::from_millis(300))
+/// A connection whose operations (and reconnections) give up after 300 ms.
+async fn connect(server: &RedisServer) -> RedisConnection {
+    RedisConnection::builder(server.url())
+        .operation_timeout(Duration::from_millis(300))
+        .connect()
+        .await
+        .expect("connect to the test server")
+}
+
+async fn redis_limiter(server: &RedisServer, quota: Quota, prefix: &str) -> RedisRateLimiter {
+    RedisRateLimiter::builder(connect(server).await, quota)
+        .key_prefix(prefix)
+        .operation_timeout(Duration::from_millis(300))
         .build()
         .unwrap()
 }
@@ -40,9 +49,9 @@ async fn two_layer_instances_on_one_redis_enforce_one_combined_quota() {
     let calls = Calls::default();
     let quota = Quota::per_hour(nz(5));
     // Two instances of a service: separate limiters, separate connections.
-    let first_limiter = redis_limiter(&server, quota, "fleet:");
+    let first_limiter = redis_limiter(&server, quota, "fleet:").await;
     let first = service(layer(first_limiter.clone()), &calls);
-    let second = service(layer(redis_limiter(&server, quota, "fleet:")), &calls);
+    let second = service(layer(redis_limiter(&server, quota, "fleet:").await), &calls);
 
     for service in [&first, &first, &first, &second, &second] {
         assert_eq!(send(service, request()).await.status, StatusCode::OK);
@@ -77,7 +86,7 @@ async fn redis_and_governor_give_the_same_answers_for_the_same_quota() {
     let server = RedisServer::start();
     let calls = Calls::default();
     let quota = Quota::per_hour(nz(3));
-    let redis = service(layer(redis_limiter(&server, quota, "same:")), &calls);
+    let redis = service(layer(redis_limiter(&server, quota, "same:").await), &calls);
     let clock = FakeRelativeClock::default();
     let memory = service(
         RateLimitLayer::builder_with(GovernorLimiter::with_clock(quota, clock))
@@ -128,7 +137,7 @@ async fn redis_and_governor_give_the_same_answers_for_the_same_quota() {
 async fn one_round_trip_per_request() {
     let server = RedisServer::start();
     let calls = Calls::default();
-    let limiter = redis_limiter(&server, quota(10, Duration::from_secs(60)), "trips:");
+    let limiter = redis_limiter(&server, quota(10, Duration::from_secs(60)), "trips:").await;
     limiter.preload().await.unwrap();
     let service = service(layer(limiter), &calls);
     // Connect before counting.
@@ -164,7 +173,7 @@ async fn redis_down_fails_open_by_default_then_limits_again_when_it_is_back() {
     let mut server = RedisServer::start();
     let calls = Calls::default();
     let service = service(
-        layer(redis_limiter(&server, quota(1, HOUR), "down:")),
+        layer(redis_limiter(&server, quota(1, HOUR), "down:").await),
         &calls,
     );
 
@@ -197,10 +206,9 @@ async fn redis_down_fails_open_by_default_then_limits_again_when_it_is_back() {
 async fn redis_down_fails_closed_with_503_when_configured() {
     let mut server = RedisServer::start();
     let calls = Calls::default();
-    let limiter = RedisRateLimiter::builder(quota(5, HOUR))
-        .url(server.url())
-        .prefix("closed:")
-        .timeout(Duration::from_millis(300))
+    let limiter = RedisRateLimiter::builder(connect(&server).await, quota(5, HOUR))
+        .key_prefix("closed:")
+        .operation_timeout(Duration::from_millis(300))
         .on_unavailable(Unavailable::Reject {
             retry_after: Duration::from_secs(3),
         })
@@ -234,30 +242,23 @@ async fn redis_down_fails_closed_with_503_when_configured() {
     assert!(back, "requests pass again once Redis is back");
 }
 
-#[test]
-fn configuration_is_checked_when_built() {
+#[tokio::test]
+async fn configuration_is_checked_when_built() {
+    let server = RedisServer::start();
+    let connection = connect(&server).await;
     let quota = Quota::per_minute(nz(60)); // refills in 60 s
-    let error = RedisRateLimiter::builder(quota).build().unwrap_err();
-    assert_eq!(error, ConfigError::MissingRedisConnection);
-    let error = RedisRateLimiter::builder(quota)
-        .url("redis://127.0.0.1:1/")
+    let error = RedisRateLimiter::builder(connection, quota)
         .key_ttl(Duration::from_secs(59))
         .build()
         .unwrap_err();
     assert_eq!(error, ConfigError::KeyTtlTooShort { minimum_ms: 60_000 });
-    let error = RedisRateLimiter::builder(quota)
-        .url("not a url")
-        .build()
-        .unwrap_err();
-    assert!(matches!(error, ConfigError::InvalidRedisUrl(_)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fixed_key_ttl_is_applied() {
     let server = RedisServer::start();
-    let limiter = RedisRateLimiter::builder(Quota::per_minute(nz(60)))
-        .url(server.url())
-        .prefix("ttl:")
+    let limiter = RedisRateLimiter::builder(connect(&server).await, Quota::per_minute(nz(60)))
+        .key_prefix("ttl:")
         .key_ttl(Duration::from_secs(7200))
         .build()
         .unwrap();

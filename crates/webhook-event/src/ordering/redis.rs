@@ -3,8 +3,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redis::Script;
-use redis::aio::ConnectionManager;
 use time::OffsetDateTime;
+use webhook_core::redis::{RedisConnection, within};
 
 use super::{
     DEFAULT_RETENTION, GuardConfigError, GuardError, GuardFuture, Newest, Ordering, OrderingGuard,
@@ -13,31 +13,9 @@ use super::{
 /// The default prefix of the guard's keys: `webhook:order:`.
 pub const DEFAULT_KEY_PREFIX: &str = "webhook:order:";
 
-/// One compare-and-set. `KEYS[1]`: the entity's hash. `ARGV`: Unix seconds,
-/// nanoseconds, event id, TTL in milliseconds. Returns 1 (applied) or 0 (stale).
-///
-/// Seconds and nanoseconds are compared as two numbers (both exact in a Lua double),
-/// and ids byte by byte, so the answer does not depend on the server's locale.
-const APPLY_IF_NEWER: &str = r"
-local function older(s, n, id, cs, cn, cid)
-  if s ~= cs then return s < cs end
-  if n ~= cn then return n < cn end
-  local len, clen = #id, #cid
-  for k = 1, math.min(len, clen) do
-    local b, cb = string.byte(id, k), string.byte(cid, k)
-    if b ~= cb then return b < cb end
-  end
-  return len < clen
-end
-local s, n, id = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
-local cur = redis.call('HMGET', KEYS[1], 's', 'n', 'i')
-if cur[1] and cur[2] and cur[3] and older(s, n, id, tonumber(cur[1]), tonumber(cur[2]), cur[3]) then
-  return 0
-end
-redis.call('HSET', KEYS[1], 's', ARGV[1], 'n', ARGV[2], 'i', id)
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return 1
-";
+/// One compare-and-set of an entity's newest `(created, id)`: see the script for its
+/// keys, arguments and answers.
+const APPLY_IF_NEWER: &str = include_str!("redis/apply_if_newer.lua");
 
 /// An [`OrderingGuard`] in Redis, shared by every replica of the receiver.
 ///
@@ -45,21 +23,23 @@ return 1
 /// first call): it reads the entity's stored `(created, id)`, compares, and writes the
 /// new one with the retention TTL (`PEXPIRE`) only when it is newer. Each entity is a
 /// hash at `<prefix><entity>` with the members `s` (Unix seconds), `n` (nanoseconds)
-/// and `i` (event id).
+/// and `i` (event id). Each call touches one key, so a Redis Cluster connection works
+/// too.
 ///
-/// It talks through a [`ConnectionManager`], which reconnects after a failure; while
-/// Redis is unreachable, calls fail with [`GuardError`] (503: the sender retries). Set
-/// the manager's response timeout to bound how long a call can wait.
+/// It talks through a [`RedisConnection`], which reconnects after a failure and can be
+/// shared with the other Redis backends; while Redis is unreachable, calls fail with
+/// [`GuardError`] (503: the sender retries) within the
+/// [operation timeout](RedisOrderingGuardBuilder::operation_timeout).
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::time::Duration;
+/// use webhook_core::redis::RedisConnection;
 /// use webhook_event::RedisOrderingGuard;
 ///
-/// let client = redis::Client::open("redis://127.0.0.1:6379/")?;
-/// let connection = redis::aio::ConnectionManager::new(client).await?;
+/// let connection = RedisConnection::connect("redis://127.0.0.1:6379/").await?;
 /// let guard = RedisOrderingGuard::builder(connection)
-///     .prefix("payments:order:")
+///     .key_prefix("payments:order:")
 ///     .ttl(Duration::from_secs(3 * 24 * 3600))
 ///     .build()?;
 /// # drop(guard);
@@ -68,24 +48,32 @@ return 1
 /// ```
 #[derive(Clone)]
 pub struct RedisOrderingGuard {
-    connection: ConnectionManager,
+    connection: RedisConnection,
     config: Arc<Config>,
 }
 
 struct Config {
     prefix: String,
     ttl_ms: u64,
+    timeout: Duration,
     script: Script,
 }
 
 impl RedisOrderingGuard {
-    /// Configures a guard on `connection`, with the prefix `webhook:order:` and a
-    /// 7-day TTL by default.
-    pub fn builder(connection: ConnectionManager) -> RedisOrderingGuardBuilder {
+    /// A guard on `connection` with the defaults:
+    /// `RedisOrderingGuard::builder(connection).build()`.
+    pub fn new(connection: RedisConnection) -> Result<Self, GuardConfigError> {
+        Self::builder(connection).build()
+    }
+
+    /// Configures a guard on `connection` (clones of one connection can serve several
+    /// backends), with the prefix [`DEFAULT_KEY_PREFIX`] and a 7-day TTL by default.
+    pub fn builder(connection: RedisConnection) -> RedisOrderingGuardBuilder {
         RedisOrderingGuardBuilder {
             connection,
             prefix: DEFAULT_KEY_PREFIX.to_owned(),
             ttl: DEFAULT_RETENTION,
+            timeout: None,
         }
     }
 
@@ -97,15 +85,15 @@ impl RedisOrderingGuard {
     /// The newest event applied for `entity`, if one is stored.
     pub async fn newest(&self, entity: &str) -> Result<Option<Newest>, GuardError> {
         let mut connection = self.connection.clone();
-        let (seconds, nanos, event_id): (Option<i64>, Option<i64>, Option<String>) =
-            redis::cmd("HMGET")
-                .arg(self.key(entity))
-                .arg("s")
-                .arg("n")
-                .arg("i")
-                .query_async(&mut connection)
-                .await
-                .map_err(GuardError::new)?;
+        let mut cmd = redis::cmd("HMGET");
+        cmd.arg(self.key(entity)).arg("s").arg("n").arg("i");
+        let (seconds, nanos, event_id): (Option<i64>, Option<i64>, Option<String>) = within(
+            self.config.timeout,
+            "HMGET",
+            cmd.query_async(&mut connection),
+        )
+        .await
+        .map_err(GuardError::new)?;
         let (Some(seconds), Some(nanos), Some(event_id)) = (seconds, nanos, event_id) else {
             return Ok(None);
         };
@@ -122,17 +110,19 @@ impl RedisOrderingGuard {
         event_id: &str,
     ) -> Result<Ordering, GuardError> {
         let mut connection = self.connection.clone();
-        let applied: i64 = self
-            .config
-            .script
-            .key(self.key(entity))
+        let mut invocation = self.config.script.key(self.key(entity));
+        invocation
             .arg(created.unix_timestamp())
             .arg(created.nanosecond())
             .arg(event_id)
-            .arg(self.config.ttl_ms)
-            .invoke_async(&mut connection)
-            .await
-            .map_err(GuardError::new)?;
+            .arg(self.config.ttl_ms);
+        let applied: i64 = within(
+            self.config.timeout,
+            "the ordering script",
+            invocation.invoke_async(&mut connection),
+        )
+        .await
+        .map_err(GuardError::new)?;
         Ok(if applied == 1 {
             Ordering::Applied
         } else {
@@ -155,8 +145,10 @@ impl OrderingGuard for RedisOrderingGuard {
 impl fmt::Debug for RedisOrderingGuard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisOrderingGuard")
-            .field("prefix", &self.config.prefix)
+            .field("connection", &self.connection)
+            .field("key_prefix", &self.config.prefix)
             .field("ttl_ms", &self.config.ttl_ms)
+            .field("operation_timeout", &self.config.timeout)
             .finish_non_exhaustive()
     }
 }
@@ -164,14 +156,15 @@ impl fmt::Debug for RedisOrderingGuard {
 /// Builds a [`RedisOrderingGuard`]; see [`RedisOrderingGuard::builder`].
 #[must_use]
 pub struct RedisOrderingGuardBuilder {
-    connection: ConnectionManager,
+    connection: RedisConnection,
     prefix: String,
     ttl: Duration,
+    timeout: Option<Duration>,
 }
 
 impl RedisOrderingGuardBuilder {
-    /// The prefix of every key the guard writes (default `webhook:order:`).
-    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+    /// The prefix of every key the guard writes (default [`DEFAULT_KEY_PREFIX`]).
+    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
         self
     }
@@ -180,6 +173,14 @@ impl RedisOrderingGuardBuilder {
     /// days), at millisecond precision.
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = ttl;
+        self
+    }
+
+    /// How long one call may wait for Redis before it fails with [`GuardError`]
+    /// (default: the connection's
+    /// [operation timeout](RedisConnection::operation_timeout)).
+    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
         self
     }
 
@@ -192,11 +193,15 @@ impl RedisOrderingGuardBuilder {
         if ttl_ms == 0 {
             return Err(GuardConfigError::ZeroTtl);
         }
+        let timeout = self
+            .timeout
+            .unwrap_or_else(|| self.connection.operation_timeout());
         Ok(RedisOrderingGuard {
             connection: self.connection,
             config: Arc::new(Config {
                 prefix: self.prefix,
                 ttl_ms,
+                timeout,
                 script: Script::new(APPLY_IF_NEWER),
             }),
         })
@@ -206,8 +211,10 @@ impl RedisOrderingGuardBuilder {
 impl fmt::Debug for RedisOrderingGuardBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisOrderingGuardBuilder")
-            .field("prefix", &self.prefix)
+            .field("connection", &self.connection)
+            .field("key_prefix", &self.prefix)
             .field("ttl", &self.ttl)
-            .finish_non_exhaustive()
+            .field("operation_timeout", &self.timeout)
+            .finish()
     }
 }

@@ -72,7 +72,7 @@ mod redis;
 pub use memory::{DEFAULT_CAPACITY, MemoryStore};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use redis::{DEFAULT_KEY_PREFIX, DEFAULT_OPERATION_TIMEOUT, RedisStore, RedisStoreBuilder};
+pub use redis::{DEFAULT_KEY_PREFIX, RedisStore, RedisStoreBuilder};
 
 /// A store of claims and processed deliveries, shared by every copy of the layer (and,
 /// for a networked store, by every process).

@@ -3,51 +3,22 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
-use redis::{RedisError, Script, Value};
+use redis::{Script, Value};
+use webhook_core::redis::{RedisConnection, RedisError, RedisErrorKind, within};
 
 use super::{Claim, Completion, Store, StoreError, StoreErrorKind, StoredResponse, Token};
 
 /// The default key prefix: `webhook:idempotency:`.
 pub const DEFAULT_KEY_PREFIX: &str = "webhook:idempotency:";
 
-/// The default time one store operation may take, connecting included: 2 seconds.
-pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(2);
+/// Claims a key: see the script for its keys and arguments.
+const CLAIM: &str = include_str!("redis/claim.lua");
 
-/// `KEYS[1]` the key, `ARGV[1]` the claim (`c` + token), `ARGV[2]` the lease in ms.
-/// Free: claim it, answer nil. Claimed: answer the lease's remaining ms. Done: answer
-/// the record.
-const CLAIM: &str = r"
-local current = redis.call('GET', KEYS[1])
-if not current then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return false
-end
-if string.byte(current, 1) == 99 then
-  return redis.call('PTTL', KEYS[1])
-end
-return current
-";
+/// Records a processed delivery's response, if the claim still holds the key.
+const COMPLETE: &str = include_str!("redis/complete.lua");
 
-/// `KEYS[1]` the key, `ARGV[1]` the claim, `ARGV[2]` the record, `ARGV[3]` the
-/// retention in ms. Writes the record if the claim still holds the key or the key is
-/// free; answers 1 if it wrote, 0 if another claim or a record is there.
-const COMPLETE: &str = r"
-local current = redis.call('GET', KEYS[1])
-if current and current ~= ARGV[1] then
-  return 0
-end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-return 1
-";
-
-/// `KEYS[1]` the key, `ARGV[1]` the claim. Deletes the key if the claim holds it.
-const RELEASE: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-";
+/// Deletes the key if the claim holds it.
+const RELEASE: &str = include_str!("redis/release.lua");
 
 struct Scripts {
     claim: Script,
@@ -64,42 +35,35 @@ static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     release: Script::new(RELEASE),
 });
 
-#[derive(Clone)]
-enum Connection {
-    Single(ConnectionManager),
-    #[cfg(feature = "cluster")]
-    Cluster(redis::cluster_async::ClusterConnection),
-}
-
-/// A store in Redis (or Redis Cluster, feature `cluster`), shared by every process
-/// that uses the same server and key prefix.
+/// A store in Redis (or Redis Cluster), shared by every process that uses the same
+/// server and key prefix.
 ///
 /// - **One round trip per operation**: each of claim, complete and release is one
 ///   `EVALSHA` of a small Lua script that reads the key, checks the token and writes,
 ///   atomically on the server. A fresh delivery costs two commands (claim, complete),
 ///   a duplicate one (claim).
-/// - **Reconnects by itself**: a single server is reached through the `redis` crate's
-///   `ConnectionManager` (one multiplexed connection, reconnected in the background
-///   after a failure); a cluster through its cluster connection (slot map refreshed on
-///   `MOVED`). While Redis is gone, operations fail within the
+/// - **Reconnects by itself**: it talks through a [`RedisConnection`], which repairs
+///   itself after a failure. While Redis is gone, operations fail within the
 ///   [operation timeout](RedisStoreBuilder::operation_timeout) and the layer applies
 ///   its [store-error policy](crate::StoreErrorPolicy); once Redis is back, the same
 ///   store works again, without rebuilding anything.
 /// - **Cluster-safe**: every operation touches exactly one key, so no command crosses
-///   slots; keys spread over the cluster by their own hash.
+///   slots; keys spread over the cluster by their own hash. Give it a connection from
+///   `RedisConnection::cluster` (feature `redis-cluster`).
 /// - **Keys**: `<prefix><namespace>:<event id>` (prefix default
 ///   [`DEFAULT_KEY_PREFIX`]); a claim holds `c<token>` with the lease as its TTL, a
 ///   record holds [`StoredResponse::to_bytes`] with the retention as its TTL, so Redis
 ///   expires both by itself. Requires Redis 2.6.12 or later (scripts, `SET ... PX`).
 ///
 /// ```no_run
+/// use webhook_core::redis::RedisConnection;
 /// use webhook_idempotency::{IdempotencyLayer, store::RedisStore};
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// let store = RedisStore::builder("redis://127.0.0.1:6379/")
+/// let connection = RedisConnection::connect("redis://127.0.0.1:6379/").await?;
+/// let store = RedisStore::builder(connection)
 ///     .key_prefix("payments:webhooks:")
-///     .connect()
-///     .await?;
+///     .build()?;
 /// let layer = IdempotencyLayer::new(store);
 /// # drop(layer);
 /// # Ok(())
@@ -111,7 +75,7 @@ pub struct RedisStore {
 }
 
 struct Inner {
-    connection: Connection,
+    connection: RedisConnection,
     prefix: String,
     timeout: Duration,
 }
@@ -119,46 +83,25 @@ struct Inner {
 /// Builds a [`RedisStore`]: see [`RedisStore::builder`].
 #[must_use]
 pub struct RedisStoreBuilder {
-    target: Target,
+    connection: RedisConnection,
     prefix: String,
-    timeout: Duration,
-}
-
-enum Target {
-    Single(String),
-    #[cfg(feature = "cluster")]
-    Cluster(Vec<String>),
+    timeout: Option<Duration>,
 }
 
 impl RedisStore {
-    /// A store on the Redis server at `url` (`redis://[:password@]host:port/[db]`).
-    pub fn builder(url: impl Into<String>) -> RedisStoreBuilder {
-        RedisStoreBuilder {
-            target: Target::Single(url.into()),
-            prefix: DEFAULT_KEY_PREFIX.to_owned(),
-            timeout: DEFAULT_OPERATION_TIMEOUT,
-        }
+    /// A store on `connection` with the default key prefix and the connection's
+    /// operation timeout: `RedisStore::builder(connection).build()`.
+    pub fn new(connection: RedisConnection) -> Result<Self, StoreError> {
+        Self::builder(connection).build()
     }
 
-    /// A store on the Redis Cluster reachable through any of `nodes` (URLs); the
-    /// others are discovered.
-    #[cfg(feature = "cluster")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "cluster")))]
-    pub fn cluster<I>(nodes: I) -> RedisStoreBuilder
-    where
-        I: IntoIterator,
-        I::Item: Into<String>,
-    {
+    /// A store on `connection` (clones of one connection can serve several backends).
+    pub fn builder(connection: RedisConnection) -> RedisStoreBuilder {
         RedisStoreBuilder {
-            target: Target::Cluster(nodes.into_iter().map(Into::into).collect()),
+            connection,
             prefix: DEFAULT_KEY_PREFIX.to_owned(),
-            timeout: DEFAULT_OPERATION_TIMEOUT,
+            timeout: None,
         }
-    }
-
-    /// Connects to the server at `url` with the default prefix and timeout.
-    pub async fn connect(url: impl Into<String>) -> Result<Self, StoreError> {
-        Self::builder(url).connect().await
     }
 
     /// The key prefix.
@@ -166,13 +109,9 @@ impl RedisStore {
         &self.inner.prefix
     }
 
-    /// Whether the store talks to a Redis Cluster.
-    pub fn is_cluster(&self) -> bool {
-        match self.inner.connection {
-            Connection::Single(_) => false,
-            #[cfg(feature = "cluster")]
-            Connection::Cluster(_) => true,
-        }
+    /// The connection the store talks through.
+    pub fn connection(&self) -> &RedisConnection {
+        &self.inner.connection
     }
 
     async fn invoke(
@@ -185,43 +124,24 @@ impl RedisStore {
         for arg in args {
             invocation.arg(*arg);
         }
-        let call = async {
-            match &self.inner.connection {
-                Connection::Single(manager) => run(&invocation, &mut manager.clone()).await,
-                #[cfg(feature = "cluster")]
-                Connection::Cluster(cluster) => run(&invocation, &mut cluster.clone()).await,
-            }
-        };
-        match tokio::time::timeout(self.inner.timeout, call).await {
-            Ok(result) => result.map_err(store_error),
-            Err(_elapsed) => Err(StoreError::new(
-                StoreErrorKind::Timeout,
-                format!("no answer from Redis within {:?}", self.inner.timeout),
-            )),
-        }
+        let mut connection = self.inner.connection.clone();
+        within(
+            self.inner.timeout,
+            "the store's script",
+            invocation.invoke_async(&mut connection),
+        )
+        .await
+        .map_err(store_error)
     }
 }
 
-async fn run(
-    invocation: &redis::ScriptInvocation<'_>,
-    connection: &mut (impl ConnectionLike + Send),
-) -> Result<Value, RedisError> {
-    invocation.invoke_async(connection).await
-}
-
 fn store_error(error: RedisError) -> StoreError {
-    let kind = if error.is_timeout() {
-        StoreErrorKind::Timeout
-    } else if error.is_io_error()
-        || error.is_connection_refusal()
-        || error.is_connection_dropped()
-        || error.is_unrecoverable_error()
-    {
-        StoreErrorKind::Unavailable
-    } else {
-        StoreErrorKind::Other
+    let kind = match error.kind() {
+        RedisErrorKind::Timeout => StoreErrorKind::Timeout,
+        RedisErrorKind::Unavailable => StoreErrorKind::Unavailable,
+        _ => StoreErrorKind::Other,
     };
-    StoreError::new(kind, error.to_string())
+    StoreError::new(kind, error.message())
 }
 
 fn claim_value(token: Token) -> Vec<u8> {
@@ -252,66 +172,30 @@ impl RedisStoreBuilder {
     }
 
     /// How long one operation may take before it fails with
-    /// [`StoreErrorKind::Timeout`] (default [`DEFAULT_OPERATION_TIMEOUT`]); also the
-    /// connection and response timeouts of the underlying connection.
+    /// [`StoreErrorKind::Timeout`] (default: the connection's
+    /// [operation timeout](RedisConnection::operation_timeout)).
     pub fn operation_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.timeout = Some(timeout);
         self
     }
 
-    /// Connects (waiting for the first connection) and returns the store.
-    ///
-    /// Fails if the URL is invalid, the timeout is zero, or the server cannot be
-    /// reached now; after that, the store reconnects by itself.
-    pub async fn connect(self) -> Result<RedisStore, StoreError> {
-        if self.timeout.is_zero() {
+    /// Checks the settings and returns the store; fails if the operation timeout is
+    /// zero.
+    pub fn build(self) -> Result<RedisStore, StoreError> {
+        let timeout = self
+            .timeout
+            .unwrap_or_else(|| self.connection.operation_timeout());
+        if timeout.is_zero() {
             return Err(StoreError::new(
                 StoreErrorKind::Other,
                 "the operation timeout must be above zero",
             ));
         }
-        let connection = match self.target {
-            Target::Single(url) => {
-                let client = redis::Client::open(url).map_err(store_error)?;
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(self.timeout))
-                    .set_response_timeout(Some(self.timeout))
-                    .set_max_delay(Duration::from_secs(1));
-                let connect = ConnectionManager::new_with_config(client, config);
-                let manager = tokio::time::timeout(self.timeout * 4, connect)
-                    .await
-                    .map_err(|_| {
-                        StoreError::new(StoreErrorKind::Timeout, "cannot connect to Redis")
-                    })?
-                    .map_err(store_error)?;
-                Connection::Single(manager)
-            }
-            #[cfg(feature = "cluster")]
-            Target::Cluster(nodes) => {
-                let client = redis::cluster::ClusterClient::builder(nodes)
-                    .connection_timeout(self.timeout)
-                    .response_timeout(self.timeout)
-                    .retries(2)
-                    .build()
-                    .map_err(store_error)?;
-                let connection =
-                    tokio::time::timeout(self.timeout * 4, client.get_async_connection())
-                        .await
-                        .map_err(|_| {
-                            StoreError::new(
-                                StoreErrorKind::Timeout,
-                                "cannot connect to Redis Cluster",
-                            )
-                        })?
-                        .map_err(store_error)?;
-                Connection::Cluster(connection)
-            }
-        };
         Ok(RedisStore {
             inner: Arc::new(Inner {
-                connection,
+                connection: self.connection,
                 prefix: self.prefix,
-                timeout: self.timeout,
+                timeout,
             }),
         })
     }
@@ -319,21 +203,21 @@ impl RedisStoreBuilder {
 
 impl fmt::Debug for RedisStoreBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The URL may hold a password: not shown.
         f.debug_struct("RedisStoreBuilder")
-            .field("prefix", &self.prefix)
-            .field("timeout", &self.timeout)
-            .finish_non_exhaustive()
+            .field("connection", &self.connection)
+            .field("key_prefix", &self.prefix)
+            .field("operation_timeout", &self.timeout)
+            .finish()
     }
 }
 
 impl fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisStore")
-            .field("cluster", &self.is_cluster())
-            .field("prefix", &self.inner.prefix)
-            .field("timeout", &self.inner.timeout)
-            .finish_non_exhaustive()
+            .field("connection", &self.inner.connection)
+            .field("key_prefix", &self.inner.prefix)
+            .field("operation_timeout", &self.inner.timeout)
+            .finish()
     }
 }
 

@@ -1,0 +1,448 @@
+//! One Redis connection for every Redis backend (feature `redis`).
+//!
+//! The idempotency store, the queue, the rate limiter and the ordering guard all take a
+//! [`RedisConnection`] the same way: `Backend::builder(connection)`, then
+//! `.key_prefix(..)` and `.build()`. Open one and hand clones of it to each of them:
+//! clones share one multiplexed connection, so a receiver that uses all four keeps one
+//! socket to Redis.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use webhook_core::redis::RedisConnection;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let connection = RedisConnection::builder("redis://127.0.0.1:6379/")
+//!     .operation_timeout(Duration::from_secs(1))
+//!     .connect()
+//!     .await?;
+//! connection.ping().await?;
+//! // RedisStore::builder(connection.clone()), RedisQueue::builder(connection.clone()), ...
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The connection owns what is the same for every backend:
+//!
+//! - **Reconnection**: a single server is reached through the `redis` crate's
+//!   `ConnectionManager` (one multiplexed connection, reconnected in the background
+//!   after a failure, at most 1 s apart); a Redis Cluster (feature `redis-cluster`)
+//!   through its cluster connection (slot map refreshed on `MOVED`).
+//! - **The operation timeout**: how long one backend call may take, waiting for a
+//!   reconnection included ([`DEFAULT_OPERATION_TIMEOUT`]). It is also the connection
+//!   and response timeout of the underlying connection. A backend may set a shorter one
+//!   of its own with its builder's `operation_timeout`.
+//! - **What a failure means**: [`RedisError`] classifies each failure as a timeout,
+//!   Redis being unavailable, or anything else ([`RedisErrorKind`]); each backend maps
+//!   that into its own error type.
+//!
+//! Its `Debug` never shows the URL, which may hold a password.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::{
+    ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection,
+};
+use redis::{AsyncConnectionConfig, Cmd, Pipeline, RedisFuture, Value};
+
+/// The default time one operation may take, waiting for a reconnection included:
+/// 2 seconds.
+pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The longest pause between two reconnection attempts of a single-server connection.
+const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(1);
+
+/// How many times the first connection may take the operation timeout.
+const CONNECT_TIMEOUTS: u32 = 4;
+
+/// A connection to a Redis server (or a Redis Cluster, feature `redis-cluster`),
+/// shared by the Redis backends: see the [module docs](self).
+///
+/// Cloning is cheap: clones share one multiplexed connection, and a failure on it is
+/// repaired for all of them. It implements the `redis` crate's
+/// [`ConnectionLike`], so commands and scripts run on it directly.
+#[derive(Clone)]
+pub struct RedisConnection {
+    connection: Connection,
+    shared: Arc<Shared>,
+}
+
+#[derive(Clone)]
+enum Connection {
+    Single(ConnectionManager),
+    #[cfg(feature = "redis-cluster")]
+    Cluster(redis::cluster_async::ClusterConnection),
+}
+
+struct Shared {
+    /// Opens the dedicated connections of blocking commands; `None` on a cluster.
+    client: Option<redis::Client>,
+    operation_timeout: Duration,
+}
+
+/// Builds a [`RedisConnection`]: see [`RedisConnection::builder`].
+#[must_use]
+pub struct RedisConnectionBuilder {
+    target: Target,
+    operation_timeout: Duration,
+}
+
+enum Target {
+    Single(String),
+    #[cfg(feature = "redis-cluster")]
+    Cluster(Vec<String>),
+}
+
+impl RedisConnection {
+    /// Connects to the Redis server at `url` (`redis://[:password@]host:port/[db]`) with
+    /// the default operation timeout.
+    pub async fn connect(url: impl Into<String>) -> Result<Self, RedisError> {
+        Self::builder(url).connect().await
+    }
+
+    /// A connection to the Redis server at `url` (`redis://[:password@]host:port/[db]`).
+    pub fn builder(url: impl Into<String>) -> RedisConnectionBuilder {
+        RedisConnectionBuilder {
+            target: Target::Single(url.into()),
+            operation_timeout: DEFAULT_OPERATION_TIMEOUT,
+        }
+    }
+
+    /// A connection to the Redis Cluster reachable through any of `nodes` (URLs); the
+    /// others are discovered.
+    #[cfg(feature = "redis-cluster")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis-cluster")))]
+    pub fn cluster<I>(nodes: I) -> RedisConnectionBuilder
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        RedisConnectionBuilder {
+            target: Target::Cluster(nodes.into_iter().map(Into::into).collect()),
+            operation_timeout: DEFAULT_OPERATION_TIMEOUT,
+        }
+    }
+
+    /// How long one operation may take: the backends' default.
+    pub fn operation_timeout(&self) -> Duration {
+        self.shared.operation_timeout
+    }
+
+    /// Whether the connection is to a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        match self.connection {
+            Connection::Single(_) => false,
+            #[cfg(feature = "redis-cluster")]
+            Connection::Cluster(_) => true,
+        }
+    }
+
+    /// Sends `PING` and waits for the answer within the operation timeout: a health
+    /// check.
+    pub async fn ping(&self) -> Result<(), RedisError> {
+        let mut connection = self.clone();
+        let ping = redis::cmd("PING");
+        let _: String = within(
+            self.operation_timeout(),
+            "PING",
+            ping.query_async(&mut connection),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Opens a connection of its own to the server, for a blocking command (such as
+    /// `XREADGROUP ... BLOCK`) that would hold up every other user of the shared one.
+    ///
+    /// Its connection timeout is the operation timeout, and its response timeout
+    /// `response_timeout`. Fails on a Redis Cluster, where a blocking command must go to
+    /// the node owning its key.
+    pub async fn open_dedicated(
+        &self,
+        response_timeout: Duration,
+    ) -> Result<MultiplexedConnection, RedisError> {
+        let Some(client) = &self.shared.client else {
+            return Err(RedisError::new(
+                RedisErrorKind::Other,
+                "a dedicated connection needs a single Redis server, not a cluster",
+            ));
+        };
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.operation_timeout()))
+            .set_response_timeout(Some(response_timeout));
+        within(
+            self.operation_timeout(),
+            "a new connection",
+            client.get_multiplexed_async_connection_with_config(&config),
+        )
+        .await
+    }
+}
+
+/// Waits for `call` at most `timeout`: a [`RedisErrorKind::Timeout`] naming `what`
+/// after that, and the call's own error [classified](RedisError#classification)
+/// otherwise.
+pub async fn within<T>(
+    timeout: Duration,
+    what: &str,
+    call: impl Future<Output = redis::RedisResult<T>>,
+) -> Result<T, RedisError> {
+    match tokio::time::timeout(timeout, call).await {
+        Ok(result) => result.map_err(RedisError::from),
+        Err(_elapsed) => Err(RedisError::new(
+            RedisErrorKind::Timeout,
+            format!("no answer from Redis to {what} within {timeout:?}"),
+        )),
+    }
+}
+
+impl ConnectionLike for RedisConnection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match &mut self.connection {
+            Connection::Single(manager) => manager.req_packed_command(cmd),
+            #[cfg(feature = "redis-cluster")]
+            Connection::Cluster(cluster) => cluster.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match &mut self.connection {
+            Connection::Single(manager) => manager.req_packed_commands(pipeline, offset, count),
+            #[cfg(feature = "redis-cluster")]
+            Connection::Cluster(cluster) => cluster.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match &self.connection {
+            Connection::Single(manager) => manager.get_db(),
+            #[cfg(feature = "redis-cluster")]
+            Connection::Cluster(cluster) => cluster.get_db(),
+        }
+    }
+}
+
+impl RedisConnectionBuilder {
+    /// How long one operation may take before it fails with
+    /// [`RedisErrorKind::Timeout`] (default [`DEFAULT_OPERATION_TIMEOUT`]); also the
+    /// connection and response timeouts of the underlying connection.
+    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
+        self.operation_timeout = timeout;
+        self
+    }
+
+    /// Connects, waiting for the first connection (at most four operation timeouts).
+    ///
+    /// Fails if the URL is invalid, the timeout is zero, or Redis cannot be reached
+    /// now; after that, the connection repairs itself.
+    pub async fn connect(self) -> Result<RedisConnection, RedisError> {
+        let timeout = self.operation_timeout;
+        if timeout.is_zero() {
+            return Err(RedisError::new(
+                RedisErrorKind::Other,
+                "the operation timeout must be above zero",
+            ));
+        }
+        let cannot_connect =
+            |to: &str| RedisError::new(RedisErrorKind::Timeout, format!("cannot connect to {to}"));
+        let (connection, client) = match self.target {
+            Target::Single(url) => {
+                let client = redis::Client::open(url)?;
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(timeout))
+                    .set_response_timeout(Some(timeout))
+                    .set_max_delay(MAX_RECONNECT_DELAY);
+                let connect = ConnectionManager::new_with_config(client.clone(), config);
+                let manager = tokio::time::timeout(timeout * CONNECT_TIMEOUTS, connect)
+                    .await
+                    .map_err(|_| cannot_connect("Redis"))??;
+                (Connection::Single(manager), Some(client))
+            }
+            #[cfg(feature = "redis-cluster")]
+            Target::Cluster(nodes) => {
+                let client = redis::cluster::ClusterClient::builder(nodes)
+                    .connection_timeout(timeout)
+                    .response_timeout(timeout)
+                    .retries(2)
+                    .build()?;
+                let connect = client.get_async_connection();
+                let cluster = tokio::time::timeout(timeout * CONNECT_TIMEOUTS, connect)
+                    .await
+                    .map_err(|_| cannot_connect("Redis Cluster"))??;
+                (Connection::Cluster(cluster), None)
+            }
+        };
+        Ok(RedisConnection {
+            connection,
+            shared: Arc::new(Shared {
+                client,
+                operation_timeout: timeout,
+            }),
+        })
+    }
+}
+
+impl fmt::Debug for RedisConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The URL may hold a password: not shown.
+        f.debug_struct("RedisConnection")
+            .field("cluster", &self.is_cluster())
+            .field("operation_timeout", &self.shared.operation_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for RedisConnectionBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let cluster = match self.target {
+            Target::Single(_) => false,
+            #[cfg(feature = "redis-cluster")]
+            Target::Cluster(_) => true,
+        };
+        // The URLs may hold a password: not shown.
+        f.debug_struct("RedisConnectionBuilder")
+            .field("cluster", &cluster)
+            .field("operation_timeout", &self.operation_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What kind of failure a [`RedisError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RedisErrorKind {
+    /// No answer within the operation timeout.
+    Timeout,
+    /// Redis cannot be reached, or answered that it cannot take the command now (out of
+    /// memory, loading its data, a read-only replica, busy running a script): worth
+    /// retrying later.
+    Unavailable,
+    /// Anything else: a refused command, an invalid URL or setting, an unexpected
+    /// answer.
+    Other,
+}
+
+/// A Redis operation failed.
+///
+/// # Classification
+///
+/// | the `redis` crate's error | [`kind`](Self::kind) |
+/// |---|---|
+/// | a timeout | [`Timeout`](RedisErrorKind::Timeout) |
+/// | I/O error, refused or dropped connection, unrecoverable connection | [`Unavailable`](RedisErrorKind::Unavailable) |
+/// | the server's `OOM`, `LOADING`, `MASTERDOWN`, `READONLY`, `BUSY` | [`Unavailable`](RedisErrorKind::Unavailable) |
+/// | anything else | [`Other`](RedisErrorKind::Other) |
+#[derive(Debug, Clone)]
+pub struct RedisError {
+    kind: RedisErrorKind,
+    message: String,
+}
+
+impl RedisError {
+    /// An error of `kind` saying `message`.
+    pub fn new(kind: RedisErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// What kind of failure it is.
+    pub fn kind(&self) -> RedisErrorKind {
+        self.kind
+    }
+
+    /// What went wrong, for logs.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl From<redis::RedisError> for RedisError {
+    fn from(error: redis::RedisError) -> Self {
+        let kind = if error.is_timeout() {
+            RedisErrorKind::Timeout
+        } else if error.is_io_error()
+            || error.is_connection_refusal()
+            || error.is_connection_dropped()
+            || error.is_unrecoverable_error()
+            || matches!(
+                error.code(),
+                Some("OOM" | "LOADING" | "MASTERDOWN" | "READONLY" | "BUSY")
+            )
+        {
+            RedisErrorKind::Unavailable
+        } else {
+            RedisErrorKind::Other
+        };
+        Self::new(kind, error.to_string())
+    }
+}
+
+impl fmt::Display for RedisError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for RedisError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_builder_debug_shows_no_password() {
+        let builder = RedisConnection::builder("redis://:hunter2@127.0.0.1:6379/")
+            .operation_timeout(Duration::from_millis(300));
+        let debug = format!("{builder:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(debug.contains("300ms"), "{debug}");
+    }
+
+    #[test]
+    fn server_answers_that_mean_retry_later_are_unavailable() {
+        for code in ["OOM", "LOADING", "MASTERDOWN", "READONLY", "BUSY"] {
+            let parsed = parse_server_error(&format!("-{code} the server says no\r\n"));
+            assert_eq!(
+                RedisError::from(parsed).kind(),
+                RedisErrorKind::Unavailable,
+                "{code}"
+            );
+        }
+        let parsed = parse_server_error("-ERR unknown command\r\n");
+        let error = RedisError::from(parsed);
+        assert_eq!(error.kind(), RedisErrorKind::Other);
+        assert!(error.to_string().contains("unknown command"), "{error}");
+    }
+
+    fn parse_server_error(reply: &str) -> redis::RedisError {
+        match redis::parse_redis_value(reply.as_bytes()) {
+            Ok(Value::ServerError(error)) => error.into(),
+            other => panic!("not a server error: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_zero_timeout_is_refused_before_connecting() {
+        let error = RedisConnection::builder("redis://127.0.0.1:1/")
+            .operation_timeout(Duration::ZERO)
+            .connect()
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), RedisErrorKind::Other);
+        assert!(error.to_string().contains("above zero"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn an_invalid_url_is_refused() {
+        let error = RedisConnection::connect("not a url").await.unwrap_err();
+        assert_eq!(error.kind(), RedisErrorKind::Other);
+    }
+}
