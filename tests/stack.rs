@@ -142,3 +142,45 @@ async fn the_stack_is_one_layer_for_tonic() {
         .or_else(|| limited.trailers.as_ref()?.get("grpc-status"));
     assert_eq!(status.unwrap(), "8", "RESOURCE_EXHAUSTED");
 }
+
+/// The event id follows one rule everywhere: the scheme's id, else the body's `id`
+/// (here an integer, which the scheme does not carry), applied once by the signature
+/// layer. Idempotency keys on it, the event extractor reports it, and a queued job
+/// carries it.
+#[tokio::test]
+async fn idempotency_the_event_and_the_queue_read_one_event_id() {
+    use std::sync::Mutex;
+    use tower::{ServiceBuilder, ServiceExt};
+    use tower_webhook::event::{EventRouter, WebhookEvent};
+    use tower_webhook::queue::Job;
+
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let router = EventRouter::new().on("ping", move |event: WebhookEvent| {
+        let job = Job::from_delivery(event.delivery());
+        record
+            .lock()
+            .unwrap()
+            .push((event.id.clone(), job.event_id().map(str::to_owned)));
+        async {}
+    });
+    let service = ServiceBuilder::new()
+        .layer(layer())
+        .layer(IdempotencyLayer::in_memory())
+        .service(router);
+    let body = br#"{"id":42,"type":"ping","created":1700000000,"data":{}}"#.to_vec();
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let request = post_full("/webhooks", sign(&body), body.clone());
+        answers.push(service.clone().oneshot(request).await.unwrap());
+    }
+    assert_eq!(answers[0].status(), StatusCode::OK);
+    assert!(answers[0].headers().get("idempotent-replayed").is_none());
+    assert_eq!(answers[1].status(), StatusCode::OK);
+    assert_eq!(answers[1].headers()["idempotent-replayed"], "true");
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [("42".to_owned(), Some("42".to_owned()))],
+        "handled once, with one id"
+    );
+}

@@ -160,6 +160,36 @@ impl VerifiedDelivery {
         self
     }
 
+    /// Applies the family's rule for the event id: when no id is set (the scheme carries
+    /// none), the top-level `"id"` of a JSON body, a non-empty string or an integer as
+    /// text (see [`json::find`](crate::json::find)); else none.
+    ///
+    /// The signature layer applies it once to every delivery it verifies, so that
+    /// idempotency, the event extractor and the queue read one and the same
+    /// [`event_id`](Self::event_id).
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use webhook_core::{KeyId, VerifiedDelivery};
+    ///
+    /// let body = Bytes::from_static(br#"{"id":42,"type":"ping"}"#);
+    /// let delivery = VerifiedDelivery::new("hopnow", KeyId::from("k"), body.clone());
+    /// assert_eq!(delivery.clone().with_event_id_from_body().event_id(), Some("42"));
+    /// // The scheme's own id wins.
+    /// let delivery = delivery.with_event_id("msg_1").with_event_id_from_body();
+    /// assert_eq!(delivery.event_id(), Some("msg_1"));
+    /// ```
+    #[must_use]
+    pub fn with_event_id_from_body(self) -> Self {
+        if self.event_id.is_some() {
+            return self;
+        }
+        match crate::json::find(&self.body, &["id"]) {
+            Some(id) if !id.is_empty() => self.with_event_id(id),
+            _ => self,
+        }
+    }
+
     /// Adds the signed timestamp (Unix seconds).
     #[must_use]
     #[inline]
@@ -178,7 +208,9 @@ impl VerifiedDelivery {
         &self.key_id
     }
 
-    /// The event id carried by the scheme's headers, if it has one.
+    /// The event id: the one the scheme carries (`webhook-id`, `X-GitHub-Delivery`),
+    /// else, once the signature layer applied [`with_event_id_from_body`](Self::with_event_id_from_body),
+    /// the top-level `"id"` of the JSON body.
     #[inline]
     pub fn event_id(&self) -> Option<&str> {
         self.event_id.as_ref().map(EventId::as_str)

@@ -46,6 +46,7 @@
 
 mod body;
 mod delivery;
+pub mod json;
 pub mod key;
 pub mod net;
 #[cfg(feature = "redis")]

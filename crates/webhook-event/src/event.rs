@@ -21,7 +21,7 @@ use crate::parse::{self, Envelope};
 ///
 /// | member | JSON | notes |
 /// |---|---|---|
-/// | [`id`](Self::id) | string or integer | falls back to the marker's [`event_id`](VerifiedDelivery::event_id) (`webhook-id`, `X-GitHub-Delivery`) when absent |
+/// | [`id`](Self::id) | string or integer | the marker's [`event_id`](VerifiedDelivery::event_id) when it has one (the scheme's id, such as `webhook-id` or `X-GitHub-Delivery`, else this member), so that the event, idempotency and the queue agree |
 /// | [`event_type`](Self::event_type) | `type`, a string | required |
 /// | [`created`](Self::created) | `created` (or `timestamp`): RFC 3339 text or integer Unix seconds | falls back to the marker's signed [`timestamp`](VerifiedDelivery::timestamp) when absent |
 /// | [`data`](Self::data) | any | parsed as `T`; absent `data` is accepted only by `Option<_>`, `()` and unit variants |
@@ -291,17 +291,19 @@ fn complete<T>(
     if envelope.event_type.is_empty() {
         return Err(parse::empty("type"));
     }
-    let id = match envelope.id {
-        Some(id) if id.is_empty() => return Err(parse::empty("id")),
-        Some(id) => id,
-        None => delivery
-            .and_then(VerifiedDelivery::event_id)
-            .map(str::to_owned)
-            .ok_or_else(|| EventRejection::InvalidEnvelope {
+    // The family's one rule (`VerifiedDelivery::event_id`): the scheme's id, else the
+    // body's; the envelope's own `id` only serves a delivery nobody verified.
+    let id = match (delivery.and_then(VerifiedDelivery::event_id), envelope.id) {
+        (Some(id), _) => id.to_owned(),
+        (None, Some(id)) if id.is_empty() => return Err(parse::empty("id")),
+        (None, Some(id)) => id,
+        (None, None) => {
+            return Err(EventRejection::InvalidEnvelope {
                 path: "id".to_owned(),
                 reason: "missing field `id` (and the delivery's headers carry no event id)"
                     .to_owned(),
-            })?,
+            });
+        }
     };
     let created = match envelope.created {
         Some(created) => created,

@@ -24,7 +24,8 @@
 //! use webhook_idempotency::key::{DefaultKey, HeaderKey, JsonPointerKey, KeyExtractor, RequestHead};
 //!
 //! let body = Bytes::from_static(br#"{"id":"evt_1","data":{"object":{"id":"pi_9"}}}"#);
-//! let delivery = VerifiedDelivery::new("stripe", KeyId::from("k"), body);
+//! // The signature layer applies the event-id rule to every delivery it verifies.
+//! let delivery = VerifiedDelivery::new("stripe", KeyId::from("k"), body).with_event_id_from_body();
 //! let mut request = http::Request::post("/webhooks").header("x-request-id", "req_5").body(()).unwrap();
 //! request.extensions_mut().insert(delivery.clone());
 //! let head = RequestHead::new(&request);
@@ -49,15 +50,13 @@
 //! assert_eq!(DefaultKey.extract(&RequestHead::new(&request)).as_deref(), Some("msg_2"));
 //! ```
 
-use std::fmt;
-
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 pub use webhook_core::{HeaderKey, KeyExtractor, RequestHead};
 
 use crate::ConfigError;
 
-/// The default: the event id the scheme carries
-/// ([`VerifiedDelivery::event_id`](webhook_core::VerifiedDelivery::event_id)), else the top-level `"id"` of the JSON body.
+/// The default: the delivery's event id, [`VerifiedDelivery::event_id`](webhook_core::VerifiedDelivery::event_id):
+/// the one the scheme carries, else the top-level `"id"` of the JSON body (the rule
+/// every crate of the family follows, applied once by the signature layer).
 ///
 /// GitHub's `X-GitHub-Delivery` is not covered by GitHub's signature: a party that
 /// captured a signed delivery could resend it with another delivery id. Schemes that
@@ -69,11 +68,7 @@ pub struct DefaultKey;
 
 impl KeyExtractor<String> for DefaultKey {
     fn extract(&self, head: &RequestHead<'_>) -> Option<String> {
-        let delivery = head.delivery()?;
-        if let Some(id) = delivery.event_id() {
-            return Some(id.to_owned());
-        }
-        find(delivery.body(), &["id"])
+        head.delivery()?.event_id().map(str::to_owned)
     }
 }
 
@@ -141,178 +136,7 @@ impl JsonPointerKey {
 
 impl KeyExtractor<String> for JsonPointerKey {
     fn extract(&self, head: &RequestHead<'_>) -> Option<String> {
-        find(head.delivery()?.body(), &self.tokens)
-    }
-}
-
-/// Walks `body` along `path` and returns the string or integer found there.
-fn find<T: AsRef<str>>(body: &[u8], path: &[T]) -> Option<String> {
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let found = Find { path }.deserialize(&mut deserializer).ok()?;
-    deserializer.end().ok()?;
-    found
-}
-
-struct Find<'p, T> {
-    path: &'p [T],
-}
-
-impl<'de, T: AsRef<str>> DeserializeSeed<'de> for Find<'_, T> {
-    type Value = Option<String>;
-
-    fn deserialize<D: de::Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> Result<Self::Value, D::Error> {
-        if self.path.is_empty() {
-            deserializer.deserialize_any(Leaf)
-        } else {
-            deserializer.deserialize_any(self)
-        }
-    }
-}
-
-impl<'de, T: AsRef<str>> Visitor<'de> for Find<'_, T> {
-    type Value = Option<String>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON document")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let (head, rest) = self.path.split_first().expect("the path is not empty here");
-        let mut found = None;
-        let mut seen = false;
-        while let Some(matches) = map.next_key_seed(KeyIs(head.as_ref()))? {
-            if matches {
-                if seen {
-                    return Err(de::Error::custom("the name appears twice"));
-                }
-                seen = true;
-                found = map.next_value_seed(Find { path: rest })?;
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(found)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let (head, rest) = self.path.split_first().expect("the path is not empty here");
-        let head = head.as_ref();
-        let index = if head == "0"
-            || (!head.starts_with('0') && head.bytes().all(|b| b.is_ascii_digit()))
-        {
-            head.parse::<usize>().ok()
-        } else {
-            None
-        };
-        let mut found = None;
-        let mut position = 0usize;
-        loop {
-            if Some(position) == index {
-                match seq.next_element_seed(Find { path: rest })? {
-                    Some(value) => found = value,
-                    None => break,
-                }
-            } else if seq.next_element::<IgnoredAny>()?.is_none() {
-                break;
-            }
-            position += 1;
-        }
-        Ok(found)
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-}
-
-/// The value at the end of the path: a string or an integer is an id.
-struct Leaf;
-
-impl<'de> Visitor<'de> for Leaf {
-    type Value = Option<String>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an event id")
-    }
-
-    fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
-        Ok(Some(value.to_owned()))
-    }
-
-    fn visit_i64<E: de::Error>(self, value: i64) -> Result<Self::Value, E> {
-        Ok(Some(value.to_string()))
-    }
-
-    fn visit_u64<E: de::Error>(self, value: u64) -> Result<Self::Value, E> {
-        Ok(Some(value.to_string()))
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
-}
-
-/// Compares an object's member name with the wanted one, without allocating.
-struct KeyIs<'a>(&'a str);
-
-impl<'de> DeserializeSeed<'de> for KeyIs<'_> {
-    type Value = bool;
-
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
-        deserializer.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for KeyIs<'_> {
-    type Value = bool;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a member name")
-    }
-
-    fn visit_str<E: de::Error>(self, value: &str) -> Result<bool, E> {
-        Ok(value == self.0)
+        webhook_core::json::find(head.delivery()?.body(), &self.tokens)
     }
 }
 
@@ -332,11 +156,14 @@ mod tests {
                 .headers_mut()
                 .append(HeaderName::try_from(*name).unwrap(), value.parse().unwrap());
         }
-        request.extensions_mut().insert(VerifiedDelivery::new(
-            "hopnow",
-            KeyId::from("k"),
-            Bytes::from_static(body.as_bytes()),
-        ));
+        request.extensions_mut().insert(
+            VerifiedDelivery::new(
+                "hopnow",
+                KeyId::from("k"),
+                Bytes::from_static(body.as_bytes()),
+            )
+            .with_event_id_from_body(),
+        );
         request
     }
 

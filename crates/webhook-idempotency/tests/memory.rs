@@ -494,7 +494,8 @@ async fn the_service_keeps_the_request_intact_and_exposes_its_inner_service() {
         "hopnow",
         KeyId::from("k"),
         Bytes::from_static(br#"{"id":"e"}"#),
-    );
+    )
+    .with_event_id_from_body();
     let mut request = Request::post("/hook?x=1")
         .body(String::from("body"))
         .unwrap();

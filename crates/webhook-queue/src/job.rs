@@ -1,4 +1,3 @@
-use std::borrow::Cow;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -86,8 +85,10 @@ pub(crate) fn process_seed() -> u64 {
 /// assert_eq!(job.key_id().as_str(), "primary");
 /// assert_eq!(job.attempts(), 0);
 ///
-/// // Without an event id in the headers, the body's top-level "id" is used.
-/// let delivery = VerifiedDelivery::new("hopnow", KeyId::from("k"), Bytes::from_static(br#"{"id":"evt_9"}"#));
+/// // Without an event id in the headers, the body's top-level "id" is the delivery's
+/// // (the signature layer applies that rule to every delivery it verifies).
+/// let delivery = VerifiedDelivery::new("hopnow", KeyId::from("k"), Bytes::from_static(br#"{"id":"evt_9"}"#))
+///     .with_event_id_from_body();
 /// assert_eq!(Job::from_delivery(&delivery).event_id(), Some("evt_9"));
 ///
 /// // Jobs travel as bytes through the Redis backend (and any backend of yours).
@@ -120,14 +121,10 @@ impl Job {
         }
     }
 
-    /// A job for a verified delivery, received now. The event id is the one the
-    /// scheme carries (`webhook-id`, `X-GitHub-Delivery`), else the top-level `"id"`
-    /// string of a JSON body, else none.
+    /// A job for a verified delivery, received now, with the delivery's
+    /// [`event_id`](VerifiedDelivery::event_id): the scheme's id, else the body's.
     pub fn from_delivery(delivery: &VerifiedDelivery) -> Self {
-        let event_id = match delivery.event_id() {
-            Some(id) => Some(Arc::from(id)),
-            None => body_event_id(delivery.body()).map(Arc::from),
-        };
+        let event_id = delivery.event_id().map(Arc::from);
         Self {
             id: JobId::generate(),
             event_id,
@@ -357,20 +354,6 @@ impl std::error::Error for DecodeError {}
 pub(crate) fn unix_millis(at: SystemTime) -> u64 {
     at.duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-/// The top-level `"id"` string of a JSON object body, if there is one.
-fn body_event_id(body: &[u8]) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct TopLevel<'a> {
-        #[serde(borrow, default)]
-        id: Option<Cow<'a, str>>,
-    }
-    if !body.starts_with(b"{") {
-        return None;
-    }
-    let top: TopLevel<'_> = serde_json::from_slice(body).ok()?;
-    top.id.map(Cow::into_owned).filter(|id| !id.is_empty())
 }
 
 /// A job handed to a consumer by [`Queue::receive`](crate::Queue::receive), with what
@@ -626,11 +609,16 @@ mod tests {
             Job::from_delivery(&with_header).event_id(),
             Some("msg_header")
         );
-        let without = VerifiedDelivery::new("hopnow", KeyId::from("k"), body);
+        let without =
+            VerifiedDelivery::new("hopnow", KeyId::from("k"), body).with_event_id_from_body();
         assert_eq!(Job::from_delivery(&without).event_id(), Some("evt_body"));
-        for body in [&b"not json"[..], br#"{"id":42}"#, br#"[{"id":"x"}]"#, b"{}"] {
+        let numeric = VerifiedDelivery::new("hopnow", KeyId::from("k"), r#"{"id":42}"#.into())
+            .with_event_id_from_body();
+        assert_eq!(Job::from_delivery(&numeric).event_id(), Some("42"));
+        for body in [&b"not json"[..], br#"[{"id":"x"}]"#, b"{}", br#"{"id":""}"#] {
             let delivery =
-                VerifiedDelivery::new("hopnow", KeyId::from("k"), Bytes::copy_from_slice(body));
+                VerifiedDelivery::new("hopnow", KeyId::from("k"), Bytes::copy_from_slice(body))
+                    .with_event_id_from_body();
             assert_eq!(Job::from_delivery(&delivery).event_id(), None);
         }
     }

@@ -112,6 +112,7 @@ where
                         body.and_then(|body| config.verifier.verify(&parts.headers, &body));
                     match verified {
                         Ok(delivery) => {
+                            let delivery = delivery.with_event_id_from_body();
                             let body = VerifiedBody::new(delivery.body().clone());
                             let mut request = Request::from_parts(parts, body);
                             request.extensions_mut().insert(delivery.clone());

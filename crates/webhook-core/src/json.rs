@@ -1,0 +1,190 @@
+//! Reading one value out of a JSON body without building a document tree.
+
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+/// The string or integer at `path` (object member names, or array indexes as decimal
+/// text) in the JSON document `body`, as text.
+///
+/// The document is walked with `serde` and only the value looked for is kept. An
+/// object, array, float, boolean or `null` at the end of the path is no value, and so
+/// is a path through a member name that appears twice in one object, or a body that is
+/// not one valid JSON document.
+///
+/// ```
+/// let body = br#"{"id":"evt_1","data":{"items":[{"sku":7}]}}"#;
+/// assert_eq!(webhook_core::json::find(body, &["id"]).as_deref(), Some("evt_1"));
+/// assert_eq!(webhook_core::json::find(body, &["data", "items", "0", "sku"]).as_deref(), Some("7"));
+/// assert_eq!(webhook_core::json::find(body, &["data"]), None);
+/// assert_eq!(webhook_core::json::find(br#"{"id":1,"id":2}"#, &["id"]), None);
+/// ```
+pub fn find<T: AsRef<str>>(body: &[u8], path: &[T]) -> Option<String> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let found = Find { path }.deserialize(&mut deserializer).ok()?;
+    deserializer.end().ok()?;
+    found
+}
+
+struct Find<'p, T> {
+    path: &'p [T],
+}
+
+impl<'de, T: AsRef<str>> DeserializeSeed<'de> for Find<'_, T> {
+    type Value = Option<String>;
+
+    fn deserialize<D: de::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        if self.path.is_empty() {
+            deserializer.deserialize_any(Leaf)
+        } else {
+            deserializer.deserialize_any(self)
+        }
+    }
+}
+
+impl<'de, T: AsRef<str>> Visitor<'de> for Find<'_, T> {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON document")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let (head, rest) = self.path.split_first().expect("the path is not empty here");
+        let mut found = None;
+        let mut seen = false;
+        while let Some(matches) = map.next_key_seed(KeyIs(head.as_ref()))? {
+            if matches {
+                if seen {
+                    return Err(de::Error::custom("the name appears twice"));
+                }
+                seen = true;
+                found = map.next_value_seed(Find { path: rest })?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let (head, rest) = self.path.split_first().expect("the path is not empty here");
+        let head = head.as_ref();
+        let index = if head == "0"
+            || (!head.starts_with('0') && head.bytes().all(|b| b.is_ascii_digit()))
+        {
+            head.parse::<usize>().ok()
+        } else {
+            None
+        };
+        let mut found = None;
+        let mut position = 0usize;
+        loop {
+            if Some(position) == index {
+                match seq.next_element_seed(Find { path: rest })? {
+                    Some(value) => found = value,
+                    None => break,
+                }
+            } else if seq.next_element::<IgnoredAny>()?.is_none() {
+                break;
+            }
+            position += 1;
+        }
+        Ok(found)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// The value at the end of the path: a string or an integer is an id.
+struct Leaf;
+
+impl<'de> Visitor<'de> for Leaf {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an event id")
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
+        Ok(Some(value.to_owned()))
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<Self::Value, E> {
+        Ok(Some(value.to_string()))
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<Self::Value, E> {
+        Ok(Some(value.to_string()))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+}
+
+/// Compares an object's member name with the wanted one, without allocating.
+struct KeyIs<'a>(&'a str);
+
+impl<'de> DeserializeSeed<'de> for KeyIs<'_> {
+    type Value = bool;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyIs<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<bool, E> {
+        Ok(value == self.0)
+    }
+}
