@@ -31,6 +31,27 @@
 //! HTTPS guard, signature verification, the per-source rate limit, idempotency, then
 //! an `EventRouter` that dispatches on the event `type` (unknown types: 200
 //! `ignored`), or the queue.
+//!
+//! # The events it understands
+//!
+//! HopNow's events, as HopNow's webhooks guide documents them: a JSON envelope
+//! `{"id", "type", "created", "data"}` whose `created` is RFC 3339 text (as Python's
+//! `datetime.now(UTC).isoformat()` writes it: `2026-12-06T09:30:12.123456+00:00`) or
+//! Unix seconds, signed (scheme `hopnow`, the default) as
+//! `X-Webhook-Signature: <hex HMAC-SHA256 of the body>`. The payout events
+//! `payout.created`, `payout.completed` and `payout.failed` carry the payout's `data.id`
+//! (`pout_test_123`) and `data.status`; other members are ignored. They are applied in
+//! order per payout: an event older than one already applied to the same payout is
+//! answered `{"status":"stale"}` and not applied.
+//!
+//! A signed payout event whose `data` does not match (no `data.id`, a number where a
+//! string belongs) is answered 200 `{"status":"invalid_data"}` with the JSON path that
+//! failed, logged at `ERROR` with its event id and that path, and counted in
+//! `webhooks_rejected_total{reason="invalid_data"}` to alert on. The library's default
+//! answer is 422 `invalid_data`, but most senders retry a 4xx for days, and every retry
+//! carries the same signed bytes, which fail the same way; HopNow's guide says of
+//! invalid data "log and alert, don't retry". The event is not applied: the id in the
+//! log is what to look up at the sender, and to have resent once the type is fixed.
 
 use std::future::Future;
 use std::io::IsTerminal as _;
@@ -38,18 +59,22 @@ use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use axum::http::StatusCode;
+use axum::body::Bytes;
+use axum::http::{Response, StatusCode};
 use axum::routing::{MethodRouter, get, post_service};
 use axum::{Json, Router};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use tower_webhook::WebhookStack;
 use tower_webhook::core::VerifiedDelivery;
 use tower_webhook::core::redis::RedisConnection;
+use tower_webhook::core::{RefusalLogged, RejectionCode};
+use tower_webhook::event::{EventRejection, IntoEventResponse, OffsetDateTime};
 use tower_webhook::event::{
     EventRouter, GuardError, MemoryOrderingGuard, Ordering, OrderingGuard, RedisOrderingGuard,
     WebhookEvent,
@@ -69,12 +94,13 @@ use tower_webhook::signature::{Signer, Verifier, VerifySignatureLayer, scheme};
 const DEV_SECRET: &str = "dev-secret-change-me";
 const DEV_SECRET_STANDARD: &str = "whsec_ZGV2LXNlY3JldC1jaGFuZ2UtbWU=";
 
-/// The `data` of a payout event.
+/// The `data` of a payout event, as HopNow sends it; other members are ignored.
 #[derive(Debug, Deserialize)]
 struct Payout {
-    payout_id: String,
-    amount: u64,
-    currency: String,
+    /// The payout's id, such as `pout_test_123`.
+    id: String,
+    /// Its status, such as `completed`.
+    status: String,
 }
 
 /// The payout events this receiver understands, tagged by the envelope's `type`.
@@ -96,6 +122,14 @@ impl PayoutEvent {
         }
     }
 }
+
+/// The types of [`PayoutEvent`], handled by [`apply_payout`].
+const PAYOUT_EVENTS: [&str; 3] = ["payout.created", "payout.completed", "payout.failed"];
+
+/// An event with its `data` left unread. The payout handler takes the envelope first
+/// and reads `data` as a [`PayoutEvent`] itself, so that an event whose `data` does
+/// not match is logged with its id.
+type Envelope = WebhookEvent<Option<IgnoredAny>>;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -246,10 +280,9 @@ fn rate_limit(
 /// The event handlers, by event `type`; unknown types are answered 200 `ignored`.
 fn events(guard: Arc<dyn OrderingGuard>) -> EventRouter {
     EventRouter::new()
-        .on_each(
-            ["payout.created", "payout.completed", "payout.failed"],
-            move |event: WebhookEvent<PayoutEvent>| apply_payout(event, guard.clone()),
-        )
+        .on_each(PAYOUT_EVENTS, move |envelope: Envelope| {
+            apply_payout(envelope, guard.clone())
+        })
         .on("ping", |event: WebhookEvent| async move {
             tracing::info!(event_id = %event.id, key_id = %event.key_id(), "ping");
             json!({ "status": "processed", "event_id": event.id })
@@ -411,21 +444,29 @@ async fn healthz(redis: Option<RedisConnection>) -> (StatusCode, Json<Value>) {
 }
 
 /// Applies a payout event unless a newer event about the same payout was applied
-/// already. A guard failure answers 503, so the sender retries.
+/// already. A guard failure answers 503, so the sender retries; `data` that does not
+/// match [`Payout`] is acknowledged, see [`invalid_data`].
 async fn apply_payout(
-    event: WebhookEvent<PayoutEvent>,
+    envelope: Envelope,
     guard: Arc<dyn OrderingGuard>,
-) -> Result<Value, GuardError> {
+) -> Result<Response<Bytes>, GuardError> {
+    let event = match WebhookEvent::<PayoutEvent>::from_delivery(envelope.delivery().clone()) {
+        Ok(event) => event,
+        Err(EventRejection::InvalidData { path, reason, .. }) => {
+            return Ok(invalid_data(&envelope, &path, &reason));
+        }
+        // Any other rejection keeps the library's answer.
+        Err(other) => return Ok(other.into_event_response()),
+    };
     let payout = event.data.payout();
-    let entity = format!("payout:{}", payout.payout_id);
+    let entity = format!("payout:{}", payout.id);
     let status = match event.apply_if_newer(&guard, &entity).await? {
         Ordering::Applied => {
             tracing::info!(
                 event_id = %event.id,
                 event_type = %event.event_type,
-                payout_id = %payout.payout_id,
-                amount = payout.amount,
-                currency = %payout.currency,
+                payout_id = %payout.id,
+                payout_status = %payout.status,
                 key_id = %event.key_id(),
                 "payout event applied"
             );
@@ -435,53 +476,84 @@ async fn apply_payout(
             tracing::info!(
                 event_id = %event.id,
                 event_type = %event.event_type,
-                payout_id = %payout.payout_id,
+                payout_id = %payout.id,
                 "stale: a newer event about this payout was applied already"
             );
             "stale"
         }
     };
-    Ok(json!({ "status": status, "event_id": event.id }))
+    Ok(json!({ "status": status, "event_id": event.id }).into_event_response())
 }
 
-/// Prints `curl` commands that send freshly signed test events: a ping, then a payout
-/// completed and, after it, the same payout's older `payout.created`.
+/// Answers a signed payout event whose `data` does not match [`Payout`]: 200, so the
+/// sender stops retrying bytes that will never match (HopNow's guide: "log and alert,
+/// don't retry"); logged at `ERROR` with the event id and the JSON `path` that failed;
+/// its [`RejectionCode`] counts it in `webhooks_rejected_total{reason="invalid_data"}`,
+/// and [`RefusalLogged`] keeps `ObserveLayer` from logging it a second time.
+fn invalid_data(envelope: &Envelope, path: &str, reason: &str) -> Response<Bytes> {
+    tracing::error!(
+        event_id = %envelope.id,
+        event_type = %envelope.event_type,
+        path,
+        reason,
+        "payout event not applied: its data does not match; acknowledged so the sender does not retry it"
+    );
+    let body = json!({
+        "status": "invalid_data",
+        "event_id": envelope.id,
+        "path": path,
+        "reason": reason,
+    });
+    let mut response = body.into_event_response();
+    response
+        .extensions_mut()
+        .insert(RejectionCode("invalid_data"));
+    response.extensions_mut().insert(RefusalLogged);
+    response
+}
+
+/// Prints `curl` commands that send freshly signed test events, written as the
+/// guide's mock events are (`json.dumps` of the event, `created` in ISO 8601): a ping,
+/// then a payout completed and, after it, the same payout's older `payout.created`.
 fn print_examples(
     scheme_name: &str,
     secret: &str,
     address: SocketAddr,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs() as i64;
+    let now = OffsetDateTime::now_utc();
+    let unix = now.unix_timestamp();
     let signer = Signer::new(scheme::by_name(scheme_name).expect("checked above"), secret)?;
-    let payout = format!(r#"{{"payout_id":"po_{now}","amount":1200,"currency":"usd"}}"#);
+    let payout = |status: &str| format!(r#"{{"id": "pout_{unix}", "status": "{status}"}}"#);
     let events = [
         (
             "a ping",
-            format!("evt_ping_{now}"),
+            format!("evt_ping_{unix}"),
             "ping",
             now,
             "{}".to_owned(),
         ),
         (
             "a payout completed",
-            format!("evt_completed_{now}"),
+            format!("evt_completed_{unix}"),
             "payout.completed",
             now,
-            payout.clone(),
+            payout("completed"),
         ),
         (
             "the same payout's older `payout.created`, out of order (answered `stale`)",
-            format!("evt_created_{now}"),
+            format!("evt_created_{unix}"),
             "payout.created",
-            now - 60,
-            payout,
+            now - Duration::from_secs(60),
+            payout("pending"),
         ),
     ];
     println!("send signed test events (valid for the replay tolerance):\n");
     for (what, id, event_type, created, data) in events {
-        let body =
-            format!(r#"{{"id":"{id}","type":"{event_type}","created":{created},"data":{data}}}"#);
-        let headers = signer.sign(body.as_bytes(), now, &id)?;
+        let created = isoformat(created);
+        let body = format!(
+            r#"{{"id": "{id}", "type": "{event_type}", "created": "{created}", "data": {data}}}"#
+        );
+        let headers = signer.sign(body.as_bytes(), unix, &id)?;
         let mut command =
             format!("curl -i http://{address}/webhooks -H 'content-type: application/json'");
         for (name, value) in &headers {
@@ -490,6 +562,21 @@ fn print_examples(
         println!("# {what}\n  {command} --data '{body}'\n");
     }
     Ok(())
+}
+
+/// A UTC time as the guide's mock events write `created`: Python's
+/// `datetime.now(UTC).isoformat()`, such as `2026-12-06T09:30:12.123456+00:00`.
+fn isoformat(time: OffsetDateTime) -> String {
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}+00:00",
+        time.year(),
+        u8::from(time.month()),
+        time.day(),
+        time.hour(),
+        time.minute(),
+        time.second(),
+        time.microsecond()
+    )
 }
 
 fn env_or(name: &str, default: &str) -> String {

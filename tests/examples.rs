@@ -133,7 +133,7 @@ fn payout(id: &str, event_type: &str, created: i64) -> MockEvent {
     MockEvent::new(event_type)
         .id(id)
         .created(Created::unix(created))
-        .data(json!({"payout_id": "po_1", "amount": 1200, "currency": "usd"}))
+        .data(json!({"id": "po_1", "status": "completed"}))
 }
 
 #[tokio::test]
@@ -502,4 +502,146 @@ async fn a_trusted_proxy_vouches_for_https() {
     assert_eq!(reply.status, StatusCode::OK);
     let plain = receiver.post(&MockEvent::new("ping"), SECRET).await;
     assert_eq!(plain.status, StatusCode::FORBIDDEN);
+}
+
+/// An event as the guide's mock-event helper (`simulate_webhook_event`) posts it:
+/// `json.dumps(event)`, with Python's separators `", "` and `": "`; `data` is given
+/// written the same way.
+fn guide_mock_event(id: &str, event_type: &str, created: &str, data: &str) -> String {
+    format!(r#"{{"id": "{id}", "type": "{event_type}", "created": "{created}", "data": {data}}}"#)
+}
+
+/// What Python's `json.dumps` writes for the same event, when `python3` is installed.
+fn python_json_dumps(id: &str, event_type: &str, created: &str, data: &str) -> Option<String> {
+    const SCRIPT: &str = "import json, sys\n\
+        id, event_type, created, data = sys.argv[1:]\n\
+        event = {'id': id, 'type': event_type, 'created': created, 'data': json.loads(data)}\n\
+        sys.stdout.write(json.dumps(event))";
+    let output = Command::new("python3")
+        .args(["-c", SCRIPT, id, event_type, created, data])
+        .output()
+        .ok()?;
+    assert!(output.status.success(), "python3: {output:?}");
+    Some(String::from_utf8(output.stdout).expect("UTF-8"))
+}
+
+/// Posts `body` as the guide's helper does: JSON, with `X-Webhook-Signature`, the hex
+/// HMAC-SHA256 of the body under the receiver's secret.
+async fn post_as_the_guide(example: &Example, body: &str) -> Reply {
+    let mut headers = webhook_signature::Signer::new(HopNow, SECRET)
+        .unwrap()
+        .sign(body.as_bytes(), 0, "")
+        .unwrap();
+    assert!(headers.contains_key("x-webhook-signature"));
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        "application/json".parse().unwrap(),
+    );
+    send_http1(
+        example.addr,
+        post_full("/webhooks", headers, body.to_owned()),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_guides_mock_event_is_processed_once_and_orders_the_payout() {
+    let receiver = Example::start("receiver", &[("WEBHOOK_SECRET", SECRET)]);
+    let id = "evt_test_3f6c1a52-8e0d-4b7a-9c21-5d4e8f7a6b10";
+    let created = "2026-12-06T09:30:12.123456+00:00";
+    let data = r#"{"id": "pout_test_123", "status": "completed"}"#;
+    let completed = guide_mock_event(id, "payout.completed", created, data);
+    assert_eq!(
+        completed,
+        r#"{"id": "evt_test_3f6c1a52-8e0d-4b7a-9c21-5d4e8f7a6b10", "type": "payout.completed", "created": "2026-12-06T09:30:12.123456+00:00", "data": {"id": "pout_test_123", "status": "completed"}}"#
+    );
+    if let Some(python) = python_json_dumps(id, "payout.completed", created, data) {
+        assert_eq!(completed, python, "the bytes Python sends");
+    }
+
+    let first = post_as_the_guide(&receiver, &completed).await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(json(&first), json!({"status": "processed", "event_id": id}));
+    assert!(first.headers.get("idempotent-replayed").is_none());
+
+    let retry = post_as_the_guide(&receiver, &completed).await;
+    assert_eq!(retry.status, StatusCode::OK);
+    assert_eq!(retry.headers["idempotent-replayed"], "true");
+    assert_eq!(json(&retry), json(&first));
+
+    // The payout's `payout.created`, created a minute earlier, arrives after it.
+    let late_id = "evt_test_9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d";
+    let late = guide_mock_event(
+        late_id,
+        "payout.created",
+        "2026-12-06T09:29:12.654321+00:00",
+        r#"{"id": "pout_test_123", "status": "pending"}"#,
+    );
+    let stale = post_as_the_guide(&receiver, &late).await;
+    assert_eq!(stale.status, StatusCode::OK);
+    assert_eq!(
+        json(&stale),
+        json!({"status": "stale", "event_id": late_id})
+    );
+
+    // The guard keys on `data.id`: the same older event about another payout applies.
+    let other_id = "evt_test_0c9d8e7f-6a5b-4c3d-8e2f-1a0b9c8d7e6f";
+    let other = guide_mock_event(
+        other_id,
+        "payout.created",
+        "2026-12-06T09:29:12.654321+00:00",
+        r#"{"id": "pout_test_456", "status": "pending"}"#,
+    );
+    let applied = post_as_the_guide(&receiver, &other).await;
+    assert_eq!(
+        json(&applied),
+        json!({"status": "processed", "event_id": other_id})
+    );
+}
+
+#[tokio::test]
+async fn a_payout_whose_data_does_not_match_is_acknowledged_logged_and_counted() {
+    let receiver = Example::start("receiver", &[("WEBHOOK_SECRET", SECRET)]);
+    let id = "evt_test_7b8c9d0e-1f2a-4b3c-9d4e-5f6a7b8c9d0e";
+    let body = guide_mock_event(
+        id,
+        "payout.completed",
+        "2026-12-06T09:30:12.123456+00:00",
+        r#"{"id": 123, "status": "completed"}"#,
+    );
+    let reply = post_as_the_guide(&receiver, &body).await;
+    assert_eq!(reply.status, StatusCode::OK, "the sender does not retry");
+    assert_eq!(
+        json(&reply),
+        json!({
+            "status": "invalid_data",
+            "event_id": id,
+            "path": "data.id",
+            "reason": "invalid type: integer `123`, expected a string",
+        })
+    );
+    let log = receiver.wait_for_line(id);
+    assert!(log.contains("ERROR"), "{log}");
+    assert!(log.contains(r#"path="data.id""#), "{log}");
+
+    // A retry all the same is answered from the idempotency record.
+    let retry = post_as_the_guide(&receiver, &body).await;
+    assert_eq!(retry.status, StatusCode::OK);
+    assert_eq!(retry.headers["idempotent-replayed"], "true");
+
+    let scrape = get(&receiver, "/metrics").await;
+    let text = String::from_utf8(scrape.body.to_vec()).unwrap();
+    assert_eq!(
+        sample(&text, r#"webhooks_rejected_total{reason="invalid_data"}"#),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            r#"webhooks_processed_total{event_type="payout.completed"}"#
+        ),
+        None,
+        "not applied: {text}"
+    );
 }

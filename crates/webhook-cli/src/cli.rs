@@ -62,7 +62,7 @@ pub enum Command {
     /// and actual status; exits 1 if any differs.
     #[command(after_help = "Examples:\n  \
             webhook send --url http://127.0.0.1:3000/webhooks --scheme hopnow \\\n    \
-            --secret \"$SECRET\" --type payout.completed --data '{\"payout_id\":\"po_1\"}'\n  \
+            --secret \"$SECRET\" --type payout.completed --data '{\"id\":\"pout_1\",\"status\":\"completed\"}'\n  \
             webhook send --url http://127.0.0.1:3000/webhooks --scheme hopnow \\\n    \
             --secret \"$SECRET\" --type ping --repeat 20 --concurrency 20\n  \
             webhook send --url http://127.0.0.1:3000/webhooks --scheme hopnow \\\n    \

@@ -103,7 +103,10 @@
 //!   for local tools.
 //! - [`EventRejection`]: 400 `malformed_json` (line and column), 422
 //!   `invalid_envelope` / `invalid_data` (JSON path) / `unsupported_event_type`, 500
-//!   `missing_verified_delivery`, as `application/problem+json`.
+//!   `missing_verified_delivery`, as `application/problem+json`. A signed event whose
+//!   `data` does not match the handler's type gets 422 `invalid_data`, which most
+//!   senders retry for days; [`EventRejection::InvalidData`] says why that is the
+//!   default and how to acknowledge such events instead.
 //! - [`EventRouter`]: a tower service from `type` to handler; unknown types get
 //!   `200 {"status":"ignored"}`.
 //! - [`OrderingGuard`]: [`MemoryOrderingGuard`], and `RedisOrderingGuard` with the

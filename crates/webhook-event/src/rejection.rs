@@ -70,6 +70,16 @@ define_rejection! {
             reason: String,
         } => ("the event envelope does not match at `{path}`: {reason}"),
         /// `data` does not match the type the handler asked for.
+        ///
+        /// 422 keeps the event at the sender: when the handler's type is what is wrong,
+        /// the sender's retries are processed once a fix is deployed (the idempotency
+        /// layer does not record a 4xx by default). When the sender's data is what is
+        /// wrong, every retry fails the same way, for as long as the sender retries a
+        /// 4xx (days, for most). To acknowledge such events instead ("log and alert,
+        /// don't retry", as HopNow's guide advises for invalid data), answer them 200
+        /// with [`EventRouter::on_rejection`](crate::EventRouter::on_rejection), or
+        /// take the envelope in the handler and parse `data` there to log the event id
+        /// too, as the reference receiver (`examples/receiver.rs`) does.
         #[rejection(status = StatusCode::UNPROCESSABLE_ENTITY, code = "invalid_data")]
         InvalidData {
             /// The JSON path of the field that did not match, such as `data.amount` or
