@@ -5,9 +5,13 @@
 //! - [`VerifiedDelivery`]: the marker the signature layer puts in the request
 //!   extensions once a delivery is authentic. Later layers (idempotency, per-source
 //!   rate limits, the typed event extractor) read it, never unverified input.
+//!   Its [`event_id`](VerifiedDelivery::event_id) follows one rule for the whole
+//!   family: the id the scheme carries, else the body's top-level `"id"`.
 //! - [`Problem`] and [`Rejection`]: how a layer refuses a request. Each failure family
-//!   is one `#[non_exhaustive]` enum implementing [`Rejection`]; it renders as an
-//!   `application/problem+json` response with a stable machine-readable `code`.
+//!   is one `#[non_exhaustive]` enum declared with [`define_rejection!`], whose codes
+//!   are all in [`REJECTION_CODES`]. A layer answers through [`refuse`]: logged once,
+//!   rendered as `application/problem+json` with a stable machine-readable `code`, or
+//!   with a `grpc-status` to a gRPC client.
 //! - [`VerifiedBody`] (the exact verified bytes, as a request body) and
 //!   [`ResponseBody`] (an inner service's body, or a layer's own rejection).
 //! - What outer layers (metrics, tracing) learn from a response's extensions: the
@@ -21,6 +25,9 @@
 //! - [`net`]: the connection's peer address and the [`TrustedProxies`](net::TrustedProxies)
 //!   whose forwarding headers are believed, shared by the rate limiter and the HTTPS
 //!   guard.
+//! - [`json`]: one value read out of a JSON body without building a tree.
+//! - `redis` (feature `redis`): the [`RedisConnection`](crate::redis::RedisConnection)
+//!   every Redis backend of the family takes, one connection shareable by all of them.
 //!
 //! ```
 //! use bytes::Bytes;
