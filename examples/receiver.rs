@@ -51,7 +51,7 @@ use tower_webhook::WebhookStack;
 use tower_webhook::core::VerifiedDelivery;
 use tower_webhook::core::redis::RedisConnection;
 use tower_webhook::event::{
-    EventRouter, GuardError, MemoryOrderingGuard, Ordering, OrderingGuard, RedisOrderingGuard,
+    EventRouter, GuardDecision, GuardError, MemoryOrderingGuard, OrderingGuard, RedisOrderingGuard,
     WebhookEvent,
 };
 use tower_webhook::https::{ProxyHeader, RequireHttpsLayer, TrustedProxies};
@@ -419,7 +419,7 @@ async fn apply_payout(
     let payout = event.data.payout();
     let entity = format!("payout:{}", payout.payout_id);
     let status = match event.apply_if_newer(&guard, &entity).await? {
-        Ordering::Applied => {
+        GuardDecision::Applied => {
             tracing::info!(
                 event_id = %event.id,
                 event_type = %event.event_type,
@@ -431,7 +431,7 @@ async fn apply_payout(
             );
             "processed"
         }
-        Ordering::Stale => {
+        GuardDecision::Stale => {
             tracing::info!(
                 event_id = %event.id,
                 event_type = %event.event_type,

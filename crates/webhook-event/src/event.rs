@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use webhook_core::{KeyId, VerifiedDelivery};
 
 use crate::EventRejection;
-use crate::ordering::{GuardError, Ordering, OrderingGuard};
+use crate::ordering::{GuardDecision, GuardError, OrderingGuard};
 use crate::parse::{self, Envelope};
 
 /// A verified webhook event: the envelope `{ id, type, created, data }` with `data`
@@ -188,7 +188,7 @@ impl<T> WebhookEvent<T> {
     /// # async fn main() {
     /// use bytes::Bytes;
     /// use webhook_core::{KeyId, VerifiedDelivery};
-    /// use webhook_event::{MemoryOrderingGuard, Ordering, WebhookEvent};
+    /// use webhook_event::{MemoryOrderingGuard, GuardDecision, WebhookEvent};
     ///
     /// let event = |body: &'static str| {
     ///     let delivery = VerifiedDelivery::new("hopnow", KeyId::from("k"), Bytes::from_static(body.as_bytes()));
@@ -198,11 +198,15 @@ impl<T> WebhookEvent<T> {
     /// let created = event(r#"{"id":"evt_1","type":"payout.created","created":100,"data":{}}"#);
     ///
     /// let guard = MemoryOrderingGuard::new();
-    /// assert_eq!(completed.apply_if_newer(&guard, "payout:po_1").await.unwrap(), Ordering::Applied);
-    /// assert_eq!(created.apply_if_newer(&guard, "payout:po_1").await.unwrap(), Ordering::Stale);
+    /// assert_eq!(completed.apply_if_newer(&guard, "payout:po_1").await.unwrap(), GuardDecision::Applied);
+    /// assert_eq!(created.apply_if_newer(&guard, "payout:po_1").await.unwrap(), GuardDecision::Stale);
     /// # }
     /// ```
-    pub async fn apply_if_newer<G>(&self, guard: &G, entity: &str) -> Result<Ordering, GuardError>
+    pub async fn apply_if_newer<G>(
+        &self,
+        guard: &G,
+        entity: &str,
+    ) -> Result<GuardDecision, GuardError>
     where
         G: OrderingGuard + ?Sized,
     {

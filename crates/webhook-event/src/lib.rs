@@ -17,7 +17,7 @@
 //! use http_body_util::BodyExt;
 //! use serde::Deserialize;
 //! use tower::{ServiceBuilder, ServiceExt};
-//! use webhook_event::{EventRouter, MemoryOrderingGuard, Ordering, OrderingGuard, Outcome, WebhookEvent};
+//! use webhook_event::{EventRouter, MemoryOrderingGuard, GuardDecision, OrderingGuard, Outcome, WebhookEvent};
 //! use webhook_signature::{Signer, Verifier, VerifySignatureLayer, scheme::HopNow};
 //!
 //! #[derive(Debug, Deserialize)]
@@ -53,8 +53,8 @@
 //!         async move {
 //!             let entity = format!("payout:{}", event.data.payout().payout_id);
 //!             match event.apply_if_newer(&guard, &entity).await? {
-//!                 Ordering::Applied => Ok(Outcome::Processed), // update the payout here
-//!                 Ordering::Stale => Ok::<_, webhook_event::GuardError>(Outcome::Stale),
+//!                 GuardDecision::Applied => Ok(Outcome::Processed), // update the payout here
+//!                 GuardDecision::Stale => Ok::<_, webhook_event::GuardError>(Outcome::Stale),
 //!             }
 //!         }
 //!     }
@@ -132,7 +132,8 @@ pub use event::{UnverifiedWebhookEvent, WebhookEvent};
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use ordering::RedisOrderingGuard;
 pub use ordering::{
-    GuardConfigError, GuardError, GuardFuture, MemoryOrderingGuard, Newest, Ordering, OrderingGuard,
+    GuardConfigError, GuardDecision, GuardError, GuardFuture, MemoryOrderingGuard, Newest,
+    OrderingGuard,
 };
 pub use rejection::EventRejection;
 pub use router::{EventRouter, IntoEventResponse, Outcome};
