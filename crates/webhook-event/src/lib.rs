@@ -17,7 +17,7 @@
 //! use http_body_util::BodyExt;
 //! use serde::Deserialize;
 //! use tower::{ServiceBuilder, ServiceExt};
-//! use webhook_event::{EventRouter, MemoryOrderingGuard, GuardDecision, OrderingGuard, Outcome, WebhookEvent};
+//! use webhook_event::{EventRouter, MemoryOrderingGuard, GuardDecision, OrderingGuard, Handled, WebhookEvent};
 //! use webhook_signature::{Signer, Verifier, VerifySignatureLayer, scheme::HopNow};
 //!
 //! #[derive(Debug, Deserialize)]
@@ -53,8 +53,8 @@
 //!         async move {
 //!             let entity = format!("payout:{}", event.data.payout().payout_id);
 //!             match event.apply_if_newer(&guard, &entity).await? {
-//!                 GuardDecision::Applied => Ok(Outcome::Processed), // update the payout here
-//!                 GuardDecision::Stale => Ok::<_, webhook_event::GuardError>(Outcome::Stale),
+//!                 GuardDecision::Applied => Ok(Handled::Processed), // update the payout here
+//!                 GuardDecision::Stale => Ok::<_, webhook_event::GuardError>(Handled::Stale),
 //!             }
 //!         }
 //!     }
@@ -113,7 +113,7 @@
 //!
 //! | feature | adds |
 //! |---|---|
-//! | `axum` | `FromRequestParts` for [`WebhookEvent`], `FromRequest` for [`UnverifiedWebhookEvent`], `IntoResponse` for the rejections and [`Outcome`] |
+//! | `axum` | `FromRequestParts` for [`WebhookEvent`], `FromRequest` for [`UnverifiedWebhookEvent`], `IntoResponse` for the rejections and [`Handled`] |
 //! | `redis` | `RedisOrderingGuard`, on a `webhook_core::redis::RedisConnection` |
 //! | `redis-cluster` | `RedisOrderingGuard` on a Redis Cluster connection |
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -136,6 +136,6 @@ pub use ordering::{
     OrderingGuard,
 };
 pub use rejection::EventRejection;
-pub use router::{EventRouter, IntoEventResponse, Outcome};
+pub use router::{EventRouter, Handled, IntoEventResponse};
 /// The type of [`WebhookEvent::created`], re-exported from the `time` crate.
 pub use time::OffsetDateTime;

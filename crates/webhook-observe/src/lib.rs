@@ -14,7 +14,7 @@
 //! use http::{Request, StatusCode};
 //! use metrics_exporter_prometheus::PrometheusBuilder;
 //! use tower::{ServiceBuilder, ServiceExt};
-//! use webhook_event::{EventRouter, Outcome, WebhookEvent};
+//! use webhook_event::{EventRouter, Handled, WebhookEvent};
 //! use webhook_observe::ObserveLayer;
 //! use webhook_signature::{Signer, Verifier, VerifySignatureLayer, scheme::HopNow};
 //!
@@ -26,7 +26,7 @@
 //! metrics::set_global_recorder(recorder).unwrap();
 //! webhook_observe::describe_metrics();
 //!
-//! let router = EventRouter::new().on("payout.completed", |_: WebhookEvent| async { Outcome::Processed });
+//! let router = EventRouter::new().on("payout.completed", |_: WebhookEvent| async { Handled::Processed });
 //! let verifier = Verifier::builder(HopNow).secret("2025-11", "dev-secret").build().unwrap();
 //! let service = ServiceBuilder::new()
 //!     .layer(ObserveLayer::builder().event_types(["payout.completed"]).build().unwrap())
