@@ -72,7 +72,7 @@
 //! | `event_type` | the routed `type` |
 //! | `scheme`, `key_id` | the scheme and the key that verified the delivery |
 //! | `verified` | `true` when the signature was verified |
-//! | `outcome` | `processed`, `rejected`, `duplicate`, `rate_limited` or `failed` ([`Outcome`]) |
+//! | `outcome` | `processed`, `rejected`, `duplicate`, `rate_limited` or `failed` ([`DeliveryOutcome`]) |
 //! | `reason` | the rejection code, for `rejected` |
 //! | `status` | the HTTP status (absent when the inner service returned `Err`) |
 //! | `duration_ms` | from the call to the response head |
@@ -89,7 +89,7 @@
 //! |---|---|---|---|
 //! | `webhooks_received_total` | counter | | every request, when called |
 //! | `webhooks_verified_total` | counter | `scheme`, `key_id` | the signature verified (whatever came next) |
-//! | `webhooks_rejected_total` | counter | `reason` | a layer refused it ([`Outcome::Rejected`]) |
+//! | `webhooks_rejected_total` | counter | `reason` | a layer refused it ([`DeliveryOutcome::Rejected`]) |
 //! | `webhooks_duplicates_total` | counter | | replayed, or 409 `in_flight` |
 //! | `webhooks_rate_limited_total` | counter | | refused by a rate limit |
 //! | `webhooks_processed_total` | counter | `event_type` | the handler answered 1xx to 3xx |
@@ -154,7 +154,7 @@ pub use layer::{
     ConfigError, MAX_EVENT_TYPE_LEN, MAX_EVENT_TYPES, ObserveLayer, ObserveLayerBuilder,
 };
 pub use monitor::{ErrorRate, ErrorRateMonitor};
-pub use outcome::{OTHER, Outcome, UNKNOWN};
+pub use outcome::{DeliveryOutcome, OTHER, UNKNOWN};
 pub use service::Observe;
 
 /// The metric names.
