@@ -260,7 +260,7 @@ where
                 };
                 return rejected(&config, &rejection, grpc);
             }
-            StoreErrorPolicy::Allow => {
+            StoreErrorPolicy::PassThrough => {
                 tracing::warn!(%error, "idempotency store failed: processing the delivery without deduplication");
             }
         },
