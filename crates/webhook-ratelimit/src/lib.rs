@@ -166,8 +166,8 @@ pub use peer::PeerIp;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis_backend::{
-    DEFAULT_KEY_PREFIX, DEFAULT_OPERATION_TIMEOUT, RedisRateLimiter, RedisRateLimiterBuilder,
-    Unavailable,
+    BackendErrorPolicy, DEFAULT_KEY_PREFIX, DEFAULT_OPERATION_TIMEOUT, RedisRateLimiter,
+    RedisRateLimiterBuilder,
 };
 pub use rejection::RateLimitRejection;
 pub use service::RateLimit;
