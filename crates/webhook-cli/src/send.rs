@@ -168,7 +168,7 @@ impl Sender {
             let status = response.status();
             let replayed = response
                 .headers()
-                .get("idempotent-replayed")
+                .get(&webhook_core::IDEMPOTENT_REPLAYED)
                 .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"true"));
             let body = response
                 .into_body()

@@ -133,6 +133,6 @@ pub use layer::{
     StoreErrorPolicy,
 };
 pub use rejection::IdempotencyRejection;
-pub use service::{IDEMPOTENT_REPLAYED, Idempotency};
+pub use service::Idempotency;
 pub use store::Store;
-pub use webhook_core::MissingKeyPolicy;
+pub use webhook_core::{IDEMPOTENT_REPLAYED, MissingKeyPolicy};

@@ -1,5 +1,5 @@
 use http::{HeaderMap, HeaderName, Response};
-use webhook_core::{EventType, RejectionCode};
+use webhook_core::{EventType, IDEMPOTENT_REPLAYED, RejectionCode};
 
 /// The label value for anything outside an allow-list: an event type that is not
 /// configured, a rejection code that is not known.
@@ -114,7 +114,6 @@ impl DeliveryOutcome {
 }
 
 /// Named once, not parsed from a string at every lookup.
-static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 static GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
 
 fn grpc_status(headers: &HeaderMap) -> Option<u16> {
