@@ -133,13 +133,9 @@
 //! `cargo bench -p webhook-observe --bench overhead` times the full in-memory stack
 //! (rate limit, Standard Webhooks verification, idempotency, router) with the
 //! Prometheus recorder and a `fmt` subscriber at `INFO`, the cases in alternating
-//! batches. On a shared 2-core machine a processed delivery took 6.1 µs without the
-//! layer and 6.4 µs with it switched off; with its defaults (metrics, and the span at
-//! `DEBUG`, so not recorded) 0.4 µs more than off (`on / off` 1.06); with the span at
-//! `INFO`, 1.6 µs more than off: the span, and its fields formatted by the subscriber
-//! as they are recorded, cost 1.1 µs of it, and metrics alone 0.4 µs (1.2-1.3 µs
-//! before the layer kept its metric handles). Switch either off where it does not
-//! pay.
+//! batches. With its defaults (metrics on, the span at `DEBUG`) the layer adds a few
+//! percent; a span at `INFO` costs the most, as the subscriber formats its fields
+//! (BENCHMARKS.md, "Other figures"). Switch either off where it does not pay.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod future;
