@@ -32,7 +32,7 @@
 //! async fn lenient(event: Result<WebhookEvent<Payout>, EventRejection>) -> StatusCode {
 //!     match event {
 //!         Ok(_) => StatusCode::OK,
-//!         Err(EventRejection::MissingDelivery) => StatusCode::INTERNAL_SERVER_ERROR,
+//!         Err(EventRejection::Unverified) => StatusCode::INTERNAL_SERVER_ERROR,
 //!         Err(_) => StatusCode::OK, // acknowledge what cannot be parsed
 //!     }
 //! }

@@ -14,7 +14,7 @@ use crate::parse::{self, Envelope};
 ///
 /// It is built from the marker's verified bytes (the body is not buffered twice), and
 /// only from a request that carries the marker: without it, extraction fails with
-/// [`EventRejection::MissingDelivery`] (500, a misconfiguration). For local tools
+/// [`EventRejection::Unverified`] (500, a misconfiguration). For local tools
 /// that receive unsigned events, use [`UnverifiedWebhookEvent`].
 ///
 /// The envelope members:
@@ -119,7 +119,7 @@ impl<T: DeserializeOwned> WebhookEvent<T> {
     /// let body = Bytes::from_static(br#"{"id":"evt_1","type":"ping","created":1700000000,"data":{}}"#);
     /// let mut request = Request::new(());
     /// let rejection = WebhookEvent::<serde_json::Value>::from_request(&request).unwrap_err();
-    /// assert_eq!(rejection, EventRejection::MissingDelivery);
+    /// assert_eq!(rejection, EventRejection::Unverified);
     /// assert_eq!(rejection.status(), 500);
     ///
     /// request.extensions_mut().insert(VerifiedDelivery::new("hopnow", KeyId::from("k1"), body));
@@ -142,7 +142,7 @@ impl<T: DeserializeOwned> WebhookEvent<T> {
     pub fn from_extensions(extensions: &Extensions) -> Result<Self, EventRejection> {
         let delivery = extensions
             .get::<VerifiedDelivery>()
-            .ok_or(EventRejection::MissingDelivery)?;
+            .ok_or(EventRejection::Unverified)?;
         Self::from_delivery(delivery.clone())
     }
 }

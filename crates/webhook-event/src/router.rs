@@ -186,7 +186,7 @@ impl EventRouter {
     /// // keep the 500 for a missing signature layer.
     /// let router = EventRouter::new().on_rejection(|rejection: &EventRejection| {
     ///     let mut response = Response::new(Bytes::from(rejection.code()));
-    ///     if *rejection == EventRejection::MissingDelivery {
+    ///     if *rejection == EventRejection::Unverified {
     ///         *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
     ///     }
     ///     response
@@ -290,7 +290,7 @@ impl<B> Service<Request<B>> for EventRouter {
             .extensions()
             .get::<VerifiedDelivery>()
             .cloned()
-            .ok_or(EventRejection::MissingDelivery)
+            .ok_or(EventRejection::Unverified)
             .and_then(|delivery| self.route(delivery));
         match routed {
             Ok((future, event_type)) => ResponseFuture {

@@ -173,7 +173,7 @@ async fn rejections_can_be_remapped_by_the_handler() {
     async fn lenient(event: Result<WebhookEvent<Payout>, EventRejection>) -> StatusCode {
         match event {
             Ok(_) => StatusCode::OK,
-            Err(EventRejection::MissingDelivery) => StatusCode::INTERNAL_SERVER_ERROR,
+            Err(EventRejection::Unverified) => StatusCode::INTERNAL_SERVER_ERROR,
             Err(_) => StatusCode::ACCEPTED,
         }
     }

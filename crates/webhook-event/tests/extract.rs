@@ -72,7 +72,7 @@ const COMPLETED: &str = r#"{"id":"evt_2","type":"payout.completed","created":176
 fn request_without_the_marker_is_a_500_naming_the_missing_layer() {
     let request = Request::post("/webhooks").body(COMPLETED).unwrap();
     let rejection = WebhookEvent::<Value>::from_request(&request).unwrap_err();
-    assert_eq!(rejection, EventRejection::MissingDelivery);
+    assert_eq!(rejection, EventRejection::Unverified);
     assert_problem(
         &rejection,
         500,
@@ -83,7 +83,7 @@ fn request_without_the_marker_is_a_500_naming_the_missing_layer() {
     let (parts, _) = request.into_parts();
     assert_eq!(
         WebhookEvent::<Value>::from_parts(&parts).unwrap_err(),
-        EventRejection::MissingDelivery
+        EventRejection::Unverified
     );
 }
 
