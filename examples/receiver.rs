@@ -76,7 +76,7 @@ use tower_webhook::core::redis::RedisConnection;
 use tower_webhook::core::{RefusalLogged, RejectionCode};
 use tower_webhook::event::{EventRejection, IntoEventResponse, OffsetDateTime};
 use tower_webhook::event::{
-    EventRouter, GuardError, MemoryOrderingGuard, Ordering, OrderingGuard, RedisOrderingGuard,
+    EventRouter, GuardDecision, GuardError, MemoryOrderingGuard, OrderingGuard, RedisOrderingGuard,
     WebhookEvent,
 };
 use tower_webhook::https::{ProxyHeader, RequireHttpsLayer, TrustedProxies};
@@ -461,7 +461,7 @@ async fn apply_payout(
     let payout = event.data.payout();
     let entity = format!("payout:{}", payout.id);
     let status = match event.apply_if_newer(&guard, &entity).await? {
-        Ordering::Applied => {
+        GuardDecision::Applied => {
             tracing::info!(
                 event_id = %event.id,
                 event_type = %event.event_type,
@@ -472,7 +472,7 @@ async fn apply_payout(
             );
             "processed"
         }
-        Ordering::Stale => {
+        GuardDecision::Stale => {
             tracing::info!(
                 event_id = %event.id,
                 event_type = %event.event_type,

@@ -14,12 +14,10 @@
 //! once, each retried after any non-2xx answer or connection error with a short
 //! backoff until it gets a 2xx.
 //!
-//! A kill lands between commands Redis ran (and wrote to its AOF) and the answers it
-//! never sent. Two such faults processed events twice, until fixed: the idempotency
-//! record written after the handler ran was lost (the 2xx sent, the claim expired,
-//! the twin's retry ran the handler again): the layer now retries the write until the
-//! lease ends; and an enqueue answered 503 had been stored (the retry queued the
-//! event again): the Redis queue now deduplicates enqueues by event id.
+//! A kill lands between commands Redis ran and the answers it never sent: the
+//! idempotency record written after the handler ran is lost unless the layer retries
+//! the write until the lease ends, and an enqueue answered 503 may have been stored,
+//! so the Redis queue deduplicates enqueues by event id.
 #![cfg(all(feature = "redis-cluster", feature = "queue"))]
 
 mod common;

@@ -34,7 +34,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tower_webhook::WebhookStack;
 use tower_webhook::core::PROBLEM_JSON;
-use tower_webhook::event::{EventRouter, Outcome, WebhookEvent};
+use tower_webhook::event::{EventRouter, Handled, WebhookEvent};
 use tower_webhook::idempotency::IdempotencyLayer;
 use tower_webhook::ratelimit::{PeerIp, Quota, RateLimitLayer, VerifiedSource};
 use tower_webhook::signature::scheme::{
@@ -102,18 +102,18 @@ fn events(runs: &Runs) -> EventRouter {
     EventRouter::new()
         .on("ping", move |event: WebhookEvent| {
             ping.record(&event.id);
-            async { Outcome::Processed }
+            async { Handled::Processed }
         })
         .on("payout.created", move |event: WebhookEvent<Payout>| {
             let Payout { payout_id, amount } = &event.data;
             payout.record(&format!("{}/{payout_id}/{amount}", event.id));
-            async { Outcome::Processed }
+            async { Handled::Processed }
         })
         // Every other type runs a handler too, so "no handler ran" means no code of
         // the receiver's saw the event.
         .fallback(move |event: WebhookEvent| {
             other.record(&event.id);
-            async { Outcome::Ignored }
+            async { Handled::Ignored }
         })
 }
 

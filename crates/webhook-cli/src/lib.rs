@@ -54,7 +54,7 @@ pub use cli::{
 };
 pub use input::{Body, UsageError, collect_headers, parse_header_line};
 pub use scenario::{EventTemplate, Scenario, Step, StepKind};
-pub use send::{Outcome, parse_json, parse_url, summary};
+pub use send::{Attempt, parse_json, parse_url, summary};
 pub use sign::{format_headers, generate_id, sign};
 pub use verify::{Verification, verify};
 

@@ -11,7 +11,7 @@ use webhook_testing::MockEvent;
 
 use crate::cli::SendArgs;
 use crate::input::{UsageError, collect_headers};
-use crate::send::{Outcome, Sender, check_secrets, parse_url, read_file, render, runtime};
+use crate::send::{Attempt, Sender, check_secrets, parse_url, read_file, render, runtime};
 
 /// A scenario file: an optional default event and the steps, in order.
 ///
@@ -253,7 +253,7 @@ pub(crate) fn run(args: &SendArgs, path: &Path, now: i64) -> Result<Report, Usag
         }
         let prefix = format!("step {} {:<14} {}", index + 1, step.step.name(), event.id);
         match &outcome {
-            Outcome::Answered {
+            Attempt::Answered {
                 status, replayed, ..
             } => {
                 let matches = status.as_u16() == step.expect
@@ -270,7 +270,7 @@ pub(crate) fn run(args: &SendArgs, path: &Path, now: i64) -> Result<Report, Usag
                 };
                 let _ = writeln!(lines, "{prefix}  expected {expected}, got {got}  {verdict}");
             }
-            Outcome::Failed { connect, reason } => {
+            Attempt::Failed { connect, reason } => {
                 let _ = writeln!(
                     lines,
                     "{prefix}  expected {expected}, {}",

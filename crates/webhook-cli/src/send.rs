@@ -62,9 +62,9 @@ pub fn parse_json(text: &[u8], origin: &str) -> Result<Value, UsageError> {
     })
 }
 
-/// What the receiver did with one request.
+/// One request sent to the receiver: its answer, or why there was none.
 #[derive(Debug, Clone)]
-pub enum Outcome {
+pub enum Attempt {
     /// It answered.
     Answered {
         /// The status.
@@ -83,7 +83,7 @@ pub enum Outcome {
     },
 }
 
-impl Outcome {
+impl Attempt {
     /// One line: the status, `idempotent-replayed: true` when present, and the start
     /// of the body; or what failed.
     pub fn describe(&self) -> String {
@@ -155,7 +155,7 @@ impl Sender {
     }
 
     /// Posts `body` with `headers` and reads the whole answer.
-    pub(crate) async fn post(&self, headers: HeaderMap, body: Bytes) -> Outcome {
+    pub(crate) async fn post(&self, headers: HeaderMap, body: Bytes) -> Attempt {
         let mut request = Request::new(Full::new(body));
         *request.method_mut() = http::Method::POST;
         *request.uri_mut() = self.url.clone();
@@ -168,7 +168,7 @@ impl Sender {
             let status = response.status();
             let replayed = response
                 .headers()
-                .get("idempotent-replayed")
+                .get(&webhook_core::IDEMPOTENT_REPLAYED)
                 .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"true"));
             let body = response
                 .into_body()
@@ -181,7 +181,7 @@ impl Sender {
                     )
                 })?
                 .to_bytes();
-            Ok::<_, (bool, String)>(Outcome::Answered {
+            Ok::<_, (bool, String)>(Attempt::Answered {
                 status,
                 replayed,
                 body,
@@ -189,8 +189,8 @@ impl Sender {
         };
         match tokio::time::timeout(self.timeout, exchange).await {
             Ok(Ok(outcome)) => outcome,
-            Ok(Err((connect, reason))) => Outcome::Failed { connect, reason },
-            Err(_) => Outcome::Failed {
+            Ok(Err((connect, reason))) => Attempt::Failed { connect, reason },
+            Err(_) => Attempt::Failed {
                 connect: false,
                 reason: format!("no response within {} s", self.timeout.as_secs()),
             },
@@ -325,7 +325,7 @@ pub(crate) fn send(args: &SendArgs, now: i64) -> Result<Report, UsageError> {
     let _ = writeln!(lines, "{}", summary(&outcomes));
 
     let failure = outcomes.iter().find_map(|outcome| match outcome {
-        Outcome::Failed { connect, reason } => Some(if *connect {
+        Attempt::Failed { connect, reason } => Some(if *connect {
             format!(
                 "cannot connect to {}: {reason}; is the receiver running?",
                 sender.url()
@@ -333,11 +333,11 @@ pub(crate) fn send(args: &SendArgs, now: i64) -> Result<Report, UsageError> {
         } else {
             format!("{}: {reason}", sender.url())
         }),
-        Outcome::Answered { .. } => None,
+        Attempt::Answered { .. } => None,
     });
     let accepted = outcomes.iter().all(|outcome| match outcome {
-        Outcome::Answered { status, .. } => status.is_success() || *status == StatusCode::CONFLICT,
-        Outcome::Failed { .. } => false,
+        Attempt::Answered { status, .. } => status.is_success() || *status == StatusCode::CONFLICT,
+        Attempt::Failed { .. } => false,
     });
     let status = if failure.is_some() {
         crate::EXIT_USAGE
@@ -361,7 +361,7 @@ async fn storm(
     body: Bytes,
     repeat: usize,
     concurrency: usize,
-) -> Vec<Outcome> {
+) -> Vec<Attempt> {
     let permits = Arc::new(Semaphore::new(concurrency));
     let mut tasks = Vec::with_capacity(repeat);
     for _ in 0..repeat {
@@ -375,7 +375,7 @@ async fn storm(
     }
     let mut outcomes = Vec::with_capacity(repeat);
     for task in tasks {
-        outcomes.push(task.await.unwrap_or_else(|error| Outcome::Failed {
+        outcomes.push(task.await.unwrap_or_else(|error| Attempt::Failed {
             connect: false,
             reason: format!("the request task failed: {error}"),
         }));
@@ -384,19 +384,19 @@ async fn storm(
 }
 
 /// `summary: 20 sent; 200: 16 (15 replayed); 409: 4`, statuses in order.
-pub fn summary(outcomes: &[Outcome]) -> String {
+pub fn summary(outcomes: &[Attempt]) -> String {
     let mut by_status: BTreeMap<u16, (usize, usize)> = BTreeMap::new();
     let mut failed = 0;
     for outcome in outcomes {
         match outcome {
-            Outcome::Answered {
+            Attempt::Answered {
                 status, replayed, ..
             } => {
                 let entry = by_status.entry(status.as_u16()).or_default();
                 entry.0 += 1;
                 entry.1 += usize::from(*replayed);
             }
-            Outcome::Failed { .. } => failed += 1,
+            Attempt::Failed { .. } => failed += 1,
         }
     }
     let mut text = format!("summary: {} sent", outcomes.len());
@@ -462,7 +462,7 @@ mod tests {
 
     #[test]
     fn the_summary_counts_statuses_replays_and_failures() {
-        let answered = |status: u16, replayed| Outcome::Answered {
+        let answered = |status: u16, replayed| Attempt::Answered {
             status: StatusCode::from_u16(status).unwrap(),
             replayed,
             body: Bytes::new(),
@@ -472,7 +472,7 @@ mod tests {
             answered(200, false),
             answered(200, true),
             answered(200, true),
-            Outcome::Failed {
+            Attempt::Failed {
                 connect: true,
                 reason: "connection refused".into(),
             },

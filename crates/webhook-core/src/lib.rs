@@ -17,7 +17,8 @@
 //! - What outer layers (metrics, tracing) learn from a response's extensions: the
 //!   [`RejectionCode`] of a layer's own answer, and the signature layer copies the
 //!   [`VerifiedDelivery`] of a verified request onto the inner service's response,
-//!   and the event router adds the [`EventType`] it routed on.
+//!   and the event router adds the [`EventType`] it routed on. A replayed response
+//!   carries the [`IDEMPOTENT_REPLAYED`] header.
 //! - [`key`]: what the layers that group requests key on. [`KeyExtractor<K>`] reads a
 //!   key from the [`RequestHead`]; the rate limiter and the idempotency layer both
 //!   take one, differing only in the key type, and answer a request without a key
@@ -53,6 +54,7 @@
 
 mod body;
 mod delivery;
+mod header;
 pub mod json;
 pub mod key;
 pub mod net;
@@ -63,6 +65,7 @@ mod rejection;
 
 pub use body::{BytesBody, ResponseBody, VerifiedBody};
 pub use delivery::{EventType, KeyId, VerifiedDelivery};
+pub use header::IDEMPOTENT_REPLAYED;
 pub use key::{HeaderKey, KeyExtractor, MissingKeyPolicy, RequestHead};
 pub use rejection::{
     PROBLEM_JSON, Problem, REJECTION_CODES, RefusalLogged, Rejection, RejectionCode,

@@ -5,7 +5,7 @@
 //!   in any position.
 //! - [`UnverifiedWebhookEvent<T>`] implements `FromRequest`: it reads the body (under
 //!   axum's `DefaultBodyLimit`), or uses the marker's bytes when there is one.
-//! - [`EventRejection`], [`GuardError`] and [`Outcome`] implement `IntoResponse`.
+//! - [`EventRejection`], [`GuardError`] and [`Handled`] implement `IntoResponse`.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -16,23 +16,23 @@
 //! use http::{Request, StatusCode};
 //! use serde::Deserialize;
 //! use tower::ServiceExt;
-//! use webhook_event::{EventRejection, Outcome, WebhookEvent};
+//! use webhook_event::{EventRejection, Handled, WebhookEvent};
 //!
 //! #[derive(Deserialize)]
 //! struct Payout {
 //!     payout_id: String,
 //! }
 //!
-//! async fn payout(event: WebhookEvent<Payout>) -> Outcome {
+//! async fn payout(event: WebhookEvent<Payout>) -> Handled {
 //!     println!("{} {} (key {})", event.event_type, event.data.payout_id, event.key_id());
-//!     Outcome::Processed
+//!     Handled::Processed
 //! }
 //!
 //! // Remap a rejection: take `Result<WebhookEvent<T>, EventRejection>`.
 //! async fn lenient(event: Result<WebhookEvent<Payout>, EventRejection>) -> StatusCode {
 //!     match event {
 //!         Ok(_) => StatusCode::OK,
-//!         Err(EventRejection::MissingDelivery) => StatusCode::INTERNAL_SERVER_ERROR,
+//!         Err(EventRejection::Unverified) => StatusCode::INTERNAL_SERVER_ERROR,
 //!         Err(_) => StatusCode::OK, // acknowledge what cannot be parsed
 //!     }
 //! }
@@ -56,7 +56,7 @@ use serde::de::DeserializeOwned;
 use webhook_core::{Rejection, VerifiedDelivery};
 
 use crate::router::IntoEventResponse;
-use crate::{EventRejection, GuardError, Outcome, UnverifiedWebhookEvent, WebhookEvent};
+use crate::{EventRejection, GuardError, Handled, UnverifiedWebhookEvent, WebhookEvent};
 
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 impl<T, S> FromRequestParts<S> for WebhookEvent<T>
@@ -114,7 +114,7 @@ impl IntoResponse for GuardError {
 }
 
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
-impl IntoResponse for Outcome {
+impl IntoResponse for Handled {
     fn into_response(self) -> Response {
         self.into_event_response().map(axum_core::body::Body::from)
     }

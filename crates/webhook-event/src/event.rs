@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use webhook_core::{KeyId, VerifiedDelivery};
 
 use crate::EventRejection;
-use crate::ordering::{GuardError, Ordering, OrderingGuard};
+use crate::ordering::{GuardDecision, GuardError, OrderingGuard};
 use crate::parse::{self, Envelope};
 
 /// A verified webhook event: the envelope `{ id, type, created, data }` with `data`
@@ -14,7 +14,7 @@ use crate::parse::{self, Envelope};
 ///
 /// It is built from the marker's verified bytes (the body is not buffered twice), and
 /// only from a request that carries the marker: without it, extraction fails with
-/// [`EventRejection::MissingDelivery`] (500, a misconfiguration). For local tools
+/// [`EventRejection::Unverified`] (500, a misconfiguration). For local tools
 /// that receive unsigned events, use [`UnverifiedWebhookEvent`].
 ///
 /// The envelope members:
@@ -119,7 +119,7 @@ impl<T: DeserializeOwned> WebhookEvent<T> {
     /// let body = Bytes::from_static(br#"{"id":"evt_1","type":"ping","created":1700000000,"data":{}}"#);
     /// let mut request = Request::new(());
     /// let rejection = WebhookEvent::<serde_json::Value>::from_request(&request).unwrap_err();
-    /// assert_eq!(rejection, EventRejection::MissingDelivery);
+    /// assert_eq!(rejection, EventRejection::Unverified);
     /// assert_eq!(rejection.status(), 500);
     ///
     /// request.extensions_mut().insert(VerifiedDelivery::new("hopnow", KeyId::from("k1"), body));
@@ -142,7 +142,7 @@ impl<T: DeserializeOwned> WebhookEvent<T> {
     pub fn from_extensions(extensions: &Extensions) -> Result<Self, EventRejection> {
         let delivery = extensions
             .get::<VerifiedDelivery>()
-            .ok_or(EventRejection::MissingDelivery)?;
+            .ok_or(EventRejection::Unverified)?;
         Self::from_delivery(delivery.clone())
     }
 }
@@ -188,7 +188,7 @@ impl<T> WebhookEvent<T> {
     /// # async fn main() {
     /// use bytes::Bytes;
     /// use webhook_core::{KeyId, VerifiedDelivery};
-    /// use webhook_event::{MemoryOrderingGuard, Ordering, WebhookEvent};
+    /// use webhook_event::{MemoryOrderingGuard, GuardDecision, WebhookEvent};
     ///
     /// let event = |body: &'static str| {
     ///     let delivery = VerifiedDelivery::new("hopnow", KeyId::from("k"), Bytes::from_static(body.as_bytes()));
@@ -198,11 +198,15 @@ impl<T> WebhookEvent<T> {
     /// let created = event(r#"{"id":"evt_1","type":"payout.created","created":100,"data":{}}"#);
     ///
     /// let guard = MemoryOrderingGuard::new();
-    /// assert_eq!(completed.apply_if_newer(&guard, "payout:po_1").await.unwrap(), Ordering::Applied);
-    /// assert_eq!(created.apply_if_newer(&guard, "payout:po_1").await.unwrap(), Ordering::Stale);
+    /// assert_eq!(completed.apply_if_newer(&guard, "payout:po_1").await.unwrap(), GuardDecision::Applied);
+    /// assert_eq!(created.apply_if_newer(&guard, "payout:po_1").await.unwrap(), GuardDecision::Stale);
     /// # }
     /// ```
-    pub async fn apply_if_newer<G>(&self, guard: &G, entity: &str) -> Result<Ordering, GuardError>
+    pub async fn apply_if_newer<G>(
+        &self,
+        guard: &G,
+        entity: &str,
+    ) -> Result<GuardDecision, GuardError>
     where
         G: OrderingGuard + ?Sized,
     {

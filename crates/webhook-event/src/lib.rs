@@ -17,7 +17,7 @@
 //! use http_body_util::BodyExt;
 //! use serde::Deserialize;
 //! use tower::{ServiceBuilder, ServiceExt};
-//! use webhook_event::{EventRouter, MemoryOrderingGuard, Ordering, OrderingGuard, Outcome, WebhookEvent};
+//! use webhook_event::{EventRouter, MemoryOrderingGuard, GuardDecision, OrderingGuard, Handled, WebhookEvent};
 //! use webhook_signature::{Signer, Verifier, VerifySignatureLayer, scheme::HopNow};
 //!
 //! #[derive(Debug, Deserialize)]
@@ -53,8 +53,8 @@
 //!         async move {
 //!             let entity = format!("payout:{}", event.data.payout().payout_id);
 //!             match event.apply_if_newer(&guard, &entity).await? {
-//!                 Ordering::Applied => Ok(Outcome::Processed), // update the payout here
-//!                 Ordering::Stale => Ok::<_, webhook_event::GuardError>(Outcome::Stale),
+//!                 GuardDecision::Applied => Ok(Handled::Processed), // update the payout here
+//!                 GuardDecision::Stale => Ok::<_, webhook_event::GuardError>(Handled::Stale),
 //!             }
 //!         }
 //!     }
@@ -116,7 +116,7 @@
 //!
 //! | feature | adds |
 //! |---|---|
-//! | `axum` | `FromRequestParts` for [`WebhookEvent`], `FromRequest` for [`UnverifiedWebhookEvent`], `IntoResponse` for the rejections and [`Outcome`] |
+//! | `axum` | `FromRequestParts` for [`WebhookEvent`], `FromRequest` for [`UnverifiedWebhookEvent`], `IntoResponse` for the rejections and [`Handled`] |
 //! | `redis` | `RedisOrderingGuard`, on a `webhook_core::redis::RedisConnection` |
 //! | `redis-cluster` | `RedisOrderingGuard` on a Redis Cluster connection |
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -135,9 +135,10 @@ pub use event::{UnverifiedWebhookEvent, WebhookEvent};
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use ordering::RedisOrderingGuard;
 pub use ordering::{
-    GuardConfigError, GuardError, GuardFuture, MemoryOrderingGuard, Newest, Ordering, OrderingGuard,
+    GuardConfigError, GuardDecision, GuardError, GuardFuture, MemoryOrderingGuard, Newest,
+    OrderingGuard,
 };
 pub use rejection::EventRejection;
-pub use router::{EventRouter, IntoEventResponse, Outcome};
+pub use router::{EventRouter, Handled, IntoEventResponse};
 /// The type of [`WebhookEvent::created`], re-exported from the `time` crate.
 pub use time::OffsetDateTime;

@@ -6,7 +6,7 @@ define_rejection! {
     ///
     /// | variant | status | `code` |
     /// |---|---|---|
-    /// | [`MissingDelivery`](Self::MissingDelivery) | 500 | `missing_verified_delivery` |
+    /// | [`Unverified`](Self::Unverified) | 500 | `missing_verified_delivery` |
     /// | [`MalformedJson`](Self::MalformedJson) | 400 | `malformed_json` |
     /// | [`InvalidEnvelope`](Self::InvalidEnvelope) | 422 | `invalid_envelope` |
     /// | [`InvalidData`](Self::InvalidData) | 422 | `invalid_data` |
@@ -44,7 +44,7 @@ define_rejection! {
         /// marker: the signature layer does not run before the extractor. This is a
         /// misconfiguration of the server, hence 500.
         #[rejection(status = StatusCode::INTERNAL_SERVER_ERROR, code = "missing_verified_delivery")]
-        MissingDelivery => (
+        Unverified => (
             "the request has no verified-delivery marker: the signature verification layer \
              (VerifySignatureLayer) does not run before the event extractor; add it in front \
              of this route, or use UnverifiedWebhookEvent for local tools"

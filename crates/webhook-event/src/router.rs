@@ -46,7 +46,7 @@ type ErasedHandler =
 /// use serde::Deserialize;
 /// use tower::ServiceExt;
 /// use webhook_core::{KeyId, VerifiedDelivery};
-/// use webhook_event::{EventRouter, Outcome, WebhookEvent};
+/// use webhook_event::{EventRouter, Handled, WebhookEvent};
 ///
 /// #[derive(Deserialize)]
 /// struct Payout {
@@ -55,7 +55,7 @@ type ErasedHandler =
 ///
 /// let router = EventRouter::new().on("payout.completed", |event: WebhookEvent<Payout>| async move {
 ///     println!("payout {} completed", event.data.payout_id);
-///     Outcome::Processed
+///     Handled::Processed
 /// });
 ///
 /// let send = |body: &'static str| {
@@ -186,7 +186,7 @@ impl EventRouter {
     /// // keep the 500 for a missing signature layer.
     /// let router = EventRouter::new().on_rejection(|rejection: &EventRejection| {
     ///     let mut response = Response::new(Bytes::from(rejection.code()));
-    ///     if *rejection == EventRejection::MissingDelivery {
+    ///     if *rejection == EventRejection::Unverified {
     ///         *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
     ///     }
     ///     response
@@ -236,7 +236,7 @@ impl EventRouter {
                     event_type = &*event_type,
                     "no handler for this event type: ignored"
                 );
-                let ignored = Outcome::Ignored.into_event_response();
+                let ignored = Handled::Ignored.into_event_response();
                 return Ok((Box::pin(std::future::ready(ignored)), tag));
             }
         };
@@ -290,7 +290,7 @@ impl<B> Service<Request<B>> for EventRouter {
             .extensions()
             .get::<VerifiedDelivery>()
             .cloned()
-            .ok_or(EventRejection::MissingDelivery)
+            .ok_or(EventRejection::Unverified)
             .and_then(|delivery| self.route(delivery));
         match routed {
             Ok((future, event_type)) => ResponseFuture {
@@ -339,7 +339,7 @@ pub type EventBody = webhook_core::BytesBody;
 
 /// What an [`EventRouter`] handler can return.
 ///
-/// Implemented for [`Outcome`], [`StatusCode`], `()` (200, empty),
+/// Implemented for [`Handled`], [`StatusCode`], `()` (200, empty),
 /// `serde_json::Value` (200, JSON), `(StatusCode, R)`, `http::Response<Bytes>` and
 /// `http::Response<String>`, the rejections ([`EventRejection`], [`GuardError`],
 /// [`Problem`]), and `Result<R, E>` of any two of these, so a handler can use `?`.
@@ -348,11 +348,11 @@ pub trait IntoEventResponse {
     fn into_event_response(self) -> Response<Bytes>;
 }
 
-/// A handler's usual answers, each `200` with a small JSON body
-/// `{"status":"processed"}`, `{"status":"ignored"}` or `{"status":"stale"}`.
+/// How a handler handled an event: its usual answers, each `200` with a small JSON
+/// body `{"status":"processed"}`, `{"status":"ignored"}` or `{"status":"stale"}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum Outcome {
+pub enum Handled {
     /// The event was applied.
     Processed,
     /// The event is of no interest to this receiver.
@@ -362,7 +362,7 @@ pub enum Outcome {
     Stale,
 }
 
-impl Outcome {
+impl Handled {
     /// `processed`, `ignored` or `stale`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -385,7 +385,7 @@ fn json_response(body: Bytes) -> Response<Bytes> {
     response
 }
 
-impl IntoEventResponse for Outcome {
+impl IntoEventResponse for Handled {
     fn into_event_response(self) -> Response<Bytes> {
         json_response(self.to_json())
     }

@@ -13,7 +13,7 @@ use http_body_util::BodyExt;
 use serde::Deserialize;
 use serde_json::Value;
 use tower::ServiceExt;
-use webhook_event::{EventRejection, EventRouter, Outcome, UnverifiedWebhookEvent, WebhookEvent};
+use webhook_event::{EventRejection, EventRouter, Handled, UnverifiedWebhookEvent, WebhookEvent};
 use webhook_signature::scheme::HopNow;
 use webhook_signature::{Signer, Verifier, VerifySignatureLayer};
 
@@ -66,14 +66,14 @@ async fn call(app: &Router, request: Request<Body>) -> (StatusCode, String, Valu
     (status, content_type, body)
 }
 
-async fn payout(event: WebhookEvent<Payout>) -> Outcome {
+async fn payout(event: WebhookEvent<Payout>) -> Handled {
     assert_eq!(event.scheme(), "hopnow");
     assert_eq!(event.key_id().as_str(), "k1");
     assert_eq!(
         (event.data.payout_id.as_str(), event.data.amount),
         ("po_1", 1200)
     );
-    Outcome::Processed
+    Handled::Processed
 }
 
 #[tokio::test]
@@ -117,7 +117,7 @@ async fn an_missing_verified_delivery_is_refused_as_a_misconfiguration() {
         "/webhooks",
         post(move |_: WebhookEvent<Payout>| {
             counted.fetch_add(1, AtomicOrdering::SeqCst);
-            async { Outcome::Processed }
+            async { Handled::Processed }
         }),
     );
     let (status, content_type, body) = call(&app, unsigned("/webhooks", BODY)).await;
@@ -173,7 +173,7 @@ async fn rejections_can_be_remapped_by_the_handler() {
     async fn lenient(event: Result<WebhookEvent<Payout>, EventRejection>) -> StatusCode {
         match event {
             Ok(_) => StatusCode::OK,
-            Err(EventRejection::MissingDelivery) => StatusCode::INTERNAL_SERVER_ERROR,
+            Err(EventRejection::Unverified) => StatusCode::INTERNAL_SERVER_ERROR,
             Err(_) => StatusCode::ACCEPTED,
         }
     }
@@ -192,7 +192,7 @@ async fn the_router_is_an_axum_service() {
         counted.fetch_add(1, AtomicOrdering::SeqCst);
         async move {
             assert_eq!(event.data.amount, 1200);
-            Outcome::Processed
+            Handled::Processed
         }
     });
     let app = Router::new()

@@ -13,7 +13,7 @@ use serde_json::Value;
 use time::macros::datetime;
 use tower::{ServiceBuilder, ServiceExt};
 use webhook_core::{KeyId, PROBLEM_JSON, Rejection, VerifiedDelivery};
-use webhook_event::{EventRejection, EventRouter, Outcome, UnverifiedWebhookEvent, WebhookEvent};
+use webhook_event::{EventRejection, EventRouter, Handled, UnverifiedWebhookEvent, WebhookEvent};
 use webhook_signature::scheme::{HopNow, StandardWebhooks};
 use webhook_signature::{Signer, Verifier, VerifySignatureLayer};
 
@@ -72,7 +72,7 @@ const COMPLETED: &str = r#"{"id":"evt_2","type":"payout.completed","created":176
 fn request_without_the_marker_is_a_500_naming_the_missing_layer() {
     let request = Request::post("/webhooks").body(COMPLETED).unwrap();
     let rejection = WebhookEvent::<Value>::from_request(&request).unwrap_err();
-    assert_eq!(rejection, EventRejection::MissingDelivery);
+    assert_eq!(rejection, EventRejection::Unverified);
     assert_problem(
         &rejection,
         500,
@@ -83,7 +83,7 @@ fn request_without_the_marker_is_a_500_naming_the_missing_layer() {
     let (parts, _) = request.into_parts();
     assert_eq!(
         WebhookEvent::<Value>::from_parts(&parts).unwrap_err(),
-        EventRejection::MissingDelivery
+        EventRejection::Unverified
     );
 }
 
@@ -396,7 +396,7 @@ fn payout_router(seen: Arc<Seen>) -> EventRouter {
                         PayoutEvent::Failed { .. } => &seen.failed,
                     };
                     counter.fetch_add(1, AtomicOrdering::SeqCst);
-                    Outcome::Processed
+                    Handled::Processed
                 }
             },
         )
@@ -527,9 +527,9 @@ async fn handlers_can_use_question_mark() {
             .as_u64()
             .ok_or(StatusCode::UNPROCESSABLE_ENTITY)?;
         Ok::<_, StatusCode>(if amount > 0 {
-            Outcome::Processed
+            Handled::Processed
         } else {
-            Outcome::Ignored
+            Handled::Ignored
         })
     });
     let ok = r#"{"id":"e","type":"a","created":1,"data":{"amount":1}}"#;

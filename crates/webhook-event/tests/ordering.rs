@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 use time::macros::datetime;
-use webhook_event::{MemoryOrderingGuard, Newest, Ordering, OrderingGuard};
+use webhook_event::{GuardDecision, MemoryOrderingGuard, Newest, OrderingGuard};
 
 /// 1,000 events about one entity, with random `created` times drawn from a narrow
 /// range so that many share a second (the id breaks those ties).
@@ -37,7 +37,7 @@ async fn storm<G: OrderingGuard + 'static>(
     guard: Arc<G>,
     entity: &'static str,
     events: &[(OffsetDateTime, String)],
-) -> Vec<Ordering> {
+) -> Vec<GuardDecision> {
     let barrier = Arc::new(tokio::sync::Barrier::new(events.len()));
     let tasks: Vec<_> = events
         .iter()
@@ -63,13 +63,13 @@ async fn check_storm<G: OrderingGuard>(
     guard: &G,
     entity: &str,
     events: &[(OffsetDateTime, String)],
-    answers: &[Ordering],
+    answers: &[GuardDecision],
 ) {
     let newest = newest_of(events);
     // The newest event can never be stale.
     for ((created, id), answer) in events.iter().zip(answers) {
         if (*created, id.as_str()) == (newest.created, newest.event_id.as_str()) {
-            assert_eq!(*answer, Ordering::Applied);
+            assert_eq!(*answer, GuardDecision::Applied);
         }
     }
     let applied = answers.iter().filter(|a| a.is_applied()).count();
@@ -78,9 +78,9 @@ async fn check_storm<G: OrderingGuard>(
     for (created, id) in events {
         let answer = guard.apply_if_newer(entity, *created, id).await.unwrap();
         let expected = if *id == newest.event_id && *created == newest.created {
-            Ordering::Applied
+            GuardDecision::Applied
         } else {
-            Ordering::Stale
+            GuardDecision::Stale
         };
         assert_eq!(answer, expected, "{created} {id}");
     }
@@ -126,7 +126,7 @@ mod redis_guard {
     use time::macros::datetime;
     use webhook_core::Rejection;
     use webhook_core::redis::RedisConnection;
-    use webhook_event::{GuardConfigError, Ordering, OrderingGuard, RedisOrderingGuard};
+    use webhook_event::{GuardConfigError, GuardDecision, OrderingGuard, RedisOrderingGuard};
 
     use super::{check_storm, newest_of, random_events, storm};
 
@@ -187,7 +187,7 @@ mod redis_guard {
                 .apply_if_newer("payout:po_1", t, "evt_1")
                 .await
                 .unwrap(),
-            Ordering::Applied
+            GuardDecision::Applied
         );
         let Reply::Integer(ttl) = server.command(&["PTTL", "shop:payout:po_1"]).unwrap() else {
             panic!("PTTL answers an integer");
@@ -202,7 +202,7 @@ mod redis_guard {
                 .apply_if_newer("payout:po_1", earlier, "evt_9")
                 .await
                 .unwrap(),
-            Ordering::Stale
+            GuardDecision::Stale
         );
         // Ties on `created`: the id decides, byte by byte.
         assert_eq!(
@@ -210,35 +210,35 @@ mod redis_guard {
                 .apply_if_newer("payout:po_1", t, "evt_0")
                 .await
                 .unwrap(),
-            Ordering::Stale
+            GuardDecision::Stale
         );
         assert_eq!(
             guard
                 .apply_if_newer("payout:po_1", t, "evt_1")
                 .await
                 .unwrap(),
-            Ordering::Applied
+            GuardDecision::Applied
         );
         assert_eq!(
             guard
                 .apply_if_newer("payout:po_1", t, "evt_10")
                 .await
                 .unwrap(),
-            Ordering::Applied
+            GuardDecision::Applied
         );
         assert_eq!(
             guard
                 .apply_if_newer("payout:po_1", t, "evt_2")
                 .await
                 .unwrap(),
-            Ordering::Applied
+            GuardDecision::Applied
         );
         assert_eq!(
             guard
                 .apply_if_newer("payout:po_1", t, "evt_10")
                 .await
                 .unwrap(),
-            Ordering::Stale
+            GuardDecision::Stale
         );
         // A stale answer does not touch the stored state (nor its TTL).
         assert_eq!(
@@ -304,6 +304,6 @@ mod redis_guard {
             }
         }
         // Without persistence the restarted server is empty: `c` is the first event.
-        assert_eq!(answer, Some(Ordering::Applied));
+        assert_eq!(answer, Some(GuardDecision::Applied));
     }
 }

@@ -40,7 +40,7 @@ pub enum StoreErrorPolicy {
     Reject,
     /// Call the handler anyway, without deduplication, and log at `warn`. Completion
     /// and release are still attempted, in case the store comes back meanwhile.
-    Allow,
+    PassThrough,
 }
 
 /// What to do when the handler answers 4xx.
@@ -257,7 +257,7 @@ impl<S, St> Layer<S> for IdempotencyLayer<St> {
 ///     .lease(Duration::from_secs(30))
 ///     .retention(Duration::from_secs(7 * 24 * 3600))
 ///     .client_errors(ClientErrorPolicy::Record)
-///     .store_errors(StoreErrorPolicy::Allow)
+///     .store_errors(StoreErrorPolicy::PassThrough)
 ///     .build()
 ///     .unwrap();
 /// assert_eq!(layer.lease(), Duration::from_secs(30));

@@ -66,7 +66,7 @@
 //! | duplicate of a processed event | replays the recorded response with `Idempotent-Replayed: true`; the handler is not called |
 //! | duplicate while the first runs | 409 `in_flight` with `Retry-After` (time left on the lease); the handler is not called |
 //! | the worker crashed holding a claim | the claim expires with its lease; the next retry is processed |
-//! | the store fails | [`StoreErrorPolicy::Reject`] (default): 503 `store_unavailable` with `Retry-After`, the handler is not called, nothing is lost since the sender retries; or [`StoreErrorPolicy::Allow`]: process without deduplication, logged at `warn` |
+//! | the store fails | [`StoreErrorPolicy::Reject`] (default): 503 `store_unavailable` with `Retry-After`, the handler is not called, nothing is lost since the sender retries; or [`StoreErrorPolicy::PassThrough`]: process without deduplication, logged at `warn` |
 //! | no event id | 400 `missing_event_id` ([`MissingKeyPolicy::Reject`], default) or passed through ([`MissingKeyPolicy::PassThrough`]) |
 //! | no verified-delivery marker | 500 `missing_verified_delivery`: the signature layer is missing, a configuration error; never processed unprotected |
 //!
@@ -133,6 +133,6 @@ pub use layer::{
     StoreErrorPolicy,
 };
 pub use rejection::IdempotencyRejection;
-pub use service::{IDEMPOTENT_REPLAYED, Idempotency};
+pub use service::Idempotency;
 pub use store::Store;
-pub use webhook_core::MissingKeyPolicy;
+pub use webhook_core::{IDEMPOTENT_REPLAYED, MissingKeyPolicy};

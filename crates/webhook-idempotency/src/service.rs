@@ -12,7 +12,7 @@ use http_body_util::BodyExt;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tower_service::Service;
-use webhook_core::{RequestHead, ResponseBody, VerifiedDelivery};
+use webhook_core::{IDEMPOTENT_REPLAYED, RequestHead, ResponseBody, VerifiedDelivery};
 
 use crate::layer::Config;
 use crate::store::{Claim, Completion, Store, StoreErrorKind, StoredResponse, Token};
@@ -20,9 +20,6 @@ use crate::{
     ClientErrorPolicy, IdempotencyLayer, IdempotencyRejection, MissingKeyPolicy, ResponseFuture,
     StoreErrorPolicy,
 };
-
-/// The header added to a replayed response: `Idempotent-Replayed: true`.
-pub static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
 /// The service built by [`IdempotencyLayer`]; see there.
 ///
@@ -260,7 +257,7 @@ where
                 };
                 return rejected(&config, &rejection, grpc);
             }
-            StoreErrorPolicy::Allow => {
+            StoreErrorPolicy::PassThrough => {
                 tracing::warn!(%error, "idempotency store failed: processing the delivery without deduplication");
             }
         },

@@ -424,7 +424,7 @@ async fn a_failing_store_means_503_by_default_or_processing_without_dedup_when_a
     assert_eq!(recorder.total_runs(), 0);
 
     let layer = IdempotencyLayer::builder(DownStore)
-        .store_errors(StoreErrorPolicy::Allow)
+        .store_errors(StoreErrorPolicy::PassThrough)
         .build()
         .unwrap();
     let service = stack(layer, &recorder);

@@ -432,7 +432,7 @@ async fn with_the_allow_policy_deliveries_are_processed_while_redis_is_down() {
     let mut server = RedisServer::start();
     let recorder = Recorder::default();
     let service = configured(&server, &recorder, Duration::from_millis(200), |layer| {
-        layer.store_errors(StoreErrorPolicy::Allow)
+        layer.store_errors(StoreErrorPolicy::PassThrough)
     })
     .await;
     server.kill();

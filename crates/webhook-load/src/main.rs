@@ -48,8 +48,8 @@ use crate::run::RunArgs;
 
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// `--features mimalloc`: the same runs on another allocator (glibc malloc spends
-/// about a quarter of the stack's CPU under load; see BENCHMARKS.md).
+/// `--features mimalloc`: the same runs on another allocator (glibc malloc takes a
+/// large share of the stack's CPU under load; see BENCHMARKS.md).
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -39,7 +39,7 @@ use tokio::runtime::Runtime;
 use tower::util::BoxCloneService;
 use tower::{Layer, ServiceBuilder, ServiceExt};
 use tracing::Level;
-use webhook_event::{EventRouter, Outcome, WebhookEvent};
+use webhook_event::{EventRouter, Handled, WebhookEvent};
 use webhook_idempotency::IdempotencyLayer;
 use webhook_observe::{CLOCK_SKEW_SECONDS_BUCKETS, ObserveLayer, PROCESSING_SECONDS_BUCKETS};
 use webhook_ratelimit::{Quota, RateLimitLayer};
@@ -86,7 +86,7 @@ fn stack(observe: Option<ObserveLayer>) -> Stack {
     let limit = RateLimitLayer::builder(Quota::per_second(NonZeroU32::MAX))
         .build()
         .unwrap();
-    let router = EventRouter::new().on(EVENT_TYPE, |_: WebhookEvent| async { Outcome::Processed });
+    let router = EventRouter::new().on(EVENT_TYPE, |_: WebhookEvent| async { Handled::Processed });
     let inner = ServiceBuilder::new()
         .layer(limit)
         .layer(VerifySignatureLayer::new(verifier))

@@ -6,8 +6,8 @@
 //! handles instead, but only for a recorder that lives as long as the process: the
 //! global one (or the no-op one before any is installed), known by its address. A local
 //! recorder (`metrics::with_local_recorder`, as tests use) could be dropped and another
-//! one made at the same address, so under a local recorder every call registers, as
-//! before.
+//! one made at the same address, so under a local recorder every call registers the
+//! metric again.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};

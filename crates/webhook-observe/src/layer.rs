@@ -13,7 +13,7 @@ use webhook_core::{EventType, REJECTION_CODES, RefusalLogged, VerifiedDelivery};
 use crate::handles::{self, Handles, with_handle};
 use crate::monitor::ErrorRateMonitor;
 use crate::outcome::{OTHER, UNKNOWN};
-use crate::{Observe, Outcome, names};
+use crate::{DeliveryOutcome, Observe, names};
 
 /// The most event types an allow-list may hold: 1,024.
 pub const MAX_EVENT_TYPES: usize = 1024;
@@ -134,7 +134,7 @@ impl Config {
     /// Records what became of a delivery: `response` is `None` when the inner service
     /// returned `Err`.
     pub(crate) fn finish<B>(&self, response: Option<&Response<B>>, elapsed: Duration, span: &Span) {
-        let outcome = response.map_or(Outcome::Failed, Outcome::of);
+        let outcome = response.map_or(DeliveryOutcome::Failed, DeliveryOutcome::of);
         let extensions = response.map(Response::extensions);
         let delivery = extensions.and_then(|e| e.get::<VerifiedDelivery>());
         let event_type = extensions.and_then(|e| e.get::<EventType>());
@@ -147,7 +147,7 @@ impl Config {
             record_span(span, outcome, delivery, event_type, status, elapsed, logged);
         }
         if let Some(monitor) = &self.monitor {
-            if outcome != Outcome::RateLimited {
+            if outcome != DeliveryOutcome::RateLimited {
                 monitor.record(outcome.is_error());
             }
         }
@@ -155,7 +155,7 @@ impl Config {
 
     fn record_metrics(
         &self,
-        outcome: Outcome,
+        outcome: DeliveryOutcome,
         delivery: Option<&VerifiedDelivery>,
         event_type: Option<&EventType>,
         elapsed: Duration,
@@ -183,11 +183,11 @@ impl Config {
             }
         }
         match outcome {
-            Outcome::Processed | Outcome::Failed => {
+            DeliveryOutcome::Processed | DeliveryOutcome::Failed => {
                 let label = self.event_type_label(event_type);
                 let by_type = handles.and_then(|h| h.by_type(label.as_str()));
                 let (name, slot) = match outcome {
-                    Outcome::Processed => (names::PROCESSED, by_type.map(|t| &t.processed)),
+                    DeliveryOutcome::Processed => (names::PROCESSED, by_type.map(|t| &t.processed)),
                     _ => (names::FAILED, by_type.map(|t| &t.failed)),
                 };
                 with_handle(
@@ -201,7 +201,7 @@ impl Config {
                     |histogram| histogram.record(elapsed.as_secs_f64()),
                 );
             }
-            Outcome::Rejected { reason } => {
+            DeliveryOutcome::Rejected { reason } => {
                 let label = self.reason_label(reason);
                 with_handle(
                     handles.and_then(|h| h.by_reason(label)),
@@ -209,12 +209,12 @@ impl Config {
                     |counter| counter.increment(1),
                 );
             }
-            Outcome::Duplicate => with_handle(
+            DeliveryOutcome::Duplicate => with_handle(
                 handles.map(|h| &h.duplicates),
                 || metrics::counter!(names::DUPLICATES),
                 |counter| counter.increment(1),
             ),
-            Outcome::RateLimited => with_handle(
+            DeliveryOutcome::RateLimited => with_handle(
                 handles.map(|h| &h.rate_limited),
                 || metrics::counter!(names::RATE_LIMITED),
                 |counter| counter.increment(1),
@@ -283,7 +283,7 @@ impl Label<'_> {
 
 fn record_span(
     span: &Span,
-    outcome: Outcome,
+    outcome: DeliveryOutcome,
     delivery: Option<&VerifiedDelivery>,
     event_type: Option<&EventType>,
     status: Option<u16>,
@@ -294,7 +294,7 @@ fn record_span(
     let event_type = event_type.map(EventType::as_str);
     let outcome_name = outcome.as_str();
     let reason = match outcome {
-        Outcome::Rejected { reason } => Some(reason),
+        DeliveryOutcome::Rejected { reason } => Some(reason),
         _ => None,
     };
     // A disabled span (below the subscriber's level) has nothing to record.
@@ -328,24 +328,24 @@ fn record_span(
     // The closing event names the delivery itself, so that it says which delivery
     // it is about when the span is not recorded.
     match outcome {
-        Outcome::Processed => {
+        DeliveryOutcome::Processed => {
             tracing::debug!(parent: span, outcome = outcome_name, status, event_id, event_type, "webhook delivery processed");
         }
-        Outcome::Duplicate => {
+        DeliveryOutcome::Duplicate => {
             tracing::debug!(parent: span, outcome = outcome_name, status, event_id, event_type, "duplicate webhook delivery");
         }
-        Outcome::RateLimited => {
+        DeliveryOutcome::RateLimited => {
             tracing::warn!(parent: span, outcome = outcome_name, status, event_id, event_type, "webhook delivery rate limited");
         }
         // The layer that refused it logged it already (`webhook_core::refuse`): one
         // warning per refused delivery.
-        Outcome::Rejected { reason } if logged => {
+        DeliveryOutcome::Rejected { reason } if logged => {
             tracing::debug!(parent: span, outcome = outcome_name, reason, status, event_id, event_type, "webhook delivery rejected");
         }
-        Outcome::Rejected { reason } => {
+        DeliveryOutcome::Rejected { reason } => {
             tracing::warn!(parent: span, outcome = outcome_name, reason, status, event_id, event_type, "webhook delivery rejected");
         }
-        Outcome::Failed => {
+        DeliveryOutcome::Failed => {
             tracing::error!(parent: span, outcome = outcome_name, status, event_id, event_type, "webhook delivery failed");
         }
     }
@@ -504,8 +504,8 @@ impl ObserveLayerBuilder {
     }
 
     /// Feeds `monitor` one sample per delivery: an error for
-    /// [`Rejected`](Outcome::Rejected) and [`Failed`](Outcome::Failed), a success for
-    /// [`Processed`](Outcome::Processed) and [`Duplicate`](Outcome::Duplicate);
+    /// [`Rejected`](DeliveryOutcome::Rejected) and [`Failed`](DeliveryOutcome::Failed), a success for
+    /// [`Processed`](DeliveryOutcome::Processed) and [`Duplicate`](DeliveryOutcome::Duplicate);
     /// rate-limited deliveries are left out (a flood would hide the errors).
     pub fn error_monitor(mut self, monitor: ErrorRateMonitor) -> Self {
         self.monitor = Some(monitor);

@@ -14,7 +14,7 @@
 //! use http::{Request, StatusCode};
 //! use metrics_exporter_prometheus::PrometheusBuilder;
 //! use tower::{ServiceBuilder, ServiceExt};
-//! use webhook_event::{EventRouter, Outcome, WebhookEvent};
+//! use webhook_event::{EventRouter, Handled, WebhookEvent};
 //! use webhook_observe::ObserveLayer;
 //! use webhook_signature::{Signer, Verifier, VerifySignatureLayer, scheme::HopNow};
 //!
@@ -26,7 +26,7 @@
 //! metrics::set_global_recorder(recorder).unwrap();
 //! webhook_observe::describe_metrics();
 //!
-//! let router = EventRouter::new().on("payout.completed", |_: WebhookEvent| async { Outcome::Processed });
+//! let router = EventRouter::new().on("payout.completed", |_: WebhookEvent| async { Handled::Processed });
 //! let verifier = Verifier::builder(HopNow).secret("2025-11", "dev-secret").build().unwrap();
 //! let service = ServiceBuilder::new()
 //!     .layer(ObserveLayer::builder().event_types(["payout.completed"]).build().unwrap())
@@ -72,7 +72,7 @@
 //! | `event_type` | the routed `type` |
 //! | `scheme`, `key_id` | the scheme and the key that verified the delivery |
 //! | `verified` | `true` when the signature was verified |
-//! | `outcome` | `processed`, `rejected`, `duplicate`, `rate_limited` or `failed` ([`Outcome`]) |
+//! | `outcome` | `processed`, `rejected`, `duplicate`, `rate_limited` or `failed` ([`DeliveryOutcome`]) |
 //! | `reason` | the rejection code, for `rejected` |
 //! | `status` | the HTTP status (absent when the inner service returned `Err`) |
 //! | `duration_ms` | from the call to the response head |
@@ -89,7 +89,7 @@
 //! |---|---|---|---|
 //! | `webhooks_received_total` | counter | | every request, when called |
 //! | `webhooks_verified_total` | counter | `scheme`, `key_id` | the signature verified (whatever came next) |
-//! | `webhooks_rejected_total` | counter | `reason` | a layer refused it ([`Outcome::Rejected`]) |
+//! | `webhooks_rejected_total` | counter | `reason` | a layer refused it ([`DeliveryOutcome::Rejected`]) |
 //! | `webhooks_duplicates_total` | counter | | replayed, or 409 `in_flight` |
 //! | `webhooks_rate_limited_total` | counter | | refused by a rate limit |
 //! | `webhooks_processed_total` | counter | `event_type` | the handler answered 1xx to 3xx |
@@ -133,13 +133,9 @@
 //! `cargo bench -p webhook-observe --bench overhead` times the full in-memory stack
 //! (rate limit, Standard Webhooks verification, idempotency, router) with the
 //! Prometheus recorder and a `fmt` subscriber at `INFO`, the cases in alternating
-//! batches. On a shared 2-core machine a processed delivery took 6.1 µs without the
-//! layer and 6.4 µs with it switched off; with its defaults (metrics, and the span at
-//! `DEBUG`, so not recorded) 0.4 µs more than off (`on / off` 1.06); with the span at
-//! `INFO`, 1.6 µs more than off: the span, and its fields formatted by the subscriber
-//! as they are recorded, cost 1.1 µs of it, and metrics alone 0.4 µs (1.2-1.3 µs
-//! before the layer kept its metric handles). Switch either off where it does not
-//! pay.
+//! batches. With its defaults (metrics on, the span at `DEBUG`) the layer adds a few
+//! percent; a span at `INFO` costs the most, as the subscriber formats its fields
+//! (BENCHMARKS.md, "Other figures"). Switch either off where it does not pay.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod future;
@@ -154,7 +150,7 @@ pub use layer::{
     ConfigError, MAX_EVENT_TYPE_LEN, MAX_EVENT_TYPES, ObserveLayer, ObserveLayerBuilder,
 };
 pub use monitor::{ErrorRate, ErrorRateMonitor};
-pub use outcome::{OTHER, Outcome, UNKNOWN};
+pub use outcome::{DeliveryOutcome, OTHER, UNKNOWN};
 pub use service::Observe;
 
 /// The metric names.

@@ -122,8 +122,8 @@ struct Inner {
 ///
 /// Feed it by hand with [`record`](Self::record), or let
 /// [`ObserveLayerBuilder::error_monitor`](crate::ObserveLayerBuilder::error_monitor)
-/// feed it every delivery ([`Outcome::is_error`](crate::Outcome::is_error); rate-limited
-/// deliveries are left out).
+/// feed it every delivery ([`DeliveryOutcome::is_error`](crate::DeliveryOutcome::is_error);
+/// rate-limited deliveries are left out).
 ///
 /// ```
 /// use std::sync::Arc;

@@ -1,5 +1,5 @@
 use http::{HeaderMap, HeaderName, Response};
-use webhook_core::{EventType, RejectionCode};
+use webhook_core::{EventType, IDEMPOTENT_REPLAYED, RejectionCode};
 
 /// The label value for anything outside an allow-list: an event type that is not
 /// configured, a rejection code that is not known.
@@ -27,20 +27,20 @@ pub const UNKNOWN: &str = "unknown";
 /// ```
 /// use http::{Response, StatusCode};
 /// use webhook_core::Problem;
-/// use webhook_observe::Outcome;
+/// use webhook_observe::DeliveryOutcome;
 ///
 /// let ok = Response::new(());
-/// assert_eq!(Outcome::of(&ok), Outcome::Processed);
+/// assert_eq!(DeliveryOutcome::of(&ok), DeliveryOutcome::Processed);
 ///
 /// let forged = Problem::new(StatusCode::UNAUTHORIZED, "signature_mismatch", "no key matched").into_response();
-/// assert_eq!(Outcome::of(&forged), Outcome::Rejected { reason: "signature_mismatch" });
+/// assert_eq!(DeliveryOutcome::of(&forged), DeliveryOutcome::Rejected { reason: "signature_mismatch" });
 ///
 /// let replay = Response::builder().header("idempotent-replayed", "true").body(()).unwrap();
-/// assert_eq!(Outcome::of(&replay), Outcome::Duplicate);
+/// assert_eq!(DeliveryOutcome::of(&replay), DeliveryOutcome::Duplicate);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum Outcome {
+pub enum DeliveryOutcome {
     /// The handler answered 1xx to 3xx.
     Processed,
     /// A layer refused the delivery (or the handler answered 4xx).
@@ -58,8 +58,8 @@ pub enum Outcome {
     Failed,
 }
 
-impl Outcome {
-    /// Classifies a response; see the table on [`Outcome`].
+impl DeliveryOutcome {
+    /// Classifies a response; see the table on [`DeliveryOutcome`].
     pub fn of<B>(response: &Response<B>) -> Self {
         let extensions = response.extensions();
         let code = extensions.get::<RejectionCode>().map(|code| code.0);
@@ -114,7 +114,6 @@ impl Outcome {
 }
 
 /// Named once, not parsed from a string at every lookup.
-static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 static GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
 
 fn grpc_status(headers: &HeaderMap) -> Option<u16> {
@@ -140,18 +139,24 @@ mod tests {
 
     #[test]
     fn classification_table() {
-        assert_eq!(Outcome::of(&response(200)), Outcome::Processed);
-        assert_eq!(Outcome::of(&response(204)), Outcome::Processed);
         assert_eq!(
-            Outcome::of(&problem(401, "signature_mismatch")),
-            Outcome::Rejected {
+            DeliveryOutcome::of(&response(200)),
+            DeliveryOutcome::Processed
+        );
+        assert_eq!(
+            DeliveryOutcome::of(&response(204)),
+            DeliveryOutcome::Processed
+        );
+        assert_eq!(
+            DeliveryOutcome::of(&problem(401, "signature_mismatch")),
+            DeliveryOutcome::Rejected {
                 reason: "signature_mismatch"
             }
         );
         // A layer's 5xx rejection is a rejection with its code...
         assert_eq!(
-            Outcome::of(&problem(503, "store_unavailable")),
-            Outcome::Rejected {
+            DeliveryOutcome::of(&problem(503, "store_unavailable")),
+            DeliveryOutcome::Rejected {
                 reason: "store_unavailable"
             }
         );
@@ -160,42 +165,48 @@ mod tests {
         handled
             .extensions_mut()
             .insert(EventType::new("payout.created"));
-        assert_eq!(Outcome::of(&handled), Outcome::Failed);
-        assert_eq!(Outcome::of(&response(500)), Outcome::Failed);
+        assert_eq!(DeliveryOutcome::of(&handled), DeliveryOutcome::Failed);
+        assert_eq!(DeliveryOutcome::of(&response(500)), DeliveryOutcome::Failed);
         assert_eq!(
-            Outcome::of(&response(422)),
-            Outcome::Rejected { reason: OTHER }
+            DeliveryOutcome::of(&response(422)),
+            DeliveryOutcome::Rejected { reason: OTHER }
         );
-        assert_eq!(Outcome::of(&problem(409, "in_flight")), Outcome::Duplicate);
         assert_eq!(
-            Outcome::of(&problem(429, "rate_limited")),
-            Outcome::RateLimited
+            DeliveryOutcome::of(&problem(409, "in_flight")),
+            DeliveryOutcome::Duplicate
         );
-        assert_eq!(Outcome::of(&response(429)), Outcome::RateLimited);
+        assert_eq!(
+            DeliveryOutcome::of(&problem(429, "rate_limited")),
+            DeliveryOutcome::RateLimited
+        );
+        assert_eq!(
+            DeliveryOutcome::of(&response(429)),
+            DeliveryOutcome::RateLimited
+        );
         let grpc = Response::builder()
             .header("grpc-status", "8")
             .body(())
             .unwrap();
-        assert_eq!(Outcome::of(&grpc), Outcome::RateLimited);
+        assert_eq!(DeliveryOutcome::of(&grpc), DeliveryOutcome::RateLimited);
         let grpc_ok = Response::builder()
             .header("grpc-status", "0")
             .body(())
             .unwrap();
-        assert_eq!(Outcome::of(&grpc_ok), Outcome::Processed);
+        assert_eq!(DeliveryOutcome::of(&grpc_ok), DeliveryOutcome::Processed);
         let replay = Response::builder()
             .status(200)
             .header("idempotent-replayed", "true")
             .body(())
             .unwrap();
-        assert_eq!(Outcome::of(&replay), Outcome::Duplicate);
+        assert_eq!(DeliveryOutcome::of(&replay), DeliveryOutcome::Duplicate);
     }
 
     #[test]
     fn errors_are_rejections_and_failures() {
-        assert!(Outcome::Failed.is_error());
-        assert!(Outcome::Rejected { reason: "x" }.is_error());
-        assert!(!Outcome::Processed.is_error());
-        assert!(!Outcome::Duplicate.is_error());
-        assert!(!Outcome::RateLimited.is_error());
+        assert!(DeliveryOutcome::Failed.is_error());
+        assert!(DeliveryOutcome::Rejected { reason: "x" }.is_error());
+        assert!(!DeliveryOutcome::Processed.is_error());
+        assert!(!DeliveryOutcome::Duplicate.is_error());
+        assert!(!DeliveryOutcome::RateLimited.is_error());
     }
 }

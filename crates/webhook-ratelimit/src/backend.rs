@@ -181,10 +181,9 @@ pub const HOUSEKEEPING_MIN_KEYS: usize = 4096;
 /// Why the request path and not a timer task: it needs no runtime and no task to
 /// start or stop with the layer, follows the limiter's own clock (so it is
 /// deterministic under a fake clock in tests), and costs one relaxed atomic increment
-/// per request. The request that runs a cleanup pays for it: about 15 ns a key
-/// (15 ms for a million stale keys, measured by `benches/overhead.rs` on a busy
-/// 2-core machine); the map's shards are locked one at a time, so other requests
-/// wait at most for one shard.
+/// per request. The request that runs a cleanup pays for it, in proportion to the
+/// stale keys it removes (BENCHMARKS.md, "Other figures"); the map's shards are
+/// locked one at a time, so other requests wait at most for one shard.
 pub struct GovernorLimiter<C: Clock = DefaultClock> {
     limiter: RateLimiter<Key, DashMapStateStore<Key>, C, StateInformationMiddleware>,
     quota: Quota,

@@ -16,7 +16,7 @@ use webhook_core::{KeyExtractor, MissingKeyPolicy, RequestHead};
 use crate::{Global, Key, RateLimit, RateLimitRejection};
 
 /// A layer configuration that cannot work, reported by
-/// [`RateLimitBuilder::build`].
+/// [`RateLimitLayerBuilder::build`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConfigError {
@@ -268,15 +268,15 @@ impl<K> Clone for RateLimitLayer<K> {
 impl RateLimitLayer {
     /// Starts an in-memory ([`GovernorLimiter`]) layer giving each key `quota`.
     ///
-    /// Keys default to [`Global`]; pick another with [`RateLimitBuilder::key`].
-    pub fn builder(quota: Quota) -> RateLimitBuilder<Global> {
+    /// Keys default to [`Global`]; pick another with [`RateLimitLayerBuilder::key`].
+    pub fn builder(quota: Quota) -> RateLimitLayerBuilder<Global> {
         Self::builder_with(GovernorLimiter::new(quota))
     }
 
     /// Starts a layer on `backend`: a [`GovernorLimiter`] on a clock of your choice,
     /// a `RedisRateLimiter`, or your own [`Backend`].
-    pub fn builder_with(backend: impl Backend) -> RateLimitBuilder<Global> {
-        RateLimitBuilder {
+    pub fn builder_with(backend: impl Backend) -> RateLimitLayerBuilder<Global> {
+        RateLimitLayerBuilder {
             limiter: Limiter::new(backend),
             key: Global,
             policy_name: "default".into(),
@@ -323,7 +323,7 @@ impl<S, K> Layer<S> for RateLimitLayer<K> {
 
 /// Configures a [`RateLimitLayer`].
 #[must_use]
-pub struct RateLimitBuilder<K> {
+pub struct RateLimitLayerBuilder<K> {
     limiter: Limiter,
     key: K,
     policy_name: String,
@@ -332,12 +332,12 @@ pub struct RateLimitBuilder<K> {
     on_rejection: Option<RenderRejection<RateLimitRejection>>,
 }
 
-impl<K> RateLimitBuilder<K> {
+impl<K> RateLimitLayerBuilder<K> {
     /// Counts requests per `key` ([`Global`], [`PeerIp`](crate::PeerIp),
     /// [`HeaderKey`](crate::HeaderKey), [`VerifiedSource`](crate::VerifiedSource), or
     /// any [`KeyExtractor<Key>`](KeyExtractor), closures included).
-    pub fn key<K2: KeyExtractor<Key>>(self, key: K2) -> RateLimitBuilder<K2> {
-        RateLimitBuilder {
+    pub fn key<K2: KeyExtractor<Key>>(self, key: K2) -> RateLimitLayerBuilder<K2> {
+        RateLimitLayerBuilder {
             limiter: self.limiter,
             key,
             policy_name: self.policy_name,
@@ -360,7 +360,7 @@ impl<K> RateLimitBuilder<K> {
     ///     .unwrap();
     /// # drop(layer);
     /// ```
-    pub fn key_fn<F>(self, key: F) -> RateLimitBuilder<F>
+    pub fn key_fn<F>(self, key: F) -> RateLimitLayerBuilder<F>
     where
         F: Fn(&RequestHead<'_>) -> Option<Key> + Send + Sync + 'static,
     {
@@ -442,9 +442,9 @@ impl<K> RateLimitBuilder<K> {
     }
 }
 
-impl<K: fmt::Debug> fmt::Debug for RateLimitBuilder<K> {
+impl<K: fmt::Debug> fmt::Debug for RateLimitLayerBuilder<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RateLimitBuilder")
+        f.debug_struct("RateLimitLayerBuilder")
             .field("backend", &self.limiter)
             .field("key", &self.key)
             .field("policy_name", &self.policy_name)

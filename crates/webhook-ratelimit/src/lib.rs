@@ -50,7 +50,7 @@
 //! [`VerifiedDelivery`](webhook_core::VerifiedDelivery) marker), or any closure
 //! `Fn(&RequestHead<'_>) -> Option<Key>`. A request without a key is refused with 500
 //! `rate_limit_key_missing` by default, since it means a deployment mistake; see
-//! [`RateLimitBuilder::missing_key`].
+//! [`RateLimitLayerBuilder::missing_key`].
 //!
 //! [`KeyExtractor`], [`RequestHead`], [`HeaderKey`] and [`MissingKeyPolicy`] are
 //! `webhook-core`'s, shared with the idempotency layer: a rate-limit key and an event
@@ -161,13 +161,13 @@ pub use extract::{Global, VerifiedSource};
 pub use future::ResponseFuture;
 pub use governor::Quota;
 pub use key::Key;
-pub use layer::{ConfigError, RateLimitBuilder, RateLimitLayer};
+pub use layer::{ConfigError, RateLimitLayer, RateLimitLayerBuilder};
 pub use peer::PeerIp;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis_backend::{
-    DEFAULT_KEY_PREFIX, DEFAULT_OPERATION_TIMEOUT, RedisRateLimiter, RedisRateLimiterBuilder,
-    Unavailable,
+    BackendErrorPolicy, DEFAULT_KEY_PREFIX, DEFAULT_OPERATION_TIMEOUT, RedisRateLimiter,
+    RedisRateLimiterBuilder,
 };
 pub use rejection::RateLimitRejection;
 pub use service::RateLimit;

@@ -23,14 +23,15 @@ pub const DEFAULT_KEY_PREFIX: &str = "webhook-ratelimit:";
 /// connection's, since every request waits for it.
 pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_millis(250);
 
-/// What the Redis backend does when Redis cannot answer in time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the Redis backend does when Redis fails or cannot answer in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
-pub enum Unavailable {
+pub enum BackendErrorPolicy {
     /// Let the request through uncounted and log at `warn` (at most every 10 s). The
     /// default: the signature layer still keeps unauthenticated traffic out, and a
     /// limiter outage should not become a webhook outage.
-    Allow,
+    #[default]
+    PassThrough,
     /// Refuse the request with 503 `rate_limiter_unavailable` and this `Retry-After`.
     Reject {
         /// The `Retry-After` to send.
@@ -52,7 +53,7 @@ pub enum Unavailable {
 /// - **Connection**: a [`RedisConnection`], which reconnects in the background and
 ///   can be shared with the other Redis backends. Each check has an
 ///   [operation timeout](RedisRateLimiterBuilder::operation_timeout); when Redis does
-///   not answer in time the [`Unavailable`] policy applies.
+///   not answer in time the [`BackendErrorPolicy`] applies.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -84,7 +85,7 @@ struct Inner {
     ttl_ms: u64,
     prefix: Vec<u8>,
     timeout: Duration,
-    unavailable: Unavailable,
+    backend_errors: BackendErrorPolicy,
     created: Instant,
     last_warning: AtomicU64,
 }
@@ -97,7 +98,7 @@ pub struct RedisRateLimiterBuilder {
     prefix: Vec<u8>,
     key_ttl: Option<Duration>,
     timeout: Duration,
-    unavailable: Unavailable,
+    backend_errors: BackendErrorPolicy,
 }
 
 impl RedisRateLimiter {
@@ -116,7 +117,7 @@ impl RedisRateLimiter {
             prefix: DEFAULT_KEY_PREFIX.as_bytes().to_vec(),
             key_ttl: None,
             timeout: DEFAULT_OPERATION_TIMEOUT,
-            unavailable: Unavailable::Allow,
+            backend_errors: BackendErrorPolicy::default(),
         }
     }
 
@@ -160,15 +161,16 @@ impl RedisRateLimiterBuilder {
     }
 
     /// The longest a check may wait for Redis (default [`DEFAULT_OPERATION_TIMEOUT`]),
-    /// reconnection included; then the [`Unavailable`] policy applies.
+    /// reconnection included; then the [`BackendErrorPolicy`] applies.
     pub fn operation_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
-    /// What to do when Redis does not answer (default [`Unavailable::Allow`]).
-    pub fn on_unavailable(mut self, policy: Unavailable) -> Self {
-        self.unavailable = policy;
+    /// What to do when Redis fails or does not answer in time (default
+    /// [`BackendErrorPolicy::PassThrough`]).
+    pub fn backend_errors(mut self, policy: BackendErrorPolicy) -> Self {
+        self.backend_errors = policy;
         self
     }
 
@@ -204,7 +206,7 @@ impl RedisRateLimiterBuilder {
                 ttl_ms,
                 prefix: self.prefix,
                 timeout: self.timeout,
-                unavailable: self.unavailable,
+                backend_errors: self.backend_errors,
                 created: Instant::now(),
                 last_warning: AtomicU64::new(0),
             }),
@@ -253,13 +255,13 @@ impl Inner {
         {
             tracing::warn!(
                 %error,
-                policy = ?self.unavailable,
+                policy = ?self.backend_errors,
                 "rate limiter: Redis is unavailable"
             );
         }
-        match self.unavailable {
-            Unavailable::Allow => Decision::Unchecked,
-            Unavailable::Reject { retry_after } => Decision::Unavailable { retry_after },
+        match self.backend_errors {
+            BackendErrorPolicy::PassThrough => Decision::Unchecked,
+            BackendErrorPolicy::Reject { retry_after } => Decision::Unavailable { retry_after },
         }
     }
 }
@@ -286,7 +288,7 @@ impl fmt::Debug for RedisRateLimiter {
             .field("quota", &self.inner.quota)
             .field("key_prefix", &String::from_utf8_lossy(&self.inner.prefix))
             .field("operation_timeout", &self.inner.timeout)
-            .field("unavailable", &self.inner.unavailable)
+            .field("backend_errors", &self.inner.backend_errors)
             .finish_non_exhaustive()
     }
 }
@@ -299,7 +301,7 @@ impl fmt::Debug for RedisRateLimiterBuilder {
             .field("key_prefix", &String::from_utf8_lossy(&self.prefix))
             .field("key_ttl", &self.key_ttl)
             .field("operation_timeout", &self.timeout)
-            .field("unavailable", &self.unavailable)
+            .field("backend_errors", &self.backend_errors)
             .finish_non_exhaustive()
     }
 }

@@ -11,7 +11,8 @@ use test_redis::{RedisServer, Reply as RedisReply};
 use webhook_core::redis::RedisConnection;
 use webhook_ratelimit::clock::FakeRelativeClock;
 use webhook_ratelimit::{
-    ConfigError, GovernorLimiter, Key, PeerIp, Quota, RateLimitLayer, RedisRateLimiter, Unavailable,
+    BackendErrorPolicy, ConfigError, GovernorLimiter, Key, PeerIp, Quota, RateLimitLayer,
+    RedisRateLimiter,
 };
 
 use common::{Calls, from_peer, nz, quota, request, send, service};
@@ -209,7 +210,7 @@ async fn redis_down_fails_closed_with_503_when_configured() {
     let limiter = RedisRateLimiter::builder(connect(&server).await, quota(5, HOUR))
         .key_prefix("closed:")
         .operation_timeout(Duration::from_millis(300))
-        .on_unavailable(Unavailable::Reject {
+        .backend_errors(BackendErrorPolicy::Reject {
             retry_after: Duration::from_secs(3),
         })
         .build()

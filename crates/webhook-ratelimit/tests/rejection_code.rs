@@ -10,7 +10,7 @@ use tower::{Service, ServiceBuilder, ServiceExt};
 use webhook_core::RejectionCode;
 use webhook_ratelimit::{Global, Quota, RateLimitLayer};
 
-fn layer() -> webhook_ratelimit::RateLimitBuilder<Global> {
+fn layer() -> webhook_ratelimit::RateLimitLayerBuilder<Global> {
     RateLimitLayer::builder(Quota::per_hour(NonZeroU32::new(1).unwrap())).key(Global)
 }
 

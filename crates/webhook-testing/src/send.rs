@@ -11,9 +11,6 @@ use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 use tower_service::Service;
 
-/// The header the idempotency layer adds to a replayed response.
-const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
-
 /// A response read in full: status, headers and body bytes.
 #[derive(Clone, PartialEq, Eq)]
 pub struct TestResponse {
@@ -69,7 +66,7 @@ impl TestResponse {
     /// (`Idempotent-Replayed: true`) instead of running the handler.
     pub fn replayed(&self) -> bool {
         self.headers
-            .get(IDEMPOTENT_REPLAYED)
+            .get(&webhook_core::IDEMPOTENT_REPLAYED)
             .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"true"))
     }
 }

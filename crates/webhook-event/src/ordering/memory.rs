@@ -7,7 +7,8 @@ use time::OffsetDateTime;
 use tokio::time::Instant;
 
 use super::{
-    DEFAULT_RETENTION, GuardConfigError, GuardFuture, Newest, Ordering, OrderingGuard, is_older,
+    DEFAULT_RETENTION, GuardConfigError, GuardDecision, GuardFuture, Newest, OrderingGuard,
+    is_older,
 };
 
 /// The default largest number of entities a [`MemoryOrderingGuard`] remembers.
@@ -126,7 +127,7 @@ impl MemoryOrderingGuard {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn apply(&self, entity: &str, created: OffsetDateTime, event_id: &str) -> Ordering {
+    fn apply(&self, entity: &str, created: OffsetDateTime, event_id: &str) -> GuardDecision {
         let now = Instant::now();
         let ttl = self.inner.ttl;
         let mut state = self.lock();
@@ -134,7 +135,7 @@ impl MemoryOrderingGuard {
         let state = &mut *state;
         if let Some(entry) = state.entries.get(entity) {
             if is_older(created, event_id, &entry.newest) {
-                return Ordering::Stale;
+                return GuardDecision::Stale;
             }
             let old_expiry = entry.expiry;
             let expiry = state.next_expiry(now, ttl);
@@ -149,7 +150,7 @@ impl MemoryOrderingGuard {
                 event_id: event_id.to_owned(),
             };
             entry.expiry = expiry;
-            return Ordering::Applied;
+            return GuardDecision::Applied;
         }
         if state.entries.len() >= self.inner.capacity {
             state.evict_oldest();
@@ -166,7 +167,7 @@ impl MemoryOrderingGuard {
                 expiry,
             },
         );
-        Ordering::Applied
+        GuardDecision::Applied
     }
 }
 
@@ -254,17 +255,17 @@ mod tests {
     fn newer_applies_older_is_stale_and_ids_break_ties() {
         let guard = guard(60, 10);
         let t = datetime!(2025-11-02 10:00 UTC);
-        assert_eq!(guard.apply("e", t, "evt_b"), Ordering::Applied);
-        assert_eq!(guard.apply("e", t, "evt_a"), Ordering::Stale);
+        assert_eq!(guard.apply("e", t, "evt_b"), GuardDecision::Applied);
+        assert_eq!(guard.apply("e", t, "evt_a"), GuardDecision::Stale);
         assert_eq!(
             guard.apply("e", t, "evt_b"),
-            Ordering::Applied,
+            GuardDecision::Applied,
             "the same event again"
         );
-        assert_eq!(guard.apply("e", t, "evt_c"), Ordering::Applied);
+        assert_eq!(guard.apply("e", t, "evt_c"), GuardDecision::Applied);
         assert_eq!(
             guard.apply("e", t - time::Duration::SECOND, "evt_z"),
-            Ordering::Stale
+            GuardDecision::Stale
         );
         assert_eq!(guard.newest("e").unwrap().event_id, "evt_c");
     }
@@ -274,16 +275,16 @@ mod tests {
         let guard = guard(60, 10);
         assert_eq!(
             guard.apply("e", datetime!(2025-11-02 10:00 +02:00), "x"),
-            Ordering::Applied
+            GuardDecision::Applied
         );
         // 09:00 UTC is later than 10:00 +02:00 (08:00 UTC).
         assert_eq!(
             guard.apply("e", datetime!(2025-11-02 09:00 UTC), "a"),
-            Ordering::Applied
+            GuardDecision::Applied
         );
         assert_eq!(
             guard.apply("e", datetime!(2025-11-02 10:30 +02:00), "z"),
-            Ordering::Stale
+            GuardDecision::Stale
         );
     }
 
@@ -307,7 +308,7 @@ mod tests {
         // Forgotten: an old event is accepted again.
         assert_eq!(
             guard.apply("a", t - time::Duration::DAY, "0"),
-            Ordering::Applied
+            GuardDecision::Applied
         );
     }
 
@@ -317,7 +318,7 @@ mod tests {
         let t = datetime!(2025-11-02 10:00 UTC);
         guard.apply("a", t, "2");
         tokio::time::advance(Duration::from_secs(50)).await;
-        assert_eq!(guard.apply("a", t, "1"), Ordering::Stale);
+        assert_eq!(guard.apply("a", t, "1"), GuardDecision::Stale);
         tokio::time::advance(Duration::from_secs(10)).await;
         assert!(guard.newest("a").is_none());
     }

@@ -5,8 +5,8 @@
 //! `payout.completed` (a retry, two workers, two regions). An [`OrderingGuard`] keeps,
 //! per entity key, the `(created, event id)` of the newest event applied, and
 //! [`apply_if_newer`](OrderingGuard::apply_if_newer) atomically answers
-//! [`Ordering::Applied`] (newer: it is now the stored state, apply it) or
-//! [`Ordering::Stale`] (older: answer 200 and do not apply it, so the sender does not
+//! [`GuardDecision::Applied`] (newer: it is now the stored state, apply it) or
+//! [`GuardDecision::Stale`] (older: answer 200 and do not apply it, so the sender does not
 //! retry it).
 //!
 //! - Order is by `created`, then by event id (compared as bytes) when two events have
@@ -23,16 +23,16 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
 //! use time::macros::datetime;
-//! use webhook_event::{MemoryOrderingGuard, Ordering, OrderingGuard};
+//! use webhook_event::{MemoryOrderingGuard, GuardDecision, OrderingGuard};
 //!
 //! let guard = MemoryOrderingGuard::new();
 //! let completed = datetime!(2025-11-02 10:05 UTC);
 //! let created = datetime!(2025-11-02 10:00 UTC);
-//! assert_eq!(guard.apply_if_newer("payout:po_1", completed, "evt_2").await.unwrap(), Ordering::Applied);
+//! assert_eq!(guard.apply_if_newer("payout:po_1", completed, "evt_2").await.unwrap(), GuardDecision::Applied);
 //! // Arrives late: older than what was applied.
-//! assert_eq!(guard.apply_if_newer("payout:po_1", created, "evt_1").await.unwrap(), Ordering::Stale);
+//! assert_eq!(guard.apply_if_newer("payout:po_1", created, "evt_1").await.unwrap(), GuardDecision::Stale);
 //! // Other entities are independent.
-//! assert_eq!(guard.apply_if_newer("payout:po_2", created, "evt_3").await.unwrap(), Ordering::Applied);
+//! assert_eq!(guard.apply_if_newer("payout:po_2", created, "evt_3").await.unwrap(), GuardDecision::Applied);
 //! # }
 //! ```
 
@@ -60,11 +60,12 @@ pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The future returned by [`OrderingGuard::apply_if_newer`].
-pub type GuardFuture<'a> = Pin<Box<dyn Future<Output = Result<Ordering, GuardError>> + Send + 'a>>;
+pub type GuardFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<GuardDecision, GuardError>> + Send + 'a>>;
 
 /// The answer of [`OrderingGuard::apply_if_newer`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Ordering {
+pub enum GuardDecision {
     /// The event is the newest seen for the entity (or the same event again): it is
     /// now the stored state. Apply it.
     Applied,
@@ -73,13 +74,13 @@ pub enum Ordering {
     Stale,
 }
 
-impl Ordering {
-    /// `true` for [`Ordering::Applied`].
+impl GuardDecision {
+    /// `true` for [`GuardDecision::Applied`].
     pub fn is_applied(self) -> bool {
         self == Self::Applied
     }
 
-    /// `true` for [`Ordering::Stale`].
+    /// `true` for [`GuardDecision::Stale`].
     pub fn is_stale(self) -> bool {
         self == Self::Stale
     }
@@ -93,21 +94,21 @@ impl Ordering {
 ///
 /// ```
 /// use time::OffsetDateTime;
-/// use webhook_event::{GuardFuture, Ordering, OrderingGuard};
+/// use webhook_event::{GuardFuture, GuardDecision, OrderingGuard};
 ///
 /// /// Applies everything: ordering is handled by the database's own versioning.
 /// struct Always;
 ///
 /// impl OrderingGuard for Always {
 ///     fn apply_if_newer<'a>(&'a self, _entity: &'a str, _created: OffsetDateTime, _event_id: &'a str) -> GuardFuture<'a> {
-///         Box::pin(async { Ok(Ordering::Applied) })
+///         Box::pin(async { Ok(GuardDecision::Applied) })
 ///     }
 /// }
 /// ```
 pub trait OrderingGuard: Send + Sync {
     /// Records `(created, event_id)` as the newest event of `entity` and answers
-    /// [`Ordering::Applied`] if it is newer than, or the same as, the stored one (or
-    /// none is stored); otherwise answers [`Ordering::Stale`] and changes nothing.
+    /// [`GuardDecision::Applied`] if it is newer than, or the same as, the stored one (or
+    /// none is stored); otherwise answers [`GuardDecision::Stale`] and changes nothing.
     /// The check and the write are one atomic step.
     fn apply_if_newer<'a>(
         &'a self,

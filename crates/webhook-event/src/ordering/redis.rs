@@ -7,7 +7,8 @@ use time::OffsetDateTime;
 use webhook_core::redis::{RedisConnection, within};
 
 use super::{
-    DEFAULT_RETENTION, GuardConfigError, GuardError, GuardFuture, Newest, Ordering, OrderingGuard,
+    DEFAULT_RETENTION, GuardConfigError, GuardDecision, GuardError, GuardFuture, Newest,
+    OrderingGuard,
 };
 
 /// The default prefix of the guard's keys: `webhook:order:`.
@@ -108,7 +109,7 @@ impl RedisOrderingGuard {
         entity: &str,
         created: OffsetDateTime,
         event_id: &str,
-    ) -> Result<Ordering, GuardError> {
+    ) -> Result<GuardDecision, GuardError> {
         let mut connection = self.connection.clone();
         let mut invocation = self.config.script.key(self.key(entity));
         invocation
@@ -124,9 +125,9 @@ impl RedisOrderingGuard {
         .await
         .map_err(GuardError::new)?;
         Ok(if applied == 1 {
-            Ordering::Applied
+            GuardDecision::Applied
         } else {
-            Ordering::Stale
+            GuardDecision::Stale
         })
     }
 }

@@ -48,12 +48,8 @@ const COMPACT_SLACK: usize = 1024;
 ///   default).
 ///
 /// `cargo bench -p webhook-idempotency --features redis --bench store` times claim and
-/// complete per delivery: 0.65-0.71 µs in a store with room, 0.64-0.70 µs in a full
-/// one with 256 claims in flight (each delivery evicts a record). Earlier layouts,
-/// the builds run in turns: with the key and the record in two blocks, 0.70-0.73 and
-/// 0.67-0.75 µs; before entries were found by a hash kept in the indexes and completed
-/// in place, 0.82-0.93 and 0.72-0.78 µs (and 1.07-1.16 and 0.88-0.97 µs with the
-/// records' index in a `BTreeMap` and `SipHash` keys).
+/// complete per delivery, in a store with room and in a full one with 256 claims in
+/// flight (figures in BENCHMARKS.md, "Other figures").
 ///
 /// **Measured footprint**: about 230 bytes of heap per processed entry for a 40-byte
 /// key and a stored response of status, `content-type: application/json` and a

@@ -16,7 +16,7 @@ use http_body_util::BodyExt;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshot};
 use tokio::sync::Notify;
 use tower::{Service, ServiceBuilder, ServiceExt};
-use webhook_event::{EventRouter, Outcome, WebhookEvent};
+use webhook_event::{EventRouter, Handled, WebhookEvent};
 use webhook_idempotency::IdempotencyLayer;
 use webhook_observe::ObserveLayer;
 use webhook_ratelimit::{Quota, RateLimitLayer};
@@ -60,7 +60,7 @@ pub(crate) struct Gate {
 pub(crate) fn router(gate: Gate) -> EventRouter {
     EventRouter::new()
         .on("payout.completed", |_: WebhookEvent| async {
-            Outcome::Processed
+            Handled::Processed
         })
         .on("payout.failed", |_: WebhookEvent| async {
             StatusCode::INTERNAL_SERVER_ERROR
@@ -70,7 +70,7 @@ pub(crate) fn router(gate: Gate) -> EventRouter {
             async move {
                 gate.entered.notify_one();
                 gate.release.notified().await;
-                Outcome::Processed
+                Handled::Processed
             }
         })
 }
