@@ -89,6 +89,7 @@
 //!   retries in a sorted set, a dead-letter stream. See its docs for the keys and the
 //!   commands.
 //! - Your own: implement [`Queue`].
+//! - Chosen at run time: `Arc<dyn DynQueue>` is a [`Queue`] too (see [`DynQueue`]).
 //!
 //! # Redis persistence: what "nothing answered 202 is lost" needs
 //!
@@ -131,6 +132,7 @@
 )]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod dyn_queue;
 mod error;
 mod job;
 mod memory;
@@ -143,6 +145,7 @@ mod retry;
 mod service;
 mod worker;
 
+pub use dyn_queue::{DynQueue, QueueFuture};
 pub use error::ConfigError;
 pub use job::{
     BoxError, DeadLetter, DeadLetterKind, DecodeError, Job, JobId, ProcessError, Received,
