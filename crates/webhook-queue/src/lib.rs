@@ -11,7 +11,10 @@
 //!   [`Job`], stores it in a [`Queue`], and only then answers **202**. If the job
 //!   cannot be stored (queue full, Redis down), it answers **503** with `Retry-After`:
 //!   the sender retries, nothing is lost.
-//! - [`Workers`], tokio tasks that run your async processing function on each job.
+//! - [`Workers`], tokio tasks that run your async processing function on each job,
+//!   or a tower service ([`Workers::serve`]): the `EventRouter` that answers live
+//!   deliveries serves queued jobs too, each job handed over as the verified request
+//!   it came from ([`Job::to_request`]).
 //!   A [`ProcessError::Transient`] failure is retried with exponential backoff and
 //!   full jitter ([`RetryPolicy`]) up to a number of attempts; a
 //!   [`ProcessError::Permanent`] one, or the last failed attempt, moves the job to the
@@ -142,6 +145,7 @@ mod queue;
 mod redis;
 mod rejection;
 mod retry;
+mod serve;
 mod service;
 mod worker;
 
