@@ -130,38 +130,31 @@ impl<Q: Queue> DynQueue for Q {
     }
 }
 
-// The async blocks tie the boxed future to every borrowed argument at once.
+// `async fn`: the future borrows every argument (a boxed future names one lifetime).
 impl Queue for Arc<dyn DynQueue> {
-    fn enqueue(&self, job: &Job) -> impl Future<Output = Result<(), QueueError>> + Send {
-        async move { (**self).dyn_enqueue(job).await }
+    async fn enqueue(&self, job: &Job) -> Result<(), QueueError> {
+        (**self).dyn_enqueue(job).await
     }
 
-    fn receive(
-        &self,
-        consumer: &str,
-    ) -> impl Future<Output = Result<Option<Received>, QueueError>> + Send {
-        async move { (**self).dyn_receive(consumer).await }
+    async fn receive(&self, consumer: &str) -> Result<Option<Received>, QueueError> {
+        (**self).dyn_receive(consumer).await
     }
 
-    fn ack(&self, received: &Received) -> impl Future<Output = Result<(), QueueError>> + Send {
-        async move { (**self).dyn_ack(received).await }
+    async fn ack(&self, received: &Received) -> Result<(), QueueError> {
+        (**self).dyn_ack(received).await
     }
 
-    fn retry(
-        &self,
-        received: &Received,
-        delay: Duration,
-    ) -> impl Future<Output = Result<(), QueueError>> + Send {
-        async move { (**self).dyn_retry(received, delay).await }
+    async fn retry(&self, received: &Received, delay: Duration) -> Result<(), QueueError> {
+        (**self).dyn_retry(received, delay).await
     }
 
-    fn dead_letter(
+    async fn dead_letter(
         &self,
         received: &Received,
         kind: DeadLetterKind,
         error: &str,
-    ) -> impl Future<Output = Result<(), QueueError>> + Send {
-        async move { (**self).dyn_dead_letter(received, kind, error).await }
+    ) -> Result<(), QueueError> {
+        (**self).dyn_dead_letter(received, kind, error).await
     }
 
     fn dead_letters(
@@ -171,8 +164,8 @@ impl Queue for Arc<dyn DynQueue> {
         (**self).dyn_dead_letters(limit)
     }
 
-    fn replay(&self, id: &str) -> impl Future<Output = Result<bool, QueueError>> + Send {
-        async move { (**self).dyn_replay(id).await }
+    async fn replay(&self, id: &str) -> Result<bool, QueueError> {
+        (**self).dyn_replay(id).await
     }
 
     fn depth(&self) -> impl Future<Output = Result<Depth, QueueError>> + Send {

@@ -92,32 +92,23 @@ impl<S: Store> DynStore for S {
     }
 }
 
-// The async blocks tie the boxed future to both borrowed arguments (`self` and `key`).
+// `async fn`: the future borrows every argument (a boxed future names one lifetime).
 impl Store for Arc<dyn DynStore> {
-    fn claim(
-        &self,
-        key: &str,
-        token: Token,
-        lease: Duration,
-    ) -> impl Future<Output = Result<Claim, StoreError>> + Send {
-        async move { (**self).dyn_claim(key, token, lease).await }
+    async fn claim(&self, key: &str, token: Token, lease: Duration) -> Result<Claim, StoreError> {
+        (**self).dyn_claim(key, token, lease).await
     }
 
-    fn complete(
+    async fn complete(
         &self,
         key: &str,
         token: Token,
         response: &StoredResponse,
         retention: Duration,
-    ) -> impl Future<Output = Result<Completion, StoreError>> + Send {
-        async move { (**self).dyn_complete(key, token, response, retention).await }
+    ) -> Result<Completion, StoreError> {
+        (**self).dyn_complete(key, token, response, retention).await
     }
 
-    fn release(
-        &self,
-        key: &str,
-        token: Token,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        async move { (**self).dyn_release(key, token).await }
+    async fn release(&self, key: &str, token: Token) -> Result<bool, StoreError> {
+        (**self).dyn_release(key, token).await
     }
 }
