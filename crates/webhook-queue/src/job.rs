@@ -144,6 +144,10 @@ impl Job {
     /// body. A job was verified before it was queued, so the marker is rebuilt from
     /// it, for handlers that read a [`VerifiedDelivery`].
     ///
+    /// A job does not keep the signed timestamp, so the marker has none: a handler
+    /// that falls back on it (a `WebhookEvent` whose body has no `created`) sees
+    /// none.
+    ///
     /// ```
     /// use bytes::Bytes;
     /// use webhook_core::{KeyId, VerifiedDelivery};
