@@ -69,9 +69,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 use tower_webhook::WebhookStack;
-use tower_webhook::core::VerifiedDelivery;
 use tower_webhook::core::redis::RedisConnection;
 use tower_webhook::core::{RefusalLogged, RejectionCode};
 use tower_webhook::event::{EventRejection, IntoEventResponse, OffsetDateTime};
@@ -86,7 +84,7 @@ use tower_webhook::observe::{
     CLOCK_SKEW_SECONDS_BUCKETS, ObserveLayer, PROCESSING_SECONDS_BUCKETS, describe_metrics,
 };
 use tower_webhook::queue::metrics::{FacadeMetrics, Metrics as QueueMetrics};
-use tower_webhook::queue::{Enqueue, Job, MemoryQueue, ProcessError, Queue, RedisQueue, Workers};
+use tower_webhook::queue::{Enqueue, MemoryQueue, Queue, RedisQueue, Workers};
 use tower_webhook::ratelimit::{Quota, RateLimitLayer, RedisRateLimiter, VerifiedSource};
 use tower_webhook::signature::{Signer, Verifier, VerifySignatureLayer, scheme};
 
@@ -290,7 +288,8 @@ fn events(guard: Arc<dyn OrderingGuard>) -> EventRouter {
 }
 
 /// Queued mode: the endpoint stores the verified delivery and answers 202; workers
-/// run the same event handlers in the background, with retries and dead letters.
+/// run the same event router in the background, and its answer settles each job
+/// (retried with backoff, or dead-lettered: see `Workers::serve`).
 fn queued<Q: Queue + Clone>(
     queue: Q,
     events: EventRouter,
@@ -304,43 +303,12 @@ fn queued<Q: Queue + Clone>(
         println!("no workers in this process: run `cargo run --example worker`");
         return Ok((post_service(enqueue), None));
     }
-    let workers = Workers::builder(queue, move |job| process(events.clone(), job))
+    let workers = Workers::serve(queue, events)
         .concurrency(concurrency)
         .metrics(metrics)
         .spawn()?;
     let drain: Drain = Box::pin(async move { Ok(workers.shutdown().await?) });
     Ok((post_service(enqueue), Some(drain)))
-}
-
-/// Runs a queued job through the event handlers: a 2xx answer is success, a 5xx a
-/// transient failure (retried with backoff), anything else permanent (dead letters).
-async fn process(events: EventRouter, job: Job) -> Result<(), ProcessError> {
-    // The job was verified before it was queued: rebuild its marker.
-    let mut delivery = VerifiedDelivery::new(
-        job.scheme().to_owned(),
-        job.key_id().clone(),
-        job.body().clone(),
-    );
-    if let Some(id) = job.event_id() {
-        delivery = delivery.with_event_id(id);
-    }
-    let mut request = axum::http::Request::new(());
-    request.extensions_mut().insert(delivery);
-    let status = match events.oneshot(request).await {
-        Ok(response) => response.status(),
-        Err(never) => match never {},
-    };
-    if status.is_success() {
-        Ok(())
-    } else if status.is_server_error() {
-        Err(ProcessError::transient(format!(
-            "the handler answered {status}"
-        )))
-    } else {
-        Err(ProcessError::permanent(format!(
-            "the handler answered {status}"
-        )))
-    }
 }
 
 /// The `/webhooks` route behind the whole stack, outermost first: tracing and

@@ -1,6 +1,7 @@
 //! A background worker for the Redis queue: receivers answer 202 once a verified
-//! delivery is queued, and any number of these processes work through the queue,
-//! retrying transient failures with backoff and keeping dead letters.
+//! delivery is queued, and any number of these processes work through the queue
+//! with an `EventRouter`, the same service a receiver runs inline, retrying
+//! transient failures with backoff and keeping dead letters.
 //!
 //! ```text
 //! # the receiver only queues (no workers of its own)
@@ -15,9 +16,9 @@
 //! Settings: `REDIS_URL` (required), `WORKER_CONCURRENCY` (default 4). Run Redis with
 //! `appendonly yes` and `appendfsync always` so nothing answered 202 is lost.
 
-use serde_json::Value;
 use tower_webhook::core::redis::RedisConnection;
-use tower_webhook::queue::{Job, ProcessError, Queue, RedisQueue, Workers};
+use tower_webhook::event::{EventRouter, Outcome, WebhookEvent};
+use tower_webhook::queue::{Queue, RedisQueue, Workers};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -61,7 +62,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let concurrency: usize = std::env::var("WORKER_CONCURRENCY")
         .unwrap_or_else(|_| "4".to_owned())
         .parse()?;
-    let workers = Workers::builder(queue, process)
+    let workers = Workers::serve(queue, events())
         .concurrency(concurrency)
         .spawn()?;
     println!("worker started: {concurrency} at once; Ctrl-C drains and stops");
@@ -70,16 +71,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Processes one job: at least once per event, so it must be idempotent (key side
-/// effects on the event id). Invalid JSON cannot be fixed by retrying: it goes
-/// straight to the dead letters.
-async fn process(job: Job) -> Result<(), ProcessError> {
-    let event: Value = serde_json::from_slice(job.body()).map_err(ProcessError::permanent)?;
-    let event_type = event.get("type").and_then(|t| t.as_str()).unwrap_or("-");
-    println!(
-        "processed {} ({event_type}), attempt {}",
-        job.event_id().unwrap_or("-"),
-        job.attempts() + 1
-    );
-    Ok(())
+/// The event handlers: here one for every event type, which prints the event; add
+/// `.on(event_type, handler)` routes as the receiver does. A job is delivered at
+/// least once, so a handler must be idempotent (key side effects on the event id). A 5xx answer is retried with backoff; an event that does not parse is
+/// answered 4xx, which no retry fixes: it goes straight to the dead letters.
+fn events() -> EventRouter {
+    EventRouter::new().fallback(|event: WebhookEvent| async move {
+        println!("processed {} ({})", event.id, event.event_type);
+        Outcome::Processed
+    })
 }

@@ -36,9 +36,61 @@
 //! let layer = VerifySignatureLayer::new(verifier);
 //! # let _ = layer;
 //! ```
+//!
+//! # Optional layers
+//!
+//! A layer that the configuration turns on or off takes one line: hand its `Option`
+//! to an [`OptionalLayer`], in a [`WebhookStack`] slot or a `ServiceBuilder`. tower's
+//! `option_layer` only fits layers whose service keeps the inner response type; most
+//! layers here answer with their own body type, which [`OptionalLayer`] converts to
+//! when the layer is left out.
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use std::num::NonZeroU32;
+//! use http::{Request, Response, StatusCode};
+//! use tower::{ServiceBuilder, ServiceExt, service_fn};
+//! use tower_webhook::{OptionalLayer, WebhookStack};
+//! use tower_webhook::idempotency::IdempotencyLayer;
+//! use tower_webhook::ratelimit::{Quota, RateLimitLayer, VerifiedSource};
+//! use tower_webhook::signature::{Signer, Verifier, VerifySignatureLayer, scheme::HopNow};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! // From the configuration: one delivery a minute per source, no deduplication.
+//! let per_minute = NonZeroU32::new(1);
+//! let deduplicate = false;
+//!
+//! let rate_limit = per_minute.map(|n| {
+//!     RateLimitLayer::builder(Quota::per_minute(n)).key(VerifiedSource).build().unwrap()
+//! });
+//! let idempotency = deduplicate.then(IdempotencyLayer::in_memory);
+//! let verifier = Verifier::builder(HopNow).secret("current", "dev-secret").build().unwrap();
+//! let stack = WebhookStack::new(VerifySignatureLayer::new(verifier))
+//!     .limit_per_source(OptionalLayer::new(rate_limit))
+//!     .idempotency(OptionalLayer::new(idempotency));
+//! let receiver = ServiceBuilder::new().layer(stack).service(service_fn(|_| async {
+//!     Ok::<_, Infallible>(Response::new(String::from("processed")))
+//! }));
+//!
+//! let signer = Signer::new(HopNow, "dev-secret").unwrap();
+//! let send = |body: &'static str| {
+//!     let mut request = Request::post("/webhooks").body(body.to_owned()).unwrap();
+//!     request.headers_mut().extend(signer.sign(body.as_bytes(), 0, "").unwrap());
+//!     receiver.clone().oneshot(request)
+//! };
+//! let first = send(r#"{"id":"evt_1","type":"ping"}"#).await.unwrap();
+//! assert_eq!(first.status(), StatusCode::OK);
+//! let second = send(r#"{"id":"evt_2","type":"ping"}"#).await.unwrap();
+//! assert_eq!(second.status(), StatusCode::TOO_MANY_REQUESTS);
+//! # }
+//! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use webhook_core as core;
+
+pub mod optional;
+pub use optional::OptionalLayer;
 
 #[cfg(feature = "signature")]
 mod stack;

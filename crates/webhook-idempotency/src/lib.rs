@@ -117,6 +117,8 @@
 //!   the same Redis, one round trip per operation, reconnects by itself; with feature
 //!   `redis-cluster`, on Redis Cluster.
 //! - Your own: implement [`Store`] (see [`store`]).
+//! - Chosen at run time: `Arc<dyn DynStore>` is a [`Store`] too (see
+//!   [`DynStore`](store::DynStore)).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod future;

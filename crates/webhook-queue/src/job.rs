@@ -4,7 +4,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use webhook_core::{KeyId, VerifiedDelivery};
+use http::{Method, Request};
+use webhook_core::{KeyId, VerifiedBody, VerifiedDelivery};
 
 /// A job's own id, unique across processes: 32 hex digits.
 ///
@@ -134,6 +135,67 @@ impl Job {
             received_at: unix_millis(SystemTime::now()),
             attempts: 0,
         }
+    }
+
+    /// The verified delivery this job was made from: its scheme, key id, event id and
+    /// body. A job was verified before it was queued, so the marker is rebuilt from
+    /// it, for handlers that read a [`VerifiedDelivery`].
+    ///
+    /// A job does not keep the signed timestamp, so the marker has none: a handler
+    /// that falls back on it (a `WebhookEvent` whose body has no `created`) sees
+    /// none.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use webhook_core::{KeyId, VerifiedDelivery};
+    /// use webhook_queue::Job;
+    ///
+    /// let delivery = VerifiedDelivery::new("github", KeyId::from("primary"), Bytes::from_static(b"{}"))
+    ///     .with_event_id("5c3b");
+    /// let back = Job::from_delivery(&delivery).to_delivery();
+    /// assert_eq!(back.scheme(), "github");
+    /// assert_eq!(back.key_id().as_str(), "primary");
+    /// assert_eq!(back.event_id(), Some("5c3b"));
+    /// assert_eq!(back.body(), &b"{}"[..]);
+    /// ```
+    pub fn to_delivery(&self) -> VerifiedDelivery {
+        let delivery = VerifiedDelivery::new(
+            String::from(&*self.scheme),
+            self.key_id.clone(),
+            self.body.clone(),
+        );
+        match self.event_id.as_deref() {
+            Some(id) => delivery.with_event_id(id),
+            None => delivery,
+        }
+    }
+
+    /// The request a handler behind the signature layer would have received: a
+    /// `POST /` whose body is the verified bytes, with the
+    /// [`to_delivery`](Self::to_delivery) marker in its extensions. A job was verified
+    /// before it was queued, so a tower service that reads the marker (an
+    /// `EventRouter`, a `WebhookEvent` extractor) serves queued jobs as it serves
+    /// live deliveries; [`Workers::serve`](crate::Workers::serve) runs one on every
+    /// job.
+    ///
+    /// The request has no headers: the original ones were not kept.
+    ///
+    /// ```
+    /// use webhook_core::VerifiedDelivery;
+    /// use webhook_queue::Job;
+    ///
+    /// let job = Job::new(r#"{"id":"evt_1"}"#).with_event_id("evt_1").with_scheme("hopnow");
+    /// let request = job.to_request();
+    /// assert_eq!(request.method(), http::Method::POST);
+    /// let marker = request.extensions().get::<VerifiedDelivery>().unwrap();
+    /// assert_eq!(marker.event_id(), Some("evt_1"));
+    /// assert_eq!(request.into_body().into_bytes(), r#"{"id":"evt_1"}"#);
+    /// ```
+    pub fn to_request(&self) -> Request<VerifiedBody> {
+        let mut request = Request::new(VerifiedBody::new(self.body.clone()));
+        *request.method_mut() = Method::POST;
+        request.extensions_mut().insert(self.to_delivery());
+        request
     }
 
     /// Sets the job id.

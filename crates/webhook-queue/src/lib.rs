@@ -11,7 +11,10 @@
 //!   [`Job`], stores it in a [`Queue`], and only then answers **202**. If the job
 //!   cannot be stored (queue full, Redis down), it answers **503** with `Retry-After`:
 //!   the sender retries, nothing is lost.
-//! - [`Workers`], tokio tasks that run your async processing function on each job.
+//! - [`Workers`], tokio tasks that run your async processing function on each job,
+//!   or a tower service ([`Workers::serve`]): the `EventRouter` that answers live
+//!   deliveries serves queued jobs too, each job handed over as the verified request
+//!   it came from ([`Job::to_request`]).
 //!   A [`ProcessError::Transient`] failure is retried with exponential backoff and
 //!   full jitter ([`RetryPolicy`]) up to a number of attempts; a
 //!   [`ProcessError::Permanent`] one, or the last failed attempt, moves the job to the
@@ -89,6 +92,7 @@
 //!   retries in a sorted set, a dead-letter stream. See its docs for the keys and the
 //!   commands.
 //! - Your own: implement [`Queue`].
+//! - Chosen at run time: `Arc<dyn DynQueue>` is a [`Queue`] too (see [`DynQueue`]).
 //!
 //! # Redis persistence: what "nothing answered 202 is lost" needs
 //!
@@ -131,6 +135,7 @@
 )]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod dyn_queue;
 mod error;
 mod job;
 mod memory;
@@ -140,9 +145,11 @@ mod queue;
 mod redis;
 mod rejection;
 mod retry;
+mod serve;
 mod service;
 mod worker;
 
+pub use dyn_queue::{DynQueue, QueueFuture};
 pub use error::ConfigError;
 pub use job::{
     BoxError, DeadLetter, DeadLetterKind, DecodeError, Job, JobId, ProcessError, Received,

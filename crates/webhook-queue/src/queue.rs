@@ -31,7 +31,9 @@ use crate::{DeadLetter, DeadLetterKind, Job, Received};
 ///
 /// # Writing a backend
 ///
-/// Implement the methods with `async fn`s; the futures must be `Send`. Store jobs with
+/// Implement the methods with `async fn`s; the futures must be `Send`. Every queue is
+/// also a [`DynQueue`](crate::DynQueue), so it can be chosen at run time as an
+/// `Arc<dyn DynQueue>`. Store jobs with
 /// [`Job::to_bytes`] and read them with [`Job::from_bytes`]. Settling an entry the
 /// consumer no longer holds (another consumer reclaimed it, or it was settled already)
 /// must do nothing and succeed.

@@ -10,11 +10,16 @@ use futures_util::FutureExt;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use http::{Request, Response};
+use http_body::Body;
+use tower_service::Service;
+use webhook_core::VerifiedBody;
+
 use crate::job::process_seed;
 use crate::metrics::{Metrics, NoopMetrics};
 use crate::{
-    ConfigError, DeadLetterKind, Job, ProcessError, Queue, QueueError, QueueErrorKind, Received,
-    RetryPolicy,
+    BoxError, ConfigError, DeadLetterKind, Job, ProcessError, Queue, QueueError, QueueErrorKind,
+    Received, RetryPolicy, serve,
 };
 
 /// The default number of jobs processed at once: 4.
@@ -114,6 +119,70 @@ impl<Q: Queue + Clone> Workers<Q> {
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             depth_interval: DEFAULT_DEPTH_INTERVAL,
         }
+    }
+
+    /// Workers on `queue` running a tower `service` on every job: the same
+    /// `EventRouter` (or any handler service) that serves live deliveries serves
+    /// queued ones, without an adapter.
+    ///
+    /// Each job goes in as [`Job::to_request`]: a `POST /` holding the verified body,
+    /// with the [`VerifiedDelivery`](webhook_core::VerifiedDelivery) marker in its
+    /// extensions (a job was verified before it was queued). The answer settles the
+    /// job:
+    ///
+    /// | the service | the job |
+    /// |---|---|
+    /// | answers 2xx | done: acknowledged |
+    /// | answers 5xx, 408 or 429, or returns `Err` | a transient failure: retried with backoff ([`ProcessError::Transient`]) |
+    /// | answers any other status (4xx, 3xx) | a permanent failure: dead-lettered at once ([`ProcessError::Permanent`]) |
+    ///
+    /// A failure's message (the dead letter's [`error`](crate::DeadLetter::error)) is
+    /// the status and the start of the answer's body, such as
+    /// `the service answered 422 Unprocessable Entity: {"code":"invalid_data",...}`.
+    /// An axum `Router` works too; it routes the request by method and path, so give
+    /// it a `POST /` route (or put the service on a fallback).
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use http::{Request, Response, StatusCode};
+    /// use webhook_core::{VerifiedBody, VerifiedDelivery};
+    /// use webhook_queue::{Job, MemoryQueue, Queue, Workers};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let queue = MemoryQueue::new();
+    /// // Any `Service<Request<VerifiedBody>>`; usually an `EventRouter`.
+    /// let handler = tower::service_fn(|request: Request<VerifiedBody>| async move {
+    ///     let delivery = request.extensions().get::<VerifiedDelivery>().unwrap();
+    ///     let status = match delivery.body().as_ref() {
+    ///         b"{}" => StatusCode::OK,
+    ///         _ => StatusCode::UNPROCESSABLE_ENTITY,
+    ///     };
+    ///     Ok::<_, std::convert::Infallible>(
+    ///         Response::builder().status(status).body(String::from("not a ping")).unwrap(),
+    ///     )
+    /// });
+    /// let workers = Workers::serve(queue.clone(), handler).spawn().unwrap();
+    ///
+    /// queue.enqueue(&Job::new("{}").with_event_id("evt_ok")).await.unwrap();
+    /// queue.enqueue(&Job::new("[]").with_event_id("evt_bad")).await.unwrap();
+    /// workers.shutdown().await.unwrap(); // finishes both jobs
+    ///
+    /// let dead = queue.dead_letters(10).await.unwrap();
+    /// assert_eq!(dead.len(), 1);
+    /// assert_eq!(dead[0].job().event_id(), Some("evt_bad"));
+    /// assert_eq!(dead[0].error(), "the service answered 422 Unprocessable Entity: not a ping");
+    /// # }
+    /// ```
+    pub fn serve<S, B>(queue: Q, service: S) -> WorkersBuilder<Q>
+    where
+        S: Service<Request<VerifiedBody>, Response = Response<B>> + Clone + Send + Sync + 'static,
+        S::Error: Into<BoxError>,
+        S::Future: Send,
+        B: Body + Send + 'static,
+        B::Data: Send,
+    {
+        Self::builder(queue, move |job| serve::process(service.clone(), job))
     }
 }
 

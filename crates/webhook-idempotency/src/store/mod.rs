@@ -50,7 +50,8 @@
 //!
 //! # Writing a store
 //!
-//! Implement [`Store`] with `async fn`s; the futures must be `Send`. Keep each
+//! Implement [`Store`] with `async fn`s; the futures must be `Send`. Every store is
+//! also a [`DynStore`], so it can be chosen at run time as an `Arc<dyn DynStore>`. Keep each
 //! operation atomic (a transaction, a compare-and-set, a script): two `claim`s of a
 //! free key racing each other must not both get [`Claim::Acquired`]. Use
 //! [`StoredResponse::to_bytes`] and [`StoredResponse::from_bytes`] to keep a response
@@ -65,10 +66,12 @@ use std::time::Duration;
 use bytes::{Buf, BufMut, Bytes};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
+mod dyn_store;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
 
+pub use dyn_store::{DynStore, StoreFuture};
 pub use memory::{DEFAULT_CAPACITY, MemoryStore};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
