@@ -69,7 +69,6 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::{Value, json};
-use tower_webhook::WebhookStack;
 use tower_webhook::core::redis::RedisConnection;
 use tower_webhook::core::{RefusalLogged, RejectionCode};
 use tower_webhook::event::{EventRejection, IntoEventResponse, OffsetDateTime};
@@ -78,15 +77,16 @@ use tower_webhook::event::{
     WebhookEvent,
 };
 use tower_webhook::https::{ProxyHeader, RequireHttpsLayer, TrustedProxies};
-use tower_webhook::idempotency::store::{MemoryStore, RedisStore, Store};
+use tower_webhook::idempotency::store::{DynStore, MemoryStore, RedisStore};
 use tower_webhook::idempotency::{IdempotencyLayer, MissingKeyPolicy};
 use tower_webhook::observe::{
     CLOCK_SKEW_SECONDS_BUCKETS, ObserveLayer, PROCESSING_SECONDS_BUCKETS, describe_metrics,
 };
 use tower_webhook::queue::metrics::{FacadeMetrics, Metrics as QueueMetrics};
-use tower_webhook::queue::{Enqueue, MemoryQueue, Queue, RedisQueue, Workers};
+use tower_webhook::queue::{DynQueue, Enqueue, MemoryQueue, RedisQueue, Workers};
 use tower_webhook::ratelimit::{Quota, RateLimitLayer, RedisRateLimiter, VerifiedSource};
 use tower_webhook::signature::{Signer, Verifier, VerifySignatureLayer, scheme};
+use tower_webhook::{OptionalLayer, WebhookStack};
 
 /// Used when `WEBHOOK_SECRET` is unset. Standard Webhooks secrets are `whsec_<base64>`.
 const DEV_SECRET: &str = "dev-secret-change-me";
@@ -184,35 +184,40 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let (endpoint, drain) = match std::env::var("WEBHOOK_QUEUE").as_deref() {
         Err(_) => (post_service(events), None),
-        Ok("memory") => {
-            println!("queue: in memory (jobs held by a process that dies are lost)");
-            queued(MemoryQueue::new(), events)?
-        }
-        Ok("redis") => {
-            let redis = redis
-                .as_ref()
-                .ok_or("WEBHOOK_QUEUE=redis needs REDIS_URL")?;
-            println!("queue: Redis Streams (run Redis with appendonly yes, appendfsync always)");
-            queued(RedisQueue::new(redis.clone()).await?, events)?
-        }
-        Ok(other) => {
-            return Err(
-                format!("unknown WEBHOOK_QUEUE `{other}`: expected memory or redis").into(),
-            );
+        Ok(kind) => {
+            let queue: Arc<dyn DynQueue> = match (kind, &redis) {
+                ("memory", _) => {
+                    println!("queue: in memory (jobs held by a process that dies are lost)");
+                    Arc::new(MemoryQueue::new())
+                }
+                ("redis", Some(redis)) => {
+                    println!(
+                        "queue: Redis Streams (run Redis with appendonly yes, appendfsync always)"
+                    );
+                    Arc::new(RedisQueue::new(redis.clone()).await?)
+                }
+                ("redis", None) => return Err("WEBHOOK_QUEUE=redis needs REDIS_URL".into()),
+                (other, _) => {
+                    return Err(format!(
+                        "unknown WEBHOOK_QUEUE `{other}`: expected memory or redis"
+                    )
+                    .into());
+                }
+            };
+            queued(queue, events)?
         }
     };
-    let https = https_guard()?;
-    let webhooks = match &redis {
+    let store: Arc<dyn DynStore> = match &redis {
         Some(redis) => {
             println!("idempotency store, ordering guard and rate limit: Redis (REDIS_URL)");
-            let store = RedisStore::new(redis.clone())?;
-            app(verify, https, rate_limit, store, endpoint)?
+            Arc::new(RedisStore::new(redis.clone())?)
         }
         None => {
             println!("idempotency store, ordering guard and rate limit: in memory");
-            app(verify, https, rate_limit, MemoryStore::new(), endpoint)?
+            Arc::new(MemoryStore::new())
         }
     };
+    let webhooks = app(verify, https_guard()?, rate_limit, store, endpoint)?;
     // Added after the webhook layers: neither guarded nor counted.
     let metrics = install_metrics()?;
     let app = webhooks
@@ -290,8 +295,8 @@ fn events(guard: Arc<dyn OrderingGuard>) -> EventRouter {
 /// Queued mode: the endpoint stores the verified delivery and answers 202; workers
 /// run the same event router in the background, and its answer settles each job
 /// (retried with backoff, or dead-lettered: see `Workers::serve`).
-fn queued<Q: Queue + Clone>(
-    queue: Q,
+fn queued(
+    queue: Arc<dyn DynQueue>,
     events: EventRouter,
 ) -> Result<(MethodRouter, Option<Drain>), Box<dyn std::error::Error>> {
     let concurrency: usize = env_or("WEBHOOK_WORKERS", "4").parse()?;
@@ -314,11 +319,11 @@ fn queued<Q: Queue + Clone>(
 /// The `/webhooks` route behind the whole stack, outermost first: tracing and
 /// metrics, the HTTPS guard, signature verification, the per-source rate limit,
 /// idempotency, then `endpoint` (the event router, or the queue).
-fn app<St: Store + Clone>(
+fn app(
     verify: VerifySignatureLayer,
     https: RequireHttpsLayer,
     rate_limit: Option<RateLimitLayer<VerifiedSource>>,
-    store: St,
+    store: Arc<dyn DynStore>,
     endpoint: MethodRouter,
 ) -> Result<Router, Box<dyn std::error::Error>> {
     // Deliveries without an event id are processed (not deduplicated) rather than refused.
@@ -329,12 +334,9 @@ fn app<St: Store + Clone>(
     let stack = WebhookStack::new(verify)
         .observe(observe)
         .require_https(https)
+        .limit_per_source(OptionalLayer::new(rate_limit))
         .idempotency(idempotency);
-    let routes = Router::new().route("/webhooks", endpoint);
-    Ok(match rate_limit {
-        Some(rate_limit) => routes.layer(stack.limit_per_source(rate_limit)),
-        None => routes.layer(stack),
-    })
+    Ok(Router::new().route("/webhooks", endpoint).layer(stack))
 }
 
 /// The `event_type` label values of the metrics; any other type counts as `other`,

@@ -17,7 +17,7 @@
 //! `appendonly yes` and `appendfsync always` so nothing answered 202 is lost.
 
 use tower_webhook::core::redis::RedisConnection;
-use tower_webhook::event::{EventRouter, Outcome, WebhookEvent};
+use tower_webhook::event::{EventRouter, Handled, WebhookEvent};
 use tower_webhook::queue::{Queue, RedisQueue, Workers};
 
 #[tokio::main]
@@ -78,6 +78,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 fn events() -> EventRouter {
     EventRouter::new().fallback(|event: WebhookEvent| async move {
         println!("processed {} ({})", event.id, event.event_type);
-        Outcome::Processed
+        Handled::Processed
     })
 }

@@ -10,7 +10,7 @@ use common::{SECRET, signed};
 use http::StatusCode;
 use serde::Deserialize;
 use tower::{ServiceBuilder, ServiceExt};
-use webhook_event::{EventRouter, Outcome, WebhookEvent};
+use webhook_event::{EventRouter, Handled, WebhookEvent};
 use webhook_queue::{DeadLetterKind, Enqueue, MemoryQueue, Queue, RetryPolicy, Workers};
 use webhook_signature::{Verifier, VerifySignatureLayer, scheme::HopNow};
 
@@ -43,7 +43,7 @@ fn router(calls: &Calls, outages: usize) -> EventRouter {
                 .lock()
                 .unwrap()
                 .push((event.id, event.data.id, key_id));
-            async { Outcome::Processed }
+            async { Handled::Processed }
         })
         .on("ledger.synced", move |event: WebhookEvent| {
             let mut calls = ledger.0.lock().unwrap();
