@@ -147,13 +147,12 @@ mod rejection;
 mod retry;
 mod serve;
 mod service;
+mod settle;
 mod worker;
 
 pub use dyn_queue::{DynQueue, QueueFuture};
 pub use error::ConfigError;
-pub use job::{
-    BoxError, DeadLetter, DeadLetterKind, DecodeError, Job, JobId, ProcessError, Received,
-};
+pub use job::{DecodeError, Job, JobId};
 pub use memory::{DEFAULT_CAPACITY, DEFAULT_DEAD_LETTER_CAPACITY, MemoryQueue, MemoryQueueBuilder};
 pub use queue::{Depth, Queue, QueueError, QueueErrorKind};
 #[cfg(feature = "redis")]
@@ -165,6 +164,7 @@ pub use redis::{
 pub use rejection::QueueRejection;
 pub use retry::{DEFAULT_INITIAL_DELAY, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELAY, RetryPolicy};
 pub use service::{DEFAULT_RETRY_AFTER, Enqueue, EnqueueBody, EnqueueBuilder, ResponseFuture};
+pub use settle::{BoxError, DeadLetter, DeadLetterKind, ProcessError, Received};
 pub use worker::{
     DEFAULT_CONCURRENCY, DEFAULT_DEPTH_INTERVAL, DEFAULT_SHUTDOWN_TIMEOUT, ShutdownError, Workers,
     WorkersBuilder,

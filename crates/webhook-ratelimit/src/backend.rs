@@ -173,10 +173,9 @@ pub const HOUSEKEEPING_MIN_KEYS: usize = 4096;
 /// intervals, or longer after a burst). An entry is a 33-byte bucket (24-byte key,
 /// 8-byte state, 1 control byte) in a table kept between 7/16 and 7/8 full: at most
 /// 76 bytes for an address key, plus, for a text key, its bytes and a 16-byte
-/// header. Measured with a counting allocator (`tests/memory.rs`): a million live
-/// address keys take 66 MiB (69.2 bytes each) and are all given back once stale; a
-/// million distinct keys arriving at 10,000 a second never hold more than 29,217
-/// entries (2.1 MiB).
+/// header. `tests/memory.rs` checks both with a counting allocator: live address keys
+/// stay within that size and are all given back once stale, and a stream of distinct
+/// keys stays within the bound (figures in BENCHMARKS.md, "Other figures").
 ///
 /// Why the request path and not a timer task: it needs no runtime and no task to
 /// start or stop with the layer, follows the limiter's own clock (so it is

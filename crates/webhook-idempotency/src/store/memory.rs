@@ -51,14 +51,11 @@ const COMPACT_SLACK: usize = 1024;
 /// complete per delivery, in a store with room and in a full one with 256 claims in
 /// flight (figures in BENCHMARKS.md, "Other figures").
 ///
-/// **Measured footprint**: about 230 bytes of heap per processed entry for a 40-byte
-/// key and a stored response of status, `content-type: application/json` and a
-/// 16-byte body (kept encoded: a 52-byte record), and about 200 bytes per claim in
-/// flight. `tests/memory_footprint.rs` measured it by counting the bytes the allocator
-/// handed out for 100,000 entries, spare capacity of the hash table and of the expiry
-/// index included, and asserts an upper bound; the allocator's own overhead (about 16
-/// bytes for the one allocation per entry with glibc) comes on top. Longer keys and
-/// bodies add their length. The default capacity thus holds about 25 MB.
+/// **Footprint**: one allocation per entry (the key, then the encoded record), in a
+/// hash table and an expiry index sized to the capacity. `tests/memory_footprint.rs`
+/// counts the bytes the allocator hands out for 100,000 entries and asserts an upper
+/// bound per entry; the figures are in BENCHMARKS.md ("Other figures"). Longer keys
+/// and bodies add their length.
 ///
 /// ```
 /// use std::time::Duration;
