@@ -30,7 +30,7 @@ async fn store(backend: &str, redis_url: Option<String>) -> Arc<dyn DynStore> {
     }
 }
 
-/// Claim, contend, fence, record, replay and release, through the trait object.
+/// Claim, contend, extend, fence, record, replay and release, through the trait object.
 async fn operations(store: Arc<dyn DynStore>) {
     let lease = Duration::from_secs(60);
     let retention = Duration::from_secs(3600);
@@ -42,6 +42,10 @@ async fn operations(store: Arc<dyn DynStore>) {
         Claim::InFlight { remaining } => assert!(remaining <= lease),
         other => panic!("expected in flight, got {other:?}"),
     }
+
+    // Only the holder extends its lease.
+    assert!(!store.extend("hopnow:evt_dyn", second, lease).await.unwrap());
+    assert!(store.extend("hopnow:evt_dyn", first, lease).await.unwrap());
 
     let response = StoredResponse::new(StatusCode::ACCEPTED);
     let fenced = store.complete("hopnow:evt_dyn", second, &response, retention);

@@ -392,6 +392,13 @@ impl Store for DownStore {
         ))
     }
 
+    async fn extend(&self, _: &str, _: Token, _: Duration) -> Result<bool, StoreError> {
+        Err(StoreError::new(
+            StoreErrorKind::Unavailable,
+            "connection refused",
+        ))
+    }
+
     async fn complete(
         &self,
         _: &str,

@@ -13,7 +13,7 @@ use http::StatusCode;
 use test_redis::{RedisServer, Reply};
 use tokio::sync::mpsc;
 use webhook_core::redis::{RedisConnection, RedisErrorKind};
-use webhook_idempotency::store::RedisStore;
+use webhook_idempotency::store::{Claim, Completion, RedisStore, Store, StoredResponse, Token};
 use webhook_idempotency::{IdempotencyLayer, IdempotencyLayerBuilder, StoreErrorPolicy};
 
 async fn connect(server: &RedisServer) -> RedisConnection {
@@ -127,6 +127,65 @@ async fn a_claim_held_past_its_lease_lets_the_retry_through_and_cannot_overwrite
     assert!(duplicate.replayed);
     assert_eq!(duplicate.text(), r#"{"id":"evt_stuck","run":2}"#);
     assert_eq!(recorder.runs("evt_stuck"), 2);
+}
+
+#[tokio::test]
+async fn extend_resets_the_ttl_of_the_holders_claim_only() {
+    let server = RedisServer::start();
+    let store = RedisStore::new(connect(&server).await).unwrap();
+    let pttl = |key: &str| match server.command(&["PTTL", key]).unwrap() {
+        Reply::Integer(ms) => ms,
+        other => panic!("{other:?}"),
+    };
+    let key = "webhook:idempotency:hopnow:evt_extend";
+    let (holder, other) = (Token::generate(), Token::generate());
+    let short = Duration::from_secs(5);
+    let claim = store.claim("hopnow:evt_extend", holder, short).await;
+    assert!(matches!(claim, Ok(Claim::Acquired)), "{claim:?}");
+    assert!(pttl(key) <= 5_000);
+
+    let lease = Duration::from_secs(60);
+    assert!(
+        !store
+            .extend("hopnow:evt_extend", other, lease)
+            .await
+            .unwrap()
+    );
+    assert!(pttl(key) <= 5_000);
+    assert!(
+        store
+            .extend("hopnow:evt_extend", holder, lease)
+            .await
+            .unwrap()
+    );
+    assert!((55_000..=60_000).contains(&pttl(key)), "{}", pttl(key));
+
+    // Gone (expired or deleted): nothing to extend, and nothing is written.
+    server.command(&["DEL", key]).unwrap();
+    assert!(
+        !store
+            .extend("hopnow:evt_extend", holder, lease)
+            .await
+            .unwrap()
+    );
+    assert_eq!(server.command(&["EXISTS", key]).unwrap(), Reply::Integer(0));
+
+    // A record is never extended as a claim.
+    store
+        .claim("hopnow:evt_extend", holder, lease)
+        .await
+        .unwrap();
+    let response = StoredResponse::new(StatusCode::OK);
+    let retention = Duration::from_secs(3600);
+    let recorded = store.complete("hopnow:evt_extend", holder, &response, retention);
+    assert_eq!(recorded.await.unwrap(), Completion::Recorded);
+    assert!(
+        !store
+            .extend("hopnow:evt_extend", holder, lease)
+            .await
+            .unwrap()
+    );
+    assert!(pttl(key) > 3_500_000);
 }
 
 #[tokio::test]

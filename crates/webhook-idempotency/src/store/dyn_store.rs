@@ -54,6 +54,14 @@ pub trait DynStore: Send + Sync + 'static {
         lease: Duration,
     ) -> StoreFuture<'a, Claim>;
 
+    /// [`Store::extend`], boxed.
+    fn dyn_extend<'a>(
+        &'a self,
+        key: &'a str,
+        token: Token,
+        lease: Duration,
+    ) -> StoreFuture<'a, bool>;
+
     /// [`Store::complete`], boxed.
     fn dyn_complete<'a>(
         &'a self,
@@ -77,6 +85,15 @@ impl<S: Store> DynStore for S {
         Box::pin(self.claim(key, token, lease))
     }
 
+    fn dyn_extend<'a>(
+        &'a self,
+        key: &'a str,
+        token: Token,
+        lease: Duration,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(self.extend(key, token, lease))
+    }
+
     fn dyn_complete<'a>(
         &'a self,
         key: &'a str,
@@ -96,6 +113,10 @@ impl<S: Store> DynStore for S {
 impl Store for Arc<dyn DynStore> {
     async fn claim(&self, key: &str, token: Token, lease: Duration) -> Result<Claim, StoreError> {
         (**self).dyn_claim(key, token, lease).await
+    }
+
+    async fn extend(&self, key: &str, token: Token, lease: Duration) -> Result<bool, StoreError> {
+        (**self).dyn_extend(key, token, lease).await
     }
 
     async fn complete(

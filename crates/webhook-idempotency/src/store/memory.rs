@@ -202,6 +202,28 @@ impl MemoryStore {
         Ok(Claim::Acquired)
     }
 
+    /// Moves the claim's deadline to `lease` from now, in place, if `token` holds it.
+    fn extend_now(&self, key: &str, token: Token, lease: Duration) -> bool {
+        let now = Instant::now();
+        let mut state = self.lock();
+        state.purge(now);
+        let hash = state.hash(key);
+        let State {
+            entries, claims, ..
+        } = &mut *state;
+        let Some(entry) = entries.find_mut(hash, |entry| entry.key() == key.as_bytes()) else {
+            return false;
+        };
+        let held =
+            entry.deadline > now && matches!(entry.value, Value::Claimed(held) if held == token);
+        if held {
+            claims.remove(&(entry.deadline, entry.seq));
+            entry.deadline = deadline(now, lease);
+            claims.insert((entry.deadline, entry.seq), hash);
+        }
+        held
+    }
+
     /// Records `data`: the key, then the encoded response.
     fn complete_now(
         &self,
@@ -430,6 +452,10 @@ impl Store for MemoryStore {
         self.claim_now(key, token, lease)
     }
 
+    async fn extend(&self, key: &str, token: Token, lease: Duration) -> Result<bool, StoreError> {
+        Ok(self.extend_now(key, token, lease))
+    }
+
     async fn complete(
         &self,
         key: &str,
@@ -553,6 +579,32 @@ mod tests {
             store.claim("k", b, LEASE).await.unwrap(),
             Claim::Acquired
         ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn extend_moves_only_the_holders_live_claim() {
+        let store = MemoryStore::new();
+        let (a, b) = (Token::generate(), Token::generate());
+        store.claim("k", a, LEASE).await.unwrap();
+        tokio::time::advance(Duration::from_secs(40)).await;
+        assert!(!store.extend("k", b, LEASE).await.unwrap());
+        assert!(store.extend("k", a, LEASE).await.unwrap());
+        // 40 s past the first lease's end, the claim holds with 20 s left.
+        tokio::time::advance(Duration::from_secs(40)).await;
+        match store.claim("k", b, LEASE).await.unwrap() {
+            Claim::InFlight { remaining } => assert_eq!(remaining, Duration::from_secs(20)),
+            other => panic!("{other:?}"),
+        }
+        // The expiry index moved with it: purged at the new deadline, not the old one.
+        tokio::time::advance(Duration::from_secs(20)).await;
+        assert!(!store.extend("k", a, LEASE).await.unwrap());
+        assert!(matches!(claim(&store, "k").await, Claim::Acquired));
+        assert_eq!(store.len(), 1);
+
+        assert!(!store.extend("absent", a, LEASE).await.unwrap());
+        process(&store, "done", RETENTION).await;
+        assert!(!store.extend("done", a, LEASE).await.unwrap());
+        assert!(matches!(claim(&store, "done").await, Claim::Done(_)));
     }
 
     #[tokio::test(start_paused = true)]

@@ -9,11 +9,12 @@
 //! - **done**: the delivery was processed. The entry holds the [`StoredResponse`] to
 //!   replay and expires when the retention period ends.
 //!
-//! Three operations, each atomic on one key:
+//! Four operations, each atomic on one key:
 //!
 //! | operation | key free (absent or expired) | claimed by the token | claimed by another | done |
 //! |---|---|---|---|---|
 //! | [`claim`](Store::claim) | claim it: [`Claim::Acquired`] | [`Claim::InFlight`] | [`Claim::InFlight`] | [`Claim::Done`] |
+//! | [`extend`](Store::extend) | nothing: `false` | lease from now: `true` | nothing: `false` | nothing: `false` |
 //! | [`complete`](Store::complete) | write done: [`Completion::Recorded`] | write done: [`Completion::Recorded`] | nothing: [`Completion::Fenced`] | nothing: [`Completion::Fenced`] |
 //! | [`release`](Store::release) | nothing: `false` | delete: `true` | nothing: `false` | nothing: `false` |
 //!
@@ -45,6 +46,11 @@
 //!     Ok(Claim::Done(stored)) => assert_eq!(stored.status(), http::StatusCode::OK),
 //!     other => panic!("expected the stored response, got {other:?}"),
 //! }
+//!
+//! // A lease is extended only by the token that holds the claim.
+//! assert!(matches!(store.claim("hopnow:evt_2", first, lease).await, Ok(Claim::Acquired)));
+//! assert!(matches!(store.extend("hopnow:evt_2", first, lease).await, Ok(true)));
+//! assert!(matches!(store.extend("hopnow:evt_2", second, lease).await, Ok(false)));
 //! # }
 //! ```
 //!
@@ -94,6 +100,18 @@ pub trait Store: Send + Sync + 'static {
         lease: Duration,
     ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
 
+    /// Atomically: if `token` still holds the claim on `key`, sets its lease to end
+    /// `lease` from now and returns `true`; otherwise (the key is free, claimed by
+    /// another token, or done) changes nothing and returns `false`. The layer's
+    /// [heartbeat](crate::IdempotencyLayerBuilder::heartbeat) calls it while the
+    /// handler runs.
+    fn extend(
+        &self,
+        key: &str,
+        token: Token,
+        lease: Duration,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Records `key` as processed with `response`, kept for `retention`, in one write,
     /// if `token` still holds the claim or the key is free. Never overwrites another
     /// worker's claim or a record: returns [`Completion::Fenced`] instead.
@@ -122,6 +140,15 @@ impl<T: Store> Store for Arc<T> {
         lease: Duration,
     ) -> impl Future<Output = Result<Claim, StoreError>> + Send {
         (**self).claim(key, token, lease)
+    }
+
+    fn extend(
+        &self,
+        key: &str,
+        token: Token,
+        lease: Duration,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        (**self).extend(key, token, lease)
     }
 
     fn complete(

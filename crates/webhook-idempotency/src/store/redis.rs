@@ -14,6 +14,9 @@ pub const DEFAULT_KEY_PREFIX: &str = "webhook:idempotency:";
 /// Claims a key: see the script for its keys and arguments.
 const CLAIM: &str = include_str!("redis/claim.lua");
 
+/// Extends a claim's lease, if the claim still holds the key.
+const EXTEND: &str = include_str!("redis/extend.lua");
+
 /// Records a processed delivery's response, if the claim still holds the key.
 const COMPLETE: &str = include_str!("redis/complete.lua");
 
@@ -22,6 +25,7 @@ const RELEASE: &str = include_str!("redis/release.lua");
 
 struct Scripts {
     claim: Script,
+    extend: Script,
     complete: Script,
     release: Script,
 }
@@ -31,6 +35,7 @@ struct Scripts {
 /// `NOSCRIPT`).
 static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     claim: Script::new(CLAIM),
+    extend: Script::new(EXTEND),
     complete: Script::new(COMPLETE),
     release: Script::new(RELEASE),
 });
@@ -38,10 +43,12 @@ static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
 /// A store in Redis (or Redis Cluster), shared by every process that uses the same
 /// server and key prefix.
 ///
-/// - **One round trip per operation**: each of claim, complete and release is one
-///   `EVALSHA` of a small Lua script that reads the key, checks the token and writes,
-///   atomically on the server. A fresh delivery costs two commands (claim, complete),
-///   a duplicate one (claim).
+/// - **One round trip per operation**: each of claim, extend, complete and release is
+///   one `EVALSHA` of a small Lua script that reads the key, checks the token and
+///   writes, atomically on the server. A fresh delivery costs two commands (claim,
+///   complete), a duplicate one (claim); with the
+///   [heartbeat](crate::IdempotencyLayerBuilder::heartbeat) on, a delivery also costs
+///   one per third of the lease its handler runs.
 /// - **Reconnects by itself**: it talks through a [`RedisConnection`], which repairs
 ///   itself after a failure. While Redis is gone, operations fail within the
 ///   [operation timeout](RedisStoreBuilder::operation_timeout) and the layer applies
@@ -235,6 +242,16 @@ impl Store for RedisStore {
             Value::BulkString(record) => {
                 StoredResponse::from_bytes(&Bytes::from(record)).map(Claim::Done)
             }
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    async fn extend(&self, key: &str, token: Token, lease: Duration) -> Result<bool, StoreError> {
+        let value = self
+            .invoke(&SCRIPTS.extend, key, &[&claim_value(token), &millis(lease)])
+            .await?;
+        match value {
+            Value::Int(extended) => Ok(extended == 1),
             other => Err(unexpected(&other)),
         }
     }
