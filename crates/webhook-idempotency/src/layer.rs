@@ -102,6 +102,7 @@ pub(crate) struct Config<St> {
     key: Arc<dyn KeyExtractor<String>>,
     namespace: Option<Arc<str>>,
     pub(crate) lease: Duration,
+    pub(crate) heartbeat: bool,
     pub(crate) retention: Duration,
     pub(crate) client_errors: ClientErrorPolicy,
     pub(crate) missing_key: MissingKeyPolicy,
@@ -194,6 +195,7 @@ impl<St: Store> IdempotencyLayer<St> {
             pointer_error: None,
             namespace: None,
             lease: DEFAULT_LEASE,
+            heartbeat: false,
             retention: DEFAULT_RETENTION,
             client_errors: ClientErrorPolicy::default(),
             missing_key: MissingKeyPolicy::default(),
@@ -222,6 +224,11 @@ impl<St> IdempotencyLayer<St> {
     pub fn retention(&self) -> Duration {
         self.config.retention
     }
+
+    /// Whether the lease heartbeat is on.
+    pub fn heartbeat(&self) -> bool {
+        self.config.heartbeat
+    }
 }
 
 impl<St> fmt::Debug for IdempotencyLayer<St> {
@@ -229,6 +236,7 @@ impl<St> fmt::Debug for IdempotencyLayer<St> {
         f.debug_struct("IdempotencyLayer")
             .field("namespace", &self.config.namespace)
             .field("lease", &self.config.lease)
+            .field("heartbeat", &self.config.heartbeat)
             .field("retention", &self.config.retention)
             .field("client_errors", &self.config.client_errors)
             .field("missing_key", &self.config.missing_key)
@@ -276,6 +284,7 @@ pub struct IdempotencyLayerBuilder<St> {
     pointer_error: Option<ConfigError>,
     namespace: Option<Arc<str>>,
     lease: Duration,
+    heartbeat: bool,
     retention: Duration,
     client_errors: ClientErrorPolicy,
     missing_key: MissingKeyPolicy,
@@ -326,12 +335,48 @@ impl<St: Store> IdempotencyLayerBuilder<St> {
     }
 
     /// How long a claim lasts without completion or release (default 60 s). Make it
-    /// longer than the handler can take: a duplicate arriving after the lease ran out
-    /// runs the handler again while the first may still be running (see the
+    /// longer than the handler can take, or turn the [heartbeat](Self::heartbeat) on:
+    /// a duplicate arriving after the lease ran out runs the handler again while the
+    /// first may still be running (see the
     /// [crate docs](crate#a-handler-slower-than-the-lease)). A record write that failed
     /// is retried until the lease ends.
     pub fn lease(mut self, lease: Duration) -> Self {
         self.lease = lease;
+        self
+    }
+
+    /// Extends the lease while the handler runs (default: off).
+    ///
+    /// On, the layer extends the claim's lease every third of its length
+    /// ([`Store::extend`], guarded by the claim's token) until the handler has answered
+    /// and its response body is read, and puts a [`Lease`](crate::Lease) in the request
+    /// extensions: the handler sees there whether the claim still holds before it
+    /// commits its effects. The lease then bounds how long a crashed worker's claim
+    /// blocks its event, not how long a handler may run. The heartbeat runs in the
+    /// request's own task, beside the handler: it stops when the handler's future
+    /// completes or is dropped.
+    ///
+    /// Off by default: it costs a store call per third of the lease for every delivery
+    /// in flight, and a handler that hangs (rather than crashing) keeps its claim as
+    /// long as it hangs, every duplicate answered 409, so pair it with a timeout on the
+    /// handler (`tower::timeout::TimeoutLayer` inside this layer: a timed-out handler's
+    /// claim is released). Off, a delivery costs nothing more than its claim and record.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use webhook_idempotency::{IdempotencyLayer, store::MemoryStore};
+    ///
+    /// // Duplicates are kept out for as long as the handler runs; a crashed worker's
+    /// // claim frees itself within 30 s.
+    /// let layer = IdempotencyLayer::builder(MemoryStore::new())
+    ///     .lease(Duration::from_secs(30))
+    ///     .heartbeat(true)
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(layer.heartbeat());
+    /// ```
+    pub fn heartbeat(mut self, on: bool) -> Self {
+        self.heartbeat = on;
         self
     }
 
@@ -440,6 +485,7 @@ impl<St: Store> IdempotencyLayerBuilder<St> {
                 key: self.key,
                 namespace: self.namespace,
                 lease: self.lease,
+                heartbeat: self.heartbeat,
                 retention: self.retention,
                 client_errors: self.client_errors,
                 missing_key: self.missing_key,
@@ -459,6 +505,7 @@ impl<St> fmt::Debug for IdempotencyLayerBuilder<St> {
         f.debug_struct("IdempotencyLayerBuilder")
             .field("namespace", &self.namespace)
             .field("lease", &self.lease)
+            .field("heartbeat", &self.heartbeat)
             .field("retention", &self.retention)
             .finish_non_exhaustive()
     }

@@ -65,6 +65,7 @@
 //! | handler answers 4xx | releases by default ([`ClientErrorPolicy::Release`]): after a fix is deployed the retry must be processed, and most senders retry any non-2xx; or records it ([`ClientErrorPolicy::Record`]) |
 //! | duplicate of a processed event | replays the recorded response with `Idempotent-Replayed: true`; the handler is not called |
 //! | duplicate while the first runs | 409 `in_flight` with `Retry-After` (time left on the lease); the handler is not called |
+//! | the handler runs longer than the lease | the lease ends, the next copy runs the handler again ([see below](#a-handler-slower-than-the-lease)); with the [heartbeat](IdempotencyLayerBuilder::heartbeat) on, the lease is extended while it runs, and a [`Lease`] in the request extensions tells the handler whether the claim still holds |
 //! | the worker crashed holding a claim | the claim expires with its lease; the next retry is processed |
 //! | the store fails | [`StoreErrorPolicy::Reject`] (default): 503 `store_unavailable` with `Retry-After`, the handler is not called, nothing is lost since the sender retries; or [`StoreErrorPolicy::PassThrough`]: process without deduplication, logged at `warn` |
 //! | no event id | 400 `missing_event_id` ([`MissingKeyPolicy::Reject`], default) or passed through ([`MissingKeyPolicy::PassThrough`]) |
@@ -81,6 +82,58 @@
 //! checks the token, so it never overwrites the claim or the record of the run that
 //! claimed after it (logged at `warn`). Whichever run finishes first, the record, and
 //! what later duplicates get replayed, is the response of the run that claimed last.
+//!
+//! When the handler's running time has no good bound, turn the
+//! [heartbeat](IdempotencyLayerBuilder::heartbeat) on: while the handler runs, the
+//! layer extends the lease every third of its length (guarded by the token), so
+//! duplicates get 409 for as long as it runs, and the lease only bounds how long a
+//! crashed worker's claim blocks the event. If an extension cannot land (the key was
+//! deleted, another worker claimed it, or the store was unreachable until the lease
+//! ended), the [`Lease`] in the request extensions says so, and a long handler checks
+//! it before it commits its effects:
+//!
+//! ```
+//! use std::time::Duration;
+//! use http::{Request, Response, StatusCode};
+//! use tower::{ServiceBuilder, ServiceExt};
+//! use webhook_core::VerifiedBody;
+//! use webhook_idempotency::{IdempotencyLayer, Lease, store::MemoryStore};
+//! use webhook_signature::{Signer, Verifier, VerifySignatureLayer, scheme::HopNow};
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let verifier = Verifier::builder(HopNow).secret("current", "dev-secret").build().unwrap();
+//! let idempotency = IdempotencyLayer::builder(MemoryStore::new())
+//!     .lease(Duration::from_secs(30))
+//!     .heartbeat(true)
+//!     .build()
+//!     .unwrap();
+//! let service = ServiceBuilder::new()
+//!     .layer(VerifySignatureLayer::new(verifier))
+//!     .layer(idempotency)
+//!     .service_fn(|request: Request<VerifiedBody>| async move {
+//!         let lease = request.extensions().get::<Lease>().cloned();
+//!         // Two minutes of work, four times the lease: duplicates get 409 meanwhile.
+//!         tokio::time::sleep(Duration::from_secs(120)).await;
+//!         let response = if lease.is_none_or(|lease| lease.is_held()) {
+//!             // Commit the effects, then answer 200.
+//!             Response::new(String::from("processed"))
+//!         } else {
+//!             // Another run may hold the event now: commit nothing, let the sender retry.
+//!             let mut response = Response::new(String::from("lease lost"));
+//!             *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+//!             response
+//!         };
+//!         Ok::<_, std::convert::Infallible>(response)
+//!     });
+//!
+//! let body = br#"{"id":"evt_long","type":"report.requested"}"#;
+//! let mut request = Request::post("/webhooks").body(String::from_utf8_lossy(body).into_owned()).unwrap();
+//! request.headers_mut().extend(Signer::new(HopNow, "dev-secret").unwrap().sign(body, 0, "").unwrap());
+//! let response = service.oneshot(request).await.unwrap();
+//! assert_eq!(response.status(), StatusCode::OK);
+//! # }
+//! ```
 //!
 //! # When the record cannot be written
 //!
@@ -124,6 +177,7 @@
 mod future;
 pub mod key;
 mod layer;
+mod lease;
 mod rejection;
 mod service;
 pub mod store;
@@ -134,6 +188,7 @@ pub use layer::{
     DEFAULT_RETENTION, DEFAULT_STORE_RETRY_AFTER, IdempotencyLayer, IdempotencyLayerBuilder,
     StoreErrorPolicy,
 };
+pub use lease::Lease;
 pub use rejection::IdempotencyRejection;
 pub use service::Idempotency;
 pub use store::Store;

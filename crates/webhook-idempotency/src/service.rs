@@ -15,6 +15,7 @@ use tower_service::Service;
 use webhook_core::{IDEMPOTENT_REPLAYED, RequestHead, ResponseBody, VerifiedDelivery};
 
 use crate::layer::Config;
+use crate::lease::{Lease, heartbeat, while_beating};
 use crate::store::{Claim, Completion, Store, StoreErrorKind, StoredResponse, Token};
 use crate::{
     ClientErrorPolicy, IdempotencyLayer, IdempotencyRejection, MissingKeyPolicy, ResponseFuture,
@@ -23,8 +24,10 @@ use crate::{
 
 /// The service built by [`IdempotencyLayer`]; see there.
 ///
-/// The inner service receives the request unchanged; its response body is wrapped in
-/// [`ResponseBody`] (replays and rejections use the layer's own bodies).
+/// The inner service receives the request unchanged, but for a [`Lease`] in its
+/// extensions when the [heartbeat](crate::IdempotencyLayerBuilder::heartbeat) is on;
+/// its response body is wrapped in [`ResponseBody`] (replays and rejections use the
+/// layer's own bodies).
 pub struct Idempotency<S, St> {
     inner: S,
     config: Arc<Config<St>>,
@@ -202,10 +205,18 @@ fn retry_after_seconds(duration: Duration) -> u64 {
     seconds.max(1)
 }
 
+/// What the handler's answer asks of the claim.
+enum Handled<B> {
+    /// Record it: the response to send, and the record.
+    Record(Response<ResponseBody<B>>, StoredResponse),
+    /// Release it: the response to send.
+    Release(Response<B>),
+}
+
 async fn process<S, St, ReqBody, ResBody>(
     config: Arc<Config<St>>,
     mut inner: S,
-    request: Request<ReqBody>,
+    mut request: Request<ReqBody>,
     key: String,
 ) -> Result<Response<ResponseBody<ResBody>>, S::Error>
 where
@@ -226,8 +237,8 @@ where
         token,
         armed: true,
     };
-    match config.store.claim(&guard.key, token, config.lease).await {
-        Ok(Claim::Acquired) => {}
+    let held = match config.store.claim(&guard.key, token, config.lease).await {
+        Ok(Claim::Acquired) => true,
         Ok(Claim::InFlight { remaining }) => {
             guard.disarm();
             let rejection = IdempotencyRejection::InFlight {
@@ -259,25 +270,52 @@ where
             }
             StoreErrorPolicy::PassThrough => {
                 tracing::warn!(%error, "idempotency store failed: processing the delivery without deduplication");
+                false
             }
         },
-    }
+    };
 
-    let response = match inner.call(request).await {
-        Ok(response) => response,
+    // The heartbeat's state, and the handler's view of it, for a claim held.
+    let lease = (held && config.heartbeat).then(|| {
+        let (state, lease) = Lease::held_until(lease_end);
+        request.extensions_mut().insert(lease);
+        state
+    });
+    let work = async {
+        let response = inner.call(request).await?;
+        let status = response.status();
+        let record = status.is_success()
+            || (status.is_client_error() && config.client_errors == ClientErrorPolicy::Record);
+        Ok::<_, S::Error>(if record {
+            let (response, stored) = capture(response, &config).await;
+            Handled::Record(response, stored)
+        } else {
+            Handled::Release(response)
+        })
+    };
+    let handled = match &lease {
+        Some(state) => {
+            let beat = heartbeat(&config.store, &guard.key, token, config.lease, state);
+            while_beating(work, beat).await
+        }
+        None => work.await,
+    };
+    // Past the last extension that landed, another request may hold the event.
+    let lease_end = match lease {
+        Some(state) => (*state.borrow()).unwrap_or_else(Instant::now),
+        None => lease_end,
+    };
+    let (response, stored) = match handled {
+        Ok(Handled::Record(response, stored)) => (response, stored),
+        Ok(Handled::Release(response)) => {
+            guard.release().await;
+            return Ok(response.map(ResponseBody::new));
+        }
         Err(error) => {
             guard.release().await;
             return Err(error);
         }
     };
-    let status = response.status();
-    let record = status.is_success()
-        || (status.is_client_error() && config.client_errors == ClientErrorPolicy::Record);
-    if !record {
-        guard.release().await;
-        return Ok(response.map(ResponseBody::new));
-    }
-    let (response, stored) = capture(response, &config).await;
     // From here the recording task owns the claim: a release would let a retry run
     // the handler again.
     guard.disarm();

@@ -6,6 +6,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::lease::{LongHandler, long_handler_runs_once, long_stack};
 use common::{Recorder, Stack, event, send_ok, stack};
 use test_redis::{RedisCluster, Reply};
 use webhook_core::redis::RedisConnection;
@@ -96,4 +97,22 @@ async fn failures_drops_and_command_counts_on_a_cluster() {
     );
     assert_eq!(fresh, 2 * N);
     assert_eq!(duplicate, N);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_heartbeat_keeps_a_handler_three_times_longer_than_the_lease_to_one_run() {
+    let cluster = RedisCluster::start(3);
+    let connection = RedisConnection::cluster(cluster.urls())
+        .connect()
+        .await
+        .expect("connect to the cluster");
+    let lease = Duration::from_millis(600);
+    let layer = IdempotencyLayer::builder(RedisStore::new(connection).unwrap())
+        .lease(lease)
+        .heartbeat(true)
+        .build()
+        .unwrap();
+    let handler = LongHandler::default();
+    let service = long_stack(layer, &handler);
+    long_handler_runs_once(&service, &handler, "evt_long", lease * 3).await;
 }

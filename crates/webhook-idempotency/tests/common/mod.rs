@@ -1,6 +1,8 @@
 //! Shared by the integration tests: a signed-delivery stack and a recording handler.
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
+pub mod lease;
+
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::io;
