@@ -7,6 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use http::StatusCode;
 use serde_json::{Value, json};
@@ -400,11 +401,16 @@ async fn a_separate_worker_processes_what_the_receiver_queued() {
 
 /// `GET path` on the example's first address.
 async fn get(example: &Example, path: &str) -> Reply {
+    get_at(example.addr, path).await
+}
+
+/// `GET path` on `addr`.
+async fn get_at(addr: SocketAddr, path: &str) -> Reply {
     let request = http::Request::get(path)
         .header("host", "localhost")
         .body(http_body_util::Empty::<bytes::Bytes>::new())
         .unwrap();
-    send_http1(example.addr, request).await
+    send_http1(addr, request).await
 }
 
 /// The value of the Prometheus sample `series` (name and labels, as rendered).
@@ -646,5 +652,324 @@ async fn a_payout_whose_data_does_not_match_is_acknowledged_logged_and_counted()
         ),
         None,
         "not applied: {text}"
+    );
+}
+
+/// A signed delivery of `event` as raw HTTP/1.1: the head, then the body.
+fn raw_delivery(event: &MockEvent) -> (Vec<u8>, Vec<u8>) {
+    let (headers, body) = event.clone().sign(HopNow, SECRET).parts().expect("signed");
+    let mut head = format!(
+        "POST /webhooks HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in &headers {
+        head.push_str(&format!("{name}: {}\r\n", value.to_str().unwrap()));
+    }
+    head.push_str("\r\n");
+    (head.into_bytes(), body.to_vec())
+}
+
+/// How a raw HTTP/1.1 exchange ended.
+#[derive(Debug, Clone, PartialEq)]
+enum Outcome {
+    /// A response: its status, and whether it was an idempotent replay.
+    Answered { status: u16, replayed: bool },
+    /// The connection failed or closed with no response.
+    ConnectionError,
+}
+
+/// Reads the rest of the connection and parses the response head, if any.
+async fn read_outcome(stream: &mut tokio::net::TcpStream) -> Outcome {
+    use tokio::io::AsyncReadExt;
+    let mut response = Vec::new();
+    if stream.read_to_end(&mut response).await.is_err() && response.is_empty() {
+        return Outcome::ConnectionError;
+    }
+    let text = String::from_utf8_lossy(&response).to_ascii_lowercase();
+    let Some(status) = text
+        .strip_prefix("http/1.1 ")
+        .and_then(|rest| rest.get(..3))
+        .and_then(|code| code.parse().ok())
+    else {
+        return Outcome::ConnectionError;
+    };
+    Outcome::Answered {
+        status,
+        replayed: text.contains("\r\nidempotent-replayed: true\r\n"),
+    }
+}
+
+/// Sends a whole signed delivery over a fresh connection and reads the outcome.
+async fn deliver_raw(addr: SocketAddr, event: &MockEvent) -> Outcome {
+    use tokio::io::AsyncWriteExt;
+    let (head, body) = raw_delivery(event);
+    let Ok(mut stream) = tokio::net::TcpStream::connect(addr).await else {
+        return Outcome::ConnectionError;
+    };
+    if stream.write_all(&[head, body].concat()).await.is_err() {
+        return Outcome::ConnectionError;
+    }
+    read_outcome(&mut stream).await
+}
+
+#[tokio::test]
+async fn slow_headers_are_closed_within_the_header_read_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const TIMEOUT: Duration = Duration::from_secs(4);
+    let receiver = Example::start(
+        "receiver",
+        &[
+            ("WEBHOOK_SECRET", SECRET),
+            ("HEADER_READ_TIMEOUT_SECS", "4"),
+        ],
+    );
+    // 50 connections send a request line, then one header byte every 2 s.
+    let mut attackers = Vec::new();
+    for _ in 0..50 {
+        let addr = receiver.addr;
+        attackers.push(tokio::spawn(async move {
+            let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            let started = Instant::now();
+            let (mut read, mut write) = stream.into_split();
+            write
+                .write_all(b"POST /webhooks HTTP/1.1\r\nhost: localhost\r\nx-slow: ")
+                .await
+                .expect("write the request line");
+            let trickle = tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    if write.write_all(b"a").await.is_err() {
+                        return;
+                    }
+                }
+            });
+            // Closed when the read ends: EOF, or a reset.
+            let mut rest = Vec::new();
+            let _ = tokio::time::timeout(Duration::from_secs(30), read.read_to_end(&mut rest))
+                .await
+                .expect("the receiver closes a slow header");
+            trickle.abort();
+            started.elapsed()
+        }));
+    }
+    let mut closed = Vec::new();
+    for attacker in attackers {
+        closed.push(attacker.await.unwrap());
+    }
+    let (first, last) = (*closed.iter().min().unwrap(), *closed.iter().max().unwrap());
+    println!(
+        "slow headers: {} connections closed after {first:?} to {last:?} (header read timeout {TIMEOUT:?})",
+        closed.len()
+    );
+    assert!(first >= TIMEOUT - Duration::from_millis(200), "{first:?}");
+    assert!(last <= TIMEOUT + Duration::from_millis(1500), "{last:?}");
+
+    // The receiver still answers a delivery.
+    let reply = receiver.post(&MockEvent::new("ping"), SECRET).await;
+    assert_eq!(reply.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_connection_flood_past_the_cap_does_not_stop_good_deliveries() {
+    const GOOD: usize = 8;
+    let receiver = Example::start(
+        "receiver",
+        &[
+            ("WEBHOOK_SECRET", SECRET),
+            ("MAX_CONNECTIONS", "16"),
+            ("HEADER_READ_TIMEOUT_SECS", "2"),
+        ],
+    );
+    // 64 connections that send nothing: four times the cap.
+    let mut flood = Vec::new();
+    for _ in 0..64 {
+        flood.push(
+            tokio::net::TcpStream::connect(receiver.addr)
+                .await
+                .expect("connect"),
+        );
+    }
+    // Good deliveries during the flood, each given a sender's 30 s.
+    let started = Instant::now();
+    let mut senders = Vec::new();
+    for n in 0..GOOD {
+        let addr = receiver.addr;
+        senders.push(tokio::spawn(async move {
+            let event = MockEvent::new("ping").id(format!("evt_flood_{n}"));
+            let outcome = tokio::time::timeout(Duration::from_secs(30), deliver_raw(addr, &event))
+                .await
+                .unwrap_or(Outcome::ConnectionError);
+            (outcome, started.elapsed())
+        }));
+    }
+    let mut answered = 0;
+    let mut slowest = Duration::ZERO;
+    for sender in senders {
+        let (outcome, elapsed) = sender.await.unwrap();
+        if outcome
+            == (Outcome::Answered {
+                status: 200,
+                replayed: false,
+            })
+        {
+            answered += 1;
+            slowest = slowest.max(elapsed);
+        }
+    }
+    println!(
+        "connection flood (cap 16, 64 idle connections): {answered} of {GOOD} good deliveries answered 200, the slowest after {slowest:?}"
+    );
+    assert_eq!(answered, GOOD);
+    drop(flood);
+}
+
+/// Sends `SIGINT` to the example, as Ctrl-C does.
+fn interrupt(example: &Example) {
+    let status = Command::new("kill")
+        .args(["-INT", &example.child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+}
+
+#[tokio::test]
+async fn graceful_shutdown_answers_every_delivery_in_flight_or_refuses_it_before_processing() {
+    use tokio::io::AsyncWriteExt;
+    const IN_FLIGHT: usize = 24;
+    const LATE: usize = 8;
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let env = [
+        ("WEBHOOK_SECRET", SECRET),
+        ("REDIS_URL", url.as_str()),
+        // The ping handler logs each event it runs: `ping event_id=...`.
+        ("RUST_LOG", "info"),
+    ];
+    let mut receiver = Example::start("receiver", &env);
+    let ids: Vec<String> = (0..IN_FLIGHT + LATE)
+        .map(|n| format!("evt_drain_{n}"))
+        .collect();
+    let events: Vec<MockEvent> = ids
+        .iter()
+        .map(|id| MockEvent::new("ping").id(id.as_str()))
+        .collect();
+
+    // Deliveries in flight: the head and half the body sent, the rest after SIGINT.
+    let mut streams = Vec::new();
+    for event in &events[..IN_FLIGHT] {
+        let (head, body) = raw_delivery(event);
+        let mut stream = tokio::net::TcpStream::connect(receiver.addr)
+            .await
+            .expect("connect");
+        let half = body.len() / 2;
+        stream.write_all(&head).await.unwrap();
+        stream.write_all(&body[..half]).await.unwrap();
+        streams.push((stream, body[half..].to_vec()));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    interrupt(&receiver);
+    let mut in_flight = Vec::new();
+    for (mut stream, rest) in streams {
+        in_flight.push(tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            if stream.write_all(&rest).await.is_err() {
+                return Outcome::ConnectionError;
+            }
+            read_outcome(&mut stream).await
+        }));
+    }
+    // Deliveries that arrive while the receiver shuts down.
+    let mut late = Vec::new();
+    for event in events[IN_FLIGHT..].iter().cloned() {
+        let addr = receiver.addr;
+        late.push(tokio::spawn(async move { deliver_raw(addr, &event).await }));
+    }
+    let mut outcomes = Vec::new();
+    for task in in_flight.into_iter().chain(late) {
+        outcomes.push(task.await.unwrap());
+    }
+    let exit = receiver.child.wait().expect("the receiver exits");
+    assert!(exit.success(), "{exit:?}");
+    let log: Vec<String> = receiver.stdout.try_iter().collect();
+
+    let mut refused = 0;
+    for (id, outcome) in ids.iter().zip(&outcomes) {
+        let ran = log
+            .iter()
+            .any(|line| line.contains(&format!("ping event_id={id} ")));
+        match outcome {
+            Outcome::Answered { status: 200, .. } => assert!(ran, "{id} answered, not run"),
+            Outcome::ConnectionError => {
+                assert!(!ran, "{id} processed, then its connection failed");
+                refused += 1;
+            }
+            other => panic!("{id}: {other:?}"),
+        }
+    }
+    let drained = outcomes[..IN_FLIGHT]
+        .iter()
+        .filter(|outcome| matches!(outcome, Outcome::Answered { status: 200, .. }))
+        .count();
+    println!(
+        "graceful shutdown: {drained} of {IN_FLIGHT} deliveries in flight answered 200; \
+         of {LATE} sent during shutdown, {} answered, {refused} refused before processing",
+        LATE - refused
+    );
+    assert_eq!(drained, IN_FLIGHT, "every delivery in flight finishes");
+
+    // The sender retries everything on a new receiver: what was answered is replayed
+    // from its record, what was refused is processed now.
+    let restarted = Example::start("receiver", &env);
+    for ((id, event), first) in ids.iter().zip(&events).zip(&outcomes) {
+        let retry = deliver_raw(restarted.addr, event).await;
+        let replayed = matches!(first, Outcome::Answered { .. });
+        assert_eq!(
+            retry,
+            Outcome::Answered {
+                status: 200,
+                replayed
+            },
+            "{id}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn metrics_bind_serves_metrics_there_and_not_on_the_webhook_listener() {
+    let receiver = Example::start(
+        "receiver",
+        &[("WEBHOOK_SECRET", SECRET), ("METRICS_BIND", "127.0.0.1:0")],
+    );
+    let line = receiver.wait_for_line("metrics on http://");
+    let metrics_addr: SocketAddr = line
+        .trim_start_matches("metrics on http://")
+        .trim_end_matches("/metrics")
+        .parse()
+        .expect("the metrics address");
+    assert_eq!(
+        receiver.post(&MockEvent::new("ping"), SECRET).await.status,
+        StatusCode::OK
+    );
+
+    // On the webhook listener they are answered as any path it does not serve.
+    let unknown = get(&receiver, "/no-such-path").await;
+    assert_ne!(unknown.status, StatusCode::OK);
+    for path in ["/metrics", "/healthz"] {
+        let reply = get(&receiver, path).await;
+        assert_eq!(reply.status, unknown.status, "{path}");
+        assert_eq!(reply.body, unknown.body, "{path}");
+    }
+    let scrape = get_at(metrics_addr, "/metrics").await;
+    assert_eq!(scrape.status, StatusCode::OK);
+    let text = String::from_utf8(scrape.body.to_vec()).unwrap();
+    assert_eq!(
+        sample(&text, r#"webhooks_processed_total{event_type="ping"}"#),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        get_at(metrics_addr, "/healthz").await.status,
+        StatusCode::OK
     );
 }
