@@ -973,3 +973,167 @@ async fn metrics_bind_serves_metrics_there_and_not_on_the_webhook_listener() {
         StatusCode::OK
     );
 }
+
+/// A network namespace joined to this host by a veth pair: a peer on another
+/// address, on one machine. Removed on drop, the namespace and both links.
+struct Netns {
+    name: String,
+    host_link: String,
+    host_ip: String,
+}
+
+impl Netns {
+    /// Creates the namespace with `169.254.<n>.2/24` inside and `169.254.<n>.1/24` on
+    /// this host's end; `Err` says why it could not (not root, no `ip`).
+    fn create() -> Result<Self, String> {
+        let pid = std::process::id();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let tag = format!("{}{}", pid % 10_000, nanos % 1000);
+        // A link-local /24 this host does not use (169.254.169.0/24 holds cloud
+        // metadata services: never that one).
+        let used = ip(&["-4", "addr"]).unwrap_or_default();
+        let subnet = (100..160)
+            .map(|n| (n + pid % 60) % 60 + 100)
+            .find(|n| !used.contains(&format!("169.254.{n}.")))
+            .ok_or("no free 169.254.x.0/24")?;
+        let netns = Self {
+            name: format!("twh-{tag}"),
+            host_link: format!("twh{tag}h"),
+            host_ip: format!("169.254.{subnet}.1"),
+        };
+        let inner_link = format!("twh{tag}n");
+        let inner_ip = format!("169.254.{subnet}.2/24");
+        let host_cidr = format!("{}/24", netns.host_ip);
+        ip(&["netns", "add", &netns.name])?;
+        // From here on, drop removes whatever was made.
+        let steps: [&[&str]; 6] = [
+            &[
+                "link",
+                "add",
+                &netns.host_link,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                &inner_link,
+            ],
+            &["link", "set", &inner_link, "netns", &netns.name],
+            &["addr", "add", &host_cidr, "dev", &netns.host_link],
+            &["link", "set", &netns.host_link, "up"],
+            &[
+                "-n",
+                &netns.name,
+                "addr",
+                "add",
+                &inner_ip,
+                "dev",
+                &inner_link,
+            ],
+            &["-n", &netns.name, "link", "set", &inner_link, "up"],
+        ];
+        for step in steps {
+            ip(step)?;
+        }
+        Ok(netns)
+    }
+
+    /// Sends `request` from inside the namespace to `addr` and returns the raw reply.
+    fn send(&self, addr: SocketAddr, request: &[u8]) -> String {
+        use std::io::Write;
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", &self.name, "timeout", "10", "bash", "-c"])
+            .arg("exec 3<>\"/dev/tcp/$0/$1\" && cat >&3 && cat <&3")
+            .args([addr.ip().to_string(), addr.port().to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("run bash in the namespace");
+        child.stdin.take().unwrap().write_all(request).unwrap();
+        let output = child.wait_with_output().expect("the reply");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        // Deleting one end of a veth pair deletes both.
+        let _ = ip(&["link", "del", &self.host_link]);
+        let _ = ip(&["netns", "del", &self.name]);
+    }
+}
+
+/// Runs `ip args...`; its stdout, or why it failed.
+fn ip(args: &[&str]) -> Result<String, String> {
+    let output = Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(|error| format!("`ip` did not run: {error}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "`ip {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// The status code of a raw HTTP/1.1 reply, `0` for none.
+fn raw_status(reply: &str) -> u16 {
+    reply
+        .strip_prefix("HTTP/1.1 ")
+        .and_then(|rest| rest.get(..3))
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_peer_on_another_address_cannot_read_metrics_on_the_webhook_listener() {
+    let netns = match Netns::create() {
+        Ok(netns) => netns,
+        Err(why) => {
+            println!("skipped: no network namespace ({why}); the test needs root and `ip`");
+            return;
+        }
+    };
+    let bind = format!("{}:0", netns.host_ip);
+    let get = |path: &str| {
+        format!("GET {path} HTTP/1.1\r\nhost: receiver\r\nconnection: close\r\n\r\n").into_bytes()
+    };
+    let (head, body) = raw_delivery(&MockEvent::new("ping"));
+    let delivery = [head, body].concat();
+
+    let receiver = Example::start(
+        "receiver",
+        &[("WEBHOOK_SECRET", SECRET), ("BIND", bind.as_str())],
+    );
+    let addr = receiver.addr;
+    let peer = netns.send(addr, &delivery);
+    assert_eq!(
+        raw_status(&peer),
+        200,
+        "the peer reaches the receiver: {peer}"
+    );
+    for path in ["/metrics", "/healthz"] {
+        let reply = netns.send(addr, &get(path));
+        assert_eq!(raw_status(&reply), 404, "{path}: {reply}");
+        assert!(!reply.contains("webhooks_"), "{reply}");
+    }
+
+    // The operator opts in: the same peer reads them.
+    let public = Example::start(
+        "receiver",
+        &[
+            ("WEBHOOK_SECRET", SECRET),
+            ("BIND", bind.as_str()),
+            ("METRICS_PUBLIC", "1"),
+        ],
+    );
+    assert_eq!(raw_status(&netns.send(public.addr, &delivery)), 200);
+    let reply = netns.send(public.addr, &get("/metrics"));
+    assert_eq!(raw_status(&reply), 200, "{reply}");
+    assert!(reply.contains("webhooks_"), "{reply}");
+}
