@@ -881,8 +881,8 @@ async fn graceful_shutdown_answers_every_delivery_in_flight_or_refuses_it_before
     }
     // Deliveries that arrive while the receiver shuts down.
     let mut late = Vec::new();
-    for event in events[IN_FLIGHT..].iter().cloned() {
-        let addr = receiver.addr;
+    for event in &events[IN_FLIGHT..] {
+        let (addr, event) = (receiver.addr, event.clone());
         late.push(tokio::spawn(async move { deliver_raw(addr, &event).await }));
     }
     let mut outcomes = Vec::new();
