@@ -1,6 +1,8 @@
 //! A webhook receiver on hyper 1, without axum: the same layers as the reference
 //! receiver (signature verification, idempotency, an event router) as one tower
-//! service, served by hyper.
+//! service, served by hyper through `tower_webhook::serve::serve` (header read and
+//! idle timeouts, a connection cap, HTTP/2 limits, a graceful shutdown on Ctrl-C or
+//! `SIGTERM`).
 //!
 //! ```text
 //! WEBHOOK_SECRET=my-secret cargo run --example hyper_receiver
@@ -13,9 +15,6 @@
 
 use std::net::SocketAddr;
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use hyper_util::service::TowerToHyperService;
 use serde_json::json;
 use tower::ServiceBuilder;
 use tower_webhook::event::{EventRouter, WebhookEvent};
@@ -42,16 +41,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let listener = tokio::net::TcpListener::bind(bind).await?;
     println!("listening on http://{}/webhooks", listener.local_addr()?);
-    loop {
-        let (stream, _peer) = listener.accept().await?;
-        let service = TowerToHyperService::new(service.clone());
-        tokio::spawn(async move {
-            let connection = auto::Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-            if let Err(error) = connection {
-                eprintln!("connection error: {error}");
-            }
-        });
-    }
+    tower_webhook::serve::serve(listener, service).await;
+    Ok(())
 }

@@ -10,7 +10,9 @@
 //! each instance is its own process with the same settings. `REDIS_URL` (required),
 //! `WEBHOOK_SECRET` (comma-separated, `hopnow` scheme) and `WEBHOOK_RATE_PER_MINUTE`
 //! (default 600, per verified source, shared) come from the environment. Send the same
-//! event to both ports with `webhook send` and the second answer is a replay.
+//! event to both ports with `webhook send` and the second answer is a replay. Each
+//! listener is served by `tower_webhook::serve::serve`: connection limits on, and a
+//! graceful shutdown on Ctrl-C or `SIGTERM`.
 
 use std::num::NonZeroU32;
 
@@ -64,12 +66,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "listening on http://{}/webhooks ({name})",
             listener.local_addr()?
         );
-        servers.push(tokio::spawn(
-            async move { axum::serve(listener, app).await },
-        ));
+        servers.push(tokio::spawn(tower_webhook::serve::serve(listener, app)));
     }
     for server in servers {
-        server.await??;
+        server.await?;
     }
     Ok(())
 }

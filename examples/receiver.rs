@@ -9,8 +9,13 @@
 //!
 //! It serves `POST /webhooks`, `GET /metrics` (Prometheus text) and `GET /healthz`,
 //! and prints `curl` commands that send it signed test events, including two payout
-//! events out of order. Settings come from the
-//! environment:
+//! events out of order. `/metrics` and `/healthz` tell event types, rates, rejection
+//! reasons and key ids: with `METRICS_BIND` set they are served on that address only,
+//! and otherwise answered on the webhook listener to loopback peers only (404 to
+//! anyone else) unless `METRICS_PUBLIC=1`. The listeners are served by
+//! `tower_webhook::serve::Server`: header read and idle timeouts, a connection cap,
+//! HTTP/2 limits, and on Ctrl-C or `SIGTERM` a graceful shutdown that finishes the
+//! deliveries in flight. Settings come from the environment:
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
@@ -25,6 +30,12 @@
 //! | `WEBHOOK_REQUIRE_HTTPS` | unset: off | `1`: refuse deliveries not sent over HTTPS (403 `https_required`) |
 //! | `WEBHOOK_TRUSTED_PROXIES` | none | comma-separated addresses or networks of TLS-terminating proxies whose `X-Forwarded-Proto` is believed |
 //! | `REDIS_URL` | unset: in memory | Redis for the idempotency store, the ordering guard, the rate limit and the queue, so several receivers work together |
+//! | `METRICS_BIND` | unset: the webhook listener, loopback peers only | address of a separate listener for `/metrics` and `/healthz` (then not served on the webhook listener) |
+//! | `METRICS_PUBLIC` | unset: off | `1`: answer `/metrics` and `/healthz` on the webhook listener to any peer (when `METRICS_BIND` is unset) |
+//! | `HEADER_READ_TIMEOUT_SECS` | `10` | a connection must send a complete request head within it, or is closed |
+//! | `IDLE_TIMEOUT_SECS` | `60` | a connection with no request in flight this long is closed |
+//! | `MAX_CONNECTIONS` | `1024` | connections open at once; past it new ones wait in the listen backlog |
+//! | `DRAIN_TIMEOUT_SECS` | `30` | at shutdown, how long deliveries in flight may take to finish |
 //! | `RUST_LOG` | `info` | log filter (`tracing-subscriber` syntax) |
 //!
 //! The layers, stacked by `WebhookStack`, outermost first: tracing and metrics, the
@@ -62,7 +73,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
+use axum::extract::Request;
 use axum::http::{Response, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::IntoResponse;
 use axum::routing::{MethodRouter, get, post_service};
 use axum::{Json, Router};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -85,6 +99,10 @@ use tower_webhook::observe::{
 use tower_webhook::queue::metrics::{FacadeMetrics, Metrics as QueueMetrics};
 use tower_webhook::queue::{DynQueue, Enqueue, MemoryQueue, RedisQueue, Workers};
 use tower_webhook::ratelimit::{Quota, RateLimitLayer, RedisRateLimiter, VerifiedSource};
+use tower_webhook::serve::{
+    DEFAULT_DRAIN_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS, Server, shutdown_signal,
+};
 use tower_webhook::signature::{Signer, Verifier, VerifySignatureLayer, scheme};
 use tower_webhook::{OptionalLayer, WebhookStack};
 
@@ -218,14 +236,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     let webhooks = app(verify, https_guard()?, rate_limit, store, endpoint)?;
-    // Added after the webhook layers: neither guarded nor counted.
-    let metrics = install_metrics()?;
-    let app = webhooks
-        .route(
-            "/metrics",
-            get(move || std::future::ready(metrics.render())),
-        )
-        .route("/healthz", get(move || healthz(redis.clone())));
+    let server = server()?;
+    // Merged after the webhook layers: neither guarded nor counted.
+    let operations = operations(install_metrics()?, redis);
+    let metrics_bind = std::env::var("METRICS_BIND").ok();
+    let public = std::env::var("METRICS_PUBLIC").is_ok_and(|value| value == "1");
+    let app = match &metrics_bind {
+        Some(_) => webhooks,
+        None if public => webhooks.merge(operations.clone()),
+        None => webhooks.merge(
+            operations
+                .clone()
+                .route_layer(middleware::from_fn(loopback_only)),
+        ),
+    };
 
     let listener = tokio::net::TcpListener::bind(bind).await?;
     let address = listener.local_addr()?;
@@ -233,15 +257,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if std::env::var("WEBHOOK_SECRET").is_err() {
         print_examples(&scheme_name, dev_secret, address)?;
     }
-    // The HTTPS guard and per-IP limits read the peer address from `ConnectInfo`.
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    let operations = match metrics_bind {
+        Some(bind) => {
+            let listener = tokio::net::TcpListener::bind(bind).await?;
+            println!("metrics on http://{}/metrics", listener.local_addr()?);
+            let server = server.clone();
+            Some(tokio::spawn(async move {
+                server.serve(listener, operations, shutdown_signal()).await;
+            }))
+        }
+        None => None,
+    };
+    // Until Ctrl-C or SIGTERM, then the deliveries in flight finish (DRAIN_TIMEOUT_SECS).
+    server.serve(listener, app, shutdown_signal()).await;
+    if let Some(operations) = operations {
+        operations.await?;
+    }
     if let Some(drain) = drain {
         println!("draining the queue...");
         drain.await?;
@@ -347,6 +378,54 @@ const EVENT_TYPES: [&str; 4] = [
     "payout.failed",
     "ping",
 ];
+
+/// The connection limits, from the environment: `HEADER_READ_TIMEOUT_SECS`,
+/// `IDLE_TIMEOUT_SECS`, `MAX_CONNECTIONS`, `DRAIN_TIMEOUT_SECS`.
+fn server() -> Result<Server, Box<dyn std::error::Error>> {
+    let seconds = |name: &str, default: Duration| -> Result<Duration, String> {
+        let text = env_or(name, &default.as_secs().to_string());
+        let seconds = text
+            .parse()
+            .map_err(|_| format!("{name} must be whole seconds, got `{text}`"))?;
+        Ok(Duration::from_secs(seconds))
+    };
+    let connections = env_or("MAX_CONNECTIONS", &DEFAULT_MAX_CONNECTIONS.to_string());
+    Ok(Server::builder()
+        .header_read_timeout(seconds(
+            "HEADER_READ_TIMEOUT_SECS",
+            DEFAULT_HEADER_READ_TIMEOUT,
+        )?)
+        .idle_timeout(seconds("IDLE_TIMEOUT_SECS", DEFAULT_IDLE_TIMEOUT)?)
+        .max_connections(connections.parse().map_err(|_| {
+            format!("MAX_CONNECTIONS must be a positive integer, got `{connections}`")
+        })?)
+        .drain_timeout(seconds("DRAIN_TIMEOUT_SECS", DEFAULT_DRAIN_TIMEOUT)?)
+        .build()?)
+}
+
+/// `/metrics` and `/healthz`.
+fn operations(metrics: PrometheusHandle, redis: Option<RedisConnection>) -> Router {
+    Router::new()
+        .route(
+            "/metrics",
+            get(move || std::future::ready(metrics.render())),
+        )
+        .route("/healthz", get(move || healthz(redis.clone())))
+}
+
+/// Answers 404, as if the route did not exist, to a peer that is not on this host.
+async fn loopback_only(request: Request, next: Next) -> axum::response::Response {
+    // `Server` records the peer of every request.
+    let local = request
+        .extensions()
+        .get::<SocketAddr>()
+        .is_some_and(|peer| peer.ip().to_canonical().is_loopback());
+    if local {
+        next.run(request).await
+    } else {
+        StatusCode::NOT_FOUND.into_response()
+    }
+}
 
 /// Installs the Prometheus recorder behind `/metrics`.
 fn install_metrics() -> Result<PrometheusHandle, Box<dyn std::error::Error>> {

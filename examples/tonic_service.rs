@@ -1,6 +1,8 @@
-//! Webhook layers on a gRPC service: tonic's `Server::builder().layer(...)` verifies
-//! each call's signature, limits each verified source, and the service reads the
-//! verified-delivery marker through a tonic interceptor.
+//! Webhook layers on a gRPC service: a tower `ServiceBuilder` around tonic's `Routes`
+//! verifies each call's signature, limits each verified source, and the service reads
+//! the verified-delivery marker through a tonic interceptor. `tower_webhook::serve`
+//! serves it (HTTP/2 stream limits and the rapid-reset defence, header read and idle
+//! timeouts, a connection cap, a graceful shutdown on Ctrl-C or `SIGTERM`).
 //!
 //! ```text
 //! WEBHOOK_SECRET=my-secret cargo run --example tonic_service
@@ -16,8 +18,8 @@
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 
-use tonic::service::InterceptorLayer;
-use tonic::transport::Server;
+use tonic::service::{InterceptorLayer, Routes};
+use tower::ServiceBuilder;
 use tower_webhook::core::VerifiedDelivery;
 use tower_webhook::ratelimit::{Quota, RateLimitLayer, VerifiedSource};
 use tower_webhook::signature::{Verifier, VerifySignatureLayer, scheme::HopNow};
@@ -45,13 +47,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "listening on http://{}/grpc.health.v1.Health",
         listener.local_addr()?
     );
-    Server::builder()
+    let service = ServiceBuilder::new()
         .layer(VerifySignatureLayer::new(verifier))
         .layer(rate_limit)
         .layer(InterceptorLayer::new(log_verified_call))
-        .add_service(health)
-        .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
-        .await?;
+        .service(Routes::new(health));
+    tower_webhook::serve::serve(listener, service).await;
     Ok(())
 }
 

@@ -13,6 +13,7 @@
 //! | [`observe`] | `observe` (default) | one tracing span per delivery, bounded `metrics`, an error-rate monitor |
 //! | [`https`] | `https` (default) | refuses deliveries that did not arrive over TLS (trusted proxies only) |
 //! | [`ratelimit`] | `ratelimit` (default) | rate limits on `governor` (global, peer IP, header, verified source), or Redis GCRA with `redis` |
+//! | [`serve`] | `serve` (default) | serves the stack on a TCP listener with header read and idle timeouts, a connection cap, HTTP/2 limits and a graceful shutdown |
 //!
 //! The `redis` feature turns on the Redis backends of the enabled layers, each built on
 //! a `core::redis::RedisConnection` (clones of one connection can serve them all), and
@@ -91,6 +92,10 @@ pub use webhook_core as core;
 
 pub mod optional;
 pub use optional::OptionalLayer;
+
+#[cfg(feature = "serve")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serve")))]
+pub mod serve;
 
 #[cfg(feature = "signature")]
 mod stack;

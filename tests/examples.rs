@@ -7,6 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use http::StatusCode;
 use serde_json::{Value, json};
@@ -400,11 +401,16 @@ async fn a_separate_worker_processes_what_the_receiver_queued() {
 
 /// `GET path` on the example's first address.
 async fn get(example: &Example, path: &str) -> Reply {
+    get_at(example.addr, path).await
+}
+
+/// `GET path` on `addr`.
+async fn get_at(addr: SocketAddr, path: &str) -> Reply {
     let request = http::Request::get(path)
         .header("host", "localhost")
         .body(http_body_util::Empty::<bytes::Bytes>::new())
         .unwrap();
-    send_http1(example.addr, request).await
+    send_http1(addr, request).await
 }
 
 /// The value of the Prometheus sample `series` (name and labels, as rendered).
@@ -647,4 +653,487 @@ async fn a_payout_whose_data_does_not_match_is_acknowledged_logged_and_counted()
         None,
         "not applied: {text}"
     );
+}
+
+/// A signed delivery of `event` as raw HTTP/1.1: the head, then the body.
+fn raw_delivery(event: &MockEvent) -> (Vec<u8>, Vec<u8>) {
+    let (headers, body) = event.clone().sign(HopNow, SECRET).parts().expect("signed");
+    let mut head = format!(
+        "POST /webhooks HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in &headers {
+        head.push_str(&format!("{name}: {}\r\n", value.to_str().unwrap()));
+    }
+    head.push_str("\r\n");
+    (head.into_bytes(), body.to_vec())
+}
+
+/// How a raw HTTP/1.1 exchange ended.
+#[derive(Debug, Clone, PartialEq)]
+enum Outcome {
+    /// A response: its status, and whether it was an idempotent replay.
+    Answered { status: u16, replayed: bool },
+    /// The connection failed or closed with no response.
+    ConnectionError,
+}
+
+/// Reads the rest of the connection and parses the response head, if any.
+async fn read_outcome(stream: &mut tokio::net::TcpStream) -> Outcome {
+    use tokio::io::AsyncReadExt;
+    let mut response = Vec::new();
+    if stream.read_to_end(&mut response).await.is_err() && response.is_empty() {
+        return Outcome::ConnectionError;
+    }
+    let text = String::from_utf8_lossy(&response).to_ascii_lowercase();
+    let Some(status) = text
+        .strip_prefix("http/1.1 ")
+        .and_then(|rest| rest.get(..3))
+        .and_then(|code| code.parse().ok())
+    else {
+        return Outcome::ConnectionError;
+    };
+    Outcome::Answered {
+        status,
+        replayed: text.contains("\r\nidempotent-replayed: true\r\n"),
+    }
+}
+
+/// Sends a whole signed delivery over a fresh connection and reads the outcome.
+async fn deliver_raw(addr: SocketAddr, event: &MockEvent) -> Outcome {
+    use tokio::io::AsyncWriteExt;
+    let (head, body) = raw_delivery(event);
+    let Ok(mut stream) = tokio::net::TcpStream::connect(addr).await else {
+        return Outcome::ConnectionError;
+    };
+    if stream.write_all(&[head, body].concat()).await.is_err() {
+        return Outcome::ConnectionError;
+    }
+    read_outcome(&mut stream).await
+}
+
+#[tokio::test]
+async fn slow_headers_are_closed_within_the_header_read_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const TIMEOUT: Duration = Duration::from_secs(4);
+    let receiver = Example::start(
+        "receiver",
+        &[
+            ("WEBHOOK_SECRET", SECRET),
+            ("HEADER_READ_TIMEOUT_SECS", "4"),
+        ],
+    );
+    // 50 connections send a request line, then one header byte every 2 s.
+    let mut attackers = Vec::new();
+    for _ in 0..50 {
+        let addr = receiver.addr;
+        attackers.push(tokio::spawn(async move {
+            let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            let started = Instant::now();
+            let (mut read, mut write) = stream.into_split();
+            write
+                .write_all(b"POST /webhooks HTTP/1.1\r\nhost: localhost\r\nx-slow: ")
+                .await
+                .expect("write the request line");
+            let trickle = tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    if write.write_all(b"a").await.is_err() {
+                        return;
+                    }
+                }
+            });
+            // Closed when the read ends: EOF, or a reset.
+            let mut rest = Vec::new();
+            let _ = tokio::time::timeout(Duration::from_secs(30), read.read_to_end(&mut rest))
+                .await
+                .expect("the receiver closes a slow header");
+            trickle.abort();
+            started.elapsed()
+        }));
+    }
+    let mut closed = Vec::new();
+    for attacker in attackers {
+        closed.push(attacker.await.unwrap());
+    }
+    let (first, last) = (*closed.iter().min().unwrap(), *closed.iter().max().unwrap());
+    println!(
+        "slow headers: {} connections closed after {first:?} to {last:?} (header read timeout {TIMEOUT:?})",
+        closed.len()
+    );
+    assert!(first >= TIMEOUT - Duration::from_millis(200), "{first:?}");
+    assert!(last <= TIMEOUT + Duration::from_millis(1500), "{last:?}");
+
+    // The receiver still answers a delivery.
+    let reply = receiver.post(&MockEvent::new("ping"), SECRET).await;
+    assert_eq!(reply.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_connection_flood_past_the_cap_does_not_stop_good_deliveries() {
+    const GOOD: usize = 8;
+    let receiver = Example::start(
+        "receiver",
+        &[
+            ("WEBHOOK_SECRET", SECRET),
+            ("MAX_CONNECTIONS", "16"),
+            ("HEADER_READ_TIMEOUT_SECS", "2"),
+        ],
+    );
+    // 64 connections that send nothing: four times the cap.
+    let mut flood = Vec::new();
+    for _ in 0..64 {
+        flood.push(
+            tokio::net::TcpStream::connect(receiver.addr)
+                .await
+                .expect("connect"),
+        );
+    }
+    // Good deliveries during the flood, each given a sender's 30 s.
+    let started = Instant::now();
+    let mut senders = Vec::new();
+    for n in 0..GOOD {
+        let addr = receiver.addr;
+        senders.push(tokio::spawn(async move {
+            let event = MockEvent::new("ping").id(format!("evt_flood_{n}"));
+            let outcome = tokio::time::timeout(Duration::from_secs(30), deliver_raw(addr, &event))
+                .await
+                .unwrap_or(Outcome::ConnectionError);
+            (outcome, started.elapsed())
+        }));
+    }
+    let mut answered = 0;
+    let mut slowest = Duration::ZERO;
+    for sender in senders {
+        let (outcome, elapsed) = sender.await.unwrap();
+        if outcome
+            == (Outcome::Answered {
+                status: 200,
+                replayed: false,
+            })
+        {
+            answered += 1;
+            slowest = slowest.max(elapsed);
+        }
+    }
+    println!(
+        "connection flood (cap 16, 64 idle connections): {answered} of {GOOD} good deliveries answered 200, the slowest after {slowest:?}"
+    );
+    assert_eq!(answered, GOOD);
+    drop(flood);
+}
+
+/// Sends `SIGINT` to the example, as Ctrl-C does.
+fn interrupt(example: &Example) {
+    let status = Command::new("kill")
+        .args(["-INT", &example.child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+}
+
+#[tokio::test]
+async fn graceful_shutdown_answers_every_delivery_in_flight_or_refuses_it_before_processing() {
+    use tokio::io::AsyncWriteExt;
+    const IN_FLIGHT: usize = 24;
+    const LATE: usize = 8;
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let env = [
+        ("WEBHOOK_SECRET", SECRET),
+        ("REDIS_URL", url.as_str()),
+        // The ping handler logs each event it runs: `ping event_id=...`.
+        ("RUST_LOG", "info"),
+    ];
+    let mut receiver = Example::start("receiver", &env);
+    let ids: Vec<String> = (0..IN_FLIGHT + LATE)
+        .map(|n| format!("evt_drain_{n}"))
+        .collect();
+    let events: Vec<MockEvent> = ids
+        .iter()
+        .map(|id| MockEvent::new("ping").id(id.as_str()))
+        .collect();
+
+    // Deliveries in flight: the head and half the body sent, the rest after SIGINT.
+    let mut streams = Vec::new();
+    for event in &events[..IN_FLIGHT] {
+        let (head, body) = raw_delivery(event);
+        let mut stream = tokio::net::TcpStream::connect(receiver.addr)
+            .await
+            .expect("connect");
+        let half = body.len() / 2;
+        stream.write_all(&head).await.unwrap();
+        stream.write_all(&body[..half]).await.unwrap();
+        streams.push((stream, body[half..].to_vec()));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    interrupt(&receiver);
+    let mut in_flight = Vec::new();
+    for (mut stream, rest) in streams {
+        in_flight.push(tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            if stream.write_all(&rest).await.is_err() {
+                return Outcome::ConnectionError;
+            }
+            read_outcome(&mut stream).await
+        }));
+    }
+    // Deliveries that arrive while the receiver shuts down.
+    let mut late = Vec::new();
+    for event in &events[IN_FLIGHT..] {
+        let (addr, event) = (receiver.addr, event.clone());
+        late.push(tokio::spawn(async move { deliver_raw(addr, &event).await }));
+    }
+    let mut outcomes = Vec::new();
+    for task in in_flight.into_iter().chain(late) {
+        outcomes.push(task.await.unwrap());
+    }
+    let exit = receiver.child.wait().expect("the receiver exits");
+    assert!(exit.success(), "{exit:?}");
+    let log: Vec<String> = receiver.stdout.try_iter().collect();
+
+    let mut refused = 0;
+    for (id, outcome) in ids.iter().zip(&outcomes) {
+        let ran = log
+            .iter()
+            .any(|line| line.contains(&format!("ping event_id={id} ")));
+        match outcome {
+            Outcome::Answered { status: 200, .. } => assert!(ran, "{id} answered, not run"),
+            Outcome::ConnectionError => {
+                assert!(!ran, "{id} processed, then its connection failed");
+                refused += 1;
+            }
+            other => panic!("{id}: {other:?}"),
+        }
+    }
+    let drained = outcomes[..IN_FLIGHT]
+        .iter()
+        .filter(|outcome| matches!(outcome, Outcome::Answered { status: 200, .. }))
+        .count();
+    println!(
+        "graceful shutdown: {drained} of {IN_FLIGHT} deliveries in flight answered 200; \
+         of {LATE} sent during shutdown, {} answered, {refused} refused before processing",
+        LATE - refused
+    );
+    assert_eq!(drained, IN_FLIGHT, "every delivery in flight finishes");
+
+    // The sender retries everything on a new receiver: what was answered is replayed
+    // from its record, what was refused is processed now.
+    let restarted = Example::start("receiver", &env);
+    for ((id, event), first) in ids.iter().zip(&events).zip(&outcomes) {
+        let retry = deliver_raw(restarted.addr, event).await;
+        let replayed = matches!(first, Outcome::Answered { .. });
+        assert_eq!(
+            retry,
+            Outcome::Answered {
+                status: 200,
+                replayed
+            },
+            "{id}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn metrics_bind_serves_metrics_there_and_not_on_the_webhook_listener() {
+    let receiver = Example::start(
+        "receiver",
+        &[("WEBHOOK_SECRET", SECRET), ("METRICS_BIND", "127.0.0.1:0")],
+    );
+    let line = receiver.wait_for_line("metrics on http://");
+    let metrics_addr: SocketAddr = line
+        .trim_start_matches("metrics on http://")
+        .trim_end_matches("/metrics")
+        .parse()
+        .expect("the metrics address");
+    assert_eq!(
+        receiver.post(&MockEvent::new("ping"), SECRET).await.status,
+        StatusCode::OK
+    );
+
+    // On the webhook listener they are answered as any path it does not serve.
+    let unknown = get(&receiver, "/no-such-path").await;
+    assert_ne!(unknown.status, StatusCode::OK);
+    for path in ["/metrics", "/healthz"] {
+        let reply = get(&receiver, path).await;
+        assert_eq!(reply.status, unknown.status, "{path}");
+        assert_eq!(reply.body, unknown.body, "{path}");
+    }
+    let scrape = get_at(metrics_addr, "/metrics").await;
+    assert_eq!(scrape.status, StatusCode::OK);
+    let text = String::from_utf8(scrape.body.to_vec()).unwrap();
+    assert_eq!(
+        sample(&text, r#"webhooks_processed_total{event_type="ping"}"#),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        get_at(metrics_addr, "/healthz").await.status,
+        StatusCode::OK
+    );
+}
+
+/// A network namespace joined to this host by a veth pair: a peer on another
+/// address, on one machine. Removed on drop, the namespace and both links.
+struct Netns {
+    name: String,
+    host_link: String,
+    host_ip: String,
+}
+
+impl Netns {
+    /// Creates the namespace with `169.254.<n>.2/24` inside and `169.254.<n>.1/24` on
+    /// this host's end; `Err` says why it could not (not root, no `ip`).
+    fn create() -> Result<Self, String> {
+        let pid = std::process::id();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let tag = format!("{}{}", pid % 10_000, nanos % 1000);
+        // A link-local /24 this host does not use (169.254.169.0/24 holds cloud
+        // metadata services: never that one).
+        let used = ip(&["-4", "addr"]).unwrap_or_default();
+        let subnet = (100..160)
+            .map(|n| (n + pid % 60) % 60 + 100)
+            .find(|n| !used.contains(&format!("169.254.{n}.")))
+            .ok_or("no free 169.254.x.0/24")?;
+        let netns = Self {
+            name: format!("twh-{tag}"),
+            host_link: format!("twh{tag}h"),
+            host_ip: format!("169.254.{subnet}.1"),
+        };
+        let inner_link = format!("twh{tag}n");
+        let inner_ip = format!("169.254.{subnet}.2/24");
+        let host_cidr = format!("{}/24", netns.host_ip);
+        ip(&["netns", "add", &netns.name])?;
+        // From here on, drop removes whatever was made.
+        let steps: [&[&str]; 6] = [
+            &[
+                "link",
+                "add",
+                &netns.host_link,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                &inner_link,
+            ],
+            &["link", "set", &inner_link, "netns", &netns.name],
+            &["addr", "add", &host_cidr, "dev", &netns.host_link],
+            &["link", "set", &netns.host_link, "up"],
+            &[
+                "-n",
+                &netns.name,
+                "addr",
+                "add",
+                &inner_ip,
+                "dev",
+                &inner_link,
+            ],
+            &["-n", &netns.name, "link", "set", &inner_link, "up"],
+        ];
+        for step in steps {
+            ip(step)?;
+        }
+        Ok(netns)
+    }
+
+    /// Sends `request` from inside the namespace to `addr` and returns the raw reply.
+    fn send(&self, addr: SocketAddr, request: &[u8]) -> String {
+        use std::io::Write;
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", &self.name, "timeout", "10", "bash", "-c"])
+            .arg("exec 3<>\"/dev/tcp/$0/$1\" && cat >&3 && cat <&3")
+            .args([addr.ip().to_string(), addr.port().to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("run bash in the namespace");
+        child.stdin.take().unwrap().write_all(request).unwrap();
+        let output = child.wait_with_output().expect("the reply");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        // Deleting one end of a veth pair deletes both.
+        let _ = ip(&["link", "del", &self.host_link]);
+        let _ = ip(&["netns", "del", &self.name]);
+    }
+}
+
+/// Runs `ip args...`; its stdout, or why it failed.
+fn ip(args: &[&str]) -> Result<String, String> {
+    let output = Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(|error| format!("`ip` did not run: {error}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "`ip {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// The status code of a raw HTTP/1.1 reply, `0` for none.
+fn raw_status(reply: &str) -> u16 {
+    reply
+        .strip_prefix("HTTP/1.1 ")
+        .and_then(|rest| rest.get(..3))
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_peer_on_another_address_cannot_read_metrics_on_the_webhook_listener() {
+    let netns = match Netns::create() {
+        Ok(netns) => netns,
+        Err(why) => {
+            println!("skipped: no network namespace ({why}); the test needs root and `ip`");
+            return;
+        }
+    };
+    let bind = format!("{}:0", netns.host_ip);
+    let get = |path: &str| {
+        format!("GET {path} HTTP/1.1\r\nhost: receiver\r\nconnection: close\r\n\r\n").into_bytes()
+    };
+    let (head, body) = raw_delivery(&MockEvent::new("ping"));
+    let delivery = [head, body].concat();
+
+    let receiver = Example::start(
+        "receiver",
+        &[("WEBHOOK_SECRET", SECRET), ("BIND", bind.as_str())],
+    );
+    let addr = receiver.addr;
+    let peer = netns.send(addr, &delivery);
+    assert_eq!(
+        raw_status(&peer),
+        200,
+        "the peer reaches the receiver: {peer}"
+    );
+    for path in ["/metrics", "/healthz"] {
+        let reply = netns.send(addr, &get(path));
+        assert_eq!(raw_status(&reply), 404, "{path}: {reply}");
+        assert!(!reply.contains("webhooks_"), "{reply}");
+    }
+
+    // The operator opts in: the same peer reads them.
+    let public = Example::start(
+        "receiver",
+        &[
+            ("WEBHOOK_SECRET", SECRET),
+            ("BIND", bind.as_str()),
+            ("METRICS_PUBLIC", "1"),
+        ],
+    );
+    assert_eq!(raw_status(&netns.send(public.addr, &delivery)), 200);
+    let reply = netns.send(public.addr, &get("/metrics"));
+    assert_eq!(raw_status(&reply), 200, "{reply}");
+    assert!(reply.contains("webhooks_"), "{reply}");
 }
