@@ -31,6 +31,7 @@
 //! | `WEBHOOK_TRUSTED_PROXIES` | none | comma-separated addresses or networks of TLS-terminating proxies whose `X-Forwarded-Proto` is believed |
 //! | `REDIS_URL` | unset: in memory | Redis for the idempotency store, the ordering guard, the rate limit and the queue, so several receivers work together |
 //! | `METRICS_BIND` | unset: the webhook listener, loopback peers only | address of a separate listener for `/metrics` and `/healthz` (then not served on the webhook listener) |
+//! | `IDEMPOTENCY_HEARTBEAT` | unset: off | `1`: extend each claim every third of its lease while the handler runs (see `IdempotencyLayerBuilder::heartbeat`) |
 //! | `METRICS_PUBLIC` | unset: off | `1`: answer `/metrics` and `/healthz` on the webhook listener to any peer (when `METRICS_BIND` is unset) |
 //! | `HEADER_READ_TIMEOUT_SECS` | `10` | a connection must send a complete request head within it, or is closed |
 //! | `IDLE_TIMEOUT_SECS` | `60` | a connection with no request in flight this long is closed |
@@ -358,8 +359,11 @@ fn app(
     endpoint: MethodRouter,
 ) -> Result<Router, Box<dyn std::error::Error>> {
     // Deliveries without an event id are processed (not deduplicated) rather than refused.
+    // `IDEMPOTENCY_HEARTBEAT=1`: handlers longer than the lease keep their claim.
+    let heartbeat = std::env::var("IDEMPOTENCY_HEARTBEAT").is_ok_and(|value| value == "1");
     let idempotency = IdempotencyLayer::builder(store)
         .missing_key(MissingKeyPolicy::PassThrough)
+        .heartbeat(heartbeat)
         .build()?;
     let observe = ObserveLayer::builder().event_types(EVENT_TYPES).build()?;
     let stack = WebhookStack::new(verify)
