@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use http::StatusCode;
-use test_redis::{ClientAuth, RedisServer, Reply, TestCertificates};
+use test_redis::{ClientAuth, RedisCluster, RedisServer, Reply, TestCertificates};
 use tower_webhook::core::redis::{RedisConnection, RedisErrorKind};
 use tower_webhook::event::{OffsetDateTime, OrderingGuard, RedisOrderingGuard};
 use tower_webhook::idempotency::store::{Claim, RedisStore, Store, Token};
@@ -311,4 +311,54 @@ async fn the_receiver_reads_its_ca_and_client_certificate_from_files() {
     // The idempotency record went to the Redis reached over TLS.
     let keys = server.command(&["DBSIZE"]).unwrap();
     assert!(matches!(keys, Reply::Integer(n) if n > 0), "{keys:?}");
+}
+
+#[cfg(feature = "redis-cluster")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_serves_the_backends_over_rediss() {
+    let certificates = TestCertificates::generate();
+    let cluster = RedisCluster::builder().tls(&certificates).start();
+    let redis = RedisConnection::cluster(cluster.tls_urls())
+        .operation_timeout(TIMEOUT)
+        .tls_root_ca(certificates.ca_pem())
+        .connect()
+        .await
+        .unwrap();
+    assert!(redis.is_cluster());
+
+    // Keys on every master: the client follows the slot map to each node's TLS port.
+    let store = RedisStore::new(redis.clone()).unwrap();
+    for id in ["evt_1", "evt_2", "evt_3", "evt_4", "evt_5", "evt_6"] {
+        let key = format!("hopnow:{id}");
+        let claim = store
+            .claim(&key, Token::generate(), Duration::from_secs(60))
+            .await;
+        assert!(matches!(claim, Ok(Claim::Acquired)), "{claim:?}");
+    }
+    let per_hour = Quota::per_hour(NonZeroU32::new(1).unwrap());
+    let limiter = RedisRateLimiter::builder(redis.clone(), per_hour)
+        .build()
+        .unwrap();
+    let first = limiter.check(&Key::global()).decision().await;
+    assert!(matches!(first, Decision::Allowed(_)), "{first:?}");
+    let guard = RedisOrderingGuard::new(redis).unwrap();
+    let applied = guard
+        .apply_if_newer("payout:po_1", OffsetDateTime::now_utc(), "evt_1")
+        .await;
+    assert!(applied.unwrap().is_applied());
+    let masters_with_keys = cluster
+        .nodes()
+        .iter()
+        .filter(|node| !matches!(node.command(&["DBSIZE"]), Ok(Reply::Integer(0))))
+        .count();
+    assert_eq!(masters_with_keys, 3);
+
+    let other_ca = TestCertificates::generate();
+    let error = RedisConnection::cluster(cluster.tls_urls())
+        .operation_timeout(TIMEOUT)
+        .tls_root_ca(other_ca.ca_pem())
+        .connect()
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("UnknownIssuer"), "{error}");
 }

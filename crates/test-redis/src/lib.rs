@@ -35,7 +35,8 @@
 //! server certificate and a client certificate at run time, and
 //! [`RedisServerBuilder::tls`] starts a server that also listens for TLS with them
 //! (`--tls-port`; Debian's `redis-server` is built with TLS), at
-//! [`RedisServer::tls_url`].
+//! [`RedisServer::tls_url`]; [`RedisClusterBuilder::tls`] a cluster whose nodes talk
+//! TLS to clients and to each other, at [`RedisCluster::tls_urls`].
 //!
 //! The small synchronous client ([`RedisServer::command`]) is enough to read
 //! `INFO commandstats` or reset statistics; tests talk to the server through the

@@ -84,10 +84,10 @@ impl RedisServerBuilder {
         let dir = temp_dir()?;
         let mut last_error = None;
         for _attempt in 0..5 {
-            let port = free_port(cluster_bus)?;
-            let tls_port = (!self.tls_args.is_empty())
-                .then(|| free_port(false))
-                .transpose()?;
+            // A TLS cluster's bus is the TLS port + 10000 (`--tls-cluster yes`).
+            let tls = !self.tls_args.is_empty();
+            let port = free_port(cluster_bus && !tls)?;
+            let tls_port = tls.then(|| free_port(cluster_bus)).transpose()?;
             let mut args = self.args.clone();
             if let Some(tls_port) = tls_port {
                 args.extend(["--tls-port".to_owned(), tls_port.to_string()]);
@@ -163,6 +163,12 @@ impl RedisServer {
     pub fn tls_url(&self) -> Option<String> {
         self.tls_port
             .map(|port| format!("rediss://127.0.0.1:{port}/"))
+    }
+
+    /// The port whose + 10000 is the cluster bus, and which cluster members announce:
+    /// the TLS port of a server started with TLS.
+    pub(crate) fn bus_base_port(&self) -> u16 {
+        self.tls_port.unwrap_or(self.port)
     }
 
     /// The server's own directory (working directory, AOF, cluster config, log).
