@@ -29,7 +29,10 @@
 //! | `WEBHOOK_WORKERS` | `4` | queue workers in this process; `0` with `redis`: only queue, and run `cargo run --example worker` |
 //! | `WEBHOOK_REQUIRE_HTTPS` | unset: off | `1`: refuse deliveries not sent over HTTPS (403 `https_required`) |
 //! | `WEBHOOK_TRUSTED_PROXIES` | none | comma-separated addresses or networks of TLS-terminating proxies whose `X-Forwarded-Proto` is believed |
-//! | `REDIS_URL` | unset: in memory | Redis for the idempotency store, the ordering guard, the rate limit and the queue, so several receivers work together |
+//! | `REDIS_URL` | unset: in memory | Redis for the idempotency store, the ordering guard, the rate limit and the queue, so several receivers work together; `rediss://` for TLS |
+//! | `REDIS_TLS_CA` | unset: the system's roots | with `rediss://`: path of a PEM file of the CA certificates that sign the server's certificate |
+//! | `REDIS_TLS_CERT` | unset: no client certificate | with `rediss://`: path of a PEM file of the client certificate chain, for servers that ask for one; needs `REDIS_TLS_KEY` |
+//! | `REDIS_TLS_KEY` | unset | path of the PEM file of `REDIS_TLS_CERT`'s private key |
 //! | `METRICS_BIND` | unset: the webhook listener, loopback peers only | address of a separate listener for `/metrics` and `/healthz` (then not served on the webhook listener) |
 //! | `IDEMPOTENCY_HEARTBEAT` | unset: off | `1`: extend each claim every third of its lease while the handler runs (see `IdempotencyLayerBuilder::heartbeat`) |
 //! | `METRICS_PUBLIC` | unset: off | `1`: answer `/metrics` and `/healthz` on the webhook listener to any peer (when `METRICS_BIND` is unset) |
@@ -190,7 +193,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Everything shared between instances goes to Redis when REDIS_URL is set, through
     // one connection. Never print REDIS_URL itself: it may hold a password.
     let redis = match std::env::var("REDIS_URL") {
-        Ok(url) => Some(RedisConnection::connect(url).await?),
+        Ok(url) => Some(redis_connection(url).await?),
         Err(_) => None,
     };
     let rate_limit = rate_limit(redis.as_ref())?;
@@ -283,6 +286,34 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 /// Finishes the queued work at shutdown.
 type Drain = Pin<Box<dyn Future<Output = Result<(), Box<dyn std::error::Error>>> + Send>>;
+
+/// Connects to `REDIS_URL`; a `rediss://` URL trusts the CA in the `REDIS_TLS_CA` file
+/// (else the system's roots) and presents the `REDIS_TLS_CERT` and `REDIS_TLS_KEY`
+/// files when both are set.
+async fn redis_connection(url: String) -> Result<RedisConnection, Box<dyn std::error::Error>> {
+    let read = |name: &str| match std::env::var(name) {
+        Ok(path) => std::fs::read(&path)
+            .map(Some)
+            .map_err(|error| format!("cannot read {name} `{path}`: {error}")),
+        Err(_) => Ok(None),
+    };
+    let mut builder = RedisConnection::builder(url);
+    if let Some(ca) = read("REDIS_TLS_CA")? {
+        builder = builder.tls_root_ca(ca);
+    }
+    match (read("REDIS_TLS_CERT")?, read("REDIS_TLS_KEY")?) {
+        (Some(cert), Some(key)) => builder = builder.tls_client_cert(cert, key),
+        (None, None) => {}
+        _ => {
+            return Err("REDIS_TLS_CERT and REDIS_TLS_KEY go together: set both or neither".into());
+        }
+    }
+    let redis = builder
+        .connect()
+        .await
+        .map_err(|error| format!("REDIS_URL: {error}"))?;
+    Ok(redis)
+}
 
 /// The per-source rate limit from `WEBHOOK_RATE_PER_MINUTE` (none when unset), in
 /// Redis when `redis` is given.

@@ -17,7 +17,8 @@
 //!
 //! The `redis` feature turns on the Redis backends of the enabled layers, each built on
 //! a `core::redis::RedisConnection` (clones of one connection can serve them all), and
-//! `redis-cluster` their Redis Cluster support (the queue needs a single server);
+//! `redis-cluster` their Redis Cluster support (the queue needs a single server),
+//! `redis-tls` `rediss://` URLs with a custom CA and client certificate;
 //! `axum` adds axum extractors and `IntoResponse` impls (hyper and tonic users leave it
 //! off and compile no axum).
 //!

@@ -8,7 +8,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::client::Reply;
-use crate::server::RedisServer;
+use crate::server::{RedisServer, RedisServerBuilder};
 
 /// How long a cluster may take to report `cluster_state:ok` on every node.
 const CLUSTER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -59,6 +59,11 @@ pub struct RedisClusterBuilder {
     masters: usize,
     replicas: usize,
     node_timeout: Duration,
+    /// Each node's options before the cluster ones.
+    node: RedisServerBuilder,
+    /// `redis-cli` options to reach the nodes (TLS); the nodes are then addressed by
+    /// their TLS ports.
+    cli_args: Vec<String>,
 }
 
 impl Default for RedisClusterBuilder {
@@ -67,6 +72,8 @@ impl Default for RedisClusterBuilder {
             masters: 3,
             replicas: 0,
             node_timeout: Duration::from_millis(5000),
+            node: RedisServerBuilder::default(),
+            cli_args: Vec::new(),
         }
     }
 }
@@ -88,6 +95,30 @@ impl RedisClusterBuilder {
     /// before it is marked failed and a replica takes over.
     pub fn node_timeout(mut self, timeout: Duration) -> Self {
         self.node_timeout = timeout;
+        self
+    }
+
+    /// Nodes that talk TLS to clients and to each other (`--tls-cluster yes`,
+    /// `--tls-replication yes`) with `certificates`, as
+    /// [`RedisServerBuilder::tls`] (feature `tls`); clients reach them at
+    /// [`RedisCluster::tls_urls`].
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, certificates: &crate::TestCertificates) -> Self {
+        self.node = self
+            .node
+            .tls(certificates, crate::ClientAuth::Optional)
+            .arg("--tls-cluster", "yes")
+            .arg("--tls-replication", "yes");
+        let path = |path: std::path::PathBuf| path.to_string_lossy().into_owned();
+        self.cli_args = vec![
+            "--tls".to_owned(),
+            "--cacert".to_owned(),
+            path(certificates.ca_file()),
+            "--cert".to_owned(),
+            path(certificates.client_cert_file()),
+            "--key".to_owned(),
+            path(certificates.client_key_file()),
+        ];
         self
     }
 
@@ -116,7 +147,9 @@ impl RedisClusterBuilder {
         let timeout = self.node_timeout.as_millis().max(1).to_string();
         let mut nodes = Vec::with_capacity(total);
         for _ in 0..total {
-            let node = RedisServer::builder()
+            let node = self
+                .node
+                .clone()
                 .arg("--cluster-enabled", "yes")
                 .arg("--cluster-config-file", "nodes.conf")
                 .arg("--cluster-node-timeout", timeout.as_str())
@@ -125,9 +158,10 @@ impl RedisClusterBuilder {
         }
         let addresses: Vec<String> = nodes
             .iter()
-            .map(|node| format!("127.0.0.1:{}", node.port()))
+            .map(|node| format!("127.0.0.1:{}", node.bus_base_port()))
             .collect();
         let output = Command::new(cli_binary())
+            .args(&self.cli_args)
             .args(["--cluster", "create"])
             .args(&addresses)
             .args(["--cluster-replicas", &self.replicas.to_string()])
@@ -405,6 +439,14 @@ impl RedisCluster {
     /// The nodes' URLs, `redis://127.0.0.1:<port>/`, in start order.
     pub fn urls(&self) -> Vec<String> {
         self.nodes.iter().map(RedisServer::url).collect()
+    }
+
+    /// The nodes' TLS URLs, `rediss://127.0.0.1:<tls port>/`, in start order, for a
+    /// cluster started with [`RedisClusterBuilder::tls`] (feature `tls`); empty
+    /// otherwise.
+    #[cfg(feature = "tls")]
+    pub fn tls_urls(&self) -> Vec<String> {
+        self.nodes.iter().filter_map(RedisServer::tls_url).collect()
     }
 
     /// The nodes, to read their statistics or kill one.

@@ -31,6 +31,13 @@
 //! assert_eq!(cluster.urls().len(), 3);
 //! ```
 //!
+//! With the feature `tls`, [`TestCertificates`] makes a certificate authority, a
+//! server certificate and a client certificate at run time, and
+//! [`RedisServerBuilder::tls`] starts a server that also listens for TLS with them
+//! (`--tls-port`; Debian's `redis-server` is built with TLS), at
+//! [`RedisServer::tls_url`]; [`RedisClusterBuilder::tls`] a cluster whose nodes talk
+//! TLS to clients and to each other, at [`RedisCluster::tls_urls`].
+//!
 //! The small synchronous client ([`RedisServer::command`]) is enough to read
 //! `INFO commandstats` or reset statistics; tests talk to the server through the
 //! client library they test.
@@ -39,7 +46,11 @@ mod client;
 mod cluster;
 mod host;
 mod server;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use client::Reply;
 pub use cluster::{RedisCluster, RedisClusterBuilder};
 pub use server::{RedisServer, RedisServerBuilder};
+#[cfg(feature = "tls")]
+pub use tls::{ClientAuth, TestCertificates};

@@ -24,6 +24,8 @@ fn server_binary() -> String {
 pub struct RedisServerBuilder {
     aof: bool,
     args: Vec<String>,
+    /// The TLS options but the port; empty for a server without TLS.
+    tls_args: Vec<String>,
 }
 
 impl RedisServerBuilder {
@@ -38,6 +40,26 @@ impl RedisServerBuilder {
     pub fn arg(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.args.push(name.into());
         self.args.push(value.into());
+        self
+    }
+
+    /// Also listens for TLS on a second free port ([`RedisServer::tls_url`]), with the
+    /// server certificate of `certificates`, checking client certificates against its
+    /// authority as `auth` says (feature `tls`). The plain port stays open for
+    /// [`RedisServer::command`].
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, certificates: &crate::TestCertificates, auth: crate::ClientAuth) -> Self {
+        let path = |path: std::path::PathBuf| path.to_string_lossy().into_owned();
+        self.tls_args = vec![
+            "--tls-cert-file".to_owned(),
+            path(certificates.server_cert_file()),
+            "--tls-key-file".to_owned(),
+            path(certificates.server_key_file()),
+            "--tls-ca-cert-file".to_owned(),
+            path(certificates.ca_file()),
+            "--tls-auth-clients".to_owned(),
+            auth.as_arg().to_owned(),
+        ];
         self
     }
 
@@ -62,13 +84,22 @@ impl RedisServerBuilder {
         let dir = temp_dir()?;
         let mut last_error = None;
         for _attempt in 0..5 {
-            let port = free_port(cluster_bus)?;
+            // A TLS cluster's bus is the TLS port + 10000 (`--tls-cluster yes`).
+            let tls = !self.tls_args.is_empty();
+            let port = free_port(cluster_bus && !tls)?;
+            let tls_port = tls.then(|| free_port(cluster_bus)).transpose()?;
+            let mut args = self.args.clone();
+            if let Some(tls_port) = tls_port {
+                args.extend(["--tls-port".to_owned(), tls_port.to_string()]);
+                args.extend(self.tls_args.iter().cloned());
+            }
             let mut server = RedisServer {
                 child: None,
                 port,
+                tls_port,
                 dir: dir.clone(),
                 aof: self.aof,
-                args: self.args.clone(),
+                args,
             };
             match server.spawn() {
                 Ok(()) => return Ok(server),
@@ -95,6 +126,7 @@ impl RedisServerBuilder {
 pub struct RedisServer {
     child: Option<Child>,
     port: u16,
+    tls_port: Option<u16>,
     dir: PathBuf,
     aof: bool,
     args: Vec<String>,
@@ -123,6 +155,20 @@ impl RedisServer {
     /// The loopback port the server listens on.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The URL to connect to over TLS, `rediss://127.0.0.1:<tls port>/`, when the
+    /// server was started with [`RedisServerBuilder::tls`] (feature `tls`).
+    #[cfg(feature = "tls")]
+    pub fn tls_url(&self) -> Option<String> {
+        self.tls_port
+            .map(|port| format!("rediss://127.0.0.1:{port}/"))
+    }
+
+    /// The port whose + 10000 is the cluster bus, and which cluster members announce:
+    /// the TLS port of a server started with TLS.
+    pub(crate) fn bus_base_port(&self) -> u16 {
+        self.tls_port.unwrap_or(self.port)
     }
 
     /// The server's own directory (working directory, AOF, cluster config, log).
@@ -270,6 +316,7 @@ impl fmt::Debug for RedisServer {
             .field("port", &self.port)
             .field("dir", &self.dir)
             .field("aof", &self.aof)
+            .field("tls_port", &self.tls_port)
             .field("running", &self.child.is_some())
             .finish()
     }

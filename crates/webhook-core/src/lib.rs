@@ -28,7 +28,8 @@
 //!   guard.
 //! - [`json`]: one value read out of a JSON body without building a tree.
 //! - `redis` (feature `redis`): the [`RedisConnection`](crate::redis::RedisConnection)
-//!   every Redis backend of the family takes, one connection shareable by all of them.
+//!   every Redis backend of the family takes, one connection shareable by all of them;
+//!   `rediss://` URLs with the feature `redis-tls`.
 //!
 //! ```
 //! use bytes::Bytes;

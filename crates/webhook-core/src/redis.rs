@@ -36,6 +36,53 @@
 //!   that into its own error type.
 //!
 //! Its `Debug` never shows the URL, which may hold a password.
+//!
+//! # Redis over TLS
+//!
+//! With the feature `redis-tls`, a `rediss://host:port/` URL connects over TLS
+//! (rustls), as managed Redis services with in-transit encryption require; every
+//! backend, and a Redis Cluster whose node URLs are `rediss://`, then talks TLS. The
+//! server's certificate must be valid for the URL's host and signed by a trusted
+//! authority: the system's roots, or the PEM certificates given to
+//! [`tls_root_ca`](RedisConnectionBuilder::tls_root_ca). A server that asks for a
+//! client certificate gets the one given to
+//! [`tls_client_cert`](RedisConnectionBuilder::tls_client_cert):
+//!
+//! ```no_run
+//! # #[cfg(feature = "redis-tls")]
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use webhook_core::redis::RedisConnection;
+//!
+//! let connection = RedisConnection::builder("rediss://redis.internal:6380/")
+//!     .tls_root_ca(std::fs::read("/etc/redis-tls/ca.pem")?)
+//!     .tls_client_cert(
+//!         std::fs::read("/etc/redis-tls/client.pem")?,
+//!         std::fs::read("/etc/redis-tls/client.key")?,
+//!     )
+//!     .connect()
+//!     .await?;
+//! # drop(connection);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Certificates are checked when the connection is made, so a server that cannot be
+//! trusted fails [`connect`](RedisConnectionBuilder::connect), with the reason
+//! (`cannot connect to Redis: invalid peer certificate: UnknownIssuer`) once the
+//! connection attempts are used up: a receiver that opens its connection before it
+//! listens never answers a delivery without its Redis backends. Host-name checks
+//! cannot be turned off (the URL's `#insecure` is refused). The private key is kept
+//! out of `Debug` and logs. Without a default rustls crypto provider installed in the
+//! process, connecting installs ring's.
+//!
+//! # Redis Sentinel
+//!
+//! Sentinel is not supported: a [`RedisConnection`] goes to one server or one
+//! cluster. With Sentinel-managed Redis, point the URL at an address that follows the
+//! master (a proxy such as HAProxy checking `role:master`, or the service's
+//! primary endpoint), or run Redis Cluster, whose failover the cluster connection
+//! follows. During a failover, operations fail as [`RedisErrorKind::Unavailable`] or
+//! time out, and the backends answer as they do when Redis is down.
 
 use std::fmt;
 use std::sync::Arc;
@@ -86,12 +133,89 @@ struct Shared {
 pub struct RedisConnectionBuilder {
     target: Target,
     operation_timeout: Duration,
+    #[cfg(feature = "redis-tls")]
+    tls: RedisTls,
 }
 
 enum Target {
     Single(String),
     #[cfg(feature = "redis-cluster")]
     Cluster(Vec<String>),
+}
+
+/// The TLS settings of a `rediss://` connection beyond the system's defaults.
+#[cfg(feature = "redis-tls")]
+#[derive(Default)]
+struct RedisTls {
+    /// PEM certificates trusted instead of the system's roots.
+    root_ca: Option<Vec<u8>>,
+    /// PEM certificate chain and private key presented to the server.
+    client: Option<(Vec<u8>, zeroize::Zeroizing<Vec<u8>>)>,
+}
+
+#[cfg(feature = "redis-tls")]
+impl RedisTls {
+    /// The certificates for the `redis` crate, `None` when nothing is configured; an
+    /// error when a PEM text holds no certificate (the `redis` crate would quietly
+    /// trust nothing, or present nothing).
+    fn certificates(&self) -> Result<Option<redis::TlsCertificates>, RedisError> {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+
+        let holds_certificates = |pem: &[u8]| {
+            let mut certificates = CertificateDer::pem_slice_iter(pem);
+            matches!(certificates.next(), Some(Ok(_))) && certificates.all(|c| c.is_ok())
+        };
+        for (what, pem) in [
+            ("the TLS root CA", self.root_ca.as_deref()),
+            (
+                "the TLS client certificate",
+                self.client.as_ref().map(|(cert, _)| cert.as_slice()),
+            ),
+        ] {
+            if pem.is_some_and(|pem| !holds_certificates(pem)) {
+                return Err(RedisError::new(
+                    RedisErrorKind::Other,
+                    format!("{what} is not a PEM certificate"),
+                ));
+            }
+        }
+        if let Some((_, key)) = &self.client {
+            if rustls::pki_types::PrivateKeyDer::from_pem_slice(key).is_err() {
+                return Err(RedisError::new(
+                    RedisErrorKind::Other,
+                    "the TLS client key is not a PEM private key",
+                ));
+            }
+        }
+        if self.root_ca.is_none() && self.client.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(redis::TlsCertificates {
+            client_tls: self
+                .client
+                .as_ref()
+                .map(|(cert, key)| redis::ClientTlsConfig {
+                    client_cert: cert.clone(),
+                    client_key: key.to_vec(),
+                }),
+            root_cert: self.root_ca.clone(),
+        }))
+    }
+}
+
+/// Installs ring as the process's rustls crypto provider unless one is installed:
+/// without one, rustls cannot tell which provider to use when several are compiled in.
+#[cfg(feature = "redis-tls")]
+fn ensure_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // ring rather than aws-lc-rs: no C build toolchain beyond a C compiler, and a
+        // small build; it has no post-quantum key exchange, which rustls deprecates it for.
+        #[allow(deprecated)]
+        let provider = rustls::crypto::ring::default_provider();
+        // Losing a race to another installer leaves that one in place, which is as good.
+        let _ = provider.install_default();
+    }
 }
 
 impl RedisConnection {
@@ -106,6 +230,8 @@ impl RedisConnection {
         RedisConnectionBuilder {
             target: Target::Single(url.into()),
             operation_timeout: DEFAULT_OPERATION_TIMEOUT,
+            #[cfg(feature = "redis-tls")]
+            tls: RedisTls::default(),
         }
     }
 
@@ -121,6 +247,8 @@ impl RedisConnection {
         RedisConnectionBuilder {
             target: Target::Cluster(nodes.into_iter().map(Into::into).collect()),
             operation_timeout: DEFAULT_OPERATION_TIMEOUT,
+            #[cfg(feature = "redis-tls")]
+            tls: RedisTls::default(),
         }
     }
 
@@ -237,10 +365,39 @@ impl RedisConnectionBuilder {
         self
     }
 
+    /// Trusts the certificate authorities in `pem` (one or more PEM certificates) to
+    /// sign the server's certificate, instead of the system's roots (feature
+    /// `redis-tls`). Needs `rediss://` URLs.
+    #[cfg(feature = "redis-tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis-tls")))]
+    pub fn tls_root_ca(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls.root_ca = Some(pem.into());
+        self
+    }
+
+    /// Presents the client certificate chain `cert_pem`, with its private key
+    /// `key_pem` (PKCS#8, PKCS#1 or SEC1, in PEM), to a server that asks for one
+    /// (feature `redis-tls`). Needs `rediss://` URLs.
+    ///
+    /// The key is kept out of `Debug` and logs, and its copy here is zeroed when the
+    /// builder is dropped.
+    #[cfg(feature = "redis-tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis-tls")))]
+    pub fn tls_client_cert(
+        mut self,
+        cert_pem: impl Into<Vec<u8>>,
+        key_pem: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.tls.client = Some((cert_pem.into(), zeroize::Zeroizing::new(key_pem.into())));
+        self
+    }
+
     /// Connects, waiting for the first connection (at most four operation timeouts).
     ///
-    /// Fails if the URL is invalid, the timeout is zero, or Redis cannot be reached
-    /// now; after that, the connection repairs itself.
+    /// Fails if the URL is invalid, the timeout is zero, the TLS settings cannot be
+    /// used (not PEM, or given for a `redis://` URL), the server's certificate is not
+    /// trusted, or Redis cannot be reached now; after that, the connection repairs
+    /// itself.
     pub async fn connect(self) -> Result<RedisConnection, RedisError> {
         let timeout = self.operation_timeout;
         if timeout.is_zero() {
@@ -249,32 +406,50 @@ impl RedisConnectionBuilder {
                 "the operation timeout must be above zero",
             ));
         }
-        let cannot_connect =
-            |to: &str| RedisError::new(RedisErrorKind::Timeout, format!("cannot connect to {to}"));
+        #[cfg(feature = "redis-tls")]
+        let certificates = {
+            ensure_crypto_provider();
+            self.tls.certificates()?
+        };
         let (connection, client) = match self.target {
             Target::Single(url) => {
+                #[cfg(feature = "redis-tls")]
+                let client = match certificates {
+                    Some(certificates) => redis::Client::build_with_tls(url, certificates)?,
+                    None => redis::Client::open(url)?,
+                };
+                #[cfg(not(feature = "redis-tls"))]
                 let client = redis::Client::open(url)?;
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(timeout))
                     .set_response_timeout(Some(timeout))
                     .set_max_delay(MAX_RECONNECT_DELAY);
                 let connect = ConnectionManager::new_with_config(client.clone(), config);
-                let manager = tokio::time::timeout(timeout * CONNECT_TIMEOUTS, connect)
-                    .await
-                    .map_err(|_| cannot_connect("Redis"))??;
+                let manager = match tokio::time::timeout(timeout * CONNECT_TIMEOUTS, connect).await
+                {
+                    Ok(manager) => manager.map_err(|error| cannot_connect(error.into()))?,
+                    Err(_elapsed) => return Err(cannot_connect(why_not(&client, timeout).await)),
+                };
                 (Connection::Single(manager), Some(client))
             }
             #[cfg(feature = "redis-cluster")]
             Target::Cluster(nodes) => {
-                let client = redis::cluster::ClusterClient::builder(nodes)
+                let builder = redis::cluster::ClusterClient::builder(nodes)
                     .connection_timeout(timeout)
                     .response_timeout(timeout)
-                    .retries(2)
-                    .build()?;
+                    .retries(2);
+                #[cfg(feature = "redis-tls")]
+                let builder = match certificates {
+                    Some(certificates) => builder.certs(certificates),
+                    None => builder,
+                };
+                let client = builder.build()?;
                 let connect = client.get_async_connection();
                 let cluster = tokio::time::timeout(timeout * CONNECT_TIMEOUTS, connect)
                     .await
-                    .map_err(|_| cannot_connect("Redis Cluster"))??;
+                    .map_err(|_| {
+                        RedisError::new(RedisErrorKind::Timeout, "cannot connect to Redis Cluster")
+                    })??;
                 (Connection::Cluster(cluster), None)
             }
         };
@@ -285,6 +460,33 @@ impl RedisConnectionBuilder {
                 operation_timeout: timeout,
             }),
         })
+    }
+}
+
+/// The first connection failed for `reason`.
+fn cannot_connect(reason: RedisError) -> RedisError {
+    RedisError::new(reason.kind(), format!("cannot connect to Redis: {reason}"))
+}
+
+/// Why the first connection to the server of `client` did not come up in time: the
+/// error of one more attempt, as the connection manager retries every failure
+/// silently (an untrusted certificate too).
+async fn why_not(client: &redis::Client, timeout: Duration) -> RedisError {
+    let config = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(timeout))
+        .set_response_timeout(Some(timeout));
+    let attempt = within(
+        timeout,
+        "a new connection",
+        client.get_multiplexed_async_connection_with_config(&config),
+    )
+    .await;
+    match attempt {
+        Err(error) => error,
+        Ok(_) => RedisError::new(
+            RedisErrorKind::Timeout,
+            format!("no connection within {:?}", timeout * CONNECT_TIMEOUTS),
+        ),
     }
 }
 
@@ -305,11 +507,16 @@ impl fmt::Debug for RedisConnectionBuilder {
             #[cfg(feature = "redis-cluster")]
             Target::Cluster(_) => true,
         };
-        // The URLs may hold a password: not shown.
-        f.debug_struct("RedisConnectionBuilder")
+        // The URLs may hold a password, and the client key is secret: neither is shown.
+        let mut debug = f.debug_struct("RedisConnectionBuilder");
+        debug
             .field("cluster", &cluster)
-            .field("operation_timeout", &self.operation_timeout)
-            .finish_non_exhaustive()
+            .field("operation_timeout", &self.operation_timeout);
+        #[cfg(feature = "redis-tls")]
+        debug
+            .field("tls_root_ca", &self.tls.root_ca.is_some())
+            .field("tls_client_cert", &self.tls.client.is_some());
+        debug.finish_non_exhaustive()
     }
 }
 
@@ -427,6 +634,18 @@ mod tests {
             Ok(Value::ServerError(error)) => error.into(),
             other => panic!("not a server error: {other:?}"),
         }
+    }
+
+    #[cfg(feature = "redis-tls")]
+    #[test]
+    fn the_builder_debug_shows_no_client_key() {
+        let builder = RedisConnection::builder("rediss://127.0.0.1:6380/")
+            .tls_client_cert("client certificate", "-----BEGIN PRIVATE KEY-----secret");
+        let debug = format!("{builder:?}");
+        assert!(debug.contains("tls_client_cert: true"), "{debug}");
+        assert!(debug.contains("tls_root_ca: false"), "{debug}");
+        assert!(!debug.contains("secret"), "{debug}");
+        assert!(!debug.contains("client certificate"), "{debug}");
     }
 
     #[tokio::test]
