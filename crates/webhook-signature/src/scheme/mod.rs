@@ -19,7 +19,7 @@
 //! exchanges with the verifier (`interface.rs`), the MAC and its tag (`content.rs`),
 //! header lookup (`header.rs`), decoding tags and timestamps (`decode.rs`), the
 //! verifier's fast path (`fast.rs`), one file per scheme, and the registry of
-//! built-in schemes (`registry.rs`). The scheme files depend on the helpers below
+//! built-in schemes (`registry.rs`: the [`PROVIDERS`] table, [`by_name`]). The scheme files depend on the helpers below
 //! them, and only the registry knows every scheme.
 
 mod content;
@@ -46,7 +46,7 @@ pub use github::GitHub;
 pub use header::{single_header, single_header_value};
 pub use hopnow::HopNow;
 pub use interface::{Scheme, SignRequest, Signed};
-pub use registry::{NAMES, by_name};
+pub use registry::{NAMES, PROVIDERS, Provider, by_name};
 pub use shopify::Shopify;
 pub use slack::Slack;
 pub use standard::StandardWebhooks;

@@ -1,29 +1,129 @@
-//! The built-in schemes: by name ([`by_name`], [`NAMES`]), and by fast path (the
-//! reader and name behind each [`FastPath`]).
+//! The built-in schemes: the provider table ([`PROVIDERS`]), lookup by name
+//! ([`by_name`], [`NAMES`]), and by fast path (the reader and name behind each
+//! [`FastPath`]).
 
 use http::HeaderMap;
 
 use super::fast::{Builtin, FastPath, Usual};
 use super::{GitHub, HopNow, Scheme, Shopify, Slack, StandardWebhooks, Stripe};
 
-/// The built-in scheme called `name`: `hopnow`, `github`, `stripe`, `standard`
-/// (also `standardwebhooks`, `svix`), `slack` or `shopify`.
-pub fn by_name(name: &str) -> Option<Box<dyn Scheme>> {
-    Some(match name.to_ascii_lowercase().as_str() {
-        "hopnow" => Box::new(HopNow),
-        "github" => Box::new(GitHub),
-        "stripe" => Box::new(Stripe),
-        "standard" | "standardwebhooks" | "standard-webhooks" | "svix" => {
-            Box::new(StandardWebhooks)
-        }
-        "slack" => Box::new(Slack),
-        "shopify" => Box::new(Shopify),
-        _ => return None,
-    })
+/// A built-in provider: its names, what it signs with, and where the signature is.
+///
+/// [`PROVIDERS`] lists one per provider; a tool that lists or chooses providers
+/// (the `webhook` command's `providers` and `--scheme`) reads it, so a provider added
+/// to the table shows up there with no change to the tool.
+///
+/// ```
+/// use webhook_signature::scheme::{PROVIDERS, Provider};
+///
+/// let github = Provider::find("GitHub").unwrap();
+/// assert_eq!(
+///     (github.name, github.algorithm, github.signature_header),
+///     ("github", "hmac-sha256", "x-hub-signature-256")
+/// );
+/// assert_eq!(Provider::find("svix").unwrap().name, "standard");
+/// assert_eq!((github.scheme)().name(), "github");
+/// assert_eq!(PROVIDERS.len(), webhook_signature::scheme::NAMES.len());
+/// ```
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct Provider {
+    /// The stable lowercase name, equal to the scheme's [`Scheme::name`] (`"stripe"`).
+    pub name: &'static str,
+    /// Other names [`by_name`] accepts for it (`"svix"` for `standard`).
+    pub aliases: &'static [&'static str],
+    /// The signature algorithm, lowercase (`"hmac-sha256"`).
+    pub algorithm: &'static str,
+    /// The header that carries the signature, lowercase (`"stripe-signature"`).
+    pub signature_header: &'static str,
+    /// The header that names the event's type, for providers that send it there
+    /// rather than in the body (`"x-github-event"`).
+    pub event_type_header: Option<&'static str>,
+    /// A fresh instance of the scheme.
+    pub scheme: fn() -> Box<dyn Scheme>,
 }
 
-/// The names [`by_name`] accepts, for help texts.
-pub const NAMES: &[&str] = &["hopnow", "github", "stripe", "standard", "slack", "shopify"];
+impl Provider {
+    /// The provider called `name` or one of its aliases, ignoring ASCII case.
+    pub fn find(name: &str) -> Option<&'static Provider> {
+        PROVIDERS.iter().find(|provider| {
+            provider.name.eq_ignore_ascii_case(name)
+                || provider
+                    .aliases
+                    .iter()
+                    .any(|alias| alias.eq_ignore_ascii_case(name))
+        })
+    }
+}
+
+/// Every built-in provider, in the order help texts list them.
+pub const PROVIDERS: &[Provider] = &[
+    Provider {
+        name: "hopnow",
+        aliases: &[],
+        algorithm: "hmac-sha256",
+        signature_header: "x-webhook-signature",
+        event_type_header: None,
+        scheme: || Box::new(HopNow),
+    },
+    Provider {
+        name: "github",
+        aliases: &[],
+        algorithm: "hmac-sha256",
+        signature_header: "x-hub-signature-256",
+        event_type_header: Some("x-github-event"),
+        scheme: || Box::new(GitHub),
+    },
+    Provider {
+        name: "stripe",
+        aliases: &[],
+        algorithm: "hmac-sha256",
+        signature_header: "stripe-signature",
+        event_type_header: None,
+        scheme: || Box::new(Stripe),
+    },
+    Provider {
+        name: "standard",
+        aliases: &["svix", "standardwebhooks", "standard-webhooks"],
+        algorithm: "hmac-sha256",
+        signature_header: "webhook-signature",
+        event_type_header: None,
+        scheme: || Box::new(StandardWebhooks),
+    },
+    Provider {
+        name: "slack",
+        aliases: &[],
+        algorithm: "hmac-sha256",
+        signature_header: "x-slack-signature",
+        event_type_header: None,
+        scheme: || Box::new(Slack),
+    },
+    Provider {
+        name: "shopify",
+        aliases: &[],
+        algorithm: "hmac-sha256",
+        signature_header: "x-shopify-hmac-sha256",
+        event_type_header: Some("x-shopify-topic"),
+        scheme: || Box::new(Shopify),
+    },
+];
+
+/// The built-in scheme called `name` (or one of its aliases, ignoring ASCII case):
+/// see [`PROVIDERS`].
+pub fn by_name(name: &str) -> Option<Box<dyn Scheme>> {
+    Provider::find(name).map(|provider| (provider.scheme)())
+}
+
+/// The names of [`PROVIDERS`], in order, for help texts.
+pub const NAMES: &[&str] = &{
+    let mut names = [""; PROVIDERS.len()];
+    let mut at = 0;
+    while at < names.len() {
+        names[at] = PROVIDERS[at].name;
+        at += 1;
+    }
+    names
+};
 
 impl FastPath {
     /// The usual delivery in `headers`, or `None` for anything else.
@@ -50,5 +150,41 @@ impl FastPath {
             Builtin::Slack => Slack.name(),
             Builtin::Shopify => Shopify.name(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::HeaderName;
+
+    use super::*;
+    use crate::scheme::SignRequest;
+
+    #[test]
+    fn each_provider_describes_its_scheme() {
+        let request = SignRequest {
+            body: b"{}",
+            timestamp: 1_700_000_000,
+            id: "msg_1",
+        };
+        for provider in PROVIDERS {
+            let scheme = (provider.scheme)();
+            assert_eq!(scheme.name(), provider.name);
+            let headers = scheme.sign(b"secret", &request).unwrap();
+            assert!(
+                headers.contains_key(HeaderName::from_static(provider.signature_header)),
+                "{}: signs no {}",
+                provider.name,
+                provider.signature_header
+            );
+            for name in std::iter::once(&provider.name).chain(provider.aliases) {
+                assert_eq!(by_name(name).unwrap().name(), provider.name);
+                assert_eq!(
+                    by_name(&name.to_ascii_uppercase()).unwrap().name(),
+                    provider.name
+                );
+            }
+        }
+        assert!(by_name("unknown").is_none());
     }
 }
