@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser, ValueParserFactory};
 use clap::{Args, Parser, Subcommand};
 use webhook_signature::DEFAULT_TOLERANCE;
-use webhook_signature::scheme::{self, NAMES, Scheme};
+use webhook_signature::scheme::{NAMES, PROVIDERS, Provider, Scheme};
 
 /// `webhook`: sign a body the way a webhook sender would, or verify a delivery.
 #[derive(Debug, Parser)]
@@ -17,7 +17,7 @@ use webhook_signature::scheme::{self, NAMES, Scheme};
     long_about = "Sign, verify and send webhooks (HMAC-SHA256).\n\n\
         `webhook sign` prints the headers a sender would attach to a body; \
         `webhook verify` checks a delivery's headers against its body and says why \
-        a signature does not match; `webhook send` posts signed mock events to a \
+        a signature does not match; `webhook providers` lists the schemes; `webhook send` posts signed mock events to a \
         receiver (once, as a duplicate storm, or as a scripted scenario).\n\n\
         Exit status: 0 verified (or signed, or sent), 1 the signature was rejected \
         (or the receiver answered otherwise than expected), 2 a usage error (unknown \
@@ -41,14 +41,29 @@ pub enum Command {
     Sign(SignArgs),
     /// Check a delivery's signature headers against its body and one or more secrets.
     ///
-    /// Prints `ok key=<key id>` and exits 0 when a secret matches; otherwise prints
-    /// `rejected code=<code>`, explains why on standard error and exits 1.
+    /// When a key matches, exits 0 and prints `ok key=<index>` alone on the first
+    /// line: the 0-based position of the matching --secret (of the matching
+    /// --public-key for a scheme that verifies with public keys). When the body is a
+    /// JSON object (or the provider names the event type in a header), a second line
+    /// follows: `event id=<id> type=<type>`, the delivery's event id (the scheme's id
+    /// header, else the body's top-level `id`) and its type (the body's top-level
+    /// `type`, or the provider's event-type header such as `X-GitHub-Event`), each
+    /// empty when absent and quoted when it holds a space.
+    ///
+    /// Otherwise prints `rejected code=<code>`, explains why on standard error and
+    /// exits 1.
     #[command(after_help = "Examples:\n  \
             webhook verify --scheme github --secret \"$SECRET\" \\\n    \
             --header 'X-Hub-Signature-256: sha256=757107ea...' body.json\n  \
             webhook sign --scheme slack --secret s body.json > headers.txt\n  \
             webhook verify --scheme slack --secret s --header-file headers.txt body.json")]
     Verify(VerifyArgs),
+    /// List the providers, one line each: `<name>  <algorithm>  <signature header>`.
+    ///
+    /// Every name listed is accepted by --scheme; so are the aliases `--scheme`'s
+    /// `--help` shows (`svix` for `standard`).
+    #[command(after_help = aliases_help())]
+    Providers,
     /// Post a signed mock event to a receiver: once, several times at once (a
     /// duplicate storm), or as the steps of a scenario file.
     ///
@@ -80,7 +95,7 @@ impl Command {
         match self {
             Self::Sign(args) => args.body.is_stdin(),
             Self::Verify(args) => args.body.is_stdin(),
-            Self::Send(_) => false,
+            Self::Send(_) | Self::Providers => false,
         }
     }
 }
@@ -147,9 +162,27 @@ pub struct VerifyArgs {
         env = "WEBHOOK_SECRET",
         hide_env_values = true,
         allow_hyphen_values = true,
-        required = true
+        required_unless_present = "public_keys"
     )]
     pub secrets: Vec<String>,
+
+    /// A public key to try, for schemes that verify with public keys; repeatable, and
+    /// numbered 0, 1, ... by position as --secret is. Every scheme listed by `webhook
+    /// providers` today verifies with secrets: it ignores --public-key, and says so on
+    /// standard error.
+    #[arg(long = "public-key", value_name = "KEY", allow_hyphen_values = true)]
+    pub public_keys: Vec<String>,
+
+    /// The public URL the provider called, for schemes that sign it. Every scheme
+    /// listed by `webhook providers` today signs headers and body only: it ignores
+    /// --url, and says so on standard error.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+
+    /// The request's HTTP method, for schemes that sign it. Every scheme listed by
+    /// `webhook providers` today ignores it, and says so on standard error.
+    #[arg(long, value_name = "METHOD")]
+    pub method: Option<String>,
 
     /// A header of the delivery, as `Name: value` (the name is case-insensitive).
     /// Repeat it for each header: the signature, and the timestamp and id headers the
@@ -292,15 +325,15 @@ impl BodyArg {
     }
 }
 
-/// A built-in scheme, by name: one of [`NAMES`], or an alias [`scheme::by_name`]
-/// accepts (`svix` for `standard`).
+/// A built-in scheme, by name: one of [`NAMES`], or an alias of one (`svix` for
+/// `standard`), as listed in [`PROVIDERS`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SchemeArg(&'static str);
 
 impl SchemeArg {
-    /// Looks a scheme up by name, as [`scheme::by_name`] does.
+    /// Looks a scheme up by name or alias, as [`Provider::find`] does.
     pub fn new(name: &str) -> Option<Self> {
-        scheme::by_name(name).map(|scheme| Self(scheme.name()))
+        Provider::find(name).map(|provider| Self(provider.name))
     }
 
     /// The scheme's canonical name (`standard` for `svix`).
@@ -308,10 +341,28 @@ impl SchemeArg {
         self.0
     }
 
+    /// The scheme's entry in [`PROVIDERS`].
+    pub fn provider(self) -> &'static Provider {
+        Provider::find(self.0).expect("a SchemeArg names a built-in scheme")
+    }
+
     /// A fresh instance of the scheme.
     pub fn scheme(self) -> Box<dyn Scheme> {
-        scheme::by_name(self.0).expect("a SchemeArg names a built-in scheme")
+        (self.provider().scheme)()
     }
+}
+
+/// The providers that have aliases, one line each, for help texts.
+fn aliases_help() -> String {
+    let mut text = String::from("Aliases:");
+    for provider in PROVIDERS.iter().filter(|p| !p.aliases.is_empty()) {
+        text.push_str(&format!(
+            "\n  {}: {}",
+            provider.name,
+            provider.aliases.join(", ")
+        ));
+    }
+    text
 }
 
 impl ValueParserFactory for SchemeArg {
@@ -344,7 +395,18 @@ impl TypedValueParser for SchemeParser {
     }
 
     fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
-        Some(Box::new(NAMES.iter().copied().map(PossibleValue::new)))
+        Some(Box::new(PROVIDERS.iter().map(|provider| {
+            let mut help = format!(
+                "{}, signature in `{}`",
+                provider.algorithm, provider.signature_header
+            );
+            if !provider.aliases.is_empty() {
+                help.push_str(&format!("; aliases {}", provider.aliases.join(", ")));
+            }
+            PossibleValue::new(provider.name)
+                .aliases(provider.aliases.iter().copied())
+                .help(help)
+        })))
     }
 }
 

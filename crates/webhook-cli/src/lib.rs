@@ -1,6 +1,15 @@
 //! The `webhook` command: sign a body the way a webhook sender would, verify a
-//! captured delivery (with a hint when the signature does not match), and send signed
-//! mock events to a receiver: once, as a duplicate storm, or as a scripted scenario.
+//! captured delivery (with a hint when the signature does not match), list the
+//! providers, and send signed mock events to a receiver: once, as a duplicate storm,
+//! or as a scripted scenario.
+//!
+//! Other tools drive it, so its output is a contract:
+//! - `webhook providers` prints `<name>  <algorithm>  <signature header>`, one line
+//!   per entry of [`webhook_signature::scheme::PROVIDERS`];
+//! - `webhook verify` exits 0 and prints `ok key=<index>` alone on its first line (the
+//!   0-based position of the matching `--secret`), then `event id=<id> type=<type>`
+//!   when the delivery's envelope can be read ([`Verification::event`]); otherwise it
+//!   prints `rejected code=<code>`, explains why on standard error and exits 1.
 //!
 //! The binary is a thin shell over [`run`]; the pieces it uses (header parsing, body
 //! reading, formatting) are public here so they can be tested and reused by later
@@ -90,6 +99,7 @@ pub fn run(
         Command::Sign(args) => run_sign(args, now, stdin, stdout),
         Command::Verify(args) => run_verify(args, now, stdin, stdout, stderr),
         Command::Send(args) => run_send(args, now, stdout, stderr),
+        Command::Providers => run_providers(stdout),
     };
     match result {
         Ok(status) => status,
@@ -134,6 +144,20 @@ fn run_sign(
     Ok(EXIT_OK)
 }
 
+/// `webhook providers`: one `<name>  <algorithm>  <signature header>` line per
+/// provider in [`PROVIDERS`](webhook_signature::scheme::PROVIDERS).
+fn run_providers(stdout: &mut dyn Write) -> Result<u8, Failure> {
+    for provider in webhook_signature::scheme::PROVIDERS {
+        writeln!(
+            stdout,
+            "{}  {}  {}",
+            provider.name, provider.algorithm, provider.signature_header
+        )?;
+    }
+    stdout.flush()?;
+    Ok(EXIT_OK)
+}
+
 fn run_send(
     args: &SendArgs,
     now: i64,
@@ -165,11 +189,17 @@ fn run_verify(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<u8, Failure> {
+    for note in verify::ignored_flags(args) {
+        writeln!(stderr, "{note}")?;
+    }
     // Check the headers before waiting on standard input for the body.
     let headers = collect_headers(&args.headers, &args.header_files)?;
     let body = Body::read(&args.body, stdin)?;
     let verification = verify(args, headers, body, now)?;
     writeln!(stdout, "{}", verification.verdict())?;
+    if let Some(event) = verification.event() {
+        writeln!(stdout, "{event}")?;
+    }
     stdout.flush()?;
     for line in verification.explanation() {
         writeln!(stderr, "{line}")?;

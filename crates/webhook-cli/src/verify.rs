@@ -25,7 +25,8 @@ pub struct Verification {
     pub now: i64,
     /// Whether `now` came from `--now` rather than the system clock.
     pub now_given: bool,
-    /// The outcome.
+    /// The outcome: a verified delivery carries the event id of
+    /// [`VerifiedDelivery::with_event_id_from_body`], as the signature layer gives it.
     pub outcome: Result<VerifiedDelivery, SignatureRejection>,
 }
 
@@ -49,7 +50,9 @@ pub fn verify(
         .tolerance(Duration::from_secs(args.tolerance))
         .clock(move || at)
         .build()?;
-    let outcome = verifier.verify(&headers, &Bytes::copy_from_slice(&body.bytes));
+    let outcome = verifier
+        .verify(&headers, &Bytes::copy_from_slice(&body.bytes))
+        .map(VerifiedDelivery::with_event_id_from_body);
     Ok(Verification {
         scheme: args.scheme,
         headers,
@@ -62,22 +65,49 @@ pub fn verify(
 }
 
 impl Verification {
-    /// The one-line verdict for standard output: `ok key=<id> [event_id=..]
-    /// [timestamp=..]`, or `rejected code=<code>`.
+    /// The verdict, the first line of standard output: `ok key=<index>` (the position
+    /// of the key that matched), or `rejected code=<code>`.
     pub fn verdict(&self) -> String {
         match &self.outcome {
-            Ok(delivery) => {
-                let mut line = format!("ok key={}", quoted(delivery.key_id().as_str()));
-                if let Some(id) = delivery.event_id() {
-                    line.push_str(&format!(" event_id={}", quoted(id)));
-                }
-                if let Some(timestamp) = delivery.timestamp() {
-                    line.push_str(&format!(" timestamp={timestamp}"));
-                }
-                line
-            }
+            Ok(delivery) => format!("ok key={}", quoted(delivery.key_id().as_str())),
             Err(rejection) => format!("rejected code={}", rejection.code()),
         }
+    }
+
+    /// For a verified delivery whose envelope can be read, the second line of standard
+    /// output: `event id=<id> type=<type>`.
+    ///
+    /// The envelope can be read when the body is a JSON object, or when the provider
+    /// names the event type in a header ([`Provider::event_type_header`]) and the
+    /// delivery has it. The id is the delivery's [`VerifiedDelivery::event_id`]; the
+    /// type is that header's value, else the body's top-level `type`. A value absent
+    /// is empty, and a value with a space or a quote is quoted.
+    ///
+    /// [`Provider::event_type_header`]: webhook_signature::scheme::Provider::event_type_header
+    pub fn event(&self) -> Option<String> {
+        let delivery = self.outcome.as_ref().ok()?;
+        let type_header = self
+            .scheme
+            .provider()
+            .event_type_header
+            .and_then(|name| self.headers.get(name))
+            .and_then(|value| value.to_str().ok())
+            .map(str::trim)
+            .filter(|value| !value.is_empty());
+        let json_object =
+            serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&self.body.bytes)
+                .is_ok();
+        if !json_object && type_header.is_none() {
+            return None;
+        }
+        let event_type = type_header
+            .map(str::to_owned)
+            .or_else(|| webhook_core::json::find(&self.body.bytes, &["type"]));
+        Some(format!(
+            "event id={} type={}",
+            field(delivery.event_id()),
+            field(event_type.as_deref())
+        ))
     }
 
     /// For a rejection, the lines for standard error: `error: <code>: <message>`, then
@@ -171,7 +201,7 @@ fn key_ids(count: usize) -> String {
     )
 }
 
-/// The value as is, or quoted when it holds whitespace or a quote, so the verdict line
+/// The value as is, or quoted when it holds whitespace or a quote, so an output line
 /// stays `key=value` pairs split on spaces.
 fn quoted(value: &str) -> String {
     if value.is_empty() || value.contains(|c: char| c.is_whitespace() || c == '"') {
@@ -179,6 +209,35 @@ fn quoted(value: &str) -> String {
     } else {
         value.to_owned()
     }
+}
+
+/// A field of the event line: [`quoted`], or nothing when absent or empty.
+fn field(value: Option<&str>) -> String {
+    value
+        .filter(|value| !value.is_empty())
+        .map(quoted)
+        .unwrap_or_default()
+}
+
+/// Lines for standard error about the flags `args`' scheme does not use: every
+/// built-in scheme verifies headers and body with secrets, so it ignores
+/// --public-key, --url and --method.
+pub(crate) fn ignored_flags(args: &VerifyArgs) -> Vec<String> {
+    let given = [
+        ("--public-key", !args.public_keys.is_empty()),
+        ("--url", args.url.is_some()),
+        ("--method", args.method.is_some()),
+    ];
+    given
+        .into_iter()
+        .filter(|(_, given)| *given)
+        .map(|(flag, _)| {
+            format!(
+                "note: {flag} ignored: scheme `{}` verifies the headers and body with --secret",
+                args.scheme.name()
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -190,6 +249,14 @@ mod tests {
         assert_eq!(quoted("msg_1"), "msg_1");
         assert_eq!(quoted("a b"), "\"a b\"");
         assert_eq!(quoted(""), "\"\"");
+    }
+
+    #[test]
+    fn absent_event_fields_are_empty() {
+        assert_eq!(field(None), "");
+        assert_eq!(field(Some("")), "");
+        assert_eq!(field(Some("a b")), "\"a b\"");
+        assert_eq!(field(Some("evt_1")), "evt_1");
     }
 
     #[test]
