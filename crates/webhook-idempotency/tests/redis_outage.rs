@@ -98,5 +98,9 @@ async fn during_an_outage_deliveries_are_refused_at_once_and_processed_again_aft
     );
     assert!(recovery <= RECOVERY, "processing again after {recovery:?}");
     assert_eq!(recorder.runs("after"), 1);
-    assert_eq!(recorder.total_runs(), 6, "no delivery ran during the outage");
+    assert_eq!(
+        recorder.total_runs(),
+        6,
+        "no delivery ran during the outage"
+    );
 }
