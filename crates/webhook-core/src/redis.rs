@@ -35,7 +35,34 @@
 //!   Redis being unavailable, or anything else ([`RedisErrorKind`]); each backend maps
 //!   that into its own error type.
 //!
+//! - **Failing fast while Redis is down**: a circuit breaker, below.
+//!
 //! Its `Debug` never shows the URL, which may hold a password.
+//!
+//! # When Redis is down: the breaker
+//!
+//! Every call of every clone goes through one breaker, shared like the connection. It
+//! has two states:
+//!
+//! - **Closed** (Redis answers): calls go to Redis. A call *fails* when it ends in a
+//!   connection error (refused, dropped, I/O) or a timeout, or when its caller gives up
+//!   on it after waiting [`ABANDONED_AFTER`] or more (a backend's own, shorter
+//!   operation timeout). A call that gets an answer, an error reply included, resets the
+//!   count. The healthy path costs no round trip and no lock, only two atomic loads.
+//! - **Open** (Redis known to be down): after [`FAILURES_TO_OPEN`] failed calls in a
+//!   row, every call (and [`ping`](RedisConnection::ping),
+//!   [`open_dedicated`](RedisConnection::open_dedicated)) fails at once with
+//!   [`RedisErrorKind::Unavailable`], which each backend turns into its usual answer
+//!   (the layers' 503 with `Retry-After`), instead of waiting for the operation timeout.
+//!   A background task sends `PING` every [`PROBE_INTERVAL`] (each within the
+//!   operation timeout, through the same connection, so it also drives the
+//!   reconnection); the first answer closes the breaker.
+//!
+//! So during an outage the first calls wait for their timeout, and the following ones
+//! fail within microseconds. When Redis comes back, the reconnection (at most 1 s
+//! between attempts) and the next probe close the breaker within about 1.3 s. The
+//! breaker sees the connection as a whole: on a Redis Cluster, answers from the healthy
+//! nodes keep it closed, and the probe's `PING` needs every master.
 //!
 //! # Redis over TLS
 //!
@@ -85,8 +112,9 @@
 //! time out, and the backends answer as they do when Redis is down.
 
 use std::fmt;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 
 use redis::aio::{
     ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection,
@@ -102,6 +130,17 @@ const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(1);
 
 /// How many times the first connection may take the operation timeout.
 const CONNECT_TIMEOUTS: u32 = 4;
+
+/// How many failed calls in a row open the breaker: 3 (see the
+/// [module docs](self#when-redis-is-down-the-breaker)).
+pub const FAILURES_TO_OPEN: u32 = 3;
+
+/// How often the open breaker's probe sends `PING`: every 250 ms.
+pub const PROBE_INTERVAL: Duration = Duration::from_millis(250);
+
+/// A call its caller drops after waiting this long counts as failed: 100 ms, well
+/// above a healthy answer, so a sender hanging up does not count.
+pub const ABANDONED_AFTER: Duration = Duration::from_millis(100);
 
 /// A connection to a Redis server (or a Redis Cluster, feature `redis-cluster`),
 /// shared by the Redis backends: see the [module docs](self).
@@ -126,6 +165,130 @@ struct Shared {
     /// Opens the dedicated connections of blocking commands; `None` on a cluster.
     client: Option<redis::Client>,
     operation_timeout: Duration,
+    /// The connection the probe sends `PING` on, past the breaker.
+    probe: Connection,
+    /// Failed calls in a row.
+    failures: AtomicU32,
+    /// Whether the breaker is open; only the probe closes it.
+    open: AtomicBool,
+}
+
+impl Shared {
+    /// The error of a call refused while the breaker is open.
+    fn refusal(&self) -> Option<redis::RedisError> {
+        self.open.load(Ordering::Acquire).then(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::NotConnected,
+                format!(
+                    "Redis is down ({FAILURES_TO_OPEN} calls failed in a row): failing at once \
+                     until it answers a PING (every {PROBE_INTERVAL:?})"
+                ),
+            )
+            .into()
+        })
+    }
+
+    /// Counts a call that got an answer.
+    fn answered(&self) {
+        // Read first: a healthy connection never writes the shared count.
+        if self.failures.load(Ordering::Relaxed) != 0 {
+            self.failures.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts a failed call; the one that reaches [`FAILURES_TO_OPEN`] opens the
+    /// breaker and starts the probe.
+    fn failed(self: &Arc<Self>) {
+        let failures = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
+        if failures < FAILURES_TO_OPEN || self.open.load(Ordering::Relaxed) {
+            return;
+        }
+        // The probe is what closes the breaker: without a runtime to run it, stay closed.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if !self.open.swap(true, Ordering::AcqRel) {
+            tracing::warn!(
+                failures,
+                "Redis is down: failing its calls at once until it answers a PING"
+            );
+            runtime.spawn(probe(Arc::downgrade(self)));
+        }
+    }
+
+    /// Counts the outcome of a call.
+    fn record<T>(self: &Arc<Self>, result: &redis::RedisResult<T>) {
+        match result {
+            Err(error)
+                if error.is_timeout()
+                    || error.is_io_error()
+                    || error.is_connection_refusal()
+                    || error.is_connection_dropped()
+                    || error.is_unrecoverable_error() =>
+            {
+                self.failed();
+            }
+            _ => self.answered(),
+        }
+    }
+}
+
+/// While the breaker of `shared` is open: `PING` every [`PROBE_INTERVAL`], and close it
+/// at the first answer. Ends early when every clone of the connection is dropped.
+async fn probe(shared: Weak<Shared>) {
+    let started = Instant::now();
+    loop {
+        tokio::time::sleep(PROBE_INTERVAL).await;
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        let mut connection = shared.probe.clone();
+        let ping = redis::cmd("PING");
+        let answer: Result<String, _> = within(
+            shared.operation_timeout,
+            "PING",
+            ping.query_async(&mut connection),
+        )
+        .await;
+        if answer.is_ok() {
+            shared.failures.store(0, Ordering::Relaxed);
+            shared.open.store(false, Ordering::Release);
+            tracing::info!(down_for = ?started.elapsed(), "Redis answers again");
+            return;
+        }
+    }
+}
+
+/// Runs `call` of `shared`'s connection, counting its outcome for the breaker, and
+/// counting it as failed if it is dropped after waiting [`ABANDONED_AFTER`].
+fn watched<'a, T: Send + 'a>(
+    shared: &'a Arc<Shared>,
+    call: RedisFuture<'a, T>,
+) -> RedisFuture<'a, T> {
+    /// Counts the call as failed if dropped armed, late enough.
+    struct Abandoned<'a> {
+        shared: &'a Arc<Shared>,
+        started: Instant,
+        armed: bool,
+    }
+    impl Drop for Abandoned<'_> {
+        fn drop(&mut self) {
+            if self.armed && self.started.elapsed() >= ABANDONED_AFTER {
+                self.shared.failed();
+            }
+        }
+    }
+    Box::pin(async move {
+        let mut abandoned = Abandoned {
+            shared,
+            started: Instant::now(),
+            armed: true,
+        };
+        let result = call.await;
+        abandoned.armed = false;
+        shared.record(&result);
+        result
+    })
 }
 
 /// Builds a [`RedisConnection`]: see [`RedisConnection::builder`].
@@ -296,6 +459,9 @@ impl RedisConnection {
                 "a dedicated connection needs a single Redis server, not a cluster",
             ));
         };
+        if let Some(refusal) = self.shared.refusal() {
+            return Err(refusal.into());
+        }
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(self.operation_timeout()))
             .set_response_timeout(Some(response_timeout));
@@ -327,7 +493,33 @@ pub async fn within<T>(
 
 impl ConnectionLike for RedisConnection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        match &mut self.connection {
+        if let Some(refusal) = self.shared.refusal() {
+            return Box::pin(std::future::ready(Err(refusal)));
+        }
+        watched(&self.shared, self.connection.req_packed_command(cmd))
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        if let Some(refusal) = self.shared.refusal() {
+            return Box::pin(std::future::ready(Err(refusal)));
+        }
+        let call = self.connection.req_packed_commands(pipeline, offset, count);
+        watched(&self.shared, call)
+    }
+
+    fn get_db(&self) -> i64 {
+        self.connection.get_db()
+    }
+}
+
+impl ConnectionLike for Connection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
             Connection::Single(manager) => manager.req_packed_command(cmd),
             #[cfg(feature = "redis-cluster")]
             Connection::Cluster(cluster) => cluster.req_packed_command(cmd),
@@ -340,7 +532,7 @@ impl ConnectionLike for RedisConnection {
         offset: usize,
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
-        match &mut self.connection {
+        match self {
             Connection::Single(manager) => manager.req_packed_commands(pipeline, offset, count),
             #[cfg(feature = "redis-cluster")]
             Connection::Cluster(cluster) => cluster.req_packed_commands(pipeline, offset, count),
@@ -348,7 +540,7 @@ impl ConnectionLike for RedisConnection {
     }
 
     fn get_db(&self) -> i64 {
-        match &self.connection {
+        match self {
             Connection::Single(manager) => manager.get_db(),
             #[cfg(feature = "redis-cluster")]
             Connection::Cluster(cluster) => cluster.get_db(),
@@ -454,11 +646,14 @@ impl RedisConnectionBuilder {
             }
         };
         Ok(RedisConnection {
-            connection,
             shared: Arc::new(Shared {
                 client,
                 operation_timeout: timeout,
+                probe: connection.clone(),
+                failures: AtomicU32::new(0),
+                open: AtomicBool::new(false),
             }),
+            connection,
         })
     }
 }
@@ -496,6 +691,7 @@ impl fmt::Debug for RedisConnection {
         f.debug_struct("RedisConnection")
             .field("cluster", &self.is_cluster())
             .field("operation_timeout", &self.shared.operation_timeout)
+            .field("down", &self.shared.open.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
 }
