@@ -112,14 +112,24 @@
 //! time out, and the backends answer as they do when Redis is down.
 
 use std::fmt;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use redis::aio::{
     ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection,
 };
 use redis::{AsyncConnectionConfig, Cmd, Pipeline, RedisFuture, Value};
+
+mod breaker;
+mod error;
+#[cfg(feature = "redis-tls")]
+mod tls;
+
+use breaker::{Shared, watched};
+pub use error::{RedisError, RedisErrorKind};
+#[cfg(feature = "redis-tls")]
+use tls::{RedisTls, ensure_crypto_provider};
 
 /// The default time one operation may take, waiting for a reconnection included:
 /// 2 seconds.
@@ -161,136 +171,6 @@ enum Connection {
     Cluster(redis::cluster_async::ClusterConnection),
 }
 
-struct Shared {
-    /// Opens the dedicated connections of blocking commands; `None` on a cluster.
-    client: Option<redis::Client>,
-    operation_timeout: Duration,
-    /// The connection the probe sends `PING` on, past the breaker.
-    probe: Connection,
-    /// Failed calls in a row.
-    failures: AtomicU32,
-    /// Whether the breaker is open; only the probe closes it.
-    open: AtomicBool,
-}
-
-impl Shared {
-    /// The error of a call refused while the breaker is open.
-    fn refusal(&self) -> Option<redis::RedisError> {
-        self.open.load(Ordering::Acquire).then(|| {
-            std::io::Error::new(
-                std::io::ErrorKind::NotConnected,
-                format!(
-                    "Redis is down ({FAILURES_TO_OPEN} calls failed in a row): failing at once \
-                     until it answers a PING (every {PROBE_INTERVAL:?})"
-                ),
-            )
-            .into()
-        })
-    }
-
-    /// Counts a call that got an answer.
-    fn answered(&self) {
-        // Read first: a healthy connection never writes the shared count.
-        if self.failures.load(Ordering::Relaxed) != 0 {
-            self.failures.store(0, Ordering::Relaxed);
-        }
-    }
-
-    /// Counts a failed call; the one that reaches [`FAILURES_TO_OPEN`] opens the
-    /// breaker and starts the probe.
-    fn failed(self: &Arc<Self>) {
-        let failures = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
-        if failures < FAILURES_TO_OPEN || self.open.load(Ordering::Relaxed) {
-            return;
-        }
-        // The probe is what closes the breaker: without a runtime to run it, stay closed.
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        if !self.open.swap(true, Ordering::AcqRel) {
-            tracing::warn!(
-                failures,
-                "Redis is down: failing its calls at once until it answers a PING"
-            );
-            runtime.spawn(probe(Arc::downgrade(self)));
-        }
-    }
-
-    /// Counts the outcome of a call.
-    fn record<T>(self: &Arc<Self>, result: &redis::RedisResult<T>) {
-        match result {
-            Err(error)
-                if error.is_timeout()
-                    || error.is_io_error()
-                    || error.is_connection_refusal()
-                    || error.is_connection_dropped()
-                    || error.is_unrecoverable_error() =>
-            {
-                self.failed();
-            }
-            _ => self.answered(),
-        }
-    }
-}
-
-/// While the breaker of `shared` is open: `PING` every [`PROBE_INTERVAL`], and close it
-/// at the first answer. Ends early when every clone of the connection is dropped.
-async fn probe(shared: Weak<Shared>) {
-    let started = Instant::now();
-    loop {
-        tokio::time::sleep(PROBE_INTERVAL).await;
-        let Some(shared) = shared.upgrade() else {
-            return;
-        };
-        let mut connection = shared.probe.clone();
-        let ping = redis::cmd("PING");
-        let answer: Result<String, _> = within(
-            shared.operation_timeout,
-            "PING",
-            ping.query_async(&mut connection),
-        )
-        .await;
-        if answer.is_ok() {
-            shared.failures.store(0, Ordering::Relaxed);
-            shared.open.store(false, Ordering::Release);
-            tracing::info!(down_for = ?started.elapsed(), "Redis answers again");
-            return;
-        }
-    }
-}
-
-/// Runs `call` of `shared`'s connection, counting its outcome for the breaker, and
-/// counting it as failed if it is dropped after waiting [`ABANDONED_AFTER`].
-fn watched<'a, T: Send + 'a>(
-    shared: &'a Arc<Shared>,
-    call: RedisFuture<'a, T>,
-) -> RedisFuture<'a, T> {
-    /// Counts the call as failed if dropped armed, late enough.
-    struct Abandoned<'a> {
-        shared: &'a Arc<Shared>,
-        started: Instant,
-        armed: bool,
-    }
-    impl Drop for Abandoned<'_> {
-        fn drop(&mut self) {
-            if self.armed && self.started.elapsed() >= ABANDONED_AFTER {
-                self.shared.failed();
-            }
-        }
-    }
-    Box::pin(async move {
-        let mut abandoned = Abandoned {
-            shared,
-            started: Instant::now(),
-            armed: true,
-        };
-        let result = call.await;
-        abandoned.armed = false;
-        shared.record(&result);
-        result
-    })
-}
-
 /// Builds a [`RedisConnection`]: see [`RedisConnection::builder`].
 #[must_use]
 pub struct RedisConnectionBuilder {
@@ -304,81 +184,6 @@ enum Target {
     Single(String),
     #[cfg(feature = "redis-cluster")]
     Cluster(Vec<String>),
-}
-
-/// The TLS settings of a `rediss://` connection beyond the system's defaults.
-#[cfg(feature = "redis-tls")]
-#[derive(Default)]
-struct RedisTls {
-    /// PEM certificates trusted instead of the system's roots.
-    root_ca: Option<Vec<u8>>,
-    /// PEM certificate chain and private key presented to the server.
-    client: Option<(Vec<u8>, zeroize::Zeroizing<Vec<u8>>)>,
-}
-
-#[cfg(feature = "redis-tls")]
-impl RedisTls {
-    /// The certificates for the `redis` crate, `None` when nothing is configured; an
-    /// error when a PEM text holds no certificate (the `redis` crate would quietly
-    /// trust nothing, or present nothing).
-    fn certificates(&self) -> Result<Option<redis::TlsCertificates>, RedisError> {
-        use rustls::pki_types::CertificateDer;
-        use rustls::pki_types::pem::PemObject;
-
-        let holds_certificates = |pem: &[u8]| {
-            let mut certificates = CertificateDer::pem_slice_iter(pem);
-            matches!(certificates.next(), Some(Ok(_))) && certificates.all(|c| c.is_ok())
-        };
-        for (what, pem) in [
-            ("the TLS root CA", self.root_ca.as_deref()),
-            (
-                "the TLS client certificate",
-                self.client.as_ref().map(|(cert, _)| cert.as_slice()),
-            ),
-        ] {
-            if pem.is_some_and(|pem| !holds_certificates(pem)) {
-                return Err(RedisError::new(
-                    RedisErrorKind::Other,
-                    format!("{what} is not a PEM certificate"),
-                ));
-            }
-        }
-        if let Some((_, key)) = &self.client {
-            if rustls::pki_types::PrivateKeyDer::from_pem_slice(key).is_err() {
-                return Err(RedisError::new(
-                    RedisErrorKind::Other,
-                    "the TLS client key is not a PEM private key",
-                ));
-            }
-        }
-        if self.root_ca.is_none() && self.client.is_none() {
-            return Ok(None);
-        }
-        Ok(Some(redis::TlsCertificates {
-            client_tls: self
-                .client
-                .as_ref()
-                .map(|(cert, key)| redis::ClientTlsConfig {
-                    client_cert: cert.clone(),
-                    client_key: key.to_vec(),
-                }),
-            root_cert: self.root_ca.clone(),
-        }))
-    }
-}
-
-/// Installs ring as the process's rustls crypto provider unless one is installed:
-/// without one, rustls cannot tell which provider to use when several are compiled in.
-#[cfg(feature = "redis-tls")]
-fn ensure_crypto_provider() {
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        // ring rather than aws-lc-rs: no C build toolchain beyond a C compiler, and a
-        // small build; it has no post-quantum key exchange, which rustls deprecates it for.
-        #[allow(deprecated)]
-        let provider = rustls::crypto::ring::default_provider();
-        // Losing a race to another installer leaves that one in place, which is as good.
-        let _ = provider.install_default();
-    }
 }
 
 impl RedisConnection {
@@ -715,86 +520,6 @@ impl fmt::Debug for RedisConnectionBuilder {
         debug.finish_non_exhaustive()
     }
 }
-
-/// What kind of failure a [`RedisError`] is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum RedisErrorKind {
-    /// No answer within the operation timeout.
-    Timeout,
-    /// Redis cannot be reached, or answered that it cannot take the command now (out of
-    /// memory, loading its data, a read-only replica, busy running a script): worth
-    /// retrying later.
-    Unavailable,
-    /// Anything else: a refused command, an invalid URL or setting, an unexpected
-    /// answer.
-    Other,
-}
-
-/// A Redis operation failed.
-///
-/// # Classification
-///
-/// | the `redis` crate's error | [`kind`](Self::kind) |
-/// |---|---|
-/// | a timeout | [`Timeout`](RedisErrorKind::Timeout) |
-/// | I/O error, refused or dropped connection, unrecoverable connection | [`Unavailable`](RedisErrorKind::Unavailable) |
-/// | the server's `OOM`, `LOADING`, `MASTERDOWN`, `READONLY`, `BUSY` | [`Unavailable`](RedisErrorKind::Unavailable) |
-/// | anything else | [`Other`](RedisErrorKind::Other) |
-#[derive(Debug, Clone)]
-pub struct RedisError {
-    kind: RedisErrorKind,
-    message: String,
-}
-
-impl RedisError {
-    /// An error of `kind` saying `message`.
-    pub fn new(kind: RedisErrorKind, message: impl Into<String>) -> Self {
-        Self {
-            kind,
-            message: message.into(),
-        }
-    }
-
-    /// What kind of failure it is.
-    pub fn kind(&self) -> RedisErrorKind {
-        self.kind
-    }
-
-    /// What went wrong, for logs.
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-}
-
-impl From<redis::RedisError> for RedisError {
-    fn from(error: redis::RedisError) -> Self {
-        let kind = if error.is_timeout() {
-            RedisErrorKind::Timeout
-        } else if error.is_io_error()
-            || error.is_connection_refusal()
-            || error.is_connection_dropped()
-            || error.is_unrecoverable_error()
-            || matches!(
-                error.code(),
-                Some("OOM" | "LOADING" | "MASTERDOWN" | "READONLY" | "BUSY")
-            )
-        {
-            RedisErrorKind::Unavailable
-        } else {
-            RedisErrorKind::Other
-        };
-        Self::new(kind, error.to_string())
-    }
-}
-
-impl fmt::Display for RedisError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for RedisError {}
 
 #[cfg(test)]
 mod tests {
