@@ -44,10 +44,13 @@ async fn credit(
     mut tx: InboxTransaction,
 ) -> Result<Committed, InboxError> {
     let id = delivery.event_id().unwrap_or_default().to_owned();
-    sqlx::query(&format!("INSERT INTO {} (event_id) VALUES ($1)", app.effects))
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(&format!(
+        "INSERT INTO {} (event_id) VALUES ($1)",
+        app.effects
+    ))
+    .bind(&id)
+    .execute(&mut *tx)
+    .await?;
     tx.commit(StoredResponse::new(StatusCode::OK).with_body(Bytes::from(id)))
         .await
 }
@@ -69,7 +72,10 @@ async fn setup(pool: PgPool, schema: &str) -> (Router, App) {
         inbox: Inbox::new(&store),
         effects,
     };
-    let verifier = Verifier::builder(HopNow).secret("k1", SECRET).build().unwrap();
+    let verifier = Verifier::builder(HopNow)
+        .secret("k1", SECRET)
+        .build()
+        .unwrap();
     let router = Router::new()
         .route("/webhooks", post(credit))
         .with_state(app.clone())
@@ -148,8 +154,14 @@ async fn a_duplicate_storm_applies_each_event_once() {
             "{statuses:?}"
         );
     }
-    assert_eq!(effect_counts(&pool, &app.effects).await, (EVENTS as i64, EVENTS as i64));
-    eprintln!("{EVENTS} events x {COPIES} copies in {:?}: {statuses:?}", started.elapsed());
+    assert_eq!(
+        effect_counts(&pool, &app.effects).await,
+        (EVENTS as i64, EVENTS as i64)
+    );
+    eprintln!(
+        "{EVENTS} events x {COPIES} copies in {:?}: {statuses:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -157,17 +169,24 @@ async fn an_error_rolls_back_the_effect_and_the_retry_processes_the_event() {
     let schema = TestSchema::new("rollback");
     let pool = schema.pool(4).await;
     let (router, app) = setup(pool.clone(), &schema.name).await;
-    let store = PostgresStore::builder(pool.clone()).schema(&schema.name).build().await.unwrap();
+    let store = PostgresStore::builder(pool.clone())
+        .schema(&schema.name)
+        .build()
+        .await
+        .unwrap();
     let inbox = Inbox::new(&store);
 
     // The handler writes, then fails: dropped without a commit.
     let Begin::Fresh(mut tx) = inbox.begin("hopnow:evt_err").await.unwrap() else {
         panic!("fresh");
     };
-    sqlx::query(&format!("INSERT INTO {} (event_id) VALUES ('evt_err')", app.effects))
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    sqlx::query(&format!(
+        "INSERT INTO {} (event_id) VALUES ('evt_err')",
+        app.effects
+    ))
+    .execute(&mut *tx)
+    .await
+    .unwrap();
     // Meanwhile a duplicate gets 409.
     let (status, _, _) = send(&router, "evt_err").await;
     assert_eq!(status, StatusCode::CONFLICT);
@@ -183,7 +202,10 @@ async fn an_error_rolls_back_the_effect_and_the_retry_processes_the_event() {
         answer = send(&router, "evt_err").await;
     }
     assert_eq!(answer, (StatusCode::OK, false, Bytes::from("evt_err")));
-    assert_eq!(send(&router, "evt_err").await, (StatusCode::OK, true, Bytes::from("evt_err")));
+    assert_eq!(
+        send(&router, "evt_err").await,
+        (StatusCode::OK, true, Bytes::from("evt_err"))
+    );
     assert_eq!(effect_counts(&pool, &app.effects).await, (1, 1));
 }
 
@@ -199,10 +221,13 @@ async fn crash_child() {
     let Begin::Fresh(mut tx) = app.inbox.begin("hopnow:evt_crash").await.unwrap() else {
         panic!("fresh");
     };
-    sqlx::query(&format!("INSERT INTO {} (event_id) VALUES ('evt_crash')", app.effects))
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    sqlx::query(&format!(
+        "INSERT INTO {} (event_id) VALUES ('evt_crash')",
+        app.effects
+    ))
+    .execute(&mut *tx)
+    .await
+    .unwrap();
     println!("WRITTEN");
     tokio::time::sleep(Duration::from_secs(600)).await;
     drop(tx);
@@ -246,7 +271,7 @@ async fn a_process_killed_between_its_write_and_its_commit_applies_the_effect_on
         answer = send(&router, "evt_crash").await;
     }
     assert_eq!(answer, (StatusCode::OK, false, Bytes::from("evt_crash")));
-    assert_eq!(send(&router, "evt_crash").await.1, true, "replayed");
+    assert!(send(&router, "evt_crash").await.1, "replayed");
     assert_eq!(effect_counts(&pool, &app.effects).await, (1, 1));
 }
 
@@ -289,6 +314,12 @@ async fn the_server_restarted_under_load_loses_nothing_and_doubles_nothing() {
     while let Some(unavailable) = senders.join_next().await {
         refused += unavailable.unwrap();
     }
-    assert!(refused > 0, "some deliveries were refused with 503 while the server was down");
-    assert_eq!(effect_counts(&pool, &app.effects).await, (EVENTS as i64, EVENTS as i64));
+    assert!(
+        refused > 0,
+        "some deliveries were refused with 503 while the server was down"
+    );
+    assert_eq!(
+        effect_counts(&pool, &app.effects).await,
+        (EVENTS as i64, EVENTS as i64)
+    );
 }

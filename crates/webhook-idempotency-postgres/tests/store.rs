@@ -29,10 +29,13 @@ async fn pg_stack(schema: &TestSchema, recorder: &Recorder) -> Stack {
 }
 
 async fn rows(store: &PostgresStore) -> i64 {
-    sqlx::query_scalar(&format!("SELECT count(*) FROM \"{}\".deliveries", store.schema()))
-        .fetch_one(store.pool())
-        .await
-        .unwrap()
+    sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM \"{}\".deliveries",
+        store.schema()
+    ))
+    .fetch_one(store.pool())
+    .await
+    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -115,10 +118,16 @@ async fn the_operations_follow_the_store_table() {
     let retention = Duration::from_secs(3600);
     let response = StoredResponse::new(StatusCode::ACCEPTED);
 
-    assert!(matches!(store.claim("k", holder, lease).await, Ok(Claim::Acquired)));
+    assert!(matches!(
+        store.claim("k", holder, lease).await,
+        Ok(Claim::Acquired)
+    ));
     match store.claim("k", other, lease).await {
         Ok(Claim::InFlight { remaining }) => {
-            assert!(remaining > Duration::from_secs(58) && remaining <= lease, "{remaining:?}");
+            assert!(
+                remaining > Duration::from_secs(58) && remaining <= lease,
+                "{remaining:?}"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -140,9 +149,15 @@ async fn the_operations_follow_the_store_table() {
     assert_eq!(again.unwrap(), Completion::Fenced);
 
     // Released: the next claim acquires it. Completing a free key records it.
-    assert!(matches!(store.claim("r", holder, lease).await, Ok(Claim::Acquired)));
+    assert!(matches!(
+        store.claim("r", holder, lease).await,
+        Ok(Claim::Acquired)
+    ));
     assert!(store.release("r", holder).await.unwrap());
-    assert!(matches!(store.claim("r", other, lease).await, Ok(Claim::Acquired)));
+    assert!(matches!(
+        store.claim("r", other, lease).await,
+        Ok(Claim::Acquired)
+    ));
     let free = store.complete("free", holder, &response, retention).await;
     assert_eq!(free.unwrap(), Completion::Recorded);
 }
@@ -162,13 +177,22 @@ async fn expired_claims_and_records_are_free_and_the_cleanup_deletes_them_in_bat
     for n in 0..20 {
         let token = Token::generate();
         store.claim(&format!("c{n}"), token, short).await.unwrap();
-        store.complete(&format!("d{n}"), token, &response, short).await.unwrap();
+        store
+            .complete(&format!("d{n}"), token, &response, short)
+            .await
+            .unwrap();
     }
-    store.claim("live", Token::generate(), Duration::from_secs(60)).await.unwrap();
+    store
+        .claim("live", Token::generate(), Duration::from_secs(60))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
 
     // Expired: a new claim takes the key, whoever held it.
-    assert!(matches!(store.claim("d0", Token::generate(), short).await, Ok(Claim::Acquired)));
+    assert!(matches!(
+        store.claim("d0", Token::generate(), short).await,
+        Ok(Claim::Acquired)
+    ));
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(store.cleanup().await.unwrap(), 40);
     assert_eq!(rows(&store).await, 1);
@@ -198,16 +222,25 @@ async fn server_stopped_means_503_then_restarted_the_same_layer_recovers() {
         .unwrap();
     let recorder = Recorder::default();
     let service = stack(IdempotencyLayer::new(store.clone()), &recorder);
-    assert_eq!(send_ok(&service, &event("evt_before")).await.status, StatusCode::OK);
+    assert_eq!(
+        send_ok(&service, &event("evt_before")).await.status,
+        StatusCode::OK
+    );
 
     server.stop();
     let down = send_ok(&service, &event("evt_down")).await;
     assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(down.code().as_deref(), Some("store_unavailable"));
     assert_eq!(recorder.runs("evt_down"), 0);
-    let error = store.claim("k", Token::generate(), Duration::from_secs(1)).await.unwrap_err();
+    let error = store
+        .claim("k", Token::generate(), Duration::from_secs(1))
+        .await
+        .unwrap_err();
     assert!(
-        matches!(error.kind(), StoreErrorKind::Unavailable | StoreErrorKind::Timeout),
+        matches!(
+            error.kind(),
+            StoreErrorKind::Unavailable | StoreErrorKind::Timeout
+        ),
         "{error}"
     );
 
@@ -238,6 +271,9 @@ async fn with_the_pass_through_policy_deliveries_are_processed_while_the_server_
         .unwrap();
     let service = stack(layer, &recorder);
     server.stop();
-    assert_eq!(send_ok(&service, &event("evt_open")).await.status, StatusCode::OK);
+    assert_eq!(
+        send_ok(&service, &event("evt_open")).await.status,
+        StatusCode::OK
+    );
     assert_eq!(recorder.runs("evt_open"), 1);
 }
