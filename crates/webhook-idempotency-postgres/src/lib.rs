@@ -73,8 +73,9 @@
 //! [`InboxError`], a 503), a panic or a dropped future drops the transaction: it rolls
 //! back, the claim goes with it, and the sender's retry processes the event. A process
 //! killed mid-transaction is rolled back by the server when its connection closes. A
-//! fresh event costs four round trips besides the handler's (`BEGIN`, the claim, the
-//! record, `COMMIT`), a duplicate three (`BEGIN`, the claim, `ROLLBACK`).
+//! fresh event costs four statements besides the handler's (`BEGIN`, the claim, the
+//! record, `COMMIT`), a duplicate three (`BEGIN`, the claim, `ROLLBACK`), each one
+//! round trip.
 //!
 //! Hold the transaction only while the handler works: the claim lasts as long as it.
 //! Bound the handler with a timeout, and set `idle_in_transaction_session_timeout` on the

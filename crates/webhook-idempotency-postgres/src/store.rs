@@ -26,7 +26,10 @@ pub const DEFAULT_CLEANUP_BATCH: u32 = 1000;
 /// - **One round trip per operation**: claim, extend, complete and release are each
 ///   one statement (`INSERT ... ON CONFLICT ... RETURNING`, `UPDATE`, `DELETE`), atomic
 ///   on the key's row. A fresh delivery costs two statements (claim, complete), a
-///   duplicate one (claim).
+///   duplicate one (claim) (asserted on the wire in `tests/round_trips.rs`). sqlx's
+///   pool adds a ping when a connection goes back to it, off the operation's path,
+///   and one before it hands a connection out, unless the pool is built with
+///   `PgPoolOptions::test_before_acquire(false)`.
 /// - **Leases and retention on the server's clock**: a claim's row carries its token
 ///   and the lease's end, a record's row the retention's end; an expired row counts as
 ///   free, and [`cleanup`](Self::cleanup) deletes expired rows in small batches.
