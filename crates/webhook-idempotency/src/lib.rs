@@ -172,6 +172,19 @@
 //! - Your own: implement [`Store`] (see [`store`]).
 //! - Chosen at run time: `Arc<dyn DynStore>` is a [`Store`] too (see
 //!   [`DynStore`](store::DynStore)).
+//! - Postgres: the `webhook-idempotency-postgres` crate's `PostgresStore`, and its
+//!   transactional `Inbox`, which commits the handler's effects and the record in one
+//!   transaction.
+//!
+//! Which guarantee each gives:
+//!
+//! | store | a duplicate while the first runs | a duplicate after it | the handler's effects and the record | lost on |
+//! |---|---|---|---|---|
+//! | `MemoryStore` | 409, in this process only | replayed, in this process only | separate: a crash between them runs the handler again | a restart of the process |
+//! | `RedisStore` | 409, in every process on the server | replayed | separate, as above | a Redis restart without `appendfsync always`; a failover (asynchronous replication) |
+//! | `RedisStore` on Redis Cluster | as `RedisStore` | replayed | separate, as above | as `RedisStore`, per shard |
+//! | `PostgresStore` (webhook-idempotency-postgres) | 409, in every process on the database | replayed | separate, as above | nothing once committed (as durable as the database) |
+//! | Postgres `Inbox` (webhook-idempotency-postgres) | 409 | replayed | one transaction: both commit or neither does (exactly-once effects in that database) | nothing once committed |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod future;
