@@ -308,7 +308,9 @@ async fn the_server_restarted_under_load_loses_nothing_and_doubles_nothing() {
     }
     tokio::time::sleep(Duration::from_millis(400)).await;
     server.stop();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Down for longer than the pool's 2 s acquire timeout: the calls waiting for a
+    // connection give up with 503, not only the ones that found the server gone.
+    tokio::time::sleep(Duration::from_millis(3000)).await;
     server.resume();
     let mut refused = 0;
     while let Some(unavailable) = senders.join_next().await {
