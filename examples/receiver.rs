@@ -29,6 +29,7 @@
 //! | `WEBHOOK_WORKERS` | `4` | queue workers in this process; `0` with `redis`: only queue, and run `cargo run --example worker` |
 //! | `WEBHOOK_REQUIRE_HTTPS` | unset: off | `1`: refuse deliveries not sent over HTTPS (403 `https_required`) |
 //! | `WEBHOOK_TRUSTED_PROXIES` | none | comma-separated addresses or networks of TLS-terminating proxies whose `X-Forwarded-Proto` is believed |
+//! | `DATABASE_URL` | unset | Postgres for the idempotency store (`webhook-idempotency-postgres`; its schema `webhook_idempotency` is created at start), before `REDIS_URL`'s store |
 //! | `REDIS_URL` | unset: in memory | Redis for the idempotency store, the ordering guard, the rate limit and the queue, so several receivers work together; `rediss://` for TLS |
 //! | `REDIS_TLS_CA` | unset: the system's roots | with `rediss://`: path of a PEM file of the CA certificates that sign the server's certificate |
 //! | `REDIS_TLS_CERT` | unset: no client certificate | with `rediss://`: path of a PEM file of the client certificate chain, for servers that ask for one; needs `REDIS_TLS_KEY` |
@@ -109,6 +110,7 @@ use tower_webhook::serve::{
 };
 use tower_webhook::signature::{Signer, Verifier, VerifySignatureLayer, scheme};
 use tower_webhook::{OptionalLayer, WebhookStack};
+use webhook_idempotency_postgres::PostgresStore;
 
 /// Used when `WEBHOOK_SECRET` is unset. Standard Webhooks secrets are `whsec_<base64>`.
 const DEV_SECRET: &str = "dev-secret-change-me";
@@ -229,16 +231,36 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             queued(queue, events)?
         }
     };
-    let store: Arc<dyn DynStore> = match &redis {
-        Some(redis) => {
-            println!("idempotency store, ordering guard and rate limit: Redis (REDIS_URL)");
+    let store: Arc<dyn DynStore> = match (std::env::var("DATABASE_URL"), &redis) {
+        // Never print DATABASE_URL either: it may hold a password.
+        (Ok(url), _) => {
+            println!("idempotency store: Postgres (DATABASE_URL)");
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .connect(&url)
+                .await
+                .map_err(|error| format!("DATABASE_URL: {error}"))?;
+            let store = PostgresStore::builder(pool).build().await?;
+            // Expired records are deleted in small batches every five minutes.
+            store.spawn_cleanup(Duration::from_secs(300));
+            Arc::new(store)
+        }
+        (Err(_), Some(redis)) => {
+            println!("idempotency store: Redis (REDIS_URL)");
             Arc::new(RedisStore::new(redis.clone())?)
         }
-        None => {
-            println!("idempotency store, ordering guard and rate limit: in memory");
+        (Err(_), None) => {
+            println!("idempotency store: in memory");
             Arc::new(MemoryStore::new())
         }
     };
+    println!(
+        "ordering guard and rate limit: {}",
+        if redis.is_some() {
+            "Redis (REDIS_URL)"
+        } else {
+            "in memory"
+        }
+    );
     let webhooks = app(verify, https_guard()?, rate_limit, store, endpoint)?;
     let server = server()?;
     // Merged after the webhook layers: neither guarded nor counted.

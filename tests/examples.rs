@@ -1137,3 +1137,31 @@ async fn a_peer_on_another_address_cannot_read_metrics_on_the_webhook_listener()
     assert_eq!(raw_status(&reply), 200, "{reply}");
     assert!(reply.contains("webhooks_"), "{reply}");
 }
+
+/// With `DATABASE_URL` the receiver keeps its idempotency records in Postgres (the
+/// server these machines run on 127.0.0.1:5432): a retry is replayed, and so it is by a
+/// receiver started afresh on the same database.
+#[tokio::test]
+async fn the_receiver_keeps_its_records_in_postgres_with_database_url() {
+    let database = "postgres://postgres@127.0.0.1:5432/test";
+    let env = [("WEBHOOK_SECRET", SECRET), ("DATABASE_URL", database)];
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let event = MockEvent::new("ping").id(format!("evt_pg_{nanos}"));
+
+    let receiver = Example::start("receiver", &env);
+    let first = receiver.post(&event, SECRET).await;
+    assert_eq!(first.status, StatusCode::OK, "{:?}", first.body);
+    assert!(first.headers.get("idempotent-replayed").is_none());
+    let retry = receiver.post(&event, SECRET).await;
+    assert_eq!(retry.headers["idempotent-replayed"], "true");
+    drop(receiver);
+
+    let restarted = Example::start("receiver", &env);
+    let after_restart = restarted.post(&event, SECRET).await;
+    assert_eq!(after_restart.status, StatusCode::OK);
+    assert_eq!(after_restart.headers["idempotent-replayed"], "true");
+    assert_eq!(after_restart.body, first.body);
+}
