@@ -85,28 +85,7 @@ async fn a_claim_held_past_its_lease_lets_the_retry_through_and_cannot_overwrite
         .build()
         .unwrap();
     let service = stack(layer, &recorder);
-    let body = r#"{"id":"evt_stuck","block_runs":1}"#;
-
-    let stuck = tokio::spawn({
-        let service = service.clone();
-        async move { send_ok(&service, body).await }
-    });
-    recorder.started().await;
-    let early = send_ok(&service, body).await;
-    assert_eq!(early.status, StatusCode::CONFLICT);
-    assert_eq!(early.retry_after, Some(1));
-
-    let retry =
-        common::send_until_not_in_flight(&service, body, 100, Duration::from_millis(20)).await;
-    assert_eq!(retry.status, StatusCode::OK);
-    assert_eq!(retry.text(), r#"{"id":"evt_stuck","run":2}"#);
-
-    recorder.open_gate();
-    assert_eq!(stuck.await.unwrap().text(), r#"{"id":"evt_stuck","run":1}"#);
-    let duplicate = send_ok(&service, body).await;
-    assert!(duplicate.replayed);
-    assert_eq!(duplicate.text(), r#"{"id":"evt_stuck","run":2}"#);
-    assert_eq!(recorder.runs("evt_stuck"), 2);
+    common::lease_expiry_then_retry(&service, &recorder).await;
 }
 
 #[tokio::test]

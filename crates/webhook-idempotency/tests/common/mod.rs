@@ -401,3 +401,31 @@ pub async fn dropped_then_retry(service: &Stack, recorder: &Recorder, id: &str, 
     assert_eq!(retry.text(), format!(r#"{{"id":"{id}","run":2}}"#));
     assert_eq!(recorder.runs(id), 2);
 }
+
+/// A handler blocked past its lease (of a layer answering `Retry-After: 1` for it): a
+/// copy sent while it runs gets 409, a retry once the lease is over runs the handler
+/// again, and the blocked run, released, cannot overwrite that retry's record.
+pub async fn lease_expiry_then_retry(service: &Stack, recorder: &Recorder) {
+    let body = r#"{"id":"evt_stuck","block_runs":1}"#;
+
+    let stuck = tokio::spawn({
+        let service = service.clone();
+        async move { send_ok(&service, body).await }
+    });
+    recorder.started().await;
+    let early = send_ok(service, body).await;
+    assert_eq!(early.status, StatusCode::CONFLICT);
+    assert_eq!(early.retry_after, Some(1));
+
+    // The store expires the claim with the lease; the next retry is processed.
+    let retry = send_until_not_in_flight(service, body, 100, Duration::from_millis(20)).await;
+    assert_eq!(retry.status, StatusCode::OK);
+    assert_eq!(retry.text(), r#"{"id":"evt_stuck","run":2}"#);
+
+    recorder.open_gate();
+    assert_eq!(stuck.await.unwrap().text(), r#"{"id":"evt_stuck","run":1}"#);
+    let duplicate = send_ok(service, body).await;
+    assert!(duplicate.replayed);
+    assert_eq!(duplicate.text(), r#"{"id":"evt_stuck","run":2}"#);
+    assert_eq!(recorder.runs("evt_stuck"), 2);
+}
