@@ -1,25 +1,44 @@
-//! The keyed HMAC-SHA256 state of one secret, set up once.
+//! The keyed HMAC state of one secret, set up once.
 
+use hmac::EagerHash;
 use hmac::KeyInit;
 use hmac::block_api::HmacCore;
 use hmac::digest::Output;
 use hmac::digest::block_api::{Buffer, FixedOutputCore, UpdateCore};
-use sha2::Sha256;
+use sha1::Sha1;
+use sha2::{Sha256, Sha512};
 
-use crate::scheme::Tag;
+use subtle::{Choice, ConstantTimeEq as _};
 
-/// An HMAC-SHA256 key with the key already absorbed (`hmac`'s block-level core: the
-/// `key ^ ipad` and `key ^ opad` SHA-256 states). Each message clones the core alone
+use crate::scheme::{Algorithm, Signature, Tag};
+
+/// An HMAC key with the key already absorbed (`hmac`'s block-level core: the
+/// `key ^ ipad` and `key ^ opad` hash states). Each message clones the core alone
 /// (two states, no block buffer) instead of setting the key up again; the states are
-/// zeroized on drop (the `zeroize` feature of `sha2`).
-pub(crate) struct HmacKey(HmacCore<Sha256>);
+/// zeroized on drop (the `zeroize` features of `sha1` and `sha2`).
+pub(crate) struct HmacKey<D: EagerHash = Sha256>(HmacCore<D>);
 
-impl HmacKey {
+impl<D: EagerHash> HmacKey<D> {
     /// Absorbs `key` (any length, as HMAC allows).
     pub(crate) fn new(key: &[u8]) -> Self {
         Self(HmacCore::new_from_slice(key).expect("HMAC takes keys of any length"))
     }
 
+    /// The tag of the `pieces`, in order.
+    #[inline]
+    pub(crate) fn tag_of(&self, pieces: &[&[u8]]) -> Output<HmacCore<D>> {
+        let mut core = self.0.clone();
+        let mut buffer = Buffer::<HmacCore<D>>::default();
+        for piece in pieces {
+            buffer.digest_blocks(piece, |blocks| core.update_blocks(blocks));
+        }
+        let mut tag = Output::<HmacCore<D>>::default();
+        core.finalize_fixed_core(&mut buffer, &mut tag);
+        tag
+    }
+}
+
+impl HmacKey<Sha256> {
     /// The tag of `prefix` pieces, then `body`.
     #[inline]
     pub(crate) fn tag(&self, prefix: &[&[u8]], body: &[u8]) -> Tag {
@@ -33,6 +52,70 @@ impl HmacKey {
         core.finalize_fixed_core(&mut buffer, &mut tag);
         tag.into()
     }
+}
+
+/// An HMAC key for one of the hashes providers use.
+pub(crate) enum MacKey {
+    Sha1(HmacKey<Sha1>),
+    Sha256(HmacKey<Sha256>),
+    Sha512(HmacKey<Sha512>),
+}
+
+impl MacKey {
+    /// Absorbs `key` for `algorithm`, or `None` when it is not an HMAC.
+    pub(crate) fn new(algorithm: Algorithm, key: &[u8]) -> Option<Self> {
+        Some(match algorithm {
+            Algorithm::HmacSha1 => Self::Sha1(HmacKey::new(key)),
+            Algorithm::HmacSha256 => Self::Sha256(HmacKey::new(key)),
+            Algorithm::HmacSha512 => Self::Sha512(HmacKey::new(key)),
+            _ => return None,
+        })
+    }
+
+    /// The algorithm.
+    pub(crate) fn algorithm(&self) -> Algorithm {
+        match self {
+            Self::Sha1(_) => Algorithm::HmacSha1,
+            Self::Sha256(_) => Algorithm::HmacSha256,
+            Self::Sha512(_) => Algorithm::HmacSha512,
+        }
+    }
+
+    /// The tag of the `pieces`, in order.
+    pub(crate) fn tag(&self, pieces: &[&[u8]]) -> Signature {
+        let signature = match self {
+            Self::Sha1(key) => Signature::new(Algorithm::HmacSha1, &key.tag_of(pieces)),
+            Self::Sha256(key) => Signature::new(Algorithm::HmacSha256, &key.tag_of(pieces)),
+            Self::Sha512(key) => Signature::new(Algorithm::HmacSha512, &key.tag_of(pieces)),
+        };
+        signature.expect("a tag has its hash's length")
+    }
+}
+
+/// Whether two tags are equal, in constant time: their lengths (public) first, then
+/// every byte, folded word by word with no branch on the contents, so that `subtle`
+/// compares one word.
+pub(crate) fn tags_equal(a: &[u8], b: &[u8]) -> Choice {
+    if a.len() != b.len() {
+        return Choice::from(0);
+    }
+    let mut difference = 0u64;
+    let (a_words, b_words) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (x, y) in a_words.remainder().iter().zip(b_words.remainder()) {
+        difference |= u64::from(x ^ y);
+    }
+    for (x, y) in a_words.zip(b_words) {
+        let word = |bytes: &[u8]| u64::from_ne_bytes(bytes.try_into().expect("8 bytes"));
+        difference |= word(x) ^ word(y);
+    }
+    difference.ct_eq(&0)
+}
+
+/// The HMAC of `pieces` under `key`, for signing.
+pub(crate) fn hmac(algorithm: Algorithm, key: &[u8], pieces: &[&[u8]]) -> Signature {
+    MacKey::new(algorithm, key)
+        .expect("an HMAC algorithm")
+        .tag(pieces)
 }
 
 #[cfg(test)]

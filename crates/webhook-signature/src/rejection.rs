@@ -13,6 +13,7 @@ define_rejection! {
     /// | [`ConflictingHeaders`](Self::ConflictingHeaders) | 400 | `conflicting_headers` | 3 `INVALID_ARGUMENT` |
     /// | [`MissingHeader`](Self::MissingHeader) | 400 | `missing_header` | 3 `INVALID_ARGUMENT` |
     /// | [`MalformedHeader`](Self::MalformedHeader) | 400 | `malformed_header` | 3 `INVALID_ARGUMENT` |
+    /// | [`PublicUrlUnset`](Self::PublicUrlUnset) | 500 | `public_url_unset` | 13 `INTERNAL` |
     /// | [`InvalidBody`](Self::InvalidBody) | 400 | `invalid_body` | 3 `INVALID_ARGUMENT` |
     /// | [`BodyTimeout`](Self::BodyTimeout) | 408 | `body_timeout` | 4 `DEADLINE_EXCEEDED` |
     /// | [`PayloadTooLarge`](Self::PayloadTooLarge) | 413 | `payload_too_large` | 8 `RESOURCE_EXHAUSTED` |
@@ -73,6 +74,11 @@ define_rejection! {
             /// What is wrong with it.
             reason: &'static str,
         } => ("malformed `{header}`: {reason}"),
+        /// The scheme signs the URL the provider called, and the verifier was given
+        /// none: a misconfiguration, answered 500 so that the provider retries once
+        /// it is fixed.
+        #[rejection(status = StatusCode::INTERNAL_SERVER_ERROR, code = "public_url_unset")]
+        PublicUrlUnset => ("the scheme signs the URL the provider called, and no public URL is configured"),
         /// The request body could not be read.
         #[rejection(status = StatusCode::BAD_REQUEST, code = "invalid_body")]
         InvalidBody => ("the request body could not be read"),

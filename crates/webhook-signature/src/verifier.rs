@@ -3,14 +3,17 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderValue, Method, Uri};
 use subtle::{Choice, ConstantTimeEq};
 use webhook_core::{KeyId, VerifiedDelivery};
 use zeroize::Zeroizing;
 
 use crate::SignatureRejection;
-use crate::mac::HmacKey;
-use crate::scheme::{FastPath, Scheme, SignRequest, Tag, Usual};
+use crate::mac::{MacKey, tags_equal};
+use crate::scheme::{
+    Algorithm, Delivery, FastPath, PrivateKey, PublicKey, Scheme, SignRequest, Signature, Tag,
+    Usual,
+};
 
 /// The default replay tolerance: 300 seconds either side of now.
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
@@ -71,6 +74,12 @@ pub enum SignError {
     },
     /// A value cannot be sent in a header (the event id holds a control character).
     InvalidHeader(http::header::InvalidHeaderValue),
+    /// The scheme cannot sign this request with this key: a URL it signs is missing,
+    /// or it takes another kind of key.
+    Unsupported {
+        /// What is missing.
+        reason: &'static str,
+    },
 }
 
 impl fmt::Display for SignError {
@@ -80,6 +89,7 @@ impl fmt::Display for SignError {
             Self::InvalidHeader(_) => {
                 f.write_str("cannot sign: a value is not a valid header value")
             }
+            Self::Unsupported { reason } => write!(f, "cannot sign: {reason}"),
         }
     }
 }
@@ -88,7 +98,7 @@ impl std::error::Error for SignError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::InvalidHeader(error) => Some(error),
-            Self::EventId { .. } => None,
+            Self::EventId { .. } | Self::Unsupported { .. } => None,
         }
     }
 }
@@ -101,9 +111,79 @@ impl From<http::header::InvalidHeaderValue> for SignError {
 
 struct Key {
     id: KeyId,
-    /// The HMAC states with the key already absorbed: starting from them saves each
-    /// message the two key-block compressions.
-    mac: HmacKey,
+    material: Material,
+}
+
+/// What a key verifies with.
+enum Material {
+    /// The HMAC states with the secret already absorbed: starting from them saves
+    /// each message the two key-block compressions.
+    Mac(MacKey),
+    /// A public key, for asymmetric signatures.
+    Public(PublicKey),
+}
+
+impl Material {
+    fn algorithm(&self) -> Algorithm {
+        match self {
+            Self::Mac(mac) => mac.algorithm(),
+            Self::Public(key) => key.algorithm(),
+        }
+    }
+
+    /// Whether any of `presented` of this key's algorithm signs `pieces`: compared in
+    /// constant time for an HMAC, verified with the public key otherwise.
+    fn matches(&self, pieces: &[&[u8]], presented: &[Signature]) -> bool {
+        let algorithm = self.algorithm();
+        let mut ours = presented.iter().filter(|s| s.algorithm() == algorithm);
+        match self {
+            Self::Mac(mac) => {
+                if ours.clone().next().is_none() {
+                    return false;
+                }
+                let tag = mac.tag(pieces);
+                let matched = ours.fold(Choice::from(0), |acc, presented| {
+                    acc | tags_equal(tag.as_bytes(), presented.as_bytes())
+                });
+                bool::from(matched)
+            }
+            Self::Public(key) => ours.any(|presented| verify_asymmetric(key, pieces, presented)),
+        }
+    }
+}
+
+/// Verifies an asymmetric signature over `pieces`, streaming them into the hash
+/// rather than joining them.
+fn verify_asymmetric(key: &PublicKey, pieces: &[&[u8]], presented: &Signature) -> bool {
+    match key {
+        PublicKey::Ed25519(key) => {
+            let Ok(signature) = ed25519_dalek::Signature::from_slice(presented.as_bytes()) else {
+                return false;
+            };
+            let Ok(mut verifier) = key.verify_stream(&signature) else {
+                return false;
+            };
+            for piece in pieces {
+                verifier.update(piece);
+            }
+            verifier.finalize_and_verify().is_ok()
+        }
+        PublicKey::EcdsaP256(key) => {
+            use p256::ecdsa::signature::hazmat::PrehashVerifier as _;
+            use sha2::Digest as _;
+            let bytes = presented.as_bytes();
+            let Ok(signature) = p256::ecdsa::Signature::from_der(bytes)
+                .or_else(|_| p256::ecdsa::Signature::from_slice(bytes))
+            else {
+                return false;
+            };
+            let mut hash = sha2::Sha256::new();
+            for piece in pieces {
+                hash.update(piece);
+            }
+            key.verify_prehash(&hash.finalize(), &signature).is_ok()
+        }
+    }
 }
 
 /// What the fast path settled.
@@ -121,6 +201,9 @@ struct Inner {
     /// `scheme`'s fast path, if it has one: see [`Verifier::verify`].
     fast_path: Option<FastPath>,
     keys: Vec<Key>,
+    /// The scheme, host and any path prefix the provider calls, without a trailing
+    /// `/`: see [`VerifierBuilder::public_url`].
+    public_url: Option<Box<str>>,
     tolerance: Duration,
     clock: Option<Clock>,
 }
@@ -160,9 +243,10 @@ impl Verifier {
     pub fn builder(scheme: impl Scheme) -> VerifierBuilder {
         VerifierBuilder {
             fast_path: scheme.fast_path(),
+            tolerance: scheme.default_tolerance(),
             scheme: Box::new(scheme),
-            secrets: Vec::new(),
-            tolerance: DEFAULT_TOLERANCE,
+            keys: Vec::new(),
+            public_url: None,
             clock: None,
         }
     }
@@ -211,13 +295,33 @@ impl Verifier {
         }
     }
 
-    /// Verifies `body` against the signatures in `headers`.
+    /// The public URL the provider calls, without a trailing `/`, if configured.
+    pub fn public_url(&self) -> Option<&str> {
+        self.inner.public_url.as_deref()
+    }
+
+    /// Verifies a `POST` of `body` with `headers`: [`verify_request`](Self::verify_request)
+    /// for schemes that sign neither the method nor the URL.
     ///
     /// Order of checks: the headers are parsed (400 on malformed input), the timestamp
     /// is checked against the tolerance (inclusive), then each key's HMAC is compared
-    /// with every presented signature in constant time.
+    /// with every presented signature in constant time, or each public key verifies
+    /// the asymmetric ones.
     pub fn verify(
         &self,
+        headers: &HeaderMap,
+        body: &Bytes,
+    ) -> Result<VerifiedDelivery, SignatureRejection> {
+        self.verify_request(&Method::POST, None, headers, body)
+    }
+
+    /// Verifies a request: its method, its URI (origin-form, as a server sees it; the
+    /// path and query are joined to the [public URL](VerifierBuilder::public_url) for
+    /// schemes that sign the URL), headers and body.
+    pub fn verify_request(
+        &self,
+        method: &Method,
+        uri: Option<&Uri>,
         headers: &HeaderMap,
         body: &Bytes,
     ) -> Result<VerifiedDelivery, SignatureRejection> {
@@ -253,7 +357,21 @@ impl Verifier {
                 }
             }
         }
-        self.verify_parsed(headers, body)
+        let url = if self.inner.scheme.signs_url() {
+            self.inner.public_url.as_deref().map(|base| {
+                let path = uri
+                    .and_then(Uri::path_and_query)
+                    .map_or("/", |path| path.as_str());
+                format!("{base}{path}")
+            })
+        } else {
+            None
+        };
+        let mut delivery = Delivery::new(headers, body).with_method(method);
+        if let Some(url) = &url {
+            delivery = delivery.with_url(url);
+        }
+        self.verify_parsed(&delivery, body)
     }
 
     /// The fast path's verdict: [`FastVerdict::Unsettled`] when the delivery is not the
@@ -286,7 +404,10 @@ impl Verifier {
             }
         }
         for key in &inner.keys {
-            let tag = words(&key.mac.tag(usual.prefix(), &body));
+            let Material::Mac(MacKey::Sha256(mac)) = &key.material else {
+                continue;
+            };
+            let tag = words(&mac.tag(usual.prefix(), &body));
             let presented = match presented {
                 Some(presented) => presented,
                 None => match usual.decode() {
@@ -304,12 +425,12 @@ impl Verifier {
     /// The general path: [`Scheme::parse`], then the checks.
     fn verify_parsed(
         &self,
-        headers: &HeaderMap,
+        request: &Delivery<'_>,
         body: &Bytes,
     ) -> Result<VerifiedDelivery, SignatureRejection> {
         let inner = &*self.inner;
-        // Read in place: `Signed` is a couple of hundred bytes, and `?` would copy it.
-        let parsed = inner.scheme.parse(headers);
+        // Read in place: `Signed` is several hundred bytes, and `?` would copy it.
+        let parsed = inner.scheme.parse(request);
         let signed = match parsed {
             Ok(ref signed) => signed,
             Err(rejection) => return Err(rejection),
@@ -328,15 +449,9 @@ impl Verifier {
                 });
             }
         }
+        let pieces = signed.pieces(body);
         for key in &inner.keys {
-            let tag = words(&key.mac.tag(signed.prefix(), body));
-            let matched = signed
-                .signatures()
-                .iter()
-                .fold(Choice::from(0), |acc, presented| {
-                    acc | difference(&tag, &words(presented)).ct_eq(&0)
-                });
-            if bool::from(matched) {
+            if key.material.matches(&pieces, signed.signatures()) {
                 return Ok(delivery(
                     inner.scheme.name(),
                     key,
@@ -407,34 +522,85 @@ impl fmt::Debug for Verifier {
 pub struct VerifierBuilder {
     scheme: Box<dyn Scheme>,
     fast_path: Option<FastPath>,
-    secrets: Vec<(KeyId, Zeroizing<String>)>,
+    keys: Vec<(KeyId, Zeroizing<String>, KeyKind)>,
+    public_url: Option<String>,
     tolerance: Duration,
     clock: Option<Clock>,
 }
 
+/// How a configured key is read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum KeyKind {
+    Secret,
+    Public,
+}
+
 impl VerifierBuilder {
-    /// Adds a secret under a key id. Deliveries verify if any secret matches; the
+    /// Adds a secret under a key id. Deliveries verify if any key matches; the
     /// verified-delivery marker names the key that did.
     pub fn secret(mut self, key_id: impl Into<KeyId>, secret: impl Into<String>) -> Self {
-        self.secrets
-            .push((key_id.into(), Zeroizing::new(secret.into())));
+        self.keys.push((
+            key_id.into(),
+            Zeroizing::new(secret.into()),
+            KeyKind::Secret,
+        ));
         self
     }
 
-    /// Adds several secrets, with key ids `0`, `1`, ... by position.
+    /// Adds several secrets, with key ids `0`, `1`, ... by position among the keys.
     pub fn secrets<I>(mut self, secrets: I) -> Self
     where
         I: IntoIterator,
         I::Item: Into<String>,
     {
         for secret in secrets {
-            let id = KeyId::from(self.secrets.len().to_string());
-            self.secrets.push((id, Zeroizing::new(secret.into())));
+            let id = KeyId::from(self.keys.len().to_string());
+            self = self.secret(id, secret);
         }
         self
     }
 
-    /// How far a signed timestamp may be from now, in either direction (default 300 s).
+    /// Adds a public key under a key id, for schemes with asymmetric signatures, in
+    /// the form its provider shows it (see the scheme's
+    /// [`decode_public_key`](Scheme::decode_public_key)). Public keys and secrets
+    /// share one keyring: a scheme that takes both (Standard Webhooks `v1` and
+    /// `v1a`) checks each signature against the keys of its algorithm.
+    pub fn public_key(mut self, key_id: impl Into<KeyId>, key: impl Into<String>) -> Self {
+        self.keys
+            .push((key_id.into(), Zeroizing::new(key.into()), KeyKind::Public));
+        self
+    }
+
+    /// Adds several public keys, with key ids `0`, `1`, ... by position among the
+    /// keys.
+    pub fn public_keys<I>(mut self, keys: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        for key in keys {
+            let id = KeyId::from(self.keys.len().to_string());
+            self = self.public_key(id, key);
+        }
+        self
+    }
+
+    /// The URL the provider calls, up to where the request's own path begins:
+    /// `https://hooks.example.com` (or `https://example.com/api` when a proxy strips
+    /// `/api`). Schemes that sign the URL (Twilio, Square, HubSpot) sign this joined
+    /// with the request's path and query.
+    ///
+    /// Behind a proxy the request's own URI and `Host` are not what the provider
+    /// called, and they are the caller's to choose, so the URL is never taken from
+    /// them: a scheme that signs the URL cannot be built without this.
+    pub fn public_url(mut self, url: impl Into<String>) -> Self {
+        self.public_url = Some(url.into());
+        self
+    }
+
+    /// How far a signed timestamp may be from now, in either direction. The default
+    /// is the scheme's [`default_tolerance`](Scheme::default_tolerance): its provider's
+    /// own window, else 300 s.
     pub fn tolerance(mut self, tolerance: Duration) -> Self {
         self.tolerance = tolerance;
         self
@@ -446,27 +612,46 @@ impl VerifierBuilder {
         self
     }
 
-    /// Decodes the secrets and precomputes each key's HMAC state.
+    /// Decodes the keys and precomputes each secret's HMAC state.
     pub fn build(self) -> Result<Verifier, ConfigError> {
-        if self.secrets.is_empty() {
+        if self.keys.is_empty() {
             return Err(ConfigError::NoSecrets);
         }
-        let mut keys: Vec<Key> = Vec::with_capacity(self.secrets.len());
-        for (id, secret) in &self.secrets {
+        let public_url = match self.public_url {
+            Some(url) => Some(check_public_url(&url)?),
+            None if self.scheme.signs_url() => {
+                return Err(ConfigError::InvalidScheme {
+                    reason: "this scheme signs the URL the provider calls: set public_url",
+                });
+            }
+            None => None,
+        };
+        let mut keys: Vec<Key> = Vec::with_capacity(self.keys.len());
+        for (id, text, kind) in &self.keys {
             if keys.iter().any(|key| &key.id == id) {
                 return Err(ConfigError::DuplicateKeyId {
                     key_id: id.to_string(),
                 });
             }
-            let decoded = Zeroizing::new(self.scheme.decode_secret(secret)?);
-            if decoded.is_empty() {
-                return Err(ConfigError::EmptySecret {
-                    key_id: id.to_string(),
-                });
-            }
+            let material = match kind {
+                KeyKind::Public => Material::Public(self.scheme.decode_public_key(text)?),
+                KeyKind::Secret => {
+                    let decoded = Zeroizing::new(self.scheme.decode_secret(text)?);
+                    if decoded.is_empty() {
+                        return Err(ConfigError::EmptySecret {
+                            key_id: id.to_string(),
+                        });
+                    }
+                    Material::Mac(MacKey::new(self.scheme.algorithm(), &decoded).ok_or(
+                        ConfigError::InvalidSecret {
+                            reason: "this scheme verifies with public keys, not secrets",
+                        },
+                    )?)
+                }
+            };
             keys.push(Key {
                 id: id.clone(),
-                mac: HmacKey::new(&decoded),
+                material,
             });
         }
         Ok(Verifier {
@@ -474,6 +659,7 @@ impl VerifierBuilder {
                 scheme: self.scheme,
                 fast_path: self.fast_path,
                 keys,
+                public_url,
                 tolerance: self.tolerance,
                 clock: self.clock,
             }),
@@ -481,27 +667,48 @@ impl VerifierBuilder {
     }
 }
 
+/// An absolute `http` or `https` URL with a host, and no query or fragment, without
+/// its trailing `/`.
+fn check_public_url(url: &str) -> Result<Box<str>, ConfigError> {
+    let invalid = ConfigError::InvalidScheme {
+        reason: "the public URL must be an absolute http(s) URL with a host, and no query",
+    };
+    let parsed: Uri = url.parse().map_err(|_| invalid.clone())?;
+    let scheme_ok = matches!(parsed.scheme_str(), Some("https" | "http"));
+    if !scheme_ok || parsed.host().is_none() || parsed.query().is_some() || url.contains('#') {
+        return Err(invalid);
+    }
+    Ok(url.trim_end_matches('/').into())
+}
+
 impl fmt::Debug for VerifierBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("VerifierBuilder")
             .field("scheme", &self.scheme.name())
             .field(
-                "secrets",
+                "keys",
                 &self
-                    .secrets
+                    .keys
                     .iter()
-                    .map(|(id, _)| (id, "<redacted>"))
+                    .map(|(id, _, _)| (id, "<redacted>"))
                     .collect::<Vec<_>>(),
             )
+            .field("public_url", &self.public_url)
             .field("tolerance", &self.tolerance)
             .finish_non_exhaustive()
     }
 }
 
+/// What a [`Signer`] signs with.
+enum SigningKey {
+    Secret(Zeroizing<Vec<u8>>),
+    Private(PrivateKey),
+}
+
 /// Signs bodies the way a sender would: for tests, the CLI and the test kit.
 pub struct Signer {
     scheme: Box<dyn Scheme>,
-    secret: Zeroizing<Vec<u8>>,
+    key: SigningKey,
 }
 
 impl Signer {
@@ -513,20 +720,41 @@ impl Signer {
                 key_id: String::new(),
             });
         }
+        if !scheme.algorithm().is_hmac() {
+            return Err(ConfigError::InvalidSecret {
+                reason: "this scheme signs with a private key, not a secret",
+            });
+        }
         Ok(Self {
             scheme: Box::new(scheme),
-            secret: decoded,
+            key: SigningKey::Secret(decoded),
         })
     }
 
-    /// The headers to send with `body`; `timestamp` and `id` are used by the schemes
-    /// that sign them.
+    /// A signer for a scheme with asymmetric signatures, with a private key in a form
+    /// the scheme's [`decode_private_key`](Scheme::decode_private_key) reads.
+    pub fn with_private_key(scheme: impl Scheme, key: &str) -> Result<Self, ConfigError> {
+        let key = scheme.decode_private_key(key)?;
+        Ok(Self {
+            scheme: Box::new(scheme),
+            key: SigningKey::Private(key),
+        })
+    }
+
+    /// The headers to send with a `POST` of `body`; `timestamp` and `id` are used by
+    /// the schemes that sign them. See [`sign_request`](Self::sign_request).
+    pub fn sign(&self, body: &[u8], timestamp: i64, id: &str) -> Result<HeaderMap, SignError> {
+        self.sign_request(&SignRequest::new(body, timestamp, id))
+    }
+
+    /// The headers to send with `request`.
     ///
     /// An `id` that a verifier would read back differently is refused, for every
     /// scheme: one that is not ASCII ([`Verifier`] answers 400 to it), or that starts
     /// or ends with a space or a tab (the verifier trims the header value, so the
     /// signed id and the read one would differ).
-    pub fn sign(&self, body: &[u8], timestamp: i64, id: &str) -> Result<HeaderMap, SignError> {
+    pub fn sign_request(&self, request: &SignRequest<'_>) -> Result<HeaderMap, SignError> {
+        let id = request.id;
         if !id.is_ascii() {
             return Err(SignError::EventId {
                 reason: "it is not ASCII",
@@ -537,14 +765,10 @@ impl Signer {
                 reason: "it starts or ends with a space or a tab",
             });
         }
-        Ok(self.scheme.sign(
-            &self.secret,
-            &SignRequest {
-                body,
-                timestamp,
-                id,
-            },
-        )?)
+        match &self.key {
+            SigningKey::Secret(secret) => self.scheme.sign(secret, request),
+            SigningKey::Private(key) => self.scheme.sign_with_private_key(key, request),
+        }
     }
 }
 
@@ -552,7 +776,7 @@ impl fmt::Debug for Signer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Signer")
             .field("scheme", &self.scheme.name())
-            .field("secret", &"<redacted>")
+            .field("key", &"<redacted>")
             .finish()
     }
 }

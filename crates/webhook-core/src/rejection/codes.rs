@@ -9,7 +9,7 @@
 /// | crate | codes |
 /// |---|---|
 /// | every layer that reads the verified marker | `missing_verified_delivery` |
-/// | webhook-signature | `missing_signature`, `signature_mismatch`, `timestamp_out_of_tolerance`, `malformed_signature`, `conflicting_headers`, `missing_header`, `malformed_header`, `invalid_body`, `body_timeout`, `payload_too_large` |
+/// | webhook-signature | `missing_signature`, `signature_mismatch`, `timestamp_out_of_tolerance`, `malformed_signature`, `conflicting_headers`, `missing_header`, `malformed_header`, `public_url_unset`, `invalid_body`, `body_timeout`, `payload_too_large` |
 /// | webhook-idempotency | `missing_event_id`, `invalid_event_id`, `in_flight`, `store_unavailable` |
 /// | webhook-event | `malformed_json`, `invalid_envelope`, `invalid_data`, `unsupported_event_type`, `unreadable_body`, `ordering_unavailable` |
 /// | webhook-ratelimit | `rate_limited`, `rate_limiter_unavailable`, `rate_limit_key_missing` |
@@ -25,6 +25,7 @@ pub const REJECTION_CODES: &[&str] = &[
     "conflicting_headers",
     "missing_header",
     "malformed_header",
+    "public_url_unset",
     "invalid_body",
     "body_timeout",
     "payload_too_large",

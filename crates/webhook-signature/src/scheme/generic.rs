@@ -1,36 +1,140 @@
-use http::{HeaderMap, HeaderName};
+//! The declarative engine: a provider's scheme described as data ([`GenericHmac`]),
+//! verified by one parser.
 
-use super::content::{Tag, hmac_tag};
-use super::decode::{
-    base64_tag_from_bytes, encode_base64, hex_tag_from_bytes, timestamp_from_bytes,
-};
+use std::borrow::Cow;
+use std::time::{Duration, UNIX_EPOCH};
+
+use base64::Engine as _;
+use http::{HeaderMap, HeaderName, HeaderValue};
+
+use super::algorithm::{Algorithm, PrivateKey, PublicKey, Signature};
+use super::decode::seconds;
 use super::header::{Found, find_headers};
-use super::interface::{Scheme, SignRequest, Signed};
-use crate::{ConfigError, SignatureRejection};
+use super::interface::{Delivery, Scheme, SignRequest, Signed};
+use crate::mac::hmac;
+use crate::{ConfigError, DEFAULT_TOLERANCE, SignError, SignatureRejection};
 
-/// How a [`GenericHmac`] signature is written.
+/// How a signature is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Encoding {
-    /// 64 hex characters, either case.
+    /// Hex, either case.
     #[default]
     Hex,
-    /// 44 characters of standard, padded base64.
+    /// Standard, padded base64.
     Base64,
 }
 
+/// Where the signature is.
 #[derive(Debug, Clone)]
-enum Piece {
-    Literal(Box<[u8]>),
-    Timestamp,
-    Id,
+#[non_exhaustive]
+pub(crate) enum SignatureField {
+    /// The whole value of `header`, after `prefix` (`sha256=<hex>`).
+    Header {
+        /// The header.
+        header: HeaderName,
+        /// The text before the signature (may be empty).
+        prefix: Cow<'static, str>,
+    },
+    /// Every `key=value` item of `header` named `key` (`t=1,v1=<hex>,v1=<hex>`):
+    /// items are separated by `separator`, with spaces around them ignored, and
+    /// written joined by `join` when signing. Items of other names are ignored, so a
+    /// provider can add signature versions; one signature must match.
+    Items {
+        /// The header.
+        header: HeaderName,
+        /// What separates items (`,` or `;`).
+        separator: char,
+        /// What joins items when signing (`","`, `", "`).
+        join: &'static str,
+        /// The name of the signature items (`v1`, `h1`).
+        key: &'static str,
+    },
 }
 
-/// A configurable HMAC-SHA256 scheme for providers without a built-in one.
+impl SignatureField {
+    /// The header holding the signature.
+    pub(crate) fn header(&self) -> &HeaderName {
+        match self {
+            Self::Header { header, .. } | Self::Items { header, .. } => header,
+        }
+    }
+}
+
+/// Where a timestamp or an event id is.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub(crate) enum Field {
+    /// A header's value.
+    Header(HeaderName),
+    /// An item of the signature header (with [`SignatureField::Items`]).
+    Item(&'static str),
+    /// A member of the JSON body (a string or an integer), by its path of member
+    /// names. Covered by the signature as part of the body, it cannot appear in the
+    /// signed-content template.
+    Json(&'static [&'static str]),
+}
+
+/// How a timestamp is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TimeFormat {
+    /// Unix seconds, as decimal digits.
+    #[default]
+    UnixSeconds,
+    /// Unix milliseconds, as decimal digits.
+    UnixMillis,
+    /// RFC 3339 in UTC (`2024-01-02T03:04:05.123Z`).
+    Rfc3339,
+}
+
+/// A piece of the signed content.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub(crate) enum Part {
+    /// Fixed text.
+    Literal(Cow<'static, str>),
+    /// The raw body.
+    Body,
+    /// The timestamp, as presented.
+    Timestamp,
+    /// The event id, as presented.
+    Id,
+    /// The request method (`POST`).
+    Method,
+    /// The URL the provider called: see
+    /// [`VerifierBuilder::public_url`](crate::VerifierBuilder::public_url).
+    Url,
+}
+
+/// How a configured key is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub(crate) enum KeyForm {
+    /// A secret used as its UTF-8 bytes.
+    #[default]
+    Text,
+    /// A secret in standard base64, after an optional prefix (`whsec_`).
+    Base64 {
+        /// The prefix, stripped when present.
+        prefix: &'static str,
+    },
+    /// An Ed25519 public key (see [`PublicKey::ed25519`]).
+    Ed25519,
+    /// An ECDSA P-256 public key (see [`PublicKey::ecdsa_p256`]).
+    EcdsaP256,
+}
+
+/// A provider's signature scheme described as data: where the signature, timestamp
+/// and id are, the algorithm and encoding, the signed content as a template, the
+/// replay tolerance and the key form. One parser verifies every description; most
+/// built-in providers are constants of this type (see [`PROVIDERS`](super::PROVIDERS)).
 ///
-/// Choose the signature header, an optional prefix before the signature (`sha256=`),
-/// hex or base64, optional timestamp and id headers, and the signed-content layout as
-/// a template over `{id}`, `{timestamp}` and `{body}`, where `{body}` comes last:
+/// Build one for a provider this crate does not know with [`GenericHmac::builder`]:
+/// the signature header, an optional prefix before the signature (`sha256=`), hex or
+/// base64, HMAC-SHA1/256/512, optional timestamp and id headers, and the signed
+/// content as a template over `{id}`, `{timestamp}`, `{method}`, `{url}` and
+/// `{body}`:
 ///
 /// ```
 /// use bytes::Bytes;
@@ -54,13 +158,16 @@ enum Piece {
 /// ```
 #[derive(Debug, Clone)]
 pub struct GenericHmac {
-    name: &'static str,
-    header: HeaderName,
-    prefix: Box<str>,
-    encoding: Encoding,
-    timestamp_header: Option<HeaderName>,
-    id_header: Option<HeaderName>,
-    layout: Vec<Piece>,
+    pub(crate) name: &'static str,
+    pub(crate) algorithm: Algorithm,
+    pub(crate) encoding: Encoding,
+    pub(crate) signature: SignatureField,
+    pub(crate) timestamp: Option<(Field, TimeFormat)>,
+    pub(crate) id: Option<Field>,
+    pub(crate) content: Cow<'static, [Part]>,
+    pub(crate) tolerance: Duration,
+    pub(crate) key_form: KeyForm,
+    pub(crate) signed_content: &'static str,
 }
 
 /// Builds a [`GenericHmac`]; see there.
@@ -70,31 +177,219 @@ pub struct GenericHmacBuilder {
     name: &'static str,
     header: HeaderName,
     prefix: String,
+    algorithm: Algorithm,
     encoding: Encoding,
     timestamp_header: Option<HeaderName>,
+    time_format: TimeFormat,
     id_header: Option<HeaderName>,
     template: String,
+    tolerance: Duration,
 }
 
 impl GenericHmac {
     /// Starts a scheme called `name` whose signature is in `header`. By default the
-    /// signature is bare hex over the raw body.
+    /// signature is bare hex HMAC-SHA256 over the raw body.
     pub fn builder(name: &'static str, header: HeaderName) -> GenericHmacBuilder {
         GenericHmacBuilder {
             name,
             header,
             prefix: String::new(),
+            algorithm: Algorithm::HmacSha256,
             encoding: Encoding::Hex,
             timestamp_header: None,
+            time_format: TimeFormat::UnixSeconds,
             id_header: None,
             template: "{body}".to_owned(),
+            tolerance: DEFAULT_TOLERANCE,
         }
     }
 
-    fn decode(&self, text: &[u8]) -> Result<Tag, SignatureRejection> {
+    /// The header holding the signature.
+    pub fn signature_header(&self) -> &HeaderName {
+        self.signature.header()
+    }
+
+    /// Checks a description: the pieces the template names exist and can be signed,
+    /// a signed timestamp is in the template or the body, the key form fits the
+    /// algorithm.
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
+        let invalid = |reason| Err(ConfigError::InvalidScheme { reason });
+        let bodies = self
+            .content
+            .iter()
+            .filter(|part| matches!(part, Part::Body))
+            .count();
+        if bodies != 1 {
+            return invalid("the signed content must hold `{body}` exactly once");
+        }
+        let in_content = |wanted: fn(&Part) -> bool| self.content.iter().any(wanted);
+        match &self.timestamp {
+            None if in_content(|part| matches!(part, Part::Timestamp)) => {
+                return invalid("`{timestamp}` needs a timestamp header");
+            }
+            Some((Field::Json(_), _)) if in_content(|part| matches!(part, Part::Timestamp)) => {
+                return invalid("a timestamp from the body cannot be in the signed content");
+            }
+            // Enforcing the tolerance on a timestamp the signature does not cover gives
+            // no replay protection: a replay would just send a fresh header.
+            Some((Field::Header(_) | Field::Item(_), _))
+                if !in_content(|part| matches!(part, Part::Timestamp)) =>
+            {
+                return invalid(
+                    "a timestamp header must be signed: put `{timestamp}` in the signed content",
+                );
+            }
+            _ => {}
+        }
+        match &self.id {
+            None if in_content(|part| matches!(part, Part::Id)) => {
+                return invalid("`{id}` needs an id header");
+            }
+            Some(Field::Json(_)) if in_content(|part| matches!(part, Part::Id)) => {
+                return invalid("an id from the body cannot be in the signed content");
+            }
+            _ => {}
+        }
+        let items = matches!(self.signature, SignatureField::Items { .. });
+        let item_field = |field: Option<&Field>| matches!(field, Some(Field::Item(_)));
+        if !items
+            && (item_field(self.timestamp.as_ref().map(|(f, _)| f)) || item_field(self.id.as_ref()))
+        {
+            return invalid("an item field needs a signature header of items");
+        }
+        if let SignatureField::Header { prefix, .. } = &self.signature {
+            // The prefix is matched in a header value, which the verifier reads as
+            // visible ASCII, trimmed: any other prefix could never match.
+            if !prefix.bytes().all(|b| b.is_ascii_graphic()) {
+                return invalid(
+                    "the prefix must be visible ASCII without spaces, as in a header value",
+                );
+            }
+        }
+        let key_fits = match self.key_form {
+            KeyForm::Text | KeyForm::Base64 { .. } => self.algorithm.is_hmac(),
+            KeyForm::Ed25519 => self.algorithm == Algorithm::Ed25519,
+            KeyForm::EcdsaP256 => self.algorithm == Algorithm::EcdsaP256Sha256,
+        };
+        if !key_fits {
+            return invalid("the key form does not fit the algorithm");
+        }
+        Ok(())
+    }
+
+    fn decode(&self, text: &[u8]) -> Result<Signature, SignatureRejection> {
+        let malformed = |reason| SignatureRejection::MalformedSignature { reason };
+        if text.is_empty() {
+            return Err(malformed("empty signature"));
+        }
+        let mut buf = [0u8; 96];
+        let len = match self.encoding {
+            Encoding::Hex => {
+                if text.len() % 2 != 0 || text.len() / 2 > buf.len() {
+                    return Err(malformed("not hexadecimal of the signature's length"));
+                }
+                let len = text.len() / 2;
+                hex::decode_to_slice(text, &mut buf[..len])
+                    .map_err(|_| malformed("not hexadecimal"))?;
+                len
+            }
+            Encoding::Base64 => {
+                if text.len() > 4 * buf.len() / 3 {
+                    return Err(malformed("not base64 of the signature's length"));
+                }
+                base64::engine::general_purpose::STANDARD
+                    .decode_slice(text, &mut buf)
+                    .map_err(|_| malformed("not base64"))?
+            }
+        };
+        Signature::new(self.algorithm, &buf[..len])
+    }
+
+    fn encode(&self, signature: &[u8]) -> String {
         match self.encoding {
-            Encoding::Hex => hex_tag_from_bytes(text),
-            Encoding::Base64 => base64_tag_from_bytes(text),
+            Encoding::Hex => hex::encode(signature),
+            Encoding::Base64 => base64::engine::general_purpose::STANDARD.encode(signature),
+        }
+    }
+
+    /// The timestamp in `text` as Unix seconds.
+    fn read_time(
+        &self,
+        format: TimeFormat,
+        text: &[u8],
+        field: &Field,
+    ) -> Result<i64, SignatureRejection> {
+        let parsed = match format {
+            TimeFormat::UnixSeconds => seconds(text),
+            TimeFormat::UnixMillis => seconds(text).map(|millis| millis.div_euclid(1000)),
+            TimeFormat::Rfc3339 => std::str::from_utf8(text)
+                .ok()
+                .and_then(|text| humantime::parse_rfc3339(text).ok())
+                .and_then(|time| time.duration_since(UNIX_EPOCH).ok())
+                .and_then(|since| i64::try_from(since.as_secs()).ok()),
+        };
+        parsed.ok_or_else(|| {
+            let reason = match format {
+                TimeFormat::UnixSeconds => "expected a Unix timestamp in seconds",
+                TimeFormat::UnixMillis => "expected a Unix timestamp in milliseconds",
+                TimeFormat::Rfc3339 => "expected an RFC 3339 timestamp in UTC",
+            };
+            match field {
+                Field::Header(header) => SignatureRejection::MalformedHeader {
+                    header: header.clone(),
+                    reason,
+                },
+                Field::Item(_) => SignatureRejection::MalformedHeader {
+                    header: self.signature.header().clone(),
+                    reason,
+                },
+                Field::Json(_) => SignatureRejection::MalformedSignature {
+                    reason: "the body's timestamp is not a Unix timestamp",
+                },
+            }
+        })
+    }
+
+    /// How a timestamp is written for `format`.
+    fn write_time(format: TimeFormat, unix_seconds: i64) -> String {
+        match format {
+            TimeFormat::UnixSeconds => unix_seconds.to_string(),
+            TimeFormat::UnixMillis => unix_seconds.saturating_mul(1000).to_string(),
+            TimeFormat::Rfc3339 => {
+                let time = UNIX_EPOCH + Duration::from_secs(unix_seconds.max(0).unsigned_abs());
+                humantime::format_rfc3339_seconds(time).to_string()
+            }
+        }
+    }
+
+    fn header_of<'f>(field: Option<&'f Field>) -> Option<&'f HeaderName> {
+        match field {
+            Some(Field::Header(header)) => Some(header),
+            _ => None,
+        }
+    }
+}
+
+/// A value read for a [`Field`]: text borrowed from a header, or a body member.
+enum Read<'a> {
+    Header(&'a HeaderValue, &'a [u8]),
+    Item(&'a [u8]),
+    Json(String),
+}
+
+impl<'a> Read<'a> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Self::Header(_, bytes) | Self::Item(bytes) => bytes,
+            Self::Json(text) => text.as_bytes(),
+        }
+    }
+
+    /// The borrowed text, for the signed content (a body member never is).
+    fn borrowed(&self) -> &'a [u8] {
+        match self {
+            Self::Header(_, bytes) | Self::Item(bytes) => bytes,
+            Self::Json(_) => b"",
         }
     }
 }
@@ -107,15 +402,27 @@ impl GenericHmacBuilder {
         self
     }
 
+    /// HMAC-SHA256 (default), HMAC-SHA1 or HMAC-SHA512.
+    pub fn algorithm(mut self, algorithm: Algorithm) -> Self {
+        self.algorithm = algorithm;
+        self
+    }
+
     /// Hex (default) or base64.
     pub fn encoding(mut self, encoding: Encoding) -> Self {
         self.encoding = encoding;
         self
     }
 
-    /// The header holding the signed Unix timestamp; its tolerance is enforced.
+    /// The header holding the signed timestamp; its tolerance is enforced.
     pub fn timestamp_header(mut self, header: HeaderName) -> Self {
         self.timestamp_header = Some(header);
+        self
+    }
+
+    /// How the timestamp is written (default Unix seconds).
+    pub fn time_format(mut self, format: TimeFormat) -> Self {
+        self.time_format = format;
         self
     }
 
@@ -125,75 +432,82 @@ impl GenericHmacBuilder {
         self
     }
 
-    /// The signed-content layout, such as `{id}.{timestamp}.{body}` (default `{body}`).
+    /// The signed-content layout over `{id}`, `{timestamp}`, `{method}`, `{url}` and
+    /// `{body}`, such as `{id}.{timestamp}.{body}` (default `{body}`).
     pub fn signed_content(mut self, template: impl Into<String>) -> Self {
         self.template = template.into();
         self
     }
 
+    /// The default replay tolerance (300 s unless set); a verifier may change it.
+    pub fn tolerance(mut self, tolerance: Duration) -> Self {
+        self.tolerance = tolerance;
+        self
+    }
+
     /// Checks the layout against the headers configured.
     pub fn build(self) -> Result<GenericHmac, ConfigError> {
-        let invalid = |reason| ConfigError::InvalidScheme { reason };
-        // The prefix is matched in a header value, which the verifier reads as visible
-        // ASCII, trimmed: any other prefix could never match.
-        if !self.prefix.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(invalid(
-                "the prefix must be visible ASCII without spaces, as in a header value",
-            ));
+        if !self.algorithm.is_hmac() {
+            return Err(ConfigError::InvalidScheme {
+                reason: "a generic scheme signs with HMAC-SHA1, -SHA256 or -SHA512",
+            });
         }
-        let before_body = self.template.strip_suffix("{body}").ok_or(invalid(
-            "the signed-content template must end with `{body}`",
-        ))?;
-        let mut layout = Vec::new();
-        let mut rest = before_body;
-        while !rest.is_empty() {
-            let (piece, len) = if rest.starts_with("{timestamp}") {
-                if self.timestamp_header.is_none() {
-                    return Err(invalid("`{timestamp}` needs a timestamp header"));
-                }
-                (Piece::Timestamp, "{timestamp}".len())
-            } else if rest.starts_with("{id}") {
-                if self.id_header.is_none() {
-                    return Err(invalid("`{id}` needs an id header"));
-                }
-                (Piece::Id, "{id}".len())
-            } else if rest.starts_with("{body}") {
-                return Err(invalid("`{body}` must appear once, at the end"));
-            } else if is_placeholder(rest) {
-                return Err(invalid(
-                    "unknown placeholder: the template knows `{id}`, `{timestamp}` and `{body}`",
-                ));
-            } else {
-                // Up to the next `{`, on a character boundary (the literal may be UTF-8).
-                let len = rest
-                    .char_indices()
-                    .skip(1)
-                    .find(|&(_, c)| c == '{')
-                    .map_or(rest.len(), |(at, _)| at);
-                (Piece::Literal(rest.as_bytes()[..len].into()), len)
-            };
-            layout.push(piece);
+        let scheme = GenericHmac {
+            name: self.name,
+            algorithm: self.algorithm,
+            encoding: self.encoding,
+            signature: SignatureField::Header {
+                header: self.header,
+                prefix: self.prefix.into(),
+            },
+            timestamp: self
+                .timestamp_header
+                .map(|header| (Field::Header(header), self.time_format)),
+            id: self.id_header.map(Field::Header),
+            content: parse_template(&self.template)?.into(),
+            tolerance: self.tolerance,
+            key_form: KeyForm::Text,
+            signed_content: "the configured signed-content template",
+        };
+        scheme.check()?;
+        Ok(scheme)
+    }
+}
+
+/// Reads a template over `{id}`, `{timestamp}`, `{method}`, `{url}` and `{body}`.
+fn parse_template(template: &str) -> Result<Vec<Part>, ConfigError> {
+    const PLACEHOLDERS: [(&str, Part); 5] = [
+        ("{body}", Part::Body),
+        ("{timestamp}", Part::Timestamp),
+        ("{id}", Part::Id),
+        ("{method}", Part::Method),
+        ("{url}", Part::Url),
+    ];
+    let mut parts = Vec::new();
+    let mut rest = template;
+    while !rest.is_empty() {
+        if let Some((placeholder, part)) = PLACEHOLDERS
+            .iter()
+            .find(|(placeholder, _)| rest.starts_with(placeholder))
+        {
+            parts.push(part.clone());
+            rest = &rest[placeholder.len()..];
+        } else if is_placeholder(rest) {
+            return Err(ConfigError::InvalidScheme {
+                reason: "unknown placeholder: the template knows `{id}`, `{timestamp}`, `{method}`, `{url}` and `{body}`",
+            });
+        } else {
+            // Up to the next `{`, on a character boundary (the literal may be UTF-8).
+            let len = rest
+                .char_indices()
+                .skip(1)
+                .find(|&(_, c)| c == '{')
+                .map_or(rest.len(), |(at, _)| at);
+            parts.push(Part::Literal(rest[..len].to_owned().into()));
             rest = &rest[len..];
         }
-        if self.timestamp_header.is_some()
-            && !layout.iter().any(|piece| matches!(piece, Piece::Timestamp))
-        {
-            // Enforcing the tolerance on a timestamp the signature does not cover gives
-            // no replay protection: a replay would just send a fresh header.
-            return Err(invalid(
-                "a timestamp header must be signed: put `{timestamp}` in the signed content",
-            ));
-        }
-        Ok(GenericHmac {
-            name: self.name,
-            header: self.header,
-            prefix: self.prefix.into(),
-            encoding: self.encoding,
-            timestamp_header: self.timestamp_header,
-            id_header: self.id_header,
-            layout,
-        })
     }
+    Ok(parts)
 }
 
 /// Whether `text` starts with `{name}`, `name` made of ASCII letters, digits and `_`.
@@ -211,96 +525,298 @@ impl Scheme for GenericHmac {
     }
 
     fn signed_content(&self) -> &'static str {
-        "the configured signed-content template"
+        self.signed_content
     }
 
-    fn parse<'a>(&'a self, headers: &'a HeaderMap) -> Result<Signed<'a>, SignatureRejection> {
+    fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    fn default_tolerance(&self) -> Duration {
+        self.tolerance
+    }
+
+    fn signs_url(&self) -> bool {
+        self.content.iter().any(|part| matches!(part, Part::Url))
+    }
+
+    fn decode_secret(&self, secret: &str) -> Result<Vec<u8>, ConfigError> {
+        match self.key_form {
+            KeyForm::Text => Ok(secret.as_bytes().to_vec()),
+            KeyForm::Base64 { prefix } => {
+                let encoded = secret.strip_prefix(prefix).unwrap_or(secret);
+                base64::engine::general_purpose::STANDARD
+                    .decode(encoded)
+                    .map_err(|_| ConfigError::InvalidSecret {
+                        reason: "this provider's secret is base64 (after its prefix)",
+                    })
+            }
+            KeyForm::Ed25519 | KeyForm::EcdsaP256 => Err(ConfigError::InvalidSecret {
+                reason: "this provider signs with a private key: configure its public key",
+            }),
+        }
+    }
+
+    fn decode_public_key(&self, key: &str) -> Result<PublicKey, ConfigError> {
+        match self.key_form {
+            KeyForm::Ed25519 => PublicKey::ed25519(key),
+            KeyForm::EcdsaP256 => PublicKey::ecdsa_p256(key),
+            KeyForm::Text | KeyForm::Base64 { .. } => Err(ConfigError::InvalidSecret {
+                reason: "this provider signs with a shared secret, not a key pair",
+            }),
+        }
+    }
+
+    fn decode_private_key(&self, key: &str) -> Result<PrivateKey, ConfigError> {
+        match self.key_form {
+            KeyForm::Ed25519 => PrivateKey::ed25519(key),
+            KeyForm::EcdsaP256 => PrivateKey::ecdsa_p256(key),
+            KeyForm::Text | KeyForm::Base64 { .. } => Err(ConfigError::InvalidSecret {
+                reason: "this provider signs with a shared secret, not a key pair",
+            }),
+        }
+    }
+
+    fn parse<'a>(&'a self, delivery: &Delivery<'a>) -> Result<Signed<'a>, SignatureRejection> {
+        let signature_header = self.signature.header();
         // An absent optional header is looked up as the signature header again: its
         // answer is then never read.
-        let [signature, timestamp_value, id_value] = find_headers(
-            headers,
+        let [signature_value, timestamp_value, id_value] = find_headers(
+            delivery.headers,
             [
-                &self.header,
-                self.timestamp_header.as_ref().unwrap_or(&self.header),
-                self.id_header.as_ref().unwrap_or(&self.header),
+                signature_header,
+                Self::header_of(self.timestamp.as_ref().map(|(field, _)| field))
+                    .unwrap_or(signature_header),
+                Self::header_of(self.id.as_ref()).unwrap_or(signature_header),
             ],
         );
-        let (_, value) =
-            signature
-                .bytes(&self.header)?
-                .ok_or_else(|| SignatureRejection::MissingSignature {
-                    header: self.header.clone(),
-                })?;
-        let encoded = value.strip_prefix(self.prefix.as_bytes()).ok_or(
-            SignatureRejection::MalformedSignature {
-                reason: "the signature lacks the configured prefix",
-            },
-        )?;
+        let (_, value) = signature_value.bytes(signature_header)?.ok_or_else(|| {
+            SignatureRejection::MissingSignature {
+                header: signature_header.clone(),
+            }
+        })?;
         let mut signed = Signed::new();
-        signed.push_signature(self.decode(encoded)?);
-        let required = |found: Found<'a>, header: &HeaderName| {
-            found
-                .bytes(header)?
-                .ok_or_else(|| SignatureRejection::MissingHeader {
-                    header: header.clone(),
-                })
-        };
-        let timestamp: &[u8] = match &self.timestamp_header {
-            Some(header) => {
-                let (_, text) = required(timestamp_value, header)?;
-                signed.set_timestamp(timestamp_from_bytes(text, header)?);
-                text
+        // The items of an item header, for the timestamp and id fields.
+        let mut items: Vec<(&'a [u8], &'a [u8])> = Vec::new();
+        match &self.signature {
+            SignatureField::Header { prefix, .. } => {
+                let encoded = value.strip_prefix(prefix.as_bytes()).ok_or(
+                    SignatureRejection::MalformedSignature {
+                        reason: "the signature lacks its prefix",
+                    },
+                )?;
+                signed.push_signature(self.decode(encoded)?);
             }
-            None => b"",
-        };
-        let id: &[u8] = match &self.id_header {
-            Some(header) => {
-                let (value, id) = required(id_value, header)?;
-                signed.set_checked_event_id(value, id);
-                id
+            SignatureField::Items { separator, key, .. } => {
+                let mut separator_buf = [0u8; 4];
+                let separator = separator.encode_utf8(&mut separator_buf).as_bytes();
+                for item in value.split(|b| separator.contains(b)) {
+                    let item = item.trim_ascii();
+                    if item.is_empty() {
+                        continue;
+                    }
+                    let at = item.iter().position(|&b| b == b'=').ok_or(
+                        SignatureRejection::MalformedSignature {
+                            reason: "expected `name=value` items",
+                        },
+                    )?;
+                    let (name, text) = (&item[..at], &item[at + 1..]);
+                    if name == key.as_bytes() {
+                        signed.push_signature(self.decode(text)?);
+                    } else {
+                        items.push((name, text));
+                    }
+                }
+                if signed.signatures().is_empty() {
+                    return Err(SignatureRejection::MissingSignature {
+                        header: signature_header.clone(),
+                    });
+                }
             }
-            None => b"",
+        }
+        let read = |field: &Field, found: Found<'a>| -> Result<Read<'a>, SignatureRejection> {
+            match field {
+                Field::Header(header) => found
+                    .bytes(header)?
+                    .map(|(value, bytes)| Read::Header(value, bytes))
+                    .ok_or_else(|| SignatureRejection::MissingHeader {
+                        header: header.clone(),
+                    }),
+                Field::Item(name) => items
+                    .iter()
+                    .find(|(item, _)| *item == name.as_bytes())
+                    .map(|(_, text)| Read::Item(text))
+                    .ok_or(SignatureRejection::MalformedSignature {
+                        reason: "the signature header lacks an item this scheme signs",
+                    }),
+                Field::Json(path) => webhook_core::json::find(delivery.body, path)
+                    .map(Read::Json)
+                    .ok_or(SignatureRejection::MalformedSignature {
+                        reason: "the body lacks a member this scheme reads",
+                    }),
+            }
         };
-        for piece in &self.layout {
-            signed.push_prefix(match piece {
-                Piece::Literal(bytes) => bytes,
-                Piece::Timestamp => timestamp,
-                Piece::Id => id,
-            });
+        let mut timestamp: &'a [u8] = b"";
+        if let Some((field, format)) = &self.timestamp {
+            let found = read(field, timestamp_value)?;
+            signed.set_timestamp(self.read_time(*format, found.bytes(), field)?);
+            timestamp = found.borrowed();
+        }
+        let mut id: &'a [u8] = b"";
+        if let Some(field) = &self.id {
+            // An id the signature does not cover is optional: without it the delivery
+            // still verifies, and has no event id from the scheme.
+            let signed_id = self.content.iter().any(|part| matches!(part, Part::Id));
+            let found = match read(field, id_value) {
+                Ok(found) => Some(found),
+                Err(
+                    SignatureRejection::MissingHeader { .. }
+                    | SignatureRejection::MalformedSignature { .. },
+                ) if !signed_id => None,
+                Err(rejection) => return Err(rejection),
+            };
+            match found {
+                Some(Read::Header(value, bytes)) => {
+                    signed.set_checked_event_id(value, bytes);
+                    id = bytes;
+                }
+                Some(Read::Item(bytes)) => {
+                    let text = std::str::from_utf8(bytes).map_err(|_| {
+                        SignatureRejection::MalformedHeader {
+                            header: signature_header.clone(),
+                            reason: "not visible ASCII",
+                        }
+                    })?;
+                    signed.set_event_id(text);
+                    id = bytes;
+                }
+                Some(Read::Json(text)) => signed.set_event_id_owned(text),
+                None => {}
+            }
+        }
+        let mut after_body = false;
+        for part in self.content.iter() {
+            let piece: &'a [u8] = match part {
+                Part::Body => {
+                    after_body = true;
+                    continue;
+                }
+                Part::Literal(text) => text.as_bytes(),
+                Part::Timestamp => timestamp,
+                Part::Id => id,
+                Part::Method => delivery.method.as_str().as_bytes(),
+                Part::Url => delivery.required_url()?.as_bytes(),
+            };
+            if after_body {
+                signed.push_suffix(piece);
+            } else {
+                signed.push_prefix(piece);
+            }
         }
         Ok(signed)
     }
 
-    fn sign(
-        &self,
-        secret: &[u8],
-        request: &SignRequest<'_>,
-    ) -> Result<HeaderMap, http::header::InvalidHeaderValue> {
-        let timestamp = request.timestamp.to_string();
-        let prefix: Vec<&[u8]> = self
-            .layout
+    fn sign(&self, secret: &[u8], request: &SignRequest<'_>) -> Result<HeaderMap, SignError> {
+        let timestamp = self
+            .timestamp
+            .as_ref()
+            .map(|(_, format)| Self::write_time(*format, request.timestamp))
+            .unwrap_or_default();
+        let url = if self.signs_url() {
+            request.required_url()?
+        } else {
+            ""
+        };
+        let pieces: Vec<&[u8]> = self
+            .content
             .iter()
-            .map(|piece| match piece {
-                Piece::Literal(bytes) => &**bytes,
-                Piece::Timestamp => timestamp.as_bytes(),
-                Piece::Id => request.id.as_bytes(),
+            .map(|part| match part {
+                Part::Literal(text) => text.as_bytes(),
+                Part::Body => request.body,
+                Part::Timestamp => timestamp.as_bytes(),
+                Part::Id => request.id.as_bytes(),
+                Part::Method => request.method.as_bytes(),
+                Part::Url => url.as_bytes(),
             })
             .collect();
-        let tag = hmac_tag(secret, &prefix, request.body);
-        let encoded = match self.encoding {
-            Encoding::Hex => hex::encode(tag),
-            Encoding::Base64 => encode_base64(&tag),
+        let tag = hmac(self.algorithm, secret, &pieces);
+        self.headers(tag.as_bytes(), &timestamp, request.id)
+    }
+
+    fn sign_with_private_key(
+        &self,
+        key: &PrivateKey,
+        request: &SignRequest<'_>,
+    ) -> Result<HeaderMap, SignError> {
+        if key.algorithm() != self.algorithm {
+            return Err(SignError::Unsupported {
+                reason: "the private key is not of this provider's algorithm",
+            });
+        }
+        let timestamp = self
+            .timestamp
+            .as_ref()
+            .map(|(_, format)| Self::write_time(*format, request.timestamp))
+            .unwrap_or_default();
+        let url = if self.signs_url() {
+            request.required_url()?
+        } else {
+            ""
         };
+        let mut message = Vec::with_capacity(request.body.len() + 64);
+        for part in self.content.iter() {
+            message.extend_from_slice(match part {
+                Part::Literal(text) => text.as_bytes(),
+                Part::Body => request.body,
+                Part::Timestamp => timestamp.as_bytes(),
+                Part::Id => request.id.as_bytes(),
+                Part::Method => request.method.as_bytes(),
+                Part::Url => url.as_bytes(),
+            });
+        }
+        let signature = sign_asymmetric(key, &message);
+        self.headers(&signature, &timestamp, request.id)
+    }
+}
+
+/// Signs `message` with an asymmetric key: Ed25519, or ECDSA P-256 in DER.
+pub(crate) fn sign_asymmetric(key: &PrivateKey, message: &[u8]) -> Vec<u8> {
+    use ed25519_dalek::Signer as _;
+    match key {
+        PrivateKey::Ed25519(key) => key.sign(message).to_bytes().to_vec(),
+        PrivateKey::EcdsaP256(key) => {
+            let signature: p256::ecdsa::Signature =
+                p256::ecdsa::signature::Signer::sign(key, message);
+            signature.to_der().as_bytes().to_vec()
+        }
+    }
+}
+
+impl GenericHmac {
+    /// The headers carrying `signature`, the timestamp and the id.
+    fn headers(&self, signature: &[u8], timestamp: &str, id: &str) -> Result<HeaderMap, SignError> {
+        let encoded = self.encode(signature);
         let mut headers = HeaderMap::new();
-        headers.insert(
-            self.header.clone(),
-            format!("{}{encoded}", self.prefix).parse()?,
-        );
-        if let Some(header) = &self.timestamp_header {
+        let value = match &self.signature {
+            SignatureField::Header { prefix, .. } => format!("{prefix}{encoded}"),
+            SignatureField::Items { join, key, .. } => {
+                let mut items = Vec::new();
+                if let Some((Field::Item(name), _)) = &self.timestamp {
+                    items.push(format!("{name}={timestamp}"));
+                }
+                if let Some(Field::Item(name)) = &self.id {
+                    items.push(format!("{name}={id}"));
+                }
+                items.push(format!("{key}={encoded}"));
+                items.join(join)
+            }
+        };
+        headers.insert(self.signature.header().clone(), value.parse()?);
+        if let Some((Field::Header(header), _)) = &self.timestamp {
             headers.insert(header.clone(), timestamp.parse()?);
         }
-        if let Some(header) = &self.id_header {
-            headers.insert(header.clone(), request.id.parse()?);
+        if let Some(Field::Header(header)) = &self.id {
+            headers.insert(header.clone(), id.parse()?);
         }
         Ok(headers)
     }
@@ -309,6 +825,7 @@ impl Scheme for GenericHmac {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scheme::hmac_tag;
 
     fn builder() -> GenericHmacBuilder {
         GenericHmac::builder("acme", HeaderName::from_static("x-sig"))
@@ -316,7 +833,8 @@ mod tests {
 
     #[test]
     fn templates_are_checked_at_build_time() {
-        assert!(builder().signed_content("{body}.x").build().is_err());
+        assert!(builder().signed_content("{body}{body}").build().is_err());
+        assert!(builder().signed_content("{id}").build().is_err());
         assert!(
             builder()
                 .signed_content("{timestamp}.{body}")
@@ -324,14 +842,21 @@ mod tests {
                 .is_err()
         );
         assert!(builder().signed_content("{id}.{body}").build().is_err());
-        assert!(builder().signed_content("{body}{body}").build().is_err());
+        assert!(builder().signed_content("{nope}{body}").build().is_err());
+        assert!(
+            builder()
+                .timestamp_header(HeaderName::from_static("x-ts"))
+                .build()
+                .is_err(),
+            "an unsigned timestamp header"
+        );
         let scheme = builder()
             .id_header(HeaderName::from_static("x-id"))
             .timestamp_header(HeaderName::from_static("x-ts"))
             .signed_content("v1:{id}:{timestamp}:{body}")
             .build()
             .unwrap();
-        assert_eq!(scheme.layout.len(), 5);
+        assert_eq!(scheme.content.len(), 6);
     }
 
     #[test]
@@ -342,17 +867,42 @@ mod tests {
             .signed_content("v1:{id}:{timestamp}:{body}")
             .build()
             .unwrap();
-        let request = SignRequest {
-            body: b"hello",
-            timestamp: 42,
-            id: "abc",
-        };
+        let request = SignRequest::new(b"hello", 42, "abc");
         let headers = scheme.sign(b"key", &request).unwrap();
         let expected = hmac_tag(b"key", &[b"v1:abc:42:"], b"hello");
         assert_eq!(headers["x-sig"], hex::encode(expected));
-        let signed = scheme.parse(&headers).unwrap();
+        let delivery = Delivery::new(&headers, b"hello");
+        let signed = scheme.parse(&delivery).unwrap();
         assert_eq!(signed.prefix().concat(), b"v1:abc:42:");
         assert_eq!(signed.timestamp(), Some(42));
         assert_eq!(signed.event_id(), Some("abc"));
+    }
+
+    #[test]
+    fn content_after_the_body_and_the_url_are_signed() {
+        let scheme = builder()
+            .timestamp_header(HeaderName::from_static("x-ts"))
+            .time_format(TimeFormat::UnixMillis)
+            .algorithm(Algorithm::HmacSha512)
+            .encoding(Encoding::Base64)
+            .signed_content("{method}{url}{body}{timestamp}")
+            .build()
+            .unwrap();
+        assert!(scheme.signs_url());
+        let url = "https://example.com/hooks?a=1";
+        let request = SignRequest::new(b"{}", 1_700_000_000, "").with_url(url);
+        let headers = scheme.sign(b"key", &request).unwrap();
+        assert_eq!(headers["x-ts"], "1700000000000");
+        let delivery = Delivery::new(&headers, b"{}").with_url(url);
+        let signed = scheme.parse(&delivery).unwrap();
+        assert_eq!(signed.timestamp(), Some(1_700_000_000));
+        assert_eq!(signed.prefix().concat(), format!("POST{url}").as_bytes());
+        assert_eq!(signed.suffix().concat(), b"1700000000000");
+        assert_eq!(signed.signatures()[0].algorithm(), Algorithm::HmacSha512);
+        let without_url = Delivery::new(&headers, b"{}");
+        assert_eq!(
+            scheme.parse(&without_url).unwrap_err(),
+            SignatureRejection::PublicUrlUnset
+        );
     }
 }

@@ -4,7 +4,8 @@ use super::content::hmac_tag;
 use super::decode::hex_tag_from_bytes;
 use super::fast::{Builtin, Encoded, FastPath, Usual};
 use super::header::{find_headers, trimmed};
-use super::interface::{Scheme, SignRequest, Signed};
+use super::interface::{Delivery, Scheme, SignRequest, Signed};
+use crate::SignError;
 use crate::SignatureRejection;
 
 static SIGNATURE: HeaderName = HeaderName::from_static("x-hub-signature-256");
@@ -26,7 +27,8 @@ impl Scheme for GitHub {
         "`<body>`: the raw request body, nothing else"
     }
 
-    fn parse<'a>(&'a self, headers: &'a HeaderMap) -> Result<Signed<'a>, SignatureRejection> {
+    fn parse<'a>(&'a self, delivery: &Delivery<'a>) -> Result<Signed<'a>, SignatureRejection> {
+        let headers = delivery.headers;
         let [signature, delivery] = find_headers(headers, [&SIGNATURE, &DELIVERY]);
         let tag = signature
             .parse(&SIGNATURE, |value| {
@@ -48,11 +50,7 @@ impl Scheme for GitHub {
         Ok(signed)
     }
 
-    fn sign(
-        &self,
-        secret: &[u8],
-        request: &SignRequest<'_>,
-    ) -> Result<HeaderMap, http::header::InvalidHeaderValue> {
+    fn sign(&self, secret: &[u8], request: &SignRequest<'_>) -> Result<HeaderMap, SignError> {
         let mut headers = HeaderMap::new();
         let tag = hmac_tag(secret, &[], request.body);
         headers.insert(

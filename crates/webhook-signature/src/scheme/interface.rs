@@ -1,25 +1,28 @@
 //! What a scheme is: the [`Scheme`] trait, and what it exchanges with the verifier
 //! ([`SignRequest`] to sign, [`Signed`] read from the headers).
 
-use http::{HeaderMap, HeaderName, HeaderValue};
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use smallvec::SmallVec;
 
-use super::content::Tag;
+use super::algorithm::{Algorithm, PrivateKey, PublicKey, Signature};
 use super::fast::FastPath;
 use super::header::ascii_value;
-use crate::{ConfigError, SignatureRejection};
+use crate::{ConfigError, DEFAULT_TOLERANCE, SignError, SignatureRejection};
 
 /// A signature scheme. Implement it to verify a provider this crate does not know.
 ///
-/// `parse` reads the headers into a [`Signed`]: the presented signatures, decoded to
-/// raw 32-byte tags, and the pieces of content signed before the body. The verifier
-/// then checks the timestamp, computes `HMAC-SHA256(key, pieces || body)` for each key
-/// and compares in constant time.
+/// `parse` reads a [`Delivery`] into a [`Signed`]: the presented signatures, decoded
+/// to bytes and tagged with their [`Algorithm`], and the pieces of content signed
+/// around the body. The verifier then checks the timestamp, and for each key computes
+/// the HMAC of `prefix || body || suffix` and compares in constant time, or verifies
+/// an asymmetric signature with the public key.
 ///
 /// ```
 /// use http::{HeaderMap, HeaderName};
-/// use webhook_signature::scheme::{Scheme, SignRequest, Signed, decode_hex_tag, hmac_tag, single_header};
-/// use webhook_signature::SignatureRejection;
+/// use webhook_signature::scheme::{Delivery, Scheme, SignRequest, Signed, decode_hex_tag, hmac_tag, single_header};
+/// use webhook_signature::{SignError, SignatureRejection};
 ///
 /// /// `X-Acme-Signature: <hex of HMAC(secret, body)>`
 /// struct Acme;
@@ -29,14 +32,14 @@ use crate::{ConfigError, SignatureRejection};
 /// impl Scheme for Acme {
 ///     fn name(&self) -> &'static str { "acme" }
 ///     fn signed_content(&self) -> &'static str { "the raw body" }
-///     fn parse<'a>(&'a self, headers: &'a HeaderMap) -> Result<Signed<'a>, SignatureRejection> {
-///         let value = single_header(headers, &HEADER)?
+///     fn parse<'a>(&'a self, delivery: &Delivery<'a>) -> Result<Signed<'a>, SignatureRejection> {
+///         let value = single_header(delivery.headers, &HEADER)?
 ///             .ok_or_else(|| SignatureRejection::MissingSignature { header: HEADER.clone() })?;
 ///         let mut signed = Signed::new();
 ///         signed.push_signature(decode_hex_tag(value)?);
 ///         Ok(signed)
 ///     }
-///     fn sign(&self, secret: &[u8], request: &SignRequest<'_>) -> Result<HeaderMap, http::header::InvalidHeaderValue> {
+///     fn sign(&self, secret: &[u8], request: &SignRequest<'_>) -> Result<HeaderMap, SignError> {
 ///         let tag = hmac_tag(secret, &[], request.body);
 ///         let mut headers = HeaderMap::new();
 ///         headers.insert(HEADER.clone(), hex::encode(tag).parse()?);
@@ -58,20 +61,68 @@ pub trait Scheme: Send + Sync + 'static {
     /// can find why (for example ``"`<t>.<body>`, t from `Stripe-Signature`"``).
     fn signed_content(&self) -> &'static str;
 
+    /// The algorithm of the scheme's secrets, or of its signatures when it takes
+    /// public keys only. The default is HMAC-SHA256.
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::HmacSha256
+    }
+
+    /// The replay tolerance its provider's own SDK applies, where a timestamp is
+    /// signed; a verifier starts from it. The default is [`DEFAULT_TOLERANCE`].
+    fn default_tolerance(&self) -> Duration {
+        DEFAULT_TOLERANCE
+    }
+
+    /// Whether the signed content includes the URL the provider called: a verifier
+    /// for it then needs a [public URL](crate::VerifierBuilder::public_url). The
+    /// default is `false`.
+    fn signs_url(&self) -> bool {
+        false
+    }
+
     /// Turns a configured secret into the HMAC key. The default uses its UTF-8 bytes.
     fn decode_secret(&self, secret: &str) -> Result<Vec<u8>, ConfigError> {
         Ok(secret.as_bytes().to_vec())
     }
 
-    /// Reads the signatures, timestamp, event id and signed prefix from the headers.
-    fn parse<'a>(&'a self, headers: &'a HeaderMap) -> Result<Signed<'a>, SignatureRejection>;
+    /// Reads a configured public key, for schemes with asymmetric signatures. The
+    /// default refuses: the scheme verifies with shared secrets.
+    fn decode_public_key(&self, key: &str) -> Result<PublicKey, ConfigError> {
+        let _ = key;
+        Err(ConfigError::InvalidSecret {
+            reason: "this scheme verifies with shared secrets, not public keys",
+        })
+    }
+
+    /// Reads a private key to sign with, for schemes with asymmetric signatures. The
+    /// default refuses: the scheme signs with shared secrets.
+    fn decode_private_key(&self, key: &str) -> Result<PrivateKey, ConfigError> {
+        let _ = key;
+        Err(ConfigError::InvalidSecret {
+            reason: "this scheme signs with shared secrets, not private keys",
+        })
+    }
+
+    /// Reads the signatures, timestamp, event id and signed content from the
+    /// delivery: its headers, and for the schemes that sign them, its body, method
+    /// and public URL.
+    fn parse<'a>(&'a self, delivery: &Delivery<'a>) -> Result<Signed<'a>, SignatureRejection>;
 
     /// Produces the headers a sender would attach, signing with the decoded `secret`.
-    fn sign(
+    fn sign(&self, secret: &[u8], request: &SignRequest<'_>) -> Result<HeaderMap, SignError>;
+
+    /// Produces the headers a sender would attach, signing with a private key that
+    /// [`decode_private_key`](Self::decode_private_key) returned. The default refuses.
+    fn sign_with_private_key(
         &self,
-        secret: &[u8],
+        key: &PrivateKey,
         request: &SignRequest<'_>,
-    ) -> Result<HeaderMap, http::header::InvalidHeaderValue>;
+    ) -> Result<HeaderMap, SignError> {
+        let _ = (key, request);
+        Err(SignError::Unsupported {
+            reason: "this scheme signs with shared secrets",
+        })
+    }
 
     /// The verifier's fast path for this scheme, if it has one: the built-in schemes
     /// read their usual delivery straight from the headers and leave everything else
@@ -93,26 +144,94 @@ impl<T: Scheme + ?Sized> Scheme for Box<T> {
     fn signed_content(&self) -> &'static str {
         (**self).signed_content()
     }
+    fn algorithm(&self) -> Algorithm {
+        (**self).algorithm()
+    }
+    fn default_tolerance(&self) -> Duration {
+        (**self).default_tolerance()
+    }
+    fn signs_url(&self) -> bool {
+        (**self).signs_url()
+    }
     fn decode_secret(&self, secret: &str) -> Result<Vec<u8>, ConfigError> {
         (**self).decode_secret(secret)
     }
-    fn parse<'a>(&'a self, headers: &'a HeaderMap) -> Result<Signed<'a>, SignatureRejection> {
-        (**self).parse(headers)
+    fn decode_public_key(&self, key: &str) -> Result<PublicKey, ConfigError> {
+        (**self).decode_public_key(key)
     }
-    fn sign(
-        &self,
-        secret: &[u8],
-        request: &SignRequest<'_>,
-    ) -> Result<HeaderMap, http::header::InvalidHeaderValue> {
+    fn decode_private_key(&self, key: &str) -> Result<PrivateKey, ConfigError> {
+        (**self).decode_private_key(key)
+    }
+    fn parse<'a>(&'a self, delivery: &Delivery<'a>) -> Result<Signed<'a>, SignatureRejection> {
+        (**self).parse(delivery)
+    }
+    fn sign(&self, secret: &[u8], request: &SignRequest<'_>) -> Result<HeaderMap, SignError> {
         (**self).sign(secret, request)
+    }
+    fn sign_with_private_key(
+        &self,
+        key: &PrivateKey,
+        request: &SignRequest<'_>,
+    ) -> Result<HeaderMap, SignError> {
+        (**self).sign_with_private_key(key, request)
     }
     fn fast_path(&self) -> Option<FastPath> {
         (**self).fast_path()
     }
 }
 
-/// What to sign: the body, and the timestamp and id for schemes that sign them.
+static POST: Method = Method::POST;
+
+/// A received delivery as a scheme reads it: the headers and the raw body, and the
+/// method and public URL for the schemes that sign them.
 #[derive(Debug, Clone, Copy)]
+pub struct Delivery<'a> {
+    /// The request method.
+    pub method: &'a Method,
+    /// The URL the provider called, as the provider saw it (scheme, host, path and
+    /// query), when the verifier knows it: see
+    /// [`VerifierBuilder::public_url`](crate::VerifierBuilder::public_url).
+    pub url: Option<&'a str>,
+    /// The request headers.
+    pub headers: &'a HeaderMap,
+    /// The raw body.
+    pub body: &'a [u8],
+}
+
+impl<'a> Delivery<'a> {
+    /// A `POST` with these headers and body, and no known URL.
+    pub fn new(headers: &'a HeaderMap, body: &'a [u8]) -> Self {
+        Self {
+            method: &POST,
+            url: None,
+            headers,
+            body,
+        }
+    }
+
+    /// Sets the method.
+    pub fn with_method(mut self, method: &'a Method) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// Sets the public URL.
+    pub fn with_url(mut self, url: &'a str) -> Self {
+        self.url = Some(url);
+        self
+    }
+
+    /// The public URL, or [`SignatureRejection::PublicUrlUnset`] for a scheme that signs
+    /// it.
+    pub fn required_url(&self) -> Result<&'a str, SignatureRejection> {
+        self.url.ok_or(SignatureRejection::PublicUrlUnset)
+    }
+}
+
+/// What to sign: the body, and the timestamp, id, method and URL for schemes that
+/// sign them.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub struct SignRequest<'a> {
     /// The raw body.
     pub body: &'a [u8],
@@ -120,21 +239,63 @@ pub struct SignRequest<'a> {
     pub timestamp: i64,
     /// The message id (ignored by schemes without one).
     pub id: &'a str,
+    /// The request method (`"POST"` unless set).
+    pub method: &'a str,
+    /// The URL the delivery is sent to (needed by schemes that sign it).
+    pub url: Option<&'a str>,
 }
 
-/// What a scheme read from a request's headers.
+impl<'a> SignRequest<'a> {
+    /// A `POST` of `body` at `timestamp` with event id `id`, to no particular URL.
+    pub fn new(body: &'a [u8], timestamp: i64, id: &'a str) -> Self {
+        Self {
+            body,
+            timestamp,
+            id,
+            method: "POST",
+            url: None,
+        }
+    }
+
+    /// Sets the method.
+    pub fn with_method(mut self, method: &'a str) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// Sets the URL.
+    pub fn with_url(mut self, url: &'a str) -> Self {
+        self.url = Some(url);
+        self
+    }
+
+    /// The URL, or [`SignError::Unsupported`] for a scheme that signs it.
+    pub fn required_url(&self) -> Result<&'a str, SignError> {
+        self.url.ok_or(SignError::Unsupported {
+            reason: "this scheme signs the URL: give the URL the delivery is sent to",
+        })
+    }
+}
+
+/// What a scheme read from a delivery: the presented signatures, and the signed
+/// content, `prefix || body || suffix`, where a scheme may sign other bytes in the
+/// body's place.
 #[derive(Debug, Default)]
 pub struct Signed<'a> {
-    signatures: SmallVec<[Tag; 2]>,
+    signatures: SmallVec<[Signature; 2]>,
     prefix: SmallVec<[&'a [u8]; 4]>,
+    body: Option<Vec<u8>>,
+    suffix: SmallVec<[&'a [u8]; 2]>,
     timestamp: Option<i64>,
     event_id: Option<EventIdRef<'a>>,
 }
 
 /// Where a [`Signed`] event id came from.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum EventIdRef<'a> {
     Text(&'a str),
+    /// Read from the body, unescaped.
+    Owned(String),
     /// A header value and its trimmed bytes, checked ASCII.
     Header {
         value: &'a HeaderValue,
@@ -149,10 +310,11 @@ impl<'a> Signed<'a> {
         Self::default()
     }
 
-    /// Adds a presented signature; the delivery verifies if any one matches.
+    /// Adds a presented signature (an HMAC-SHA256 [`Tag`](super::Tag) converts); the delivery
+    /// verifies if any one matches a key of its algorithm.
     #[inline]
-    pub fn push_signature(&mut self, tag: Tag) {
-        self.signatures.push(tag);
+    pub fn push_signature(&mut self, signature: impl Into<Signature>) {
+        self.signatures.push(signature.into());
     }
 
     /// Appends a piece of the content signed before the body.
@@ -170,6 +332,19 @@ impl<'a> Signed<'a> {
         self.prefix = SmallVec::from_buf_and_len(buf, N);
     }
 
+    /// Appends a piece of the content signed after the body.
+    #[inline]
+    pub fn push_suffix(&mut self, piece: &'a [u8]) {
+        self.suffix.push(piece);
+    }
+
+    /// Signs `content` in the body's place, for schemes that sign something derived
+    /// from the body (Twilio's sorted form parameters, Mailgun's fields).
+    #[inline]
+    pub fn replace_body(&mut self, content: Vec<u8>) {
+        self.body = Some(content);
+    }
+
     /// Records the signed timestamp (Unix seconds): the verifier enforces its tolerance.
     #[inline]
     pub fn set_timestamp(&mut self, unix_seconds: i64) {
@@ -181,6 +356,12 @@ impl<'a> Signed<'a> {
     #[inline]
     pub fn set_event_id(&mut self, id: &'a str) {
         self.event_id = Some(EventIdRef::Text(id));
+    }
+
+    /// Records an event id read from the body.
+    #[inline]
+    pub fn set_event_id_owned(&mut self, id: String) {
+        self.event_id = Some(EventIdRef::Owned(id));
     }
 
     /// Records the event id as the value of the header `name` that carries it (from
@@ -225,8 +406,30 @@ impl<'a> Signed<'a> {
 
     /// The presented signatures.
     #[inline]
-    pub fn signatures(&self) -> &[Tag] {
+    pub fn signatures(&self) -> &[Signature] {
         &self.signatures
+    }
+
+    /// The content signed in the body's place, if the scheme replaced it.
+    #[inline]
+    pub fn replaced_body(&self) -> Option<&[u8]> {
+        self.body.as_deref()
+    }
+
+    /// The pieces signed after the body, in order.
+    #[inline]
+    pub fn suffix(&self) -> &[&'a [u8]] {
+        &self.suffix
+    }
+
+    /// Every piece of the signed content, in order, with `body` in the body's place
+    /// unless the scheme replaced it.
+    pub(crate) fn pieces<'s>(&'s self, body: &'s [u8]) -> SmallVec<[&'s [u8]; 8]> {
+        let mut pieces: SmallVec<[&'s [u8]; 8]> = SmallVec::new();
+        pieces.extend(self.prefix.iter().copied());
+        pieces.push(self.body.as_deref().unwrap_or(body));
+        pieces.extend(self.suffix.iter().copied());
+        pieces
     }
 
     /// The pieces signed before the body, in order.
@@ -243,9 +446,10 @@ impl<'a> Signed<'a> {
 
     /// The event id.
     #[inline]
-    pub fn event_id(&self) -> Option<&'a str> {
-        match self.event_id? {
+    pub fn event_id(&self) -> Option<&str> {
+        match self.event_id.as_ref()? {
             EventIdRef::Text(id) => Some(id),
+            EventIdRef::Owned(id) => Some(id),
             // Checked ASCII when recorded, so this is valid UTF-8.
             EventIdRef::Header { id, .. } => std::str::from_utf8(id).ok(),
         }
@@ -255,8 +459,8 @@ impl<'a> Signed<'a> {
     /// scheme recorded one.
     #[inline]
     pub(crate) fn event_id_header(&self) -> Option<&'a HeaderValue> {
-        match self.event_id? {
-            EventIdRef::Header { value, id } if id.len() == value.len() => Some(value),
+        match self.event_id {
+            Some(EventIdRef::Header { value, id }) if id.len() == value.len() => Some(value),
             _ => None,
         }
     }

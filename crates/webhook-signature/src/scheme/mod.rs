@@ -22,6 +22,7 @@
 //! built-in schemes (`registry.rs`: the [`PROVIDERS`] table, [`by_name`]). The scheme files depend on the helpers below
 //! them, and only the registry knows every scheme.
 
+mod algorithm;
 mod content;
 mod decode;
 mod fast;
@@ -32,20 +33,22 @@ mod registry;
 mod generic;
 mod github;
 mod hopnow;
+mod providers;
 mod shopify;
 mod slack;
 mod standard;
 mod stripe;
 
+pub use algorithm::{Algorithm, PrivateKey, PublicKey, Signature};
 pub use content::{HmacSha256, Tag, hmac_tag};
 pub use decode::{decode_base64_tag, decode_hex_tag, encode_base64, parse_timestamp};
 pub use fast::FastPath;
 pub(crate) use fast::Usual;
-pub use generic::{Encoding, GenericHmac, GenericHmacBuilder};
+pub use generic::{Encoding, GenericHmac, GenericHmacBuilder, TimeFormat};
 pub use github::GitHub;
 pub use header::{single_header, single_header_value};
 pub use hopnow::HopNow;
-pub use interface::{Scheme, SignRequest, Signed};
+pub use interface::{Delivery, Scheme, SignRequest, Signed};
 pub use registry::{NAMES, PROVIDERS, Provider, by_name};
 pub use shopify::Shopify;
 pub use slack::Slack;

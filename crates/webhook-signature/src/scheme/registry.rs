@@ -5,7 +5,8 @@
 use http::HeaderMap;
 
 use super::fast::{Builtin, FastPath, Usual};
-use super::{GitHub, HopNow, Scheme, Shopify, Slack, StandardWebhooks, Stripe};
+use super::providers::*;
+use super::{Algorithm, GitHub, HopNow, Scheme, Shopify, Slack, StandardWebhooks, Stripe};
 
 /// A built-in provider: its names, what it signs with, and where the signature is.
 ///
@@ -18,7 +19,7 @@ use super::{GitHub, HopNow, Scheme, Shopify, Slack, StandardWebhooks, Stripe};
 ///
 /// let github = Provider::find("GitHub").unwrap();
 /// assert_eq!(
-///     (github.name, github.algorithm, github.signature_header),
+///     (github.name, github.algorithm.as_str(), github.signature_header),
 ///     ("github", "hmac-sha256", "x-hub-signature-256")
 /// );
 /// assert_eq!(Provider::find("svix").unwrap().name, "standard");
@@ -32,8 +33,8 @@ pub struct Provider {
     pub name: &'static str,
     /// Other names [`by_name`] accepts for it (`"svix"` for `standard`).
     pub aliases: &'static [&'static str],
-    /// The signature algorithm, lowercase (`"hmac-sha256"`).
-    pub algorithm: &'static str,
+    /// The signature algorithm (`hmac-sha256` as text).
+    pub algorithm: Algorithm,
     /// The header that carries the signature, lowercase (`"stripe-signature"`).
     pub signature_header: &'static str,
     /// The header that names the event's type, for providers that send it there
@@ -61,7 +62,7 @@ pub const PROVIDERS: &[Provider] = &[
     Provider {
         name: "hopnow",
         aliases: &[],
-        algorithm: "hmac-sha256",
+        algorithm: Algorithm::HmacSha256,
         signature_header: "x-webhook-signature",
         event_type_header: None,
         scheme: || Box::new(HopNow),
@@ -69,7 +70,7 @@ pub const PROVIDERS: &[Provider] = &[
     Provider {
         name: "github",
         aliases: &[],
-        algorithm: "hmac-sha256",
+        algorithm: Algorithm::HmacSha256,
         signature_header: "x-hub-signature-256",
         event_type_header: Some("x-github-event"),
         scheme: || Box::new(GitHub),
@@ -77,15 +78,21 @@ pub const PROVIDERS: &[Provider] = &[
     Provider {
         name: "stripe",
         aliases: &[],
-        algorithm: "hmac-sha256",
+        algorithm: Algorithm::HmacSha256,
         signature_header: "stripe-signature",
         event_type_header: None,
         scheme: || Box::new(Stripe),
     },
     Provider {
         name: "standard",
-        aliases: &["svix", "standardwebhooks", "standard-webhooks"],
-        algorithm: "hmac-sha256",
+        aliases: &[
+            "svix",
+            "standardwebhooks",
+            "standard-webhooks",
+            "clerk",
+            "resend",
+        ],
+        algorithm: Algorithm::HmacSha256,
         signature_header: "webhook-signature",
         event_type_header: None,
         scheme: || Box::new(StandardWebhooks),
@@ -93,7 +100,7 @@ pub const PROVIDERS: &[Provider] = &[
     Provider {
         name: "slack",
         aliases: &[],
-        algorithm: "hmac-sha256",
+        algorithm: Algorithm::HmacSha256,
         signature_header: "x-slack-signature",
         event_type_header: None,
         scheme: || Box::new(Slack),
@@ -101,10 +108,178 @@ pub const PROVIDERS: &[Provider] = &[
     Provider {
         name: "shopify",
         aliases: &[],
-        algorithm: "hmac-sha256",
+        algorithm: Algorithm::HmacSha256,
         signature_header: "x-shopify-hmac-sha256",
         event_type_header: Some("x-shopify-topic"),
         scheme: || Box::new(Shopify),
+    },
+    Provider {
+        name: "paddle",
+        aliases: &[],
+        algorithm: Algorithm::HmacSha256,
+        signature_header: "paddle-signature",
+        event_type_header: None,
+        scheme: || Box::new(paddle()),
+    },
+    Provider {
+        name: "linear",
+        aliases: &[],
+        algorithm: Algorithm::HmacSha256,
+        signature_header: "linear-signature",
+        event_type_header: None,
+        scheme: || Box::new(linear()),
+    },
+    Provider {
+        name: "intercom",
+        aliases: &[],
+        algorithm: Algorithm::HmacSha1,
+        signature_header: "x-hub-signature",
+        event_type_header: None,
+        scheme: || Box::new(intercom()),
+    },
+    Provider {
+        name: "bitbucket",
+        aliases: &[],
+        algorithm: Algorithm::HmacSha256,
+        signature_header: "x-hub-signature",
+        event_type_header: Some("x-event-key"),
+        scheme: || Box::new(bitbucket()),
+    },
+    Provider {
+        name: "typeform",
+        aliases: &[],
+        algorithm: Algorithm::HmacSha256,
+        signature_header: "typeform-signature",
+        event_type_header: None,
+        scheme: || Box::new(typeform()),
+    },
+    Provider {
+        name: "calendly",
+        aliases: &[],
+        algorithm: Algorithm::HmacSha256,
+        signature_header: "calendly-webhook-signature",
+        event_type_header: None,
+        scheme: || Box::new(calendly()),
+    },
+    Provider {
+        name: "lemonsqueezy",
+        aliases: &["lemon-squeezy"],
+        algorithm: Algorithm::HmacSha256,
+        signature_header: "x-signature",
+        event_type_header: Some("x-event-name"),
+        scheme: || Box::new(lemonsqueezy()),
+    },
+    Provider {
+        name: "mux",
+        aliases: &[],
+        algorithm: Algorithm::HmacSha256,
+        signature_header: "mux-signature",
+        event_type_header: None,
+        scheme: || Box::new(mux()),
+    },
+    Provider {
+        name: "vercel",
+        aliases: &[],
+        algorithm: Algorithm::HmacSha1,
+        signature_header: "x-vercel-signature",
+        event_type_header: None,
+        scheme: || Box::new(vercel()),
+    },
+    Provider {
+        name: "sentry",
+        aliases: &[],
+        algorithm: Algorithm::HmacSha256,
+        signature_header: "sentry-hook-signature",
+        event_type_header: Some("sentry-hook-resource"),
+        scheme: || Box::new(sentry()),
+    },
+    Provider {
+        name: "workos",
+        aliases: &[],
+        algorithm: Algorithm::HmacSha256,
+        signature_header: "workos-signature",
+        event_type_header: None,
+        scheme: || Box::new(workos()),
+    },
+    Provider {
+        name: "coinbase",
+        aliases: &["coinbase-commerce"],
+        algorithm: Algorithm::HmacSha256,
+        signature_header: "x-cc-webhook-signature",
+        event_type_header: None,
+        scheme: || Box::new(coinbase()),
+    },
+    Provider {
+        name: "meta",
+        aliases: &["facebook", "instagram", "whatsapp"],
+        algorithm: Algorithm::HmacSha256,
+        signature_header: "x-hub-signature-256",
+        event_type_header: None,
+        scheme: || Box::new(meta()),
+    },
+    Provider {
+        name: "twitter",
+        aliases: &["x"],
+        algorithm: Algorithm::HmacSha256,
+        signature_header: "x-twitter-webhooks-signature",
+        event_type_header: None,
+        scheme: || Box::new(twitter()),
+    },
+    Provider {
+        name: "dropbox",
+        aliases: &[],
+        algorithm: Algorithm::HmacSha256,
+        signature_header: "x-dropbox-signature",
+        event_type_header: None,
+        scheme: || Box::new(dropbox()),
+    },
+    Provider {
+        name: "zoom",
+        aliases: &[],
+        algorithm: Algorithm::HmacSha256,
+        signature_header: "x-zm-signature",
+        event_type_header: None,
+        scheme: || Box::new(zoom()),
+    },
+    Provider {
+        name: "twitch",
+        aliases: &[],
+        algorithm: Algorithm::HmacSha256,
+        signature_header: "twitch-eventsub-message-signature",
+        event_type_header: Some("twitch-eventsub-subscription-type"),
+        scheme: || Box::new(twitch()),
+    },
+    Provider {
+        name: "square",
+        aliases: &[],
+        algorithm: Algorithm::HmacSha256,
+        signature_header: "x-square-hmacsha256-signature",
+        event_type_header: None,
+        scheme: || Box::new(square()),
+    },
+    Provider {
+        name: "hubspot",
+        aliases: &[],
+        algorithm: Algorithm::HmacSha256,
+        signature_header: "x-hubspot-signature-v3",
+        event_type_header: None,
+        scheme: || Box::new(hubspot()),
+    },
+    Provider {
+        name: "discord",
+        aliases: &[],
+        algorithm: Algorithm::Ed25519,
+        signature_header: "x-signature-ed25519",
+        event_type_header: None,
+        scheme: || Box::new(discord()),
+    },
+    Provider {
+        name: "sendgrid",
+        aliases: &[],
+        algorithm: Algorithm::EcdsaP256Sha256,
+        signature_header: "x-twilio-email-event-webhook-signature",
+        event_type_header: None,
+        scheme: || Box::new(sendgrid()),
     },
 ];
 

@@ -4,7 +4,8 @@ use super::content::hmac_tag;
 use super::decode::{base64_tag_from_bytes, encode_base64};
 use super::fast::{Builtin, Encoded, FastPath, Usual};
 use super::header::{find_headers, trimmed};
-use super::interface::{Scheme, SignRequest, Signed};
+use super::interface::{Delivery, Scheme, SignRequest, Signed};
+use crate::SignError;
 use crate::SignatureRejection;
 
 static SIGNATURE: HeaderName = HeaderName::from_static("x-shopify-hmac-sha256");
@@ -24,7 +25,8 @@ impl Scheme for Shopify {
         "`<body>`: the raw request body, nothing else"
     }
 
-    fn parse<'a>(&'a self, headers: &'a HeaderMap) -> Result<Signed<'a>, SignatureRejection> {
+    fn parse<'a>(&'a self, delivery: &Delivery<'a>) -> Result<Signed<'a>, SignatureRejection> {
+        let headers = delivery.headers;
         let [signature, webhook_id] = find_headers(headers, [&SIGNATURE, &WEBHOOK_ID]);
         let tag = signature
             .parse(&SIGNATURE, base64_tag_from_bytes)?
@@ -39,11 +41,7 @@ impl Scheme for Shopify {
         Ok(signed)
     }
 
-    fn sign(
-        &self,
-        secret: &[u8],
-        request: &SignRequest<'_>,
-    ) -> Result<HeaderMap, http::header::InvalidHeaderValue> {
+    fn sign(&self, secret: &[u8], request: &SignRequest<'_>) -> Result<HeaderMap, SignError> {
         let mut headers = HeaderMap::new();
         let tag = hmac_tag(secret, &[], request.body);
         headers.insert(SIGNATURE.clone(), encode_base64(&tag).parse()?);

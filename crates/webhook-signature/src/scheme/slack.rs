@@ -4,7 +4,8 @@ use super::content::hmac_tag;
 use super::decode::{hex_tag_from_bytes, seconds, timestamp_from_bytes};
 use super::fast::{Builtin, Encoded, FastPath, Usual};
 use super::header::{find_headers, trimmed};
-use super::interface::{Scheme, SignRequest, Signed};
+use super::interface::{Delivery, Scheme, SignRequest, Signed};
+use crate::SignError;
 use crate::SignatureRejection;
 
 static SIGNATURE: HeaderName = HeaderName::from_static("x-slack-signature");
@@ -24,7 +25,8 @@ impl Scheme for Slack {
         "`v0:<timestamp>:<body>`, timestamp from `X-Slack-Request-Timestamp`"
     }
 
-    fn parse<'a>(&'a self, headers: &'a HeaderMap) -> Result<Signed<'a>, SignatureRejection> {
+    fn parse<'a>(&'a self, delivery: &Delivery<'a>) -> Result<Signed<'a>, SignatureRejection> {
+        let headers = delivery.headers;
         let [signature, timestamp] = find_headers(headers, [&SIGNATURE, &TIMESTAMP]);
         let tag = signature
             .parse(&SIGNATURE, |value| {
@@ -53,11 +55,7 @@ impl Scheme for Slack {
         Ok(signed)
     }
 
-    fn sign(
-        &self,
-        secret: &[u8],
-        request: &SignRequest<'_>,
-    ) -> Result<HeaderMap, http::header::InvalidHeaderValue> {
+    fn sign(&self, secret: &[u8], request: &SignRequest<'_>) -> Result<HeaderMap, SignError> {
         let timestamp = request.timestamp.to_string();
         let tag = hmac_tag(secret, &[b"v0:", timestamp.as_bytes(), b":"], request.body);
         let mut headers = HeaderMap::new();

@@ -7,8 +7,8 @@ use super::decode::{
 };
 use super::fast::{Builtin, Encoded, FastPath, Usual};
 use super::header::{Found, ascii, check_ascii, find_headers, trimmed};
-use super::interface::{Scheme, SignRequest, Signed};
-use crate::{ConfigError, SignatureRejection};
+use super::interface::{Delivery, Scheme, SignRequest, Signed};
+use crate::{ConfigError, SignError, SignatureRejection};
 
 struct Names {
     id: HeaderName,
@@ -63,7 +63,8 @@ impl Scheme for StandardWebhooks {
             })
     }
 
-    fn parse<'a>(&'a self, headers: &'a HeaderMap) -> Result<Signed<'a>, SignatureRejection> {
+    fn parse<'a>(&'a self, delivery: &Delivery<'a>) -> Result<Signed<'a>, SignatureRejection> {
+        let headers = delivery.headers;
         let mut names = &WEBHOOK;
         let mut found = find_headers(headers, names.all());
         let value = match found[0].raw(&names.signature)? {
@@ -133,11 +134,7 @@ impl Scheme for StandardWebhooks {
         Ok(signed)
     }
 
-    fn sign(
-        &self,
-        secret: &[u8],
-        request: &SignRequest<'_>,
-    ) -> Result<HeaderMap, http::header::InvalidHeaderValue> {
+    fn sign(&self, secret: &[u8], request: &SignRequest<'_>) -> Result<HeaderMap, SignError> {
         let timestamp = request.timestamp.to_string();
         let tag = hmac_tag(
             secret,

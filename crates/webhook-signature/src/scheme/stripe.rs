@@ -4,7 +4,8 @@ use super::content::{Tag, hmac_tag};
 use super::decode::{hex_tag_from_bytes, seconds, timestamp_from_bytes};
 use super::fast::{Builtin, Encoded, FastPath, Usual};
 use super::header::{check_ascii, find_headers, trimmed};
-use super::interface::{Scheme, SignRequest, Signed};
+use super::interface::{Delivery, Scheme, SignRequest, Signed};
+use crate::SignError;
 use crate::SignatureRejection;
 
 static SIGNATURE: HeaderName = HeaderName::from_static("stripe-signature");
@@ -26,7 +27,8 @@ impl Scheme for Stripe {
         "`<t>.<body>`, t from the `t=` item of `Stripe-Signature`; the secret is used as given (with its `whsec_` prefix)"
     }
 
-    fn parse<'a>(&'a self, headers: &'a HeaderMap) -> Result<Signed<'a>, SignatureRejection> {
+    fn parse<'a>(&'a self, delivery: &Delivery<'a>) -> Result<Signed<'a>, SignatureRejection> {
+        let headers = delivery.headers;
         let [signature] = find_headers(headers, [&SIGNATURE]);
         let value =
             signature
@@ -47,11 +49,7 @@ impl Scheme for Stripe {
         Ok(signed)
     }
 
-    fn sign(
-        &self,
-        secret: &[u8],
-        request: &SignRequest<'_>,
-    ) -> Result<HeaderMap, http::header::InvalidHeaderValue> {
+    fn sign(&self, secret: &[u8], request: &SignRequest<'_>) -> Result<HeaderMap, SignError> {
         let timestamp = request.timestamp.to_string();
         let tag = hmac_tag(secret, &[timestamp.as_bytes(), b"."], request.body);
         let mut headers = HeaderMap::new();
