@@ -151,6 +151,44 @@ case("published SDK vector: http, signed with :80, received without a port",
 case("published SDK vector (JSON body, bodySHA256 in the URL)", json_headers(JSON_SIG), BODY_JSON,
      T0, ok("k1"), K1, URL_WITH_BODY, source=SDK + ": test_validation_of_body_succeeds")
 
+# --- Published vectors: twilio/twilio-node spec/validation.spec.js ------------------------
+NODE = "twilio/twilio-node: spec/validation.spec.js"
+EMPTY_HASH = "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+EMPTY_SIG = "Ldidvp12m26NI7eqEvxnEpkd9Hc="
+SHORT_URL = "https://mycompany.com/myapp.php?bodySHA256=" + BODY_HASH
+SHORT_SIG = "y77kIzt2vzLz71DgmJGsen2scGs="
+CREDS_URL = "https://user:pass@mycompany.com/myapp.php?foo=1&bar=2"
+CREDS_SIG = "CukzLTc1tT5dXEDIHm/tKBanW10="
+SPECIAL_URL = URL + "&Body=It's+amazing"
+SPECIAL_SIG = "TfZzewPq8wqrGlMfyAud8+/IvJ0="
+ARRAY_SIG = "83O6e2vORAoJHUNzJjDWN1jz+BA="
+ARRAY_BODY = "MessagingBinding.Address=%2B1415xxxxxxx&MessagingBinding.Address=%2B1325xxxxxxx"
+assert hashlib.sha256(b"{}").hexdigest() == EMPTY_HASH
+assert sign(TOKEN, with_port(URL, 443) + "&bodySHA256=" + EMPTY_HASH, []) == EMPTY_SIG
+assert sign(TOKEN, SHORT_URL, []) == SHORT_SIG
+assert sign(TOKEN, CREDS_URL, FORM_PAIRS) == CREDS_SIG
+# Signed over the URL as new URL() serialises it: ' in the query becomes %27. Python's
+# urlparse keeps ', so twilio-python would refuse this request.
+assert sign(TOKEN, SPECIAL_URL, FORM_PAIRS) != SPECIAL_SIG
+assert sign(TOKEN, SPECIAL_URL.replace("'", "%27"), FORM_PAIRS) == SPECIAL_SIG
+assert sign(TOKEN, URL, parse_qsl(ARRAY_BODY)) == ARRAY_SIG
+
+case("published SDK vector: JSON body {} signed with :443", json_headers(EMPTY_SIG), "{}", T0,
+     ok("k1"), K1, URL + "&bodySHA256=" + EMPTY_HASH,
+     source=NODE + ": should validate request body when empty")
+case("published SDK vector: bodySHA256 is the only query parameter", json_headers(SHORT_SIG),
+     BODY_JSON, T0, ok("k1"), K1, SHORT_URL,
+     source=NODE + ": should validate request body with only sha param")
+case("published SDK vector: user and password in the URL are signed", form_headers(CREDS_SIG),
+     FORM_BODY, T0, ok("k1"), K1, CREDS_URL,
+     source=NODE + ": should validate urls with credentials")
+case("published SDK vector: ' in the query string is signed as %27 (twilio-node only)",
+     form_headers(SPECIAL_SIG), FORM_BODY, T0, ok("k1"), K1, SPECIAL_URL,
+     source=NODE + ": should validate urls with special characters")
+case("published SDK vector: a repeated parameter's values are sorted", form_headers(ARRAY_SIG),
+     ARRAY_BODY, T0, ok("k1"), K1, URL,
+     source=NODE + ": should validate request body with an array parameter")
+
 # --- Computed cases -------------------------------------------------------------------
 shuffled = "&".join(reversed(FORM_BODY.split("&")))
 case("form parameters in another order verify the same", form_headers(EXPECTED), shuffled, T0,
@@ -220,9 +258,10 @@ write({
         "URL with any port removed and the URL with the scheme's default port added (:443 / "
         ":80; an explicit port is kept). Both remove any port, not only the default one, so a "
         "request to https://host:1234/... verifies with a signature made over https://host/.... "
-        "twilio-node additionally retries with the query string re-serialised by Node's legacy "
-        "querystring module (percent-encodes characters such as ' that new URL() leaves "
-        "alone). Parameter ordering: Python sorts str by code point, Node sorts UTF-16 code "
+        "twilio-node signs the URL as new URL() serialises it (WHATWG: ' in the query becomes "
+        "%27, user:pass@ is kept) and additionally retries with the query string re-serialised "
+        "by Node's legacy querystring module; twilio-python signs the URL text as given, so "
+        "the node-only vector with ' fails there. User info in the URL is signed. Parameter ordering: Python sorts str by code point, Node sorts UTF-16 code "
         "units; equal for the BMP. The JSON variant: validateRequestWithBody signs the URL with "
         "no parameters and compares bodySHA256 (hex) with the raw body's SHA-256. There is no "
         "timestamp, so no replay protection. Key rotation: Twilio signs with the primary Auth "

@@ -130,7 +130,7 @@ write({
         "CRC answer uses the delivery key and format, so an unauthenticated GET "
         "?crc_token=<any text> returns a valid delivery signature for that text: a CRC "
         "endpoint is a signing oracle unless the receiver restricts what it answers (e.g. "
-        "refuse tokens that are not short opaque strings). The webhook URL may not contain a port (docs). "
-        "A third-party project mentions an x-twitter-webhooks-signature-oauth2 header; X's "
-        "docs do not."),
+        "refuse tokens that are not short opaque strings). The webhook URL may not contain a "
+        "port (docs). A third-party project mentions an x-twitter-webhooks-signature-oauth2 "
+        "header; X's docs do not."),
 })
