@@ -162,9 +162,10 @@ write({
     "notes": (
         "Only timestamp and token are signed, so event-data can be changed or swapped "
         "undetected by the signature; the SDKs verify nothing else. Neither SDK checks the "
-        "timestamp's age; Mailgun's docs suggest caching the token to refuse replays and "
-        "optionally checking the timestamp, so the tolerance is the receiver's choice (the "
-        "expired case sets tolerance 300 explicitly). mailgun-go hex-decodes the signature "
+        "timestamp's age. Caching the token to refuse replays, and optionally checking the "
+        "timestamp, is Mailgun's advice as quoted by third-party guides (the stored docs "
+        "excerpt stops before it), so the tolerance is the receiver's choice: the expired "
+        "case sets tolerance 300 explicitly. mailgun-go hex-decodes the signature "
         "(upper-case hex accepted); mailgun-php compares the lower-case hex string exactly. "
         "Events of a subaccount's domain also carry signature.parent-signature, the same "
         "recipe with the parent account's signing key (Mailgun docs, Securing Webhooks); no "

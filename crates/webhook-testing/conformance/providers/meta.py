@@ -134,7 +134,7 @@ write({
         "GET {callback}?hub.mode=subscribe&hub.verify_token=<token>&hub.challenge=<n>: when "
         "hub.verify_token equals the verify token the developer typed in the App Dashboard "
         "(a separate string, not the App Secret), answer 200 with hub.challenge as the body; "
-        "otherwise 403 (the WhatsApp SDK answers 401)."),
+        "otherwise refuse (Meta's sample app answers 400, the WhatsApp SDK 401)."),
     "notes": (
         "Deliveries also carry the legacy x-hub-signature: sha1=<hex HMAC-SHA1 of the body> "
         "(Meta's graph-api-webhooks-samples still verify only that one, via express-x-hub). "
