@@ -59,7 +59,12 @@ SPEC = {
         "{\"plainToken\": \"...\"}, \"event_ts\": ...}; Rivet verifies x-zm-signature first, "
         "then answers 200 with Content-Type application/json and body {\"plainToken\": "
         "<plainToken>, \"encryptedToken\": hex(HMAC-SHA256(secret token, plainToken))}, "
-        "within 3 seconds."
+        "within 3 seconds. "
+        "Other headers (zoom/webhook-sample README): x-zm-trackingid (a tracking id, not "
+        "documented as stable across retries), clientid, and the legacy authorization "
+        "verification token. The timestamp's unit is not stated in the SDK or sample; the "
+        "values seen in public tests (e.g. 1688752773) are Unix seconds, while the body's "
+        "event_ts is in milliseconds."
     ),
 }
 
