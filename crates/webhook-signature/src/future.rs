@@ -108,8 +108,14 @@ where
                             timeout_seconds: config.read_timeout.as_secs(),
                         }),
                     };
-                    let verified =
-                        body.and_then(|body| config.verifier.verify(&parts.headers, &body));
+                    let verified = body.and_then(|body| {
+                        config.verifier.verify_request(
+                            &parts.method,
+                            Some(&parts.uri),
+                            &parts.headers,
+                            &body,
+                        )
+                    });
                     match verified {
                         Ok(delivery) => {
                             let delivery = delivery.with_event_id_from_body();

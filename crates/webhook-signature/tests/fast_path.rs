@@ -18,10 +18,10 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use webhook_core::VerifiedDelivery;
 use webhook_signature::scheme::{
-    GitHub, HopNow, NAMES, Scheme, Shopify, SignRequest, Signed, Slack, StandardWebhooks, Stripe,
-    by_name,
+    Algorithm, Delivery, GitHub, HopNow, NAMES, Scheme, Shopify, SignRequest, Signed, Slack,
+    StandardWebhooks, Stripe, by_name,
 };
-use webhook_signature::{ConfigError, SignatureRejection, Signer, Verifier};
+use webhook_signature::{ConfigError, SignError, SignatureRejection, Signer, Verifier};
 
 use common::clock_at;
 
@@ -66,14 +66,16 @@ impl<S: Scheme> Scheme for ParseOnly<S> {
     fn decode_secret(&self, secret: &str) -> Result<Vec<u8>, ConfigError> {
         self.0.decode_secret(secret)
     }
-    fn parse<'a>(&'a self, headers: &'a HeaderMap) -> Result<Signed<'a>, SignatureRejection> {
-        self.0.parse(headers)
+    fn algorithm(&self) -> Algorithm {
+        self.0.algorithm()
     }
-    fn sign(
-        &self,
-        secret: &[u8],
-        request: &SignRequest<'_>,
-    ) -> Result<HeaderMap, http::header::InvalidHeaderValue> {
+    fn default_tolerance(&self) -> std::time::Duration {
+        self.0.default_tolerance()
+    }
+    fn parse<'a>(&'a self, delivery: &Delivery<'a>) -> Result<Signed<'a>, SignatureRejection> {
+        self.0.parse(delivery)
+    }
+    fn sign(&self, secret: &[u8], request: &SignRequest<'_>) -> Result<HeaderMap, SignError> {
         self.0.sign(secret, request)
     }
 }

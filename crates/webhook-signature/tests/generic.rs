@@ -141,11 +141,11 @@ fn non_ascii_and_brace_literals_are_signed_as_given() {
 }
 
 #[test]
-fn placeholders_need_their_headers_and_body_comes_last_once() {
+fn placeholders_need_their_headers_and_body_comes_once() {
     for (builder, template) in [
         (builder(), "{timestamp}.{body}"),
         (builder(), "{id}.{body}"),
-        (builder(), "{body}.trailer"),
+        (builder(), "{url}{body}{nonce}"),
         (builder(), "{body}{body}"),
         (builder(), "{body}.{body}"),
         (builder(), "no body at all"),

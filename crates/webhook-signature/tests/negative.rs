@@ -44,7 +44,7 @@ fn stranger(name: &str) -> &'static str {
 }
 
 fn names() -> &'static [&'static str] {
-    webhook_signature::scheme::NAMES
+    &common::CODED
 }
 
 fn timestamped(name: &str) -> bool {
@@ -813,7 +813,7 @@ fn inconsistent_generic_scheme_is_refused_at_build() {
     for template in [
         "{timestamp}.{body}",
         "{id}.{body}",
-        "{body}.suffix",
+        "{body}.{unknown}",
         "{body}{body}",
         "no body",
     ] {

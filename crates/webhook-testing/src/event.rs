@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use http::header::{CONTENT_TYPE, InvalidHeaderValue};
+use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
 use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use webhook_signature::scheme::{Scheme, SignRequest, Signed};
-use webhook_signature::{ConfigError, SignError, SignatureRejection, Signer};
+use webhook_signature::scheme::Scheme;
+use webhook_signature::{ConfigError, SignError, Signer};
 use zeroize::Zeroizing;
 
 /// The current Unix time in seconds.
@@ -405,7 +405,7 @@ impl MockDelivery {
     }
 
     fn sign_with(&self, secret: &str, body: &[u8]) -> Result<HeaderMap, MockError> {
-        let signer = Signer::new(Shared(self.scheme.clone()), secret).map_err(MockError::Secret)?;
+        let signer = Signer::new(self.scheme.clone(), secret).map_err(MockError::Secret)?;
         signer
             .sign(body, self.signed_timestamp(), &self.event.id)
             .map_err(MockError::Header)
@@ -474,35 +474,6 @@ impl fmt::Debug for MockDelivery {
             .field("corrupt", &self.corrupt)
             .field("uri", &self.uri)
             .finish_non_exhaustive()
-    }
-}
-
-/// A scheme shared between signers: [`Signer::new`] takes one by value each time.
-struct Shared(Arc<dyn Scheme>);
-
-impl Scheme for Shared {
-    fn name(&self) -> &'static str {
-        self.0.name()
-    }
-
-    fn signed_content(&self) -> &'static str {
-        self.0.signed_content()
-    }
-
-    fn decode_secret(&self, secret: &str) -> Result<Vec<u8>, ConfigError> {
-        self.0.decode_secret(secret)
-    }
-
-    fn parse<'a>(&'a self, headers: &'a HeaderMap) -> Result<Signed<'a>, SignatureRejection> {
-        self.0.parse(headers)
-    }
-
-    fn sign(
-        &self,
-        secret: &[u8],
-        request: &SignRequest<'_>,
-    ) -> Result<HeaderMap, InvalidHeaderValue> {
-        self.0.sign(secret, request)
     }
 }
 

@@ -1,6 +1,7 @@
 //! What a scheme is: the [`Scheme`] trait, and what it exchanges with the verifier
 //! ([`SignRequest`] to sign, [`Signed`] read from the headers).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
@@ -137,48 +138,63 @@ pub trait Scheme: Send + Sync + 'static {
     }
 }
 
-impl<T: Scheme + ?Sized> Scheme for Box<T> {
-    fn name(&self) -> &'static str {
-        (**self).name()
-    }
-    fn signed_content(&self) -> &'static str {
-        (**self).signed_content()
-    }
-    fn algorithm(&self) -> Algorithm {
-        (**self).algorithm()
-    }
-    fn default_tolerance(&self) -> Duration {
-        (**self).default_tolerance()
-    }
-    fn signs_url(&self) -> bool {
-        (**self).signs_url()
-    }
-    fn decode_secret(&self, secret: &str) -> Result<Vec<u8>, ConfigError> {
-        (**self).decode_secret(secret)
-    }
-    fn decode_public_key(&self, key: &str) -> Result<PublicKey, ConfigError> {
-        (**self).decode_public_key(key)
-    }
-    fn decode_private_key(&self, key: &str) -> Result<PrivateKey, ConfigError> {
-        (**self).decode_private_key(key)
-    }
-    fn parse<'a>(&'a self, delivery: &Delivery<'a>) -> Result<Signed<'a>, SignatureRejection> {
-        (**self).parse(delivery)
-    }
-    fn sign(&self, secret: &[u8], request: &SignRequest<'_>) -> Result<HeaderMap, SignError> {
-        (**self).sign(secret, request)
-    }
-    fn sign_with_private_key(
-        &self,
-        key: &PrivateKey,
-        request: &SignRequest<'_>,
-    ) -> Result<HeaderMap, SignError> {
-        (**self).sign_with_private_key(key, request)
-    }
-    fn fast_path(&self) -> Option<FastPath> {
-        (**self).fast_path()
-    }
+/// Forwards every method, the fast path included, to the scheme behind a pointer.
+macro_rules! forward_scheme {
+    ($pointer:ident) => {
+        impl<T: Scheme + ?Sized> Scheme for $pointer<T> {
+            fn name(&self) -> &'static str {
+                (**self).name()
+            }
+            fn signed_content(&self) -> &'static str {
+                (**self).signed_content()
+            }
+            fn algorithm(&self) -> Algorithm {
+                (**self).algorithm()
+            }
+            fn default_tolerance(&self) -> Duration {
+                (**self).default_tolerance()
+            }
+            fn signs_url(&self) -> bool {
+                (**self).signs_url()
+            }
+            fn decode_secret(&self, secret: &str) -> Result<Vec<u8>, ConfigError> {
+                (**self).decode_secret(secret)
+            }
+            fn decode_public_key(&self, key: &str) -> Result<PublicKey, ConfigError> {
+                (**self).decode_public_key(key)
+            }
+            fn decode_private_key(&self, key: &str) -> Result<PrivateKey, ConfigError> {
+                (**self).decode_private_key(key)
+            }
+            fn parse<'a>(
+                &'a self,
+                delivery: &Delivery<'a>,
+            ) -> Result<Signed<'a>, SignatureRejection> {
+                (**self).parse(delivery)
+            }
+            fn sign(
+                &self,
+                secret: &[u8],
+                request: &SignRequest<'_>,
+            ) -> Result<HeaderMap, SignError> {
+                (**self).sign(secret, request)
+            }
+            fn sign_with_private_key(
+                &self,
+                key: &PrivateKey,
+                request: &SignRequest<'_>,
+            ) -> Result<HeaderMap, SignError> {
+                (**self).sign_with_private_key(key, request)
+            }
+            fn fast_path(&self) -> Option<FastPath> {
+                (**self).fast_path()
+            }
+        }
+    };
 }
+
+forward_scheme!(Box);
+forward_scheme!(Arc);
 
 static POST: Method = Method::POST;
 

@@ -337,15 +337,23 @@ mod tests {
 
     #[test]
     fn each_provider_describes_its_scheme() {
-        let request = SignRequest {
-            body: b"{}",
-            timestamp: 1_700_000_000,
-            id: "msg_1",
-        };
+        let request =
+            SignRequest::new(b"{}", 1_700_000_000, "msg_1").with_url("https://example.com/hooks");
         for provider in PROVIDERS {
             let scheme = (provider.scheme)();
             assert_eq!(scheme.name(), provider.name);
-            let headers = scheme.sign(b"secret", &request).unwrap();
+            assert_eq!(scheme.algorithm(), provider.algorithm);
+            let headers = if provider.algorithm.is_hmac() {
+                scheme.sign(b"secret", &request).unwrap()
+            } else {
+                let key = match provider.algorithm {
+                    Algorithm::Ed25519 => crate::scheme::PrivateKey::ed25519(&"11".repeat(32)),
+                    _ => crate::scheme::PrivateKey::ecdsa_p256(&"22".repeat(32)),
+                };
+                scheme
+                    .sign_with_private_key(&key.unwrap(), &request)
+                    .unwrap()
+            };
             assert!(
                 headers.contains_key(HeaderName::from_static(provider.signature_header)),
                 "{}: signs no {}",

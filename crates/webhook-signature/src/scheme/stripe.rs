@@ -148,7 +148,11 @@ mod tests {
         Some((
             timestamp.to_vec(),
             signed.timestamp()?,
-            signed.signatures().to_vec(),
+            signed
+                .signatures()
+                .iter()
+                .map(|signature| signature.as_bytes().try_into().unwrap())
+                .collect(),
         ))
     }
 

@@ -67,6 +67,10 @@ pub(crate) fn get<'h>(headers: &'h HeaderMap, name: &str) -> &'h str {
         .unwrap()
 }
 
+/// The built-in schemes written as code, each with a fast path (the providers
+/// described as data are covered by `tests/providers.rs`).
+pub(crate) const CODED: [&str; 6] = ["hopnow", "github", "stripe", "standard", "slack", "shopify"];
+
 /// The header that carries the signature for each built-in scheme.
 pub(crate) fn signature_header(name: &str) -> &'static str {
     match name {
