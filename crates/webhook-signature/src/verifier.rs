@@ -449,22 +449,26 @@ impl Verifier {
                 });
             }
         }
-        let pieces = signed.pieces(body);
-        for key in &inner.keys {
-            if key.material.matches(&pieces, signed.signatures()) {
-                return Ok(delivery(
-                    inner.scheme.name(),
-                    key,
-                    body.clone(),
-                    signed.event_id_header(),
-                    signed.event_id(),
-                    signed.timestamp(),
-                ));
-            }
+        let matched = signed.contents(body).find_map(|content| {
+            let pieces = signed.pieces(content);
+            inner
+                .keys
+                .iter()
+                .find(|key| key.material.matches(&pieces, signed.signatures()))
+        });
+        match matched {
+            Some(key) => Ok(delivery(
+                inner.scheme.name(),
+                key,
+                body.clone(),
+                signed.event_id_header(),
+                signed.event_id(),
+                signed.timestamp(),
+            )),
+            None => Err(SignatureRejection::SignatureMismatch {
+                signed_content: inner.scheme.signed_content(),
+            }),
         }
-        Err(SignatureRejection::SignatureMismatch {
-            signed_content: inner.scheme.signed_content(),
-        })
     }
 }
 

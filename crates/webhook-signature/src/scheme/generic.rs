@@ -114,11 +114,6 @@ pub(crate) enum KeyForm {
     /// A secret used as its UTF-8 bytes.
     #[default]
     Text,
-    /// A secret in standard base64, after an optional prefix (`whsec_`).
-    Base64 {
-        /// The prefix, stripped when present.
-        prefix: &'static str,
-    },
     /// An Ed25519 public key (see [`PublicKey::ed25519`]).
     Ed25519,
     /// An ECDSA P-256 public key (see [`PublicKey::ecdsa_p256`]).
@@ -267,7 +262,7 @@ impl GenericHmac {
             }
         }
         let key_fits = match self.key_form {
-            KeyForm::Text | KeyForm::Base64 { .. } => self.algorithm.is_hmac(),
+            KeyForm::Text => self.algorithm.is_hmac(),
             KeyForm::Ed25519 => self.algorithm == Algorithm::Ed25519,
             KeyForm::EcdsaP256 => self.algorithm == Algorithm::EcdsaP256Sha256,
         };
@@ -543,14 +538,6 @@ impl Scheme for GenericHmac {
     fn decode_secret(&self, secret: &str) -> Result<Vec<u8>, ConfigError> {
         match self.key_form {
             KeyForm::Text => Ok(secret.as_bytes().to_vec()),
-            KeyForm::Base64 { prefix } => {
-                let encoded = secret.strip_prefix(prefix).unwrap_or(secret);
-                base64::engine::general_purpose::STANDARD
-                    .decode(encoded)
-                    .map_err(|_| ConfigError::InvalidSecret {
-                        reason: "this provider's secret is base64 (after its prefix)",
-                    })
-            }
             KeyForm::Ed25519 | KeyForm::EcdsaP256 => Err(ConfigError::InvalidSecret {
                 reason: "this provider signs with a private key: configure its public key",
             }),
@@ -561,7 +548,7 @@ impl Scheme for GenericHmac {
         match self.key_form {
             KeyForm::Ed25519 => PublicKey::ed25519(key),
             KeyForm::EcdsaP256 => PublicKey::ecdsa_p256(key),
-            KeyForm::Text | KeyForm::Base64 { .. } => Err(ConfigError::InvalidSecret {
+            KeyForm::Text => Err(ConfigError::InvalidSecret {
                 reason: "this provider signs with a shared secret, not a key pair",
             }),
         }
@@ -571,7 +558,7 @@ impl Scheme for GenericHmac {
         match self.key_form {
             KeyForm::Ed25519 => PrivateKey::ed25519(key),
             KeyForm::EcdsaP256 => PrivateKey::ecdsa_p256(key),
-            KeyForm::Text | KeyForm::Base64 { .. } => Err(ConfigError::InvalidSecret {
+            KeyForm::Text => Err(ConfigError::InvalidSecret {
                 reason: "this provider signs with a shared secret, not a key pair",
             }),
         }

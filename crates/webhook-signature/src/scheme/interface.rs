@@ -301,6 +301,8 @@ pub struct Signed<'a> {
     signatures: SmallVec<[Signature; 2]>,
     prefix: SmallVec<[&'a [u8]; 4]>,
     body: Option<Vec<u8>>,
+    /// Other contents signed in the body's place, each tried as well.
+    alternatives: Vec<Vec<u8>>,
     suffix: SmallVec<[&'a [u8]; 2]>,
     timestamp: Option<i64>,
     event_id: Option<EventIdRef<'a>>,
@@ -359,6 +361,14 @@ impl<'a> Signed<'a> {
     #[inline]
     pub fn replace_body(&mut self, content: Vec<u8>) {
         self.body = Some(content);
+    }
+
+    /// Another content the provider may have signed in the body's place, tried after
+    /// the first: for providers whose SDKs accept several spellings of one request
+    /// (Twilio's URL with and without its port).
+    #[inline]
+    pub fn push_alternative_body(&mut self, content: Vec<u8>) {
+        self.alternatives.push(content);
     }
 
     /// Records the signed timestamp (Unix seconds): the verifier enforces its tolerance.
@@ -438,14 +448,25 @@ impl<'a> Signed<'a> {
         &self.suffix
     }
 
-    /// Every piece of the signed content, in order, with `body` in the body's place
-    /// unless the scheme replaced it.
+    /// The alternative contents, tried after the first.
+    #[inline]
+    pub fn alternative_bodies(&self) -> impl Iterator<Item = &[u8]> {
+        self.alternatives.iter().map(Vec::as_slice)
+    }
+
+    /// Every piece of the signed content, in order, with `body` in the body's place.
     pub(crate) fn pieces<'s>(&'s self, body: &'s [u8]) -> SmallVec<[&'s [u8]; 8]> {
         let mut pieces: SmallVec<[&'s [u8]; 8]> = SmallVec::new();
         pieces.extend(self.prefix.iter().copied());
-        pieces.push(self.body.as_deref().unwrap_or(body));
+        pieces.push(body);
         pieces.extend(self.suffix.iter().copied());
         pieces
+    }
+
+    /// Each content the signature may cover: the request body or what the scheme
+    /// signs in its place, then the alternatives.
+    pub(crate) fn contents<'s>(&'s self, body: &'s [u8]) -> impl Iterator<Item = &'s [u8]> {
+        std::iter::once(self.body.as_deref().unwrap_or(body)).chain(self.alternative_bodies())
     }
 
     /// The pieces signed before the body, in order.

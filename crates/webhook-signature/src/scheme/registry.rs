@@ -6,7 +6,10 @@ use http::HeaderMap;
 
 use super::fast::{Builtin, FastPath, Usual};
 use super::providers::*;
-use super::{Algorithm, GitHub, HopNow, Scheme, Shopify, Slack, StandardWebhooks, Stripe};
+use super::{
+    Algorithm, GitHub, GitLab, HopNow, Mailgun, Scheme, Shopify, Slack, StandardWebhooks, Stripe,
+    Twilio,
+};
 
 /// A built-in provider: its names, what it signs with, and where the signature is.
 ///
@@ -35,7 +38,8 @@ pub struct Provider {
     pub aliases: &'static [&'static str],
     /// The signature algorithm (`hmac-sha256` as text).
     pub algorithm: Algorithm,
-    /// The header that carries the signature, lowercase (`"stripe-signature"`).
+    /// The header that carries the signature, lowercase (`"stripe-signature"`), or
+    /// `"body"` where the signature travels inside the body (Mailgun).
     pub signature_header: &'static str,
     /// The header that names the event's type, for providers that send it there
     /// rather than in the body (`"x-github-event"`).
@@ -281,6 +285,30 @@ pub const PROVIDERS: &[Provider] = &[
         event_type_header: None,
         scheme: || Box::new(sendgrid()),
     },
+    Provider {
+        name: "twilio",
+        aliases: &[],
+        algorithm: Algorithm::HmacSha1,
+        signature_header: "x-twilio-signature",
+        event_type_header: None,
+        scheme: || Box::new(Twilio),
+    },
+    Provider {
+        name: "mailgun",
+        aliases: &[],
+        algorithm: Algorithm::HmacSha256,
+        signature_header: "body",
+        event_type_header: None,
+        scheme: || Box::new(Mailgun),
+    },
+    Provider {
+        name: "gitlab",
+        aliases: &[],
+        algorithm: Algorithm::HmacSha256,
+        signature_header: "x-gitlab-token",
+        event_type_header: Some("x-gitlab-event"),
+        scheme: || Box::new(GitLab),
+    },
 ];
 
 /// The built-in scheme called `name` (or one of its aliases, ignoring ASCII case):
@@ -343,6 +371,10 @@ mod tests {
             let scheme = (provider.scheme)();
             assert_eq!(scheme.name(), provider.name);
             assert_eq!(scheme.algorithm(), provider.algorithm);
+            if provider.signature_header == "body" {
+                assert!(scheme.sign(b"secret", &request).is_err());
+                continue;
+            }
             let headers = if provider.algorithm.is_hmac() {
                 scheme.sign(b"secret", &request).unwrap()
             } else {

@@ -1,11 +1,13 @@
 use base64::Engine as _;
 use http::{HeaderMap, HeaderName};
 
+use super::algorithm::{Algorithm, PrivateKey, PublicKey, Signature};
 use super::content::hmac_tag;
 use super::decode::{
     base64_tag_from_bytes, decode_base64_tag_fast, encode_base64, seconds, timestamp_from_bytes,
 };
 use super::fast::{Builtin, Encoded, FastPath, Usual};
+use super::generic::sign_asymmetric;
 use super::header::{Found, ascii, check_ascii, find_headers, trimmed};
 use super::interface::{Delivery, Scheme, SignRequest, Signed};
 use crate::{ConfigError, SignError, SignatureRejection};
@@ -39,9 +41,13 @@ static SVIX: Names = Names {
 /// over `<webhook-id>.<webhook-timestamp>.<body>`, with a `whsec_<base64>` secret.
 ///
 /// The `svix-id`, `svix-timestamp` and `svix-signature` headers are accepted when the
-/// `webhook-` ones are absent. Signatures of other versions (`v1a,` asymmetric) are
-/// ignored; every `v1` entry must be well formed, and one must match. The event id is
-/// `webhook-id`.
+/// `webhook-` ones are absent. `v1a,<base64>` entries are Ed25519 signatures of the
+/// same content, checked against the keyring's public keys (`whpk_<base64>`, added
+/// with [`VerifierBuilder::public_key`](crate::VerifierBuilder::public_key)); a
+/// keyring may hold secrets and public keys at once. Entries of other versions are
+/// ignored; every `v1` and `v1a` entry must be well formed, and one must match a key
+/// of its algorithm. The event id is `webhook-id`. Clerk, Resend and GitLab's signing
+/// token send Standard Webhooks.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StandardWebhooks;
 
@@ -109,6 +115,8 @@ impl Scheme for StandardWebhooks {
                 })?;
             if version == b"v1" {
                 signed.push_signature(base64_tag_from_bytes(signature)?);
+            } else if version == b"v1a" {
+                signed.push_signature(decode_ed25519(signature)?);
             }
         }
         if signed.signatures().is_empty() {
@@ -151,9 +159,62 @@ impl Scheme for StandardWebhooks {
         Ok(headers)
     }
 
+    fn decode_public_key(&self, key: &str) -> Result<PublicKey, ConfigError> {
+        PublicKey::ed25519(key)
+    }
+
+    fn decode_private_key(&self, key: &str) -> Result<PrivateKey, ConfigError> {
+        PrivateKey::ed25519(key)
+    }
+
+    fn sign_with_private_key(
+        &self,
+        key: &PrivateKey,
+        request: &SignRequest<'_>,
+    ) -> Result<HeaderMap, SignError> {
+        let timestamp = request.timestamp.to_string();
+        let message = [
+            request.id.as_bytes(),
+            b".",
+            timestamp.as_bytes(),
+            b".",
+            request.body,
+        ]
+        .concat();
+        let signature = sign_asymmetric(key, &message);
+        let mut headers = HeaderMap::new();
+        headers.insert(WEBHOOK.id.clone(), request.id.parse()?);
+        headers.insert(WEBHOOK.timestamp.clone(), timestamp.parse()?);
+        headers.insert(
+            WEBHOOK.signature.clone(),
+            format!(
+                "v1a,{}",
+                base64::engine::general_purpose::STANDARD.encode(signature)
+            )
+            .parse()?,
+        );
+        Ok(headers)
+    }
+
     fn fast_path(&self) -> Option<FastPath> {
         Some(FastPath(Builtin::Standard))
     }
+}
+
+/// A `v1a` entry: the standard base64 of a 64-byte Ed25519 signature.
+fn decode_ed25519(text: &[u8]) -> Result<Signature, SignatureRejection> {
+    let mut buf = [0u8; 66];
+    if text.len() != 88 {
+        return Err(SignatureRejection::MalformedSignature {
+            reason: "expected 88 base64 characters (a 64-byte Ed25519 signature)",
+        });
+    }
+    let len = base64::engine::general_purpose::STANDARD
+        .decode_slice(text, &mut buf)
+        .map_err(|_| SignatureRejection::MalformedSignature {
+            reason: "not base64",
+        })?;
+    Signature::new(Algorithm::Ed25519, &buf[..len])
 }
 
 /// The usual delivery, read as [`StandardWebhooks::parse`] reads it (see `fast.rs`):

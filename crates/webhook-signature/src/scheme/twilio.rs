@@ -1,0 +1,220 @@
+use base64::Engine as _;
+use http::{HeaderMap, HeaderName};
+use sha2::Digest as _;
+
+use super::algorithm::{Algorithm, Signature};
+use super::header::single_header;
+use super::interface::{Delivery, Scheme, SignRequest, Signed};
+use crate::mac::hmac;
+use crate::{SignError, SignatureRejection};
+
+static SIGNATURE: HeaderName = HeaderName::from_static("x-twilio-signature");
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// Twilio: `X-Twilio-Signature: <base64>`, HMAC-SHA1 with the account's Auth Token
+/// over the URL Twilio called followed by the POST parameters, names sorted, each
+/// name then its values (sorted, repeated ones once), all URL-decoded.
+///
+/// A JSON body is covered another way: Twilio adds `bodySHA256=<hex SHA-256 of the
+/// body>` to the URL's query, signs the URL alone, and the body must hash to it. A
+/// body that is neither form parameters nor covered by `bodySHA256` is refused, so
+/// nothing unsigned reaches the handler.
+///
+/// The URL is the verifier's [public URL](crate::VerifierBuilder::public_url) joined
+/// with the request's path and query. As Twilio's SDKs do, the URL is tried with
+/// its port removed and with the scheme's default port added (Twilio signs either),
+/// and with `'` in the query written `%27` (as twilio-node's URL parser writes it).
+/// Twilio signs no timestamp, so a captured delivery can be replayed: deduplicate
+/// (its `I-Twilio-Idempotency-Token`, or the message SID in the body).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Twilio;
+
+impl Scheme for Twilio {
+    fn name(&self) -> &'static str {
+        "twilio"
+    }
+
+    fn signed_content(&self) -> &'static str {
+        "`<URL><sorted form parameters>`, HMAC-SHA1 with the Auth Token (JSON bodies: `<URL>` with `bodySHA256`)"
+    }
+
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::HmacSha1
+    }
+
+    fn signs_url(&self) -> bool {
+        true
+    }
+
+    fn parse<'a>(&'a self, delivery: &Delivery<'a>) -> Result<Signed<'a>, SignatureRejection> {
+        let value = single_header(delivery.headers, &SIGNATURE)?.ok_or_else(|| {
+            SignatureRejection::MissingSignature {
+                header: SIGNATURE.clone(),
+            }
+        })?;
+        let mut buf = [0u8; 21];
+        if value.len() != 28 {
+            return Err(SignatureRejection::MalformedSignature {
+                reason: "expected 28 base64 characters (a 20-byte HMAC-SHA1 tag)",
+            });
+        }
+        let len = base64::engine::general_purpose::STANDARD
+            .decode_slice(value, &mut buf)
+            .map_err(|_| SignatureRejection::MalformedSignature {
+                reason: "not base64",
+            })?;
+        let mut signed = Signed::new();
+        signed.push_signature(Signature::new(Algorithm::HmacSha1, &buf[..len])?);
+        let url = delivery.required_url()?;
+        let form = delivery
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(';').next())
+            .is_some_and(|kind| kind.trim().eq_ignore_ascii_case(FORM));
+        let parameters = parameters(url, form, delivery.body)?;
+        let mut candidates = spellings(url).into_iter();
+        let first = candidates.next().unwrap_or_else(|| url.to_owned());
+        signed.replace_body(content(&first, &parameters));
+        for candidate in candidates {
+            signed.push_alternative_body(content(&candidate, &parameters));
+        }
+        Ok(signed)
+    }
+
+    fn sign(&self, secret: &[u8], request: &SignRequest<'_>) -> Result<HeaderMap, SignError> {
+        let url = request.required_url()?;
+        let parameters =
+            parameters(url, true, request.body).map_err(|_| SignError::Unsupported {
+                reason: "the body's SHA-256 differs from the URL's bodySHA256",
+            })?;
+        let tag = hmac(Algorithm::HmacSha1, secret, &[&content(url, &parameters)]);
+        let mut headers = HeaderMap::new();
+        if !url.contains("bodySHA256=") {
+            headers.insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static(FORM),
+            );
+        }
+        headers.insert(
+            SIGNATURE.clone(),
+            base64::engine::general_purpose::STANDARD
+                .encode(tag.as_bytes())
+                .parse()?,
+        );
+        Ok(headers)
+    }
+}
+
+/// The POST parameters the signature covers, sorted: none when the URL carries
+/// `bodySHA256` (then the body must hash to it), else the form body's.
+fn parameters(
+    url: &str,
+    form: bool,
+    body: &[u8],
+) -> Result<Vec<(String, String)>, SignatureRejection> {
+    let query = url.split_once('?').map_or("", |(_, query)| query);
+    let query = query.split_once('#').map_or(query, |(query, _)| query);
+    let body_hash = form_urlencoded::parse(query.as_bytes())
+        .find(|(name, _)| name == "bodySHA256")
+        .map(|(_, value)| value.into_owned());
+    if let Some(expected) = body_hash {
+        let actual = hex::encode(sha2::Sha256::digest(body));
+        // The hash is public (it is in the URL): a plain comparison reveals nothing.
+        if !actual.eq_ignore_ascii_case(&expected) {
+            return Err(SignatureRejection::SignatureMismatch {
+                signed_content: "`<URL>`; the body's SHA-256 differs from the URL's bodySHA256",
+            });
+        }
+        return Ok(Vec::new());
+    }
+    if !form && !body.is_empty() {
+        return Err(SignatureRejection::MalformedSignature {
+            reason: "the body is neither form parameters nor covered by the URL's bodySHA256",
+        });
+    }
+    let mut parameters: Vec<(String, String)> = form_urlencoded::parse(body)
+        .map(|(name, value)| (name.into_owned(), value.into_owned()))
+        .collect();
+    parameters.sort();
+    parameters.dedup();
+    Ok(parameters)
+}
+
+/// `url` followed by each parameter's name and value.
+fn content(url: &str, parameters: &[(String, String)]) -> Vec<u8> {
+    let mut content = url.as_bytes().to_vec();
+    for (name, value) in parameters {
+        content.extend_from_slice(name.as_bytes());
+        content.extend_from_slice(value.as_bytes());
+    }
+    content
+}
+
+/// The spellings of `url` Twilio's SDKs accept: without its port, with the scheme's
+/// default port when it has none, and each with `'` in the query as `%27`.
+fn spellings(url: &str) -> Vec<String> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return vec![url.to_owned()];
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(end);
+    let (userinfo, host_port) = match authority.rfind('@') {
+        Some(at) => (&authority[..=at], &authority[at + 1..]),
+        None => ("", authority),
+    };
+    // A port follows the last `:` outside an IPv6 literal's brackets.
+    let (host, port) = match host_port.rfind(':') {
+        Some(at) if !host_port[at..].contains(']') => {
+            (&host_port[..at], Some(&host_port[at + 1..]))
+        }
+        _ => (host_port, None),
+    };
+    let mut spellings = vec![format!("{scheme}://{userinfo}{host}{path}")];
+    let with_port = match (port, scheme) {
+        (Some(port), _) => format!("{scheme}://{userinfo}{host}:{port}{path}"),
+        (None, "https") => format!("{scheme}://{userinfo}{host}:443{path}"),
+        (None, "http") => format!("{scheme}://{userinfo}{host}:80{path}"),
+        (None, _) => url.to_owned(),
+    };
+    spellings.push(with_port);
+    let escaped: Vec<String> = spellings
+        .iter()
+        .filter_map(|spelling| {
+            let (base, query) = spelling.split_once('?')?;
+            query
+                .contains('\'')
+                .then(|| format!("{base}?{}", query.replace('\'', "%27")))
+        })
+        .collect();
+    spellings.extend(escaped);
+    spellings.dedup();
+    spellings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_url_is_tried_with_and_without_its_port() {
+        assert_eq!(
+            spellings("https://example.com/a?b=1"),
+            ["https://example.com/a?b=1", "https://example.com:443/a?b=1"]
+        );
+        assert_eq!(
+            spellings("http://u:p@example.com:1234/a"),
+            ["http://u:p@example.com/a", "http://u:p@example.com:1234/a"]
+        );
+        assert_eq!(
+            spellings("https://example.com/a?b=It's"),
+            [
+                "https://example.com/a?b=It's",
+                "https://example.com:443/a?b=It's",
+                "https://example.com/a?b=It%27s",
+                "https://example.com:443/a?b=It%27s"
+            ]
+        );
+    }
+}
