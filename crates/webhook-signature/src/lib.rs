@@ -1,8 +1,10 @@
 //! Verify webhook signatures as a tower layer.
 //!
 //! [`VerifySignatureLayer`] buffers the request body under a size limit and a read
-//! timeout, verifies its HMAC-SHA256 signature with one of several [schemes](scheme)
-//! against a keyring of one or more secrets, and passes the exact verified bytes on,
+//! timeout, verifies its signature as its provider signs it (HMAC-SHA1/256/512,
+//! Ed25519 or ECDSA P-256; about thirty [providers](scheme::PROVIDERS) by name)
+//! against a keyring of one or more secrets or public keys, and passes the exact
+//! verified bytes on,
 //! with a [`VerifiedDelivery`](webhook_core::VerifiedDelivery) marker in the request
 //! extensions. Anything else gets a [`SignatureRejection`] response and never reaches
 //! the inner service.
@@ -58,7 +60,8 @@
 //!   it passes the limit; a body still arriving after the read timeout (default 30 s)
 //!   gets 408; a broken body 400.
 //! - **Signatures**: the presented signature is decoded to bytes, its length checked,
-//!   and compared in constant time (`subtle`) with the HMAC of each configured key.
+//!   and compared in constant time (`subtle`) with the HMAC of each configured key,
+//!   or verified with each public key (`ed25519-dalek`, `p256`).
 //!   A header holding several signatures passes if one matches. A bare `v1,`, a
 //!   truncated or over-long signature, text that is not hex or base64, and two copies
 //!   of a header with different values are refused with 400.

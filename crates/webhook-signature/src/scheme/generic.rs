@@ -6,6 +6,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use base64::Engine as _;
 use http::{HeaderMap, HeaderName, HeaderValue};
+use smallvec::SmallVec;
 
 use super::algorithm::{Algorithm, PrivateKey, PublicKey, Signature};
 use super::decode::seconds;
@@ -584,7 +585,7 @@ impl Scheme for GenericHmac {
         })?;
         let mut signed = Signed::new();
         // The items of an item header, for the timestamp and id fields.
-        let mut items: Vec<(&'a [u8], &'a [u8])> = Vec::new();
+        let mut items: SmallVec<[(&'a [u8], &'a [u8]); 4]> = SmallVec::new();
         match &self.signature {
             SignatureField::Header { prefix, .. } => {
                 let encoded = value.strip_prefix(prefix.as_bytes()).ok_or(

@@ -1,26 +1,28 @@
-//! Signature schemes: how a provider lays out its signature headers and signed content.
+//! Signature schemes: how each provider lays out its signature and signed content.
 //!
-//! Every built-in scheme signs `prefix || body` with HMAC-SHA256, where the prefix is
-//! built from headers (a timestamp, a message id) and literals. A scheme only parses;
-//! the [`Verifier`](crate::Verifier) computes the tags and compares them in constant
-//! time, so a custom scheme cannot get the comparison wrong.
+//! Most providers are data: a [`GenericHmac`] description (where the signature,
+//! timestamp and id are; HMAC-SHA1/256/512, Ed25519 or ECDSA P-256; hex or base64;
+//! the signed content as a template over the body, timestamp, id, method and URL; the
+//! provider's tolerance) verified by one engine. The schemes that differ in kind are
+//! code: the reference [`HopNow`], [`GitHub`], [`Stripe`], [`StandardWebhooks`]
+//! (`v1` HMAC and `v1a` Ed25519), [`Slack`] and [`Shopify`], each with a fast path;
+//! [`Twilio`] (URL and sorted form parameters), [`Mailgun`] (the signature inside
+//! the body) and [`GitLab`] (a signing token or a secret token). [`PROVIDERS`] lists
+//! every provider by name, and [`by_name`] builds one; the repository's README has
+//! the table of what each signs.
 //!
-//! | scheme | signature header | signed content | secret |
-//! |---|---|---|---|
-//! | [`HopNow`] (reference) | `X-Webhook-Signature: <hex>` | `<body>` | as given |
-//! | [`GitHub`] | `X-Hub-Signature-256: sha256=<hex>` | `<body>` | as given |
-//! | [`Stripe`] | `Stripe-Signature: t=<unix>,v1=<hex>[,v1=...]` | `<t>.<body>` | as given |
-//! | [`StandardWebhooks`] | `webhook-signature: v1,<base64> [...]` | `<id>.<timestamp>.<body>` | `whsec_<base64>` |
-//! | [`Slack`] | `X-Slack-Signature: v0=<hex>` | `v0:<timestamp>:<body>` | as given |
-//! | [`Shopify`] | `X-Shopify-Hmac-Sha256: <base64>` | `<body>` | as given |
-//! | [`GenericHmac`] | configurable | configurable | as given |
+//! A scheme only parses; the [`Verifier`](crate::Verifier) computes the tags and
+//! compares them in constant time (or verifies an asymmetric signature with a public
+//! key), so a custom scheme cannot get the comparison wrong.
 //!
 //! The module is laid out by responsibility: the [`Scheme`] trait and what it
-//! exchanges with the verifier (`interface.rs`), the MAC and its tag (`content.rs`),
-//! header lookup (`header.rs`), decoding tags and timestamps (`decode.rs`), the
-//! verifier's fast path (`fast.rs`), one file per scheme, and the registry of
-//! built-in schemes (`registry.rs`: the [`PROVIDERS`] table, [`by_name`]). The scheme files depend on the helpers below
-//! them, and only the registry knows every scheme.
+//! exchanges with the verifier (`interface.rs`), algorithms, signatures and keys
+//! (`algorithm.rs`), the MAC and its tag (`content.rs`), header lookup
+//! (`header.rs`), decoding tags and timestamps (`decode.rs`), the verifier's fast
+//! path (`fast.rs`), the declarative engine (`generic.rs`) and the providers
+//! described with it (`providers.rs`), one file per scheme written as code, and the
+//! registry (`registry.rs`: [`PROVIDERS`], [`by_name`]). The scheme files depend on
+//! the helpers below them, and only the registry knows every scheme.
 
 mod algorithm;
 mod content;
