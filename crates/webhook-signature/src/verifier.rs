@@ -706,7 +706,7 @@ impl fmt::Debug for VerifierBuilder {
 /// What a [`Signer`] signs with.
 enum SigningKey {
     Secret(Zeroizing<Vec<u8>>),
-    Private(PrivateKey),
+    Private(Box<PrivateKey>),
 }
 
 /// Signs bodies the way a sender would: for tests, the CLI and the test kit.
@@ -741,7 +741,7 @@ impl Signer {
         let key = scheme.decode_private_key(key)?;
         Ok(Self {
             scheme: Box::new(scheme),
-            key: SigningKey::Private(key),
+            key: SigningKey::Private(Box::new(key)),
         })
     }
 

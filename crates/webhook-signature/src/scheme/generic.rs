@@ -358,7 +358,7 @@ impl GenericHmac {
         }
     }
 
-    fn header_of<'f>(field: Option<&'f Field>) -> Option<&'f HeaderName> {
+    fn header_of(field: Option<&Field>) -> Option<&HeaderName> {
         match field {
             Some(Field::Header(header)) => Some(header),
             _ => None,
