@@ -269,7 +269,7 @@ impl Verifier {
     /// assert!(verifier.fast_path().is_some());
     /// ```
     pub fn fast_path(&self) -> Option<FastPath> {
-        self.inner.fast_path
+        self.inner.fast_path.clone()
     }
 
     /// The replay tolerance.
@@ -327,17 +327,21 @@ impl Verifier {
     ) -> Result<VerifiedDelivery, SignatureRejection> {
         // A built-in scheme's usual delivery takes the fast path; whatever it does not
         // settle (see `scheme/fast.rs`) is parsed and checked in full.
-        if let Some(fast_path) = self.inner.fast_path {
+        if let Some(fast_path) = &self.inner.fast_path {
             if let Some(usual) = fast_path.read(headers) {
                 match self.verify_usual(&usual, body) {
                     // Built here, in the caller's slot: built deeper, the marker would be
                     // copied out while its bytes are still being written.
                     FastVerdict::Verified(key, body) => {
+                        let from_body = match (usual.event_id, usual.event_id_path) {
+                            (None, Some(path)) => webhook_core::json::find(&body, path),
+                            _ => None,
+                        };
                         let (event_id_header, event_id) = match usual.event_id {
                             Some((value, id)) if id.len() == value.len() => (Some(value), None),
                             // Checked ASCII when read, so this is valid UTF-8.
                             Some((_, id)) => (None, std::str::from_utf8(id).ok()),
-                            None => (None, None),
+                            None => (None, from_body.as_deref()),
                         };
                         return Ok(delivery(
                             fast_path.name(),

@@ -22,18 +22,21 @@
 use http::HeaderValue;
 
 use super::content::Tag;
+use std::sync::Arc;
+
 use super::decode::{base64_tag_from_bytes, hex_tag_from_bytes};
+use super::generic::GenericHmac;
 
 /// Which fast path a scheme takes: see
 /// [`Scheme::fast_path`](super::Scheme::fast_path).
 ///
-/// Only this crate's built-in schemes make one, so a custom scheme is always read by
-/// its own [`Scheme::parse`](super::Scheme::parse).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Only this crate's schemes make one, so a custom scheme is always read by its own
+/// [`Scheme::parse`](super::Scheme::parse). Cheap to clone.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FastPath(pub(crate) Builtin);
 
 /// A built-in scheme with a fast path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) enum Builtin {
     HopNow,
     GitHub,
@@ -41,7 +44,20 @@ pub(crate) enum Builtin {
     Standard,
     Slack,
     Shopify,
+    /// A provider described as data, whose usual delivery the engine reads.
+    Described(Arc<GenericHmac>),
 }
+
+impl PartialEq for Builtin {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Described(a), Self::Described(b)) => a.name == b.name,
+            (a, b) => std::mem::discriminant(a) == std::mem::discriminant(b),
+        }
+    }
+}
+
+impl Eq for Builtin {}
 
 /// A presented signature, not yet decoded.
 #[derive(Debug, Clone, Copy)]
@@ -63,6 +79,9 @@ pub(crate) struct Usual<'a> {
     /// The header value carrying the event id, and the id (its bytes trimmed,
     /// checked ASCII).
     pub(crate) event_id: Option<(&'a HeaderValue, &'a [u8])>,
+    /// Where in the JSON body the event id is, for providers that put it there: read
+    /// once the delivery is verified.
+    pub(crate) event_id_path: Option<&'a [&'static str]>,
 }
 
 impl<'a> Usual<'a> {
@@ -75,6 +94,7 @@ impl<'a> Usual<'a> {
             prefix_len: 0,
             timestamp: None,
             event_id: None,
+            event_id_path: None,
         }
     }
 
@@ -84,6 +104,14 @@ impl<'a> Usual<'a> {
         self.prefix[..N].copy_from_slice(&pieces);
         self.prefix_len = N;
         self
+    }
+
+    /// Appends a piece signed before the body; `None` past four.
+    #[inline]
+    pub(crate) fn push_prefix(&mut self, piece: &'a [u8]) -> Option<()> {
+        *self.prefix.get_mut(self.prefix_len)? = piece;
+        self.prefix_len += 1;
+        Some(())
     }
 
     /// The pieces signed before the body.

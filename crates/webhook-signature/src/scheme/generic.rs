@@ -2,6 +2,7 @@
 //! verified by one parser.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use base64::Engine as _;
@@ -10,7 +11,8 @@ use smallvec::SmallVec;
 
 use super::algorithm::{Algorithm, PrivateKey, PublicKey, Signature};
 use super::decode::seconds;
-use super::header::{Found, find_headers};
+use super::fast::{Builtin, Encoded, FastPath, Usual};
+use super::header::{Found, ascii, find_headers};
 use super::interface::{Delivery, Scheme, SignRequest, Signed};
 use crate::mac::hmac;
 use crate::{ConfigError, DEFAULT_TOLERANCE, SignError, SignatureRejection};
@@ -366,6 +368,105 @@ impl GenericHmac {
     }
 }
 
+impl GenericHmac {
+    /// Whether [`read_usual`](Self::read_usual) can read this scheme's usual
+    /// delivery: an HMAC-SHA256 tag of up to four pieces then the body, every piece
+    /// from the headers (an id in the body is read once the delivery is verified).
+    fn has_fast_path(&self) -> bool {
+        let (body, before) = match self.content.split_last() {
+            Some((Part::Body, before)) => (true, before),
+            _ => (false, &[][..]),
+        };
+        body && before.len() <= 4
+            && self.algorithm == Algorithm::HmacSha256
+            && self.key_form == KeyForm::Text
+            && before
+                .iter()
+                .all(|part| matches!(part, Part::Literal(_) | Part::Timestamp | Part::Id))
+            && !matches!(self.timestamp, Some((Field::Json(_), _)))
+            && !matches!(self.id, Some(Field::Item(_)))
+    }
+
+    /// The usual delivery, read as [`parse`](Scheme::parse) reads it (see
+    /// `fast.rs`): each header once and visible ASCII, one signature.
+    pub(crate) fn read_usual<'a>(&'a self, headers: &'a HeaderMap) -> Option<Usual<'a>> {
+        let signature_header = self.signature.header();
+        let [signature_value, timestamp_value, id_value] = find_headers(
+            headers,
+            [
+                signature_header,
+                Self::header_of(self.timestamp.as_ref().map(|(field, _)| field))
+                    .unwrap_or(signature_header),
+                Self::header_of(self.id.as_ref()).unwrap_or(signature_header),
+            ],
+        );
+        let value = ascii(signature_value.one()?)?;
+        let mut timestamp_text: Option<&'a [u8]> = None;
+        let encoded = match &self.signature {
+            SignatureField::Header { prefix, .. } => value.strip_prefix(prefix.as_bytes())?,
+            SignatureField::Items { separator, key, .. } => {
+                let timestamp_item = match &self.timestamp {
+                    Some((Field::Item(name), _)) => Some(name.as_bytes()),
+                    _ => None,
+                };
+                let mut signature = None;
+                for item in value.split(|&b| char::from(b) == *separator) {
+                    let item = item.trim_ascii();
+                    if item.is_empty() {
+                        continue;
+                    }
+                    let at = item.iter().position(|&b| b == b'=')?;
+                    let (name, text) = (&item[..at], &item[at + 1..]);
+                    if name == key.as_bytes() {
+                        if signature.replace(text).is_some() {
+                            return None;
+                        }
+                    } else if Some(name) == timestamp_item && timestamp_text.is_none() {
+                        timestamp_text = Some(text);
+                    }
+                }
+                signature?
+            }
+        };
+        let mut usual = Usual::new(match self.encoding {
+            Encoding::Hex => Encoded::Hex(encoded),
+            Encoding::Base64 => Encoded::Base64(encoded),
+        });
+        if let Some((field, format)) = &self.timestamp {
+            let text = match field {
+                Field::Header(_) => ascii(timestamp_value.one()?)?,
+                _ => timestamp_text?,
+            };
+            usual.timestamp = Some(self.read_time(*format, text, field).ok()?);
+            timestamp_text = Some(text);
+        }
+        let signed_id = self.content.iter().any(|part| matches!(part, Part::Id));
+        let mut id_text: &'a [u8] = b"";
+        if let Some(Field::Json(path)) = &self.id {
+            usual.event_id_path = Some(path);
+        } else if self.id.is_some() {
+            match id_value.optional_ascii()? {
+                Some((value, id)) => {
+                    usual.event_id = Some((value, id));
+                    id_text = id;
+                }
+                None if signed_id => return None,
+                None => {}
+            }
+        }
+        for part in self.content.iter() {
+            usual.push_prefix(match part {
+                Part::Literal(text) => text.as_bytes(),
+                Part::Timestamp => timestamp_text?,
+                Part::Id => id_text,
+                Part::Body => break,
+                Part::Method | Part::Url => return None,
+            })?;
+        }
+        Some(usual)
+    }
+}
+
 /// A value read for a [`Field`]: text borrowed from a header, or a body member.
 enum Read<'a> {
     Header(&'a HeaderValue, &'a [u8]),
@@ -563,6 +664,11 @@ impl Scheme for GenericHmac {
                 reason: "this provider signs with a shared secret, not a key pair",
             }),
         }
+    }
+
+    fn fast_path(&self) -> Option<FastPath> {
+        self.has_fast_path()
+            .then(|| FastPath(Builtin::Described(Arc::new(self.clone()))))
     }
 
     fn parse<'a>(&'a self, delivery: &Delivery<'a>) -> Result<Signed<'a>, SignatureRejection> {

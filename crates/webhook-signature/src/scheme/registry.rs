@@ -331,27 +331,29 @@ pub const NAMES: &[&str] = &{
 impl FastPath {
     /// The usual delivery in `headers`, or `None` for anything else.
     #[inline]
-    pub(crate) fn read(self, headers: &HeaderMap) -> Option<Usual<'_>> {
-        match self.0 {
+    pub(crate) fn read<'a>(&'a self, headers: &'a HeaderMap) -> Option<Usual<'a>> {
+        match &self.0 {
             Builtin::HopNow => super::hopnow::read_usual(headers),
             Builtin::GitHub => super::github::read_usual(headers),
             Builtin::Stripe => super::stripe::read_usual(headers),
             Builtin::Standard => super::standard::read_usual(headers),
             Builtin::Slack => super::slack::read_usual(headers),
             Builtin::Shopify => super::shopify::read_usual(headers),
+            Builtin::Described(scheme) => scheme.read_usual(headers),
         }
     }
 
     /// The scheme's [`Scheme::name`], without a dynamic call.
     #[inline]
-    pub(crate) fn name(self) -> &'static str {
-        match self.0 {
+    pub(crate) fn name(&self) -> &'static str {
+        match &self.0 {
             Builtin::HopNow => HopNow.name(),
             Builtin::GitHub => GitHub.name(),
             Builtin::Stripe => Stripe.name(),
             Builtin::Standard => StandardWebhooks.name(),
             Builtin::Slack => Slack.name(),
             Builtin::Shopify => Shopify.name(),
+            Builtin::Described(scheme) => scheme.name,
         }
     }
 }
