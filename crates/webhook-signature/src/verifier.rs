@@ -171,10 +171,8 @@ fn verify_asymmetric(key: &PublicKey, pieces: &[&[u8]], presented: &Signature) -
         PublicKey::EcdsaP256(key) => {
             use p256::ecdsa::signature::hazmat::PrehashVerifier as _;
             use sha2::Digest as _;
-            let bytes = presented.as_bytes();
-            let Ok(signature) = p256::ecdsa::Signature::from_der(bytes)
-                .or_else(|_| p256::ecdsa::Signature::from_slice(bytes))
-            else {
+            // DER, as SendGrid sends it and its SDKs read it.
+            let Ok(signature) = p256::ecdsa::Signature::from_der(presented.as_bytes()) else {
                 return false;
             };
             let mut hash = sha2::Sha256::new();

@@ -22,7 +22,7 @@ pub enum Algorithm {
     HmacSha512,
     /// Ed25519 (RFC 8032): a 64-byte signature, verified with a 32-byte public key.
     Ed25519,
-    /// ECDSA over P-256 with SHA-256: a DER or fixed 64-byte signature.
+    /// ECDSA over P-256 with SHA-256: a DER signature.
     EcdsaP256Sha256,
 }
 
@@ -75,7 +75,7 @@ impl Signature {
     /// `bytes` as a signature of `algorithm`, or
     /// [`SignatureRejection::MalformedSignature`] when their length cannot be one:
     /// an HMAC tag has its hash's length, an Ed25519 signature 64 bytes, and an ECDSA
-    /// P-256 one 64 bytes (fixed) or 8 to 72 bytes (DER).
+    /// P-256 one 8 to 72 bytes (DER).
     pub fn new(algorithm: Algorithm, bytes: &[u8]) -> Result<Self, SignatureRejection> {
         let fits = match algorithm {
             Algorithm::Ed25519 => bytes.len() == 64,
@@ -89,7 +89,7 @@ impl Signature {
                     Algorithm::HmacSha256 => "expected a 32-byte HMAC-SHA256 tag",
                     Algorithm::HmacSha512 => "expected a 64-byte HMAC-SHA512 tag",
                     Algorithm::Ed25519 => "expected a 64-byte Ed25519 signature",
-                    Algorithm::EcdsaP256Sha256 => "expected a DER or 64-byte ECDSA signature",
+                    Algorithm::EcdsaP256Sha256 => "expected a DER ECDSA signature",
                 },
             });
         }
@@ -250,7 +250,7 @@ impl PrivateKey {
 
     /// An Ed25519 private key: its 32-byte seed as 64 hex characters, `whsk_<base64>`
     /// (Standard Webhooks; the seed, or the seed followed by the public key), the
-    /// base64 of either, or PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`).
+    /// base64 of either or of PKCS#8 DER, or PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`).
     pub fn ed25519(text: &str) -> Result<Self, ConfigError> {
         let invalid = ConfigError::InvalidSecret {
             reason: "an Ed25519 private key is a 32-byte seed in hex, `whsk_<base64>`, base64, or PKCS#8 PEM",
@@ -273,7 +273,11 @@ impl PrivateKey {
         );
         let seed: [u8; 32] = match bytes.len() {
             32 | 64 => bytes[..32].try_into().map_err(|_| invalid.clone())?,
-            _ => return Err(invalid),
+            _ => {
+                return ed25519_dalek::SigningKey::from_pkcs8_der(&bytes)
+                    .map(Self::Ed25519)
+                    .map_err(|_| invalid);
+            }
         };
         let key = ed25519_dalek::SigningKey::from_bytes(&seed);
         if bytes.len() == 64 && key.verifying_key().as_bytes()[..] != bytes[32..] {
@@ -282,12 +286,12 @@ impl PrivateKey {
         Ok(Self::Ed25519(key))
     }
 
-    /// An ECDSA P-256 private key: PKCS#8 or SEC1 PEM, or its 32-byte scalar in hex or
-    /// base64.
+    /// An ECDSA P-256 private key: PKCS#8 or SEC1, as PEM or as base64 DER, or its
+    /// 32-byte scalar in hex or base64.
     pub fn ecdsa_p256(text: &str) -> Result<Self, ConfigError> {
         use p256::pkcs8::DecodePrivateKey as _;
         let invalid = ConfigError::InvalidSecret {
-            reason: "an ECDSA P-256 private key is PKCS#8 or SEC1 PEM, or a 32-byte scalar in hex or base64",
+            reason: "an ECDSA P-256 private key is PKCS#8 or SEC1 (PEM or base64 DER), or a 32-byte scalar in hex or base64",
         };
         let text = text.trim();
         if text.starts_with("-----BEGIN") {
@@ -308,6 +312,8 @@ impl PrivateKey {
             },
         );
         p256::ecdsa::SigningKey::from_slice(&bytes)
+            .or_else(|_| p256::ecdsa::SigningKey::from_pkcs8_der(&bytes))
+            .or_else(|_| p256::SecretKey::from_sec1_der(&bytes).map(p256::ecdsa::SigningKey::from))
             .map(Self::EcdsaP256)
             .map_err(|_| invalid)
     }

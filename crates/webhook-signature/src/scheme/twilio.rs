@@ -134,12 +134,30 @@ fn parameters(
             reason: "the body is neither form parameters nor covered by the URL's bodySHA256",
         });
     }
-    let mut parameters: Vec<(String, String)> = form_urlencoded::parse(body)
-        .map(|(name, value)| (name.into_owned(), value.into_owned()))
-        .collect();
+    let mut parameters = Vec::new();
+    for pair in body.split(|&b| b == b'&').filter(|pair| !pair.is_empty()) {
+        let at = pair.iter().position(|&b| b == b'=').unwrap_or(pair.len());
+        let value = pair.get(at + 1..).unwrap_or_default();
+        parameters.push((form_decode(&pair[..at])?, form_decode(value)?));
+    }
     parameters.sort();
     parameters.dedup();
     Ok(parameters)
+}
+
+/// A form name or value, decoded (`+` is a space), refused unless it is UTF-8: a
+/// lossy decoding would let bytes that were never signed verify.
+fn form_decode(text: &[u8]) -> Result<String, SignatureRejection> {
+    let spaced: Vec<u8> = text
+        .iter()
+        .map(|&b| if b == b'+' { b' ' } else { b })
+        .collect();
+    percent_encoding::percent_decode(&spaced)
+        .decode_utf8()
+        .map(std::borrow::Cow::into_owned)
+        .map_err(|_| SignatureRejection::MalformedSignature {
+            reason: "a form parameter is not UTF-8 once decoded",
+        })
 }
 
 /// `url` followed by each parameter's name and value.
@@ -196,6 +214,23 @@ fn spellings(url: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn form_parameters_that_are_not_utf8_once_decoded_are_refused() {
+        // Decoded lossily, `%fe` and `%ff` would both read U+FFFD: a delivery signed
+        // with one would verify with the other.
+        for body in [&b"a=%fe"[..], b"%ff=1", b"a=b&c=\xff"] {
+            assert!(matches!(
+                parameters("https://example.com/", true, body),
+                Err(SignatureRejection::MalformedSignature { .. })
+            ));
+        }
+        let decoded = parameters("https://example.com/", true, b"b=2&a=x+y%21&a=x+y%21").unwrap();
+        assert_eq!(
+            decoded,
+            [("a".into(), "x y!".into()), ("b".into(), "2".into())]
+        );
+    }
 
     #[test]
     fn the_url_is_tried_with_and_without_its_port() {
