@@ -586,11 +586,14 @@ enum Key {
     Private(Zeroizing<String>),
 }
 
-/// Secrets signed with to find the signature header; valid for every built-in HMAC
-/// scheme (`whsec_<base64>` is also plain text to the others).
-const PROBE_SECRETS: [&str; 2] = [
+/// Secrets signed with to find the signature header: `whsec_<base64>`, which every
+/// built-in HMAC scheme reads, then plain text, for a scheme that treats the two
+/// forms differently.
+const PROBE_SECRETS: [&str; 4] = [
     "whsec_Y29ycnVwdGlvbi1wcm9iZS1vbmU=",
     "whsec_Y29ycnVwdGlvbi1wcm9iZS10d28=",
+    "corruption-probe-one",
+    "corruption-probe-two",
 ];
 
 /// The [`TestKeyPair`]s signed with to find the signature header of an asymmetric
