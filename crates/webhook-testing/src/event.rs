@@ -597,7 +597,7 @@ const PROBE_SECRETS: [&str; 4] = [
 ];
 
 /// The [`TestKeyPair`]s signed with to find the signature header of an asymmetric
-/// scheme: numbers no test uses for its own keys.
+/// scheme: numbers far from the low ones a test gives its own keys.
 const PROBE_KEY_PAIRS: [u8; 2] = [0xa1, 0xa2];
 
 impl fmt::Debug for MockDelivery {
