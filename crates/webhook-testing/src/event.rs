@@ -9,9 +9,10 @@ use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
 use serde_json::Value;
+use sha2::Digest as _;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use webhook_signature::scheme::{Scheme, SignRequest};
+use webhook_signature::scheme::{Mailgun, Scheme, SignRequest};
 use webhook_signature::{ConfigError, SignError, Signer};
 use zeroize::Zeroizing;
 
@@ -323,10 +324,14 @@ impl MockEvent {
 /// [`shift_timestamp`](Self::shift_timestamp), [`with_secret`](Self::with_secret) and
 /// [`with_private_key`](Self::with_private_key).
 ///
-/// A scheme that signs the URL (Square, HubSpot) signs the [`uri`](Self::uri), which
-/// must then be absolute: the URL the provider calls. The receiver's verifier joins
-/// its [public URL](webhook_signature::VerifierBuilder::public_url) with the request's
-/// path and query.
+/// A scheme that signs the URL (Square, HubSpot, Twilio) signs the [`uri`](Self::uri),
+/// which must then be absolute: the URL the provider calls. The receiver's verifier
+/// joins its [public URL](webhook_signature::VerifierBuilder::public_url) with the
+/// request's path and query. Two providers carry their signature outside the headers,
+/// and the delivery does as they do: Twilio covers a JSON body by its SHA-256 in the
+/// URL's `bodySHA256` query parameter, added to the URI; Mailgun signs a timestamp
+/// and a token (the event id) in a `signature` object of the body, added to the
+/// envelope.
 ///
 /// ```
 /// use http::Request;
@@ -455,9 +460,17 @@ impl MockDelivery {
         self.timestamp.saturating_add(self.shift)
     }
 
-    /// The body: [`MockEvent::body`].
+    /// The body: [`MockEvent::body`], with the `signature` object for Mailgun (its
+    /// signature [corrupted](Self::corrupt_signature) when asked).
     pub fn body(&self) -> Bytes {
-        self.event.body()
+        let body = self.body_with(&self.key);
+        if !(self.corrupt && matches!(self.carrier(), Carrier::Body)) {
+            return body;
+        }
+        self.probes()
+            .iter()
+            .find_map(|probe| corrupt_first_difference(&body, &self.body_with(probe)))
+            .map_or(body, Bytes::from)
     }
 
     /// The request headers: the scheme's signature headers, `Content-Type:
@@ -476,7 +489,7 @@ impl MockDelivery {
     /// body type built from a `String` (`String`, `Bytes`, `Full<Bytes>`,
     /// `axum::body::Body`, ...).
     pub fn request<B: From<String>>(&self) -> Result<Request<B>, MockError> {
-        let uri = self.uri.clone().map_err(MockError::InvalidUri)?;
+        let uri = self.target().map_err(MockError::InvalidUri)?;
         let body = self.body();
         let headers = self.headers_for(&body)?;
         let text = String::from_utf8(body.to_vec()).expect("serde_json writes UTF-8");
@@ -487,18 +500,61 @@ impl MockDelivery {
         Ok(request)
     }
 
+    /// Where the signature travels.
+    fn carrier(&self) -> Carrier {
+        match self.scheme.name() {
+            "mailgun" => Carrier::Body,
+            "twilio" => Carrier::UrlHash,
+            _ => Carrier::Headers,
+        }
+    }
+
+    /// The request target: the [`uri`](Self::uri), with `bodySHA256` in its query
+    /// for a scheme that covers the body that way.
+    fn target(&self) -> Result<Uri, String> {
+        let uri = self.uri.clone()?;
+        if !matches!(self.carrier(), Carrier::UrlHash) {
+            return Ok(uri);
+        }
+        let hash = hex::encode(sha2::Sha256::digest(self.event.body()));
+        let separator = if uri.query().is_some() { '&' } else { '?' };
+        format!("{uri}{separator}bodySHA256={hash}")
+            .parse()
+            .map_err(|error: http::uri::InvalidUri| error.to_string())
+    }
+
+    /// The body as signed with `key`: the event's, with the signature inside for a
+    /// scheme that carries it there.
+    fn body_with(&self, key: &Key) -> Bytes {
+        match (self.carrier(), key) {
+            (Carrier::Body, Key::Secret(secret)) => {
+                let timestamp = self.signed_timestamp().to_string();
+                let token = &self.event.id;
+                let signature = Mailgun::signature(secret, &timestamp, token);
+                let object = serde_json::json!({
+                    "timestamp": timestamp,
+                    "token": token,
+                    "signature": signature,
+                });
+                self.event.clone().member("signature", object).body()
+            }
+            _ => self.event.body(),
+        }
+    }
+
     fn sign_with(&self, key: &Key, body: &[u8]) -> Result<HeaderMap, MockError> {
         let signer = match key {
             Key::Secret(secret) => Signer::new(self.scheme.clone(), secret),
             Key::Private(private_key) => Signer::with_private_key(self.scheme.clone(), private_key),
         }
         .map_err(MockError::Secret)?;
-        let url = match &self.uri {
+        if matches!(self.carrier(), Carrier::Body) {
+            return Ok(HeaderMap::new());
+        }
+        let url = match self.target() {
             Ok(uri) if uri.scheme().is_some() => Some(uri.to_string()),
             Ok(_) => None,
-            Err(reason) if self.scheme.signs_url() => {
-                return Err(MockError::InvalidUri(reason.clone()));
-            }
+            Err(reason) if self.scheme.signs_url() => return Err(MockError::InvalidUri(reason)),
             Err(_) => None,
         };
         let mut request = SignRequest::new(body, self.signed_timestamp(), &self.event.id);
@@ -514,8 +570,14 @@ impl MockDelivery {
     fn headers_for(&self, body: &[u8]) -> Result<HeaderMap, MockError> {
         let mut headers = self.sign_with(&self.key, body)?;
         if self.corrupt {
-            let (name, value) = self.corrupted(&headers, body)?;
-            headers.insert(name, value);
+            if matches!(self.carrier(), Carrier::Body) {
+                if body == self.body_with(&self.key) {
+                    return Err(MockError::CannotCorrupt);
+                }
+            } else {
+                let (name, value) = self.corrupted(&headers, body)?;
+                headers.insert(name, value);
+            }
         }
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         for (name, value) in &self.extra {
@@ -525,9 +587,7 @@ impl MockDelivery {
     }
 
     /// Finds the signature by signing the same content with another key: the header
-    /// value that changes holds it, and the first character that changes is inside
-    /// the tag. That character is swapped for `0` (or `A`), which is hex in either case
-    /// and base64 whose low bits are zero, so the result stays well formed.
+    /// value that changes holds it, and [`corrupt_first_difference`] changes it.
     fn corrupted(
         &self,
         headers: &HeaderMap,
@@ -541,12 +601,10 @@ impl MockDelivery {
                 let Some(other) = other.get(name) else {
                     continue;
                 };
-                let (ours, theirs) = (value.as_bytes(), other.as_bytes());
-                let Some(at) = ours.iter().zip(theirs).position(|(a, b)| a != b) else {
+                let Some(changed) = corrupt_first_difference(value.as_bytes(), other.as_bytes())
+                else {
                     continue;
                 };
-                let mut changed = ours.to_vec();
-                changed[at] = if changed[at] == b'0' { b'A' } else { b'0' };
                 let value = HeaderValue::from_bytes(&changed)
                     .map_err(|error| MockError::Header(error.into()))?;
                 return Ok((name.clone(), value));
@@ -576,6 +634,28 @@ impl MockDelivery {
             }
         }
     }
+}
+
+/// `ours` with the first byte that differs from `theirs` swapped for `0` (or `A`): two
+/// signatures under different keys first differ inside the tag, and `0` and `A` are
+/// hex in either case and base64 whose low bits are zero, so the result stays well
+/// formed. `None` when they do not differ.
+fn corrupt_first_difference(ours: &[u8], theirs: &[u8]) -> Option<Vec<u8>> {
+    let at = ours.iter().zip(theirs).position(|(a, b)| a != b)?;
+    let mut changed = ours.to_vec();
+    changed[at] = if changed[at] == b'0' { b'A' } else { b'0' };
+    Some(changed)
+}
+
+/// Where a scheme's signature travels.
+enum Carrier {
+    /// In headers.
+    Headers,
+    /// Inside the body (Mailgun's `signature` object).
+    Body,
+    /// In headers, covering a JSON body by its hash in the URL (Twilio's
+    /// `bodySHA256`).
+    UrlHash,
 }
 
 /// What a [`MockDelivery`] signs with.

@@ -7,8 +7,9 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request};
 use http_body_util::Full;
 use serde_json::{Value, json};
+use sha2::Digest as _;
 use webhook_core::Rejection;
-use webhook_signature::scheme::{self, Algorithm, NAMES, PROVIDERS, Provider, Scheme};
+use webhook_signature::scheme::{self, Algorithm, Mailgun, NAMES, PROVIDERS, Provider, Scheme};
 use webhook_signature::{SignatureRejection, Verifier};
 use webhook_testing::{Created, MockDelivery, MockError, MockEvent, TestKeyPair};
 
@@ -215,7 +216,13 @@ fn a_signed_delivery_verifies_for_every_provider() {
 #[test]
 fn every_provider_s_signature_is_in_its_header() {
     for provider in PROVIDERS {
-        let headers = delivery(provider.name).headers().unwrap();
+        // In the provider's header, or in the body for Mailgun.
+        let (headers, body) = delivery(provider.name).parts().unwrap();
+        if provider.signature_header == "body" {
+            let body: Value = serde_json::from_slice(&body).unwrap();
+            assert!(body["signature"]["signature"].is_string(), "{body}");
+            continue;
+        }
         assert!(
             headers.contains_key(provider.signature_header),
             "{}: {headers:?}",
@@ -268,31 +275,28 @@ fn a_tampered_body_is_refused_for_every_provider_that_signs_it() {
 #[test]
 fn a_corrupted_signature_is_well_formed_but_matches_no_key() {
     for name in NAMES {
-        let valid = delivery(name).headers().unwrap();
+        let (valid, valid_body) = delivery(name).parts().unwrap();
         let corrupted = delivery(name).corrupt_signature();
-        let headers = corrupted.headers().unwrap();
+        let (headers, body) = corrupted.parts().unwrap();
         let error = verify(name, &corrupted).unwrap_err();
         assert_eq!(
             (error.status().as_u16(), error.code()),
             (401, "signature_mismatch"),
             "{name}: {error}"
         );
-        // Exactly one header differs, in exactly one character.
+        // Exactly one place differs, in exactly one character: the provider's
+        // signature header, or the body for Mailgun.
         let differing: Vec<_> = headers
             .iter()
             .filter(|(header, value)| valid.get(*header) != Some(*value))
+            .map(|(header, value)| (header.as_str(), value.as_bytes(), valid[header].as_bytes()))
+            .chain((body != valid_body).then_some(("body", &body[..], &valid_body[..])))
             .collect();
         assert_eq!(differing.len(), 1, "{name}: {headers:?}");
-        let (header, value) = differing[0];
-        assert_eq!(header, provider(name).signature_header, "{name}");
-        let original = valid[header].as_bytes();
+        let (place, value, original) = differing[0];
+        assert_eq!(place, provider(name).signature_header, "{name}");
         assert_eq!(value.len(), original.len(), "{name}");
-        let changes = value
-            .as_bytes()
-            .iter()
-            .zip(original)
-            .filter(|(a, b)| a != b)
-            .count();
+        let changes = value.iter().zip(original).filter(|(a, b)| a != b).count();
         assert_eq!(changes, 1, "{name}");
     }
 }
@@ -301,9 +305,10 @@ fn a_corrupted_signature_is_well_formed_but_matches_no_key() {
 fn a_shifted_timestamp_is_refused_beyond_the_tolerance_in_both_directions() {
     let mut timed = Vec::new();
     for name in NAMES {
-        // The providers that send the time they sign in a header.
-        let sent = delivery(name).headers().unwrap();
-        if delivery(name).shift_timestamp(1).headers().unwrap() == sent {
+        // The providers that send the time they sign (in a header, or in the body
+        // for Mailgun).
+        let sent = delivery(name).parts().unwrap();
+        if delivery(name).shift_timestamp(1).parts().unwrap() == sent {
             continue;
         }
         timed.push(*name);
@@ -321,6 +326,7 @@ fn a_shifted_timestamp_is_refused_beyond_the_tolerance_in_both_directions() {
     }
     for name in [
         "stripe", "slack", "standard", "paddle", "twitch", "hubspot", "discord", "sendgrid",
+        "mailgun",
     ] {
         assert!(timed.contains(&name), "{name}: {timed:?}");
     }
@@ -379,6 +385,31 @@ fn the_request_is_a_json_post_for_any_body_type() {
     let _: Request<axum::body::Body> = delivery.request().unwrap();
     let request: Request<Vec<u8>> = delivery.request().unwrap();
     assert_eq!(request.body(), &delivery.body().to_vec());
+}
+
+/// Twilio covers a JSON body by its SHA-256 in the URL; Mailgun signs inside the body.
+#[test]
+fn deliveries_carry_the_signature_where_their_provider_does() {
+    let twilio = delivery("twilio");
+    let request: Request<Bytes> = twilio.request().unwrap();
+    let hash = hex::encode(sha2::Sha256::digest(request.body()));
+    assert_eq!(
+        request.uri().to_string(),
+        format!("{URL}&bodySHA256={hash}")
+    );
+    assert_eq!(request.headers()["content-type"], "application/json");
+    assert!(request.headers().contains_key("x-twilio-signature"));
+
+    let mailgun = delivery("mailgun");
+    let (headers, body) = mailgun.parts().unwrap();
+    assert_eq!(headers.len(), 1, "only Content-Type: {headers:?}");
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["id"], "evt_42");
+    assert_eq!(body["signature"]["timestamp"], T.to_string());
+    assert_eq!(body["signature"]["token"], "evt_42");
+    let expected = Mailgun::signature("the-right-secret", &T.to_string(), "evt_42");
+    assert_eq!(body["signature"]["signature"], expected.as_str());
+    assert_eq!(mailgun.request::<String>().unwrap().uri(), URL);
 }
 
 #[test]

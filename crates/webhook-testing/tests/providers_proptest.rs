@@ -2,13 +2,15 @@
 //! timestamps and URLs: what `Signer` signs, `Verifier` verifies; flipping any single
 //! bit of the body, or of the decoded signature, is refused.
 
+use std::time::{Duration, UNIX_EPOCH};
+
 use base64::Engine as _;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use proptest::prelude::*;
 use proptest::sample::Index;
-use std::time::{Duration, UNIX_EPOCH};
-use webhook_signature::scheme::{Algorithm, PROVIDERS, Provider, SignRequest};
+use sha2::Digest as _;
+use webhook_signature::scheme::{Algorithm, Mailgun, PROVIDERS, Provider, SignRequest};
 use webhook_signature::{Signer, Verifier};
 use webhook_testing::TestKeyPair;
 
@@ -51,20 +53,43 @@ fn sign_with(
         ),
         None => (Signer::new(scheme(), secret), builder.secret("k", secret)),
     };
-    let body = if provider.name == "linear" {
+    let signer = signer.unwrap();
+    let text = || serde_json::to_string(&String::from_utf8_lossy(body)).unwrap();
+    let mut target = target.to_owned();
+    let (body, headers) = match provider.name {
         // Linear signs the body alone and reads the time from its `webhookTimestamp`.
-        let text = serde_json::to_string(&String::from_utf8_lossy(body)).unwrap();
-        let millis = timestamp * 1000;
-        Bytes::from(format!(r#"{{"webhookTimestamp":{millis},"data":{text}}}"#))
-    } else {
-        Bytes::copy_from_slice(body)
+        "linear" => {
+            let millis = timestamp * 1000;
+            let body = format!(r#"{{"webhookTimestamp":{millis},"data":{}}}"#, text());
+            (Bytes::from(body), None)
+        }
+        // Mailgun signs a timestamp and a token in the body's `signature` object.
+        "mailgun" => {
+            let signature = Mailgun::signature(secret, &timestamp.to_string(), id);
+            let object = serde_json::json!({
+                "timestamp": timestamp.to_string(),
+                "token": id,
+                "signature": signature,
+            });
+            let body = format!(r#"{{"signature":{object},"event-data":{}}}"#, text());
+            (Bytes::from(body), Some(HeaderMap::new()))
+        }
+        // Twilio covers a body that is not form parameters by its SHA-256 in the URL.
+        "twilio" => {
+            let hash = hex::encode(sha2::Sha256::digest(body));
+            let separator = if target.contains('?') { '&' } else { '?' };
+            target = format!("{target}{separator}bodySHA256={hash}");
+            (Bytes::copy_from_slice(body), None)
+        }
+        _ => (Bytes::copy_from_slice(body), None),
     };
-    let url = format!("{PUBLIC_URL}{target}");
-    let request = SignRequest::new(&body, timestamp, id).with_url(&url);
-    let headers = signer
-        .unwrap()
-        .sign_request(&request)
-        .unwrap_or_else(|error| panic!("{}: {error}", provider.name));
+    let headers = headers.unwrap_or_else(|| {
+        let url = format!("{PUBLIC_URL}{target}");
+        let request = SignRequest::new(&body, timestamp, id).with_url(&url);
+        signer
+            .sign_request(&request)
+            .unwrap_or_else(|error| panic!("{}: {error}", provider.name))
+    });
     let now = UNIX_EPOCH + Duration::from_secs(timestamp.unsigned_abs());
     let verifier = builder
         .public_url(PUBLIC_URL)
@@ -164,6 +189,34 @@ fn find_signature(value: &str, algorithm: Algorithm) -> Vec<Found> {
     found
 }
 
+/// `value` with one bit of the signature it holds flipped, written as before.
+fn flip_in(value: &str, algorithm: Algorithm, bit: Index) -> String {
+    let mut found = find_signature(value, algorithm);
+    assert_eq!(found.len(), 1, "{value}");
+    let Found {
+        at,
+        encoding,
+        mut bytes,
+    } = found.remove(0);
+    flip(&mut bytes, bit);
+    let encoded = match encoding {
+        Encoding::Hex => hex::encode(&bytes),
+        Encoding::Base64 => base64::engine::general_purpose::STANDARD.encode(&bytes),
+    };
+    format!("{}{encoded}{}", &value[..at.start], &value[at.end..])
+}
+
+/// A body carrying its signature in `signature.signature` (Mailgun), with one bit of
+/// the signature flipped.
+fn flip_in_body(body: &[u8], bit: Index) -> Bytes {
+    let json: serde_json::Value = serde_json::from_slice(body).unwrap();
+    let signature = json["signature"]["signature"].as_str().unwrap();
+    let forged = flip_in(signature, Algorithm::HmacSha256, bit);
+    let text = std::str::from_utf8(body).unwrap();
+    assert_eq!(text.matches(signature).count(), 1);
+    Bytes::from(text.replace(signature, &forged))
+}
+
 fn flip(bytes: &mut [u8], bit: Index) {
     let bit = bit.index(bytes.len() * 8);
     bytes[bit / 8] ^= 1 << (bit % 8);
@@ -213,22 +266,19 @@ proptest! {
                 );
             }
 
-            let header = signature_header(provider, &signed, &body, &id, timestamp, &target);
-            let value = signed.headers[&header].to_str().unwrap();
-            let mut found = find_signature(value, provider.algorithm);
-            prop_assert_eq!(found.len(), 1, "{}: {}", name, value);
-            let Found { at, encoding, mut bytes } = found.remove(0);
-            flip(&mut bytes, signature_bit);
-            let encoded = match encoding {
-                Encoding::Hex => hex::encode(&bytes),
-                Encoding::Base64 => base64::engine::general_purpose::STANDARD.encode(&bytes),
+            let (headers, body) = if provider.signature_header == "body" {
+                (signed.headers.clone(), flip_in_body(&signed.body, signature_bit))
+            } else {
+                let header = signature_header(provider, &signed, &body, &id, timestamp, &target);
+                let value = signed.headers[&header].to_str().unwrap();
+                let forged = flip_in(value, provider.algorithm, signature_bit);
+                let mut headers = signed.headers.clone();
+                headers.insert(&header, HeaderValue::from_str(&forged).unwrap());
+                (headers, signed.body.clone())
             };
-            let forged = format!("{}{encoded}{}", &value[..at.start], &value[at.end..]);
-            let mut headers = signed.headers.clone();
-            headers.insert(&header, HeaderValue::from_str(&forged).unwrap());
             prop_assert!(
-                !signed.verifies(&headers, &signed.body),
-                "{}: a flipped signature bit verified: {}", name, forged
+                !signed.verifies(&headers, &body),
+                "{}: a flipped signature bit verified: {:?} {:?}", name, headers, body
             );
         }
     }
