@@ -52,7 +52,10 @@ fn every_provider_case_has_the_expected_outcome() {
     let mut skipped = Vec::new();
     let mut failures = Vec::new();
     let mut total = 0;
-    println!("{:<14} {:>8} {:>8}", "provider", "accepted", "refused");
+    println!(
+        "{:<14} {:>5} {:>8} {:>7} {:>6} {:>9}",
+        "provider", "cases", "accepted", "refused", "passed", "divergent"
+    );
     for file in conformance::providers() {
         if let Some(reason) = file.unsupported() {
             println!("{:<14} skipped: {reason}", file.provider);
@@ -64,13 +67,21 @@ fn every_provider_case_has_the_expected_outcome() {
             .iter()
             .filter(|case| matches!(case.expect, Expect::Ok { .. }))
             .count();
+        let failed: Vec<_> = file
+            .cases
+            .iter()
+            .filter_map(|case| case.check().err())
+            .collect();
+        let cases = file.cases.len();
         println!(
-            "{:<14} {accepted:>8} {:>8}",
+            "{:<14} {cases:>5} {accepted:>8} {:>7} {:>6} {:>9}",
             file.provider,
-            file.cases.len() - accepted
+            cases - accepted,
+            cases - failed.len(),
+            failed.len(),
         );
-        total += file.cases.len();
-        failures.extend(file.cases.iter().filter_map(|case| case.check().err()));
+        total += cases;
+        failures.extend(failed);
     }
     println!("{total} cases run; skipped: {skipped:?}");
     assert!(skipped.is_empty(), "skipped: {skipped:?}");
