@@ -428,8 +428,8 @@ impl Case {
         }
     }
 
-    /// Checks everything but the scheme, which a provider file may name before this
-    /// crate knows it.
+    /// Checks everything but the scheme: a provider file may name one this crate
+    /// does not know ([`ProviderCases::unsupported`]).
     fn validate(&self) -> Result<(), InvalidCase> {
         match (&self.body, &self.body_base64) {
             (Some(_), None) => {}
