@@ -9,11 +9,14 @@ use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
 use serde_json::Value;
+use sha2::Digest as _;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use webhook_signature::scheme::Scheme;
+use webhook_signature::scheme::{Mailgun, Scheme, SignRequest};
 use webhook_signature::{ConfigError, SignError, Signer};
 use zeroize::Zeroizing;
+
+use crate::TestKeyPair;
 
 /// The current Unix time in seconds.
 pub(crate) fn unix_now() -> i64 {
@@ -161,7 +164,8 @@ impl fmt::Display for InvalidCreated {
 
 impl std::error::Error for InvalidCreated {}
 
-/// A webhook event as a sender would post it: `{"id", "type", "created", "data"}`.
+/// A webhook event as a sender would post it: `{"id", "type", "created", "data"}`,
+/// then any further [`member`](Self::member)s.
 ///
 /// The fields are public to read; the methods of the same names set them. The id is
 /// generated ([`generate_id`]) and `created` is now unless set.
@@ -180,6 +184,10 @@ impl std::error::Error for InvalidCreated {}
 /// );
 /// assert_eq!(event.to_json()["data"]["amount"], 1200);
 /// assert!(MockEvent::new("ping").id.starts_with("evt_"));
+///
+/// // Linear's envelope carries the time it signs in the body.
+/// let linear = event.member("webhookTimestamp", json!(1_700_000_000_000_i64));
+/// assert!(linear.body().ends_with(br#","webhookTimestamp":1700000000000}"#));
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct MockEvent {
@@ -191,6 +199,8 @@ pub struct MockEvent {
     pub created: Created,
     /// The payload (`data`).
     pub data: Value,
+    /// Further top-level members, after `data`, in the order added.
+    pub members: Vec<(String, Value)>,
 }
 
 impl MockEvent {
@@ -201,6 +211,7 @@ impl MockEvent {
             event_type: event_type.into(),
             created: Created::now(),
             data: Value::Object(serde_json::Map::new()),
+            members: Vec::new(),
         }
     }
 
@@ -232,36 +243,70 @@ impl MockEvent {
         self
     }
 
+    /// Adds a top-level member after `data`, for a provider whose envelope carries
+    /// more, such as Linear's `webhookTimestamp` (Unix milliseconds), which its
+    /// scheme reads as the signed time. A member of the same name is replaced.
+    #[must_use]
+    pub fn member(mut self, name: impl Into<String>, value: Value) -> Self {
+        let name = name.into();
+        self.members.retain(|(existing, _)| *existing != name);
+        self.members.push((name, value));
+        self
+    }
+
     /// The envelope as a JSON value.
     pub fn to_json(&self) -> Value {
-        serde_json::json!({
+        let mut json = serde_json::json!({
             "id": self.id,
             "type": self.event_type,
             "created": self.created.to_json(),
             "data": self.data,
-        })
+        });
+        for (name, value) in &self.members {
+            json[name] = value.clone();
+        }
+        json
     }
 
     /// The envelope as the compact JSON body a sender posts, members in the order
-    /// `id`, `type`, `created`, `data`.
+    /// `id`, `type`, `created`, `data`, then the [`member`](Self::member)s.
     pub fn body(&self) -> Bytes {
         let text = |value: &Value| serde_json::to_string(value).expect("a JSON value serializes");
-        Bytes::from(format!(
-            r#"{{"id":{},"type":{},"created":{},"data":{}}}"#,
+        let mut body = format!(
+            r#"{{"id":{},"type":{},"created":{},"data":{}"#,
             text(&Value::from(self.id.as_str())),
             text(&Value::from(self.event_type.as_str())),
             text(&self.created.to_json()),
             text(&self.data),
-        ))
+        );
+        for (name, value) in &self.members {
+            body.push(',');
+            body.push_str(&text(&Value::from(name.as_str())));
+            body.push(':');
+            body.push_str(&text(value));
+        }
+        body.push('}');
+        Bytes::from(body)
     }
 
     /// Starts a signed delivery of this event under `scheme` with `secret` (decoded as
     /// the scheme requires: `whsec_<base64>` for Standard Webhooks), timestamped now.
     pub fn sign(self, scheme: impl Scheme, secret: &str) -> MockDelivery {
+        self.deliver(scheme, Key::Secret(Zeroizing::new(secret.to_owned())))
+    }
+
+    /// Starts a delivery signed with a private key, for a scheme with asymmetric
+    /// signatures (Discord, SendGrid): the key in a form the scheme reads, such as a
+    /// [`TestKeyPair`]'s. Timestamped now.
+    pub fn sign_with_private_key(self, scheme: impl Scheme, private_key: &str) -> MockDelivery {
+        self.deliver(scheme, Key::Private(Zeroizing::new(private_key.to_owned())))
+    }
+
+    fn deliver(self, scheme: impl Scheme, key: Key) -> MockDelivery {
         MockDelivery {
             event: self,
             scheme: Arc::new(scheme),
-            secret: Zeroizing::new(secret.to_owned()),
+            key,
             timestamp: unix_now(),
             shift: 0,
             corrupt: false,
@@ -276,7 +321,17 @@ impl MockEvent {
 ///
 /// Options make the negative cases a receiver must refuse:
 /// [`corrupt_signature`](Self::corrupt_signature),
-/// [`shift_timestamp`](Self::shift_timestamp) and [`with_secret`](Self::with_secret).
+/// [`shift_timestamp`](Self::shift_timestamp), [`with_secret`](Self::with_secret) and
+/// [`with_private_key`](Self::with_private_key).
+///
+/// A scheme that signs the URL (Square, HubSpot, Twilio) signs the [`uri`](Self::uri),
+/// which must then be absolute: the URL the provider calls. The receiver's verifier
+/// joins its [public URL](webhook_signature::VerifierBuilder::public_url) with the
+/// request's path and query. Two providers carry their signature outside the headers,
+/// and the delivery does as they do: Twilio covers a JSON body by its SHA-256 in the
+/// URL's `bodySHA256` query parameter, added to the URI; Mailgun signs a timestamp
+/// and a token (the event id) in a `signature` object of the body, added to the
+/// envelope.
 ///
 /// ```
 /// use http::Request;
@@ -299,10 +354,33 @@ impl MockEvent {
 /// assert_eq!(request.uri(), "/hooks/stripe");
 /// assert_eq!(request.headers()["content-type"], "application/json");
 /// ```
+///
+/// A scheme that signs the URL:
+///
+/// ```
+/// use bytes::Bytes;
+/// use http::Request;
+/// use webhook_signature::{Verifier, scheme::by_name};
+/// use webhook_testing::MockEvent;
+///
+/// let verifier = Verifier::builder(by_name("square").unwrap())
+///     .secret("k1", "signature-key")
+///     .public_url("https://hooks.example.com")
+///     .build()
+///     .unwrap();
+/// let request: Request<String> = MockEvent::new("payment.updated")
+///     .sign(by_name("square").unwrap(), "signature-key")
+///     .uri("https://hooks.example.com/webhooks/square?shop=1")
+///     .request()
+///     .unwrap();
+/// let body = Bytes::from(request.body().clone());
+/// let verified = verifier.verify_request(request.method(), Some(request.uri()), request.headers(), &body);
+/// assert_eq!(verified.unwrap().key_id().as_str(), "k1");
+/// ```
 pub struct MockDelivery {
     event: MockEvent,
     scheme: Arc<dyn Scheme>,
-    secret: Zeroizing<String>,
+    key: Key,
     timestamp: i64,
     shift: i64,
     corrupt: bool,
@@ -334,7 +412,15 @@ impl MockDelivery {
     /// Signs with `secret` instead: a sender who does not hold the receiver's key.
     #[must_use]
     pub fn with_secret(mut self, secret: &str) -> Self {
-        self.secret = Zeroizing::new(secret.to_owned());
+        self.key = Key::Secret(Zeroizing::new(secret.to_owned()));
+        self
+    }
+
+    /// Signs with the private key `private_key` instead, for a scheme with asymmetric
+    /// signatures: a sender who does not hold the receiver's key pair.
+    #[must_use]
+    pub fn with_private_key(mut self, private_key: &str) -> Self {
+        self.key = Key::Private(Zeroizing::new(private_key.to_owned()));
         self
     }
 
@@ -348,7 +434,9 @@ impl MockDelivery {
     }
 
     /// The request target (default `/webhooks`): a path, or an absolute URL for an
-    /// HTTP client. An invalid one is reported by [`request`](Self::request).
+    /// HTTP client or a scheme that signs the URL. An invalid one is reported by
+    /// [`request`](Self::request), and by every rendering for a scheme that signs the
+    /// URL.
     #[must_use]
     pub fn uri<U>(mut self, uri: U) -> Self
     where
@@ -372,9 +460,17 @@ impl MockDelivery {
         self.timestamp.saturating_add(self.shift)
     }
 
-    /// The body: [`MockEvent::body`].
+    /// The body: [`MockEvent::body`], with the `signature` object for Mailgun (its
+    /// signature [corrupted](Self::corrupt_signature) when asked).
     pub fn body(&self) -> Bytes {
-        self.event.body()
+        let body = self.body_with(&self.key);
+        if !(self.corrupt && matches!(self.carrier(), Carrier::Body)) {
+            return body;
+        }
+        self.probes()
+            .iter()
+            .find_map(|probe| corrupt_first_difference(&body, &self.body_with(probe)))
+            .map_or(body, Bytes::from)
     }
 
     /// The request headers: the scheme's signature headers, `Content-Type:
@@ -393,7 +489,7 @@ impl MockDelivery {
     /// body type built from a `String` (`String`, `Bytes`, `Full<Bytes>`,
     /// `axum::body::Body`, ...).
     pub fn request<B: From<String>>(&self) -> Result<Request<B>, MockError> {
-        let uri = self.uri.clone().map_err(MockError::InvalidUri)?;
+        let uri = self.target().map_err(MockError::InvalidUri)?;
         let body = self.body();
         let headers = self.headers_for(&body)?;
         let text = String::from_utf8(body.to_vec()).expect("serde_json writes UTF-8");
@@ -404,18 +500,84 @@ impl MockDelivery {
         Ok(request)
     }
 
-    fn sign_with(&self, secret: &str, body: &[u8]) -> Result<HeaderMap, MockError> {
-        let signer = Signer::new(self.scheme.clone(), secret).map_err(MockError::Secret)?;
-        signer
-            .sign(body, self.signed_timestamp(), &self.event.id)
-            .map_err(MockError::Header)
+    /// Where the signature travels.
+    fn carrier(&self) -> Carrier {
+        match self.scheme.name() {
+            "mailgun" => Carrier::Body,
+            "twilio" => Carrier::UrlHash,
+            _ => Carrier::Headers,
+        }
+    }
+
+    /// The request target: the [`uri`](Self::uri), with `bodySHA256` in its query
+    /// for a scheme that covers the body that way.
+    fn target(&self) -> Result<Uri, String> {
+        let uri = self.uri.clone()?;
+        if !matches!(self.carrier(), Carrier::UrlHash) {
+            return Ok(uri);
+        }
+        let hash = hex::encode(sha2::Sha256::digest(self.event.body()));
+        let separator = if uri.query().is_some() { '&' } else { '?' };
+        format!("{uri}{separator}bodySHA256={hash}")
+            .parse()
+            .map_err(|error: http::uri::InvalidUri| error.to_string())
+    }
+
+    /// The body as signed with `key`: the event's, with the signature inside for a
+    /// scheme that carries it there.
+    fn body_with(&self, key: &Key) -> Bytes {
+        match (self.carrier(), key) {
+            (Carrier::Body, Key::Secret(secret)) => {
+                let timestamp = self.signed_timestamp().to_string();
+                let token = &self.event.id;
+                let signature = Mailgun::signature(secret, &timestamp, token);
+                let object = serde_json::json!({
+                    "timestamp": timestamp,
+                    "token": token,
+                    "signature": signature,
+                });
+                self.event.clone().member("signature", object).body()
+            }
+            _ => self.event.body(),
+        }
+    }
+
+    fn sign_with(&self, key: &Key, body: &[u8]) -> Result<HeaderMap, MockError> {
+        let signer = match key {
+            Key::Secret(secret) => Signer::new(self.scheme.clone(), secret),
+            Key::Private(private_key) => Signer::with_private_key(self.scheme.clone(), private_key),
+        }
+        .map_err(MockError::Secret)?;
+        if matches!(self.carrier(), Carrier::Body) {
+            return Ok(HeaderMap::new());
+        }
+        let url = match self.target() {
+            Ok(uri) if uri.scheme().is_some() => Some(uri.to_string()),
+            Ok(_) => None,
+            Err(reason) if self.scheme.signs_url() => return Err(MockError::InvalidUri(reason)),
+            Err(_) => None,
+        };
+        let mut request = SignRequest::new(body, self.signed_timestamp(), &self.event.id);
+        if let Some(url) = &url {
+            request = request.with_url(url);
+        }
+        signer.sign_request(&request).map_err(|error| match error {
+            SignError::Unsupported { .. } => MockError::Unsupported(error),
+            error => MockError::Header(error),
+        })
     }
 
     fn headers_for(&self, body: &[u8]) -> Result<HeaderMap, MockError> {
-        let mut headers = self.sign_with(&self.secret, body)?;
+        let mut headers = self.sign_with(&self.key, body)?;
         if self.corrupt {
-            let (name, value) = self.corrupted(&headers, body)?;
-            headers.insert(name, value);
+            if matches!(self.carrier(), Carrier::Body) {
+                if body == self.body_with(&self.key) {
+                    return Err(MockError::CannotCorrupt);
+                }
+            } else {
+                let (name, value) = self.corrupted(&headers, body)?;
+                headers.insert(name, value);
+            }
         }
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         for (name, value) in &self.extra {
@@ -425,28 +587,24 @@ impl MockDelivery {
     }
 
     /// Finds the signature by signing the same content with another key: the header
-    /// value that changes holds it, and the first character that changes is inside
-    /// the tag. That character is swapped for `0` (or `A`), which is hex in either case
-    /// and base64 whose low bits are zero, so the result stays well formed.
+    /// value that changes holds it, and [`corrupt_first_difference`] changes it.
     fn corrupted(
         &self,
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<(HeaderName, HeaderValue), MockError> {
-        for probe in PROBE_SECRETS {
-            let Ok(other) = self.sign_with(probe, body) else {
+        for probe in self.probes() {
+            let Ok(other) = self.sign_with(&probe, body) else {
                 continue;
             };
             for (name, value) in headers {
                 let Some(other) = other.get(name) else {
                     continue;
                 };
-                let (ours, theirs) = (value.as_bytes(), other.as_bytes());
-                let Some(at) = ours.iter().zip(theirs).position(|(a, b)| a != b) else {
+                let Some(changed) = corrupt_first_difference(value.as_bytes(), other.as_bytes())
+                else {
                     continue;
                 };
-                let mut changed = ours.to_vec();
-                changed[at] = if changed[at] == b'0' { b'A' } else { b'0' };
                 let value = HeaderValue::from_bytes(&changed)
                     .map_err(|error| MockError::Header(error.into()))?;
                 return Ok((name.clone(), value));
@@ -454,21 +612,80 @@ impl MockDelivery {
         }
         Err(MockError::CannotCorrupt)
     }
+
+    /// Other keys of the same kind as the delivery's, to sign with and see which
+    /// header changes: two secrets, or two private keys of the delivery key's
+    /// algorithm.
+    fn probes(&self) -> Vec<Key> {
+        match &self.key {
+            Key::Secret(_) => PROBE_SECRETS
+                .iter()
+                .map(|secret| Key::Secret(Zeroizing::new((*secret).to_owned())))
+                .collect(),
+            Key::Private(private_key) => {
+                let Ok(key) = self.scheme.decode_private_key(private_key) else {
+                    return Vec::new();
+                };
+                PROBE_KEY_PAIRS
+                    .iter()
+                    .filter_map(|index| TestKeyPair::new(key.algorithm(), *index))
+                    .map(|pair| Key::Private(Zeroizing::new(pair.private_key().to_owned())))
+                    .collect()
+            }
+        }
+    }
 }
 
-/// Secrets signed with to find the signature header; valid for every built-in scheme
-/// (`whsec_<base64>` is also plain text to the others).
-const PROBE_SECRETS: [&str; 2] = [
+/// `ours` with the first byte that differs from `theirs` swapped for `0` (or `A`): two
+/// signatures under different keys first differ inside the tag, and `0` and `A` are
+/// hex in either case and base64 whose low bits are zero, so the result stays well
+/// formed. `None` when they do not differ.
+fn corrupt_first_difference(ours: &[u8], theirs: &[u8]) -> Option<Vec<u8>> {
+    let at = ours.iter().zip(theirs).position(|(a, b)| a != b)?;
+    let mut changed = ours.to_vec();
+    changed[at] = if changed[at] == b'0' { b'A' } else { b'0' };
+    Some(changed)
+}
+
+/// Where a scheme's signature travels.
+enum Carrier {
+    /// In headers.
+    Headers,
+    /// Inside the body (Mailgun's `signature` object).
+    Body,
+    /// In headers, covering a JSON body by its hash in the URL (Twilio's
+    /// `bodySHA256`).
+    UrlHash,
+}
+
+/// What a [`MockDelivery`] signs with.
+enum Key {
+    /// A shared secret.
+    Secret(Zeroizing<String>),
+    /// A private key, for schemes with asymmetric signatures.
+    Private(Zeroizing<String>),
+}
+
+/// Secrets signed with to find the signature header: `whsec_<base64>`, which every
+/// built-in HMAC scheme reads, then plain text, for a scheme that treats the two
+/// forms differently.
+const PROBE_SECRETS: [&str; 4] = [
     "whsec_Y29ycnVwdGlvbi1wcm9iZS1vbmU=",
     "whsec_Y29ycnVwdGlvbi1wcm9iZS10d28=",
+    "corruption-probe-one",
+    "corruption-probe-two",
 ];
+
+/// The [`TestKeyPair`]s signed with to find the signature header of an asymmetric
+/// scheme: numbers far from the low ones a test gives its own keys.
+const PROBE_KEY_PAIRS: [u8; 2] = [0xa1, 0xa2];
 
 impl fmt::Debug for MockDelivery {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MockDelivery")
             .field("event", &self.event)
             .field("scheme", &self.scheme.name())
-            .field("secret", &"<redacted>")
+            .field("key", &"<redacted>")
             .field("timestamp", &self.timestamp)
             .field("shift", &self.shift)
             .field("corrupt", &self.corrupt)
@@ -482,11 +699,15 @@ impl fmt::Debug for MockDelivery {
 #[non_exhaustive]
 pub enum MockError {
     /// The scheme refused the secret (empty, or not `whsec_<base64>` for Standard
-    /// Webhooks).
+    /// Webhooks) or the private key (not one it reads, or it signs with secrets).
     Secret(ConfigError),
     /// The event id cannot be signed: a verifier would read it back differently, or
     /// it cannot be sent in a header.
     Header(SignError),
+    /// The scheme cannot sign this delivery: it signs the URL and the
+    /// [`uri`](MockDelivery::uri) is a path, not an absolute URL; or the key is not of
+    /// the kind the scheme signs with.
+    Unsupported(SignError),
     /// No signature header could be found to corrupt: the scheme's signature did not
     /// change with the key.
     CannotCorrupt,
@@ -499,6 +720,7 @@ impl fmt::Display for MockError {
         match self {
             Self::Secret(error) => write!(f, "cannot sign: {error}"),
             Self::Header(_) => f.write_str("cannot sign the event id"),
+            Self::Unsupported(error) => error.fmt(f),
             Self::CannotCorrupt => {
                 f.write_str("cannot corrupt the signature: no header changes with the key")
             }
@@ -511,7 +733,7 @@ impl std::error::Error for MockError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Secret(error) => Some(error),
-            Self::Header(error) => Some(error),
+            Self::Header(error) | Self::Unsupported(error) => Some(error),
             Self::CannotCorrupt | Self::InvalidUri(_) => None,
         }
     }

@@ -1,14 +1,19 @@
 //! A test kit for webhook receivers built on the `tower-webhook` crates.
 //!
 //! - [`MockEvent`]: an event (`id`, `type`, `created`, `data`) rendered as the JSON a
-//!   sender posts, and [signed](MockEvent::sign) for any scheme and secret as an
-//!   `http::Request` or as headers and body, with the negative cases a receiver must
-//!   refuse: a [corrupted signature](MockDelivery::corrupt_signature), a
-//!   [shifted timestamp](MockDelivery::shift_timestamp), [another
-//!   secret](MockDelivery::with_secret). Signing goes through
-//!   [`webhook_signature::Signer`]: the kit computes no HMAC of its own.
+//!   sender posts, and signed for any provider as an `http::Request` or as headers
+//!   and body: [with a secret](MockEvent::sign), or [with a private
+//!   key](MockEvent::sign_with_private_key) ([`TestKeyPair`]) for Discord, SendGrid
+//!   and other asymmetric schemes, over the [URL](MockDelivery::uri) for the schemes
+//!   that sign it. With the negative cases a receiver must refuse: a [corrupted
+//!   signature](MockDelivery::corrupt_signature), a [shifted
+//!   timestamp](MockDelivery::shift_timestamp), [another
+//!   secret](MockDelivery::with_secret) or [private
+//!   key](MockDelivery::with_private_key). Signing goes through
+//!   [`webhook_signature::Signer`]: the kit computes no signature of its own.
 //! - [`conformance`]: the shared signature conformance cases (published vectors and
-//!   the attacks derived from them), with a loader and a checker.
+//!   the attacks derived from them, and each provider's SDK vectors), with a loader
+//!   and a checker.
 //! - [`send`]: call a tower service (an axum router, a layered stack) with a request
 //!   and read the whole response, in one line. With the feature `axum`,
 //!   [`TestServer`] serves a router on a loopback port.
@@ -68,11 +73,13 @@
 
 pub mod conformance;
 mod event;
+mod keys;
 mod send;
 #[cfg(feature = "axum")]
 mod server;
 
 pub use event::{Created, InvalidCreated, MockDelivery, MockError, MockEvent, generate_id};
+pub use keys::TestKeyPair;
 pub use send::{SendError, TestResponse, send, try_send};
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]

@@ -7,57 +7,111 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request};
 use http_body_util::Full;
 use serde_json::{Value, json};
+use sha2::Digest as _;
 use webhook_core::Rejection;
-use webhook_signature::scheme::{self, NAMES, Scheme};
+use webhook_signature::scheme::{self, Algorithm, Mailgun, NAMES, PROVIDERS, Provider, Scheme};
 use webhook_signature::{SignatureRejection, Verifier};
-use webhook_testing::{Created, MockDelivery, MockError, MockEvent};
+use webhook_testing::{Created, MockDelivery, MockError, MockEvent, TestKeyPair};
 
 const T: i64 = 1_700_000_000;
 const STANDARD_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+/// Where every mock delivery goes: the schemes that sign the URL sign this one.
+const URL: &str = "https://hooks.example.com/webhooks/in?shop=1";
+/// What each receiver configures as its public URL.
+const PUBLIC_URL: &str = "https://hooks.example.com";
 
-fn secret_for(scheme: &str) -> &'static str {
-    if scheme == "standard" {
-        STANDARD_SECRET
-    } else {
-        "the-right-secret"
-    }
+/// The receiver's keys, in the keyring's order, and a sender's who holds neither.
+#[derive(Clone, Copy)]
+enum Holder {
+    Old,
+    Current,
+    Stranger,
+}
+
+/// What a holder signs with and the receiver verifies with.
+enum Key {
+    Secret(&'static str),
+    Pair(TestKeyPair),
+}
+
+fn provider(name: &str) -> &'static Provider {
+    Provider::find(name).unwrap()
 }
 
 fn scheme(name: &str) -> Box<dyn Scheme> {
     scheme::by_name(name).unwrap()
 }
 
+fn key(name: &str, holder: Holder) -> Key {
+    let algorithm = provider(name).algorithm;
+    if !algorithm.is_hmac() {
+        return Key::Pair(TestKeyPair::new(algorithm, holder as u8).unwrap());
+    }
+    Key::Secret(match (name == "standard", holder) {
+        (true, Holder::Old) => "whsec_b2xkLXNlY3JldA==",
+        (true, Holder::Current) => STANDARD_SECRET,
+        (true, Holder::Stranger) => "whsec_YW5vdGhlciBrZXk=",
+        (false, Holder::Old) => "old",
+        (false, Holder::Current) => "the-right-secret",
+        (false, Holder::Stranger) => "another key",
+    })
+}
+
 fn verifier(name: &str) -> Verifier {
-    Verifier::builder(scheme(name))
-        .secret(
-            "old",
-            if name == "standard" {
-                "whsec_b2xkLXNlY3JldA=="
-            } else {
-                "old"
-            },
-        )
-        .secret("current", secret_for(name))
+    let mut builder = Verifier::builder(scheme(name));
+    for (key_id, holder) in [("old", Holder::Old), ("current", Holder::Current)] {
+        builder = match key(name, holder) {
+            Key::Secret(secret) => builder.secret(key_id, secret),
+            Key::Pair(pair) => builder.public_key(key_id, pair.public_key()),
+        };
+    }
+    builder
+        .public_url(PUBLIC_URL)
         .clock(|| UNIX_EPOCH + Duration::from_secs(T as u64))
         .build()
         .unwrap()
 }
 
-fn delivery(name: &str) -> MockDelivery {
+fn event() -> MockEvent {
     MockEvent::new("payout.completed")
         .id("evt_42")
         .created(T - 10)
         .data(json!({"payout_id": "po_1", "amount": 1200}))
-        .sign(scheme(name), secret_for(name))
-        .timestamp(T)
 }
 
+/// The event signed by `holder` for provider `name`, at `T`, to [`URL`].
+fn signed_by(name: &str, holder: Holder) -> MockDelivery {
+    signed(name, holder, event())
+}
+
+fn signed(name: &str, holder: Holder, mut event: MockEvent) -> MockDelivery {
+    if name == "linear" {
+        // Linear sends the time it signs in the body, not in a header.
+        event = event.member("webhookTimestamp", json!(T * 1000));
+    }
+    let delivery = match key(name, holder) {
+        Key::Secret(secret) => event.sign(scheme(name), secret),
+        Key::Pair(pair) => event.sign_with_private_key(scheme(name), pair.private_key()),
+    };
+    delivery.timestamp(T).uri(URL)
+}
+
+fn delivery(name: &str) -> MockDelivery {
+    signed_by(name, Holder::Current)
+}
+
+/// Verifies the request `delivery` renders, as a receiver would.
 fn verify(
     name: &str,
     delivery: &MockDelivery,
 ) -> Result<webhook_core::VerifiedDelivery, SignatureRejection> {
-    let (headers, body) = delivery.parts().unwrap();
-    verifier(name).verify(&headers, &body)
+    let request: Request<Bytes> = delivery.request().unwrap();
+    verifier(name).verify_request(
+        request.method(),
+        Some(request.uri()),
+        request.headers(),
+        request.body(),
+    )
 }
 
 #[test]
@@ -127,90 +181,174 @@ fn created_accepts_unix_seconds_or_rfc3339_and_goes_back_in_the_same_form() {
 }
 
 #[test]
-fn a_signed_delivery_verifies_for_every_scheme() {
+fn a_signed_delivery_verifies_for_every_provider() {
     for name in NAMES {
         let delivery = delivery(name);
         let verified = verify(name, &delivery).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(verified.key_id().as_str(), "current", "{name}");
-        assert_eq!(verified.body(), &delivery.event().body(), "{name}");
-        let carries_id = matches!(*name, "github" | "shopify" | "standard");
+        assert_eq!(verified.scheme(), *name);
+        assert_eq!(verified.body(), &delivery.body(), "{name}");
+        // An id sent in a header is the delivery's event id; an id the scheme reads
+        // from the body is absent from the mock's envelope.
+        let headers = delivery.headers().unwrap();
+        let sends_id = headers.values().any(|value| value == "evt_42");
+        assert_eq!(verified.event_id(), sends_id.then_some("evt_42"), "{name}");
+        assert!(
+            matches!(verified.timestamp(), None | Some(T)),
+            "{name}: {:?}",
+            verified.timestamp()
+        );
+    }
+    // The original six, exactly.
+    for name in ["hopnow", "github", "stripe", "standard", "slack", "shopify"] {
+        let verified = verify(name, &delivery(name)).unwrap();
+        let carries_id = matches!(name, "github" | "shopify" | "standard");
         assert_eq!(
             verified.event_id(),
             carries_id.then_some("evt_42"),
             "{name}"
         );
-        let signs_time = matches!(*name, "stripe" | "slack" | "standard");
+        let signs_time = matches!(name, "stripe" | "slack" | "standard");
         assert_eq!(verified.timestamp(), signs_time.then_some(T), "{name}");
+    }
+}
+
+#[test]
+fn every_provider_s_signature_is_in_its_header() {
+    for provider in PROVIDERS {
+        // In the provider's header, or in the body for Mailgun.
+        let (headers, body) = delivery(provider.name).parts().unwrap();
+        if provider.signature_header == "body" {
+            let body: Value = serde_json::from_slice(&body).unwrap();
+            assert!(body["signature"]["signature"].is_string(), "{body}");
+            continue;
+        }
+        assert!(
+            headers.contains_key(provider.signature_header),
+            "{}: {headers:?}",
+            provider.name
+        );
+    }
+}
+
+/// The providers whose signature covers no body: GitLab's secret token, and
+/// Mailgun's signature over a timestamp and token.
+const SIGN_NO_BODY: &[&str] = &["gitlab", "mailgun"];
+
+#[test]
+fn a_tampered_body_is_refused_for_every_provider_that_signs_it() {
+    for name in NAMES {
+        // A scheme that signs the body signs another body differently.
+        let other = signed(
+            name,
+            Holder::Current,
+            event().data(json!({"payout_id": "po_2"})),
+        );
+        if other.headers().unwrap() == delivery(name).headers().unwrap() {
+            assert!(SIGN_NO_BODY.contains(name), "{name} signs no body");
+            let tampered = verify(name, &other).unwrap();
+            assert_eq!(tampered.body(), &other.body(), "{name}: signs no body");
+            continue;
+        }
+        let request: Request<Bytes> = delivery(name).request().unwrap();
+        let (parts, body) = request.into_parts();
+        let tampered = String::from_utf8(body.to_vec())
+            .unwrap()
+            .replace("po_1", "po_2");
+        assert_ne!(tampered.as_bytes(), &body[..]);
+        let error = verifier(name)
+            .verify_request(
+                &parts.method,
+                Some(&parts.uri),
+                &parts.headers,
+                &Bytes::from(tampered),
+            )
+            .unwrap_err();
+        assert_eq!(
+            (error.status().as_u16(), error.code()),
+            (401, "signature_mismatch"),
+            "{name}: {error}"
+        );
     }
 }
 
 #[test]
 fn a_corrupted_signature_is_well_formed_but_matches_no_key() {
     for name in NAMES {
-        let valid = delivery(name).headers().unwrap();
+        let (valid, valid_body) = delivery(name).parts().unwrap();
         let corrupted = delivery(name).corrupt_signature();
-        let headers = corrupted.headers().unwrap();
+        let (headers, body) = corrupted.parts().unwrap();
         let error = verify(name, &corrupted).unwrap_err();
         assert_eq!(
             (error.status().as_u16(), error.code()),
             (401, "signature_mismatch"),
             "{name}: {error}"
         );
-        // Exactly one header differs, in exactly one character.
+        // Exactly one place differs, in exactly one character: the provider's
+        // signature header, or the body for Mailgun.
         let differing: Vec<_> = headers
             .iter()
             .filter(|(header, value)| valid.get(*header) != Some(*value))
+            .map(|(header, value)| (header.as_str(), value.as_bytes(), valid[header].as_bytes()))
+            .chain((body != valid_body).then_some(("body", &body[..], &valid_body[..])))
             .collect();
         assert_eq!(differing.len(), 1, "{name}: {headers:?}");
-        let (header, value) = differing[0];
-        let original = valid[header].as_bytes();
+        let (place, value, original) = differing[0];
+        assert_eq!(place, provider(name).signature_header, "{name}");
         assert_eq!(value.len(), original.len(), "{name}");
-        let changes = value
-            .as_bytes()
-            .iter()
-            .zip(original)
-            .filter(|(a, b)| a != b)
-            .count();
+        let changes = value.iter().zip(original).filter(|(a, b)| a != b).count();
         assert_eq!(changes, 1, "{name}");
     }
 }
 
 #[test]
 fn a_shifted_timestamp_is_refused_beyond_the_tolerance_in_both_directions() {
-    for name in ["stripe", "slack", "standard"] {
-        for shift in [-300, 300] {
+    let mut timed = Vec::new();
+    for name in NAMES {
+        // The providers that send the time they sign (in a header, or in the body
+        // for Mailgun).
+        let sent = delivery(name).parts().unwrap();
+        if delivery(name).shift_timestamp(1).parts().unwrap() == sent {
+            continue;
+        }
+        timed.push(*name);
+        let tolerance = verifier(name).tolerance().as_secs() as i64;
+        for shift in [-tolerance, tolerance] {
             verify(name, &delivery(name).shift_timestamp(shift))
                 .unwrap_or_else(|e| panic!("{name} {shift}: {e}"));
         }
-        for shift in [-301, 301] {
+        for shift in [-tolerance - 1, tolerance + 1] {
             let shifted = delivery(name).shift_timestamp(shift);
             assert_eq!(shifted.signed_timestamp(), T + shift);
             let error = verify(name, &shifted).unwrap_err();
             assert_eq!(error.code(), "timestamp_out_of_tolerance", "{name} {shift}");
         }
     }
+    for name in [
+        "stripe", "slack", "standard", "paddle", "twitch", "hubspot", "discord", "sendgrid",
+        "mailgun",
+    ] {
+        assert!(timed.contains(&name), "{name}: {timed:?}");
+    }
     // Schemes without a signed timestamp ignore it.
     verify("github", &delivery("github").shift_timestamp(-100_000)).unwrap();
 }
 
 #[test]
-fn another_secret_is_refused() {
+fn another_key_is_refused_and_the_previous_one_still_verifies() {
     for name in NAMES {
-        let other = if *name == "standard" {
-            "whsec_YW5vdGhlciBrZXk="
-        } else {
-            "another key"
-        };
-        let error = verify(name, &delivery(name).with_secret(other)).unwrap_err();
+        let error = verify(name, &signed_by(name, Holder::Stranger)).unwrap_err();
         assert_eq!(error.code(), "signature_mismatch", "{name}");
-        // The previous secret of the keyring still verifies, under its own key id.
-        let old = if *name == "standard" {
-            "whsec_b2xkLXNlY3JldA=="
-        } else {
-            "old"
-        };
-        let verified = verify(name, &delivery(name).with_secret(old)).unwrap();
+        // The previous key of the keyring still verifies, under its own key id.
+        let verified = verify(name, &signed_by(name, Holder::Old)).unwrap();
         assert_eq!(verified.key_id().as_str(), "old", "{name}");
+        // The same, by switching the key of a delivery.
+        let switched = match key(name, Holder::Stranger) {
+            Key::Secret(secret) => delivery(name).with_secret(secret),
+            Key::Pair(pair) => delivery(name).with_private_key(pair.private_key()),
+        };
+        let error = verify(name, &switched).unwrap_err();
+        assert_eq!(error.code(), "signature_mismatch", "{name}");
     }
 }
 
@@ -249,6 +387,31 @@ fn the_request_is_a_json_post_for_any_body_type() {
     assert_eq!(request.body(), &delivery.body().to_vec());
 }
 
+/// Twilio covers a JSON body by its SHA-256 in the URL; Mailgun signs inside the body.
+#[test]
+fn deliveries_carry_the_signature_where_their_provider_does() {
+    let twilio = delivery("twilio");
+    let request: Request<Bytes> = twilio.request().unwrap();
+    let hash = hex::encode(sha2::Sha256::digest(request.body()));
+    assert_eq!(
+        request.uri().to_string(),
+        format!("{URL}&bodySHA256={hash}")
+    );
+    assert_eq!(request.headers()["content-type"], "application/json");
+    assert!(request.headers().contains_key("x-twilio-signature"));
+
+    let mailgun = delivery("mailgun");
+    let (headers, body) = mailgun.parts().unwrap();
+    assert_eq!(headers.len(), 1, "only Content-Type: {headers:?}");
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["id"], "evt_42");
+    assert_eq!(body["signature"]["timestamp"], T.to_string());
+    assert_eq!(body["signature"]["token"], "evt_42");
+    let expected = Mailgun::signature("the-right-secret", &T.to_string(), "evt_42");
+    assert_eq!(body["signature"]["signature"], expected.as_str());
+    assert_eq!(mailgun.request::<String>().unwrap().uri(), URL);
+}
+
 #[test]
 fn rendering_errors_are_reported() {
     let bad_secret = MockEvent::new("ping").sign(scheme("standard"), "whsec_not base64!");
@@ -275,6 +438,67 @@ fn rendering_errors_are_reported() {
         bad_uri.parts().is_ok(),
         "the URI only matters for a request"
     );
+    // ... and for a scheme that signs it.
+    let error = delivery("square").uri("not a uri").parts().unwrap_err();
+    assert!(matches!(error, MockError::InvalidUri(_)), "{error:?}");
+
+    // A scheme that signs the URL needs an absolute one.
+    let error = delivery("square").uri("/webhooks").parts().unwrap_err();
+    assert!(matches!(error, MockError::Unsupported(_)), "{error:?}");
+    assert!(error.to_string().contains("signs the URL"), "{error}");
+
+    // The key must be of the kind the scheme signs with.
+    let pair = TestKeyPair::new(Algorithm::Ed25519, 0).unwrap();
+    let error = MockEvent::new("ping")
+        .sign_with_private_key(scheme("github"), pair.private_key())
+        .parts()
+        .unwrap_err();
+    assert!(matches!(error, MockError::Secret(_)), "{error:?}");
+    let error = MockEvent::new("ping")
+        .sign(scheme("discord"), "a shared secret")
+        .parts()
+        .unwrap_err();
+    assert!(matches!(error, MockError::Secret(_)), "{error:?}");
+}
+
+#[test]
+fn test_key_pairs_are_fixed_distinct_and_in_the_providers_forms() {
+    for algorithm in [Algorithm::Ed25519, Algorithm::EcdsaP256Sha256] {
+        let pair = TestKeyPair::new(algorithm, 0).unwrap();
+        let again = TestKeyPair::new(algorithm, 0).unwrap();
+        assert_eq!(pair.public_key(), again.public_key());
+        assert_eq!(pair.private_key(), again.private_key());
+        assert_eq!(pair.algorithm(), algorithm);
+        let other = TestKeyPair::new(algorithm, 1).unwrap();
+        assert_ne!(pair.public_key(), other.public_key());
+        // Every number makes a valid pair, the P-256 scalar included.
+        for index in [2, 0x7f, 0xfe, 0xff] {
+            assert!(TestKeyPair::new(algorithm, index).is_some(), "{index}");
+        }
+    }
+    // Discord shows 64 hex characters; SendGrid base64 DER SubjectPublicKeyInfo.
+    let ed25519 = TestKeyPair::new(Algorithm::Ed25519, 0).unwrap();
+    assert!(ed25519.public_key().bytes().all(|b| b.is_ascii_hexdigit()));
+    assert_eq!(ed25519.public_key().len(), 64);
+    let p256 = TestKeyPair::new(Algorithm::EcdsaP256Sha256, 0).unwrap();
+    assert!(
+        p256.public_key()
+            .starts_with("MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE"),
+        "{}",
+        p256.public_key()
+    );
+    for name in ["discord", "sendgrid"] {
+        let pair = TestKeyPair::new(provider(name).algorithm, 0).unwrap();
+        scheme(name).decode_public_key(pair.public_key()).unwrap();
+        scheme(name).decode_private_key(pair.private_key()).unwrap();
+    }
+    for algorithm in [
+        Algorithm::HmacSha1,
+        Algorithm::HmacSha256,
+        Algorithm::HmacSha512,
+    ] {
+        assert!(TestKeyPair::new(algorithm, 0).is_none());
+    }
 }
 
 #[test]
@@ -286,4 +510,13 @@ fn debug_output_never_shows_the_secret() {
         text.contains("<redacted>") && text.contains("hopnow"),
         "{text}"
     );
+
+    let pair = TestKeyPair::new(Algorithm::Ed25519, 0).unwrap();
+    let delivery =
+        MockEvent::new("ping").sign_with_private_key(scheme("discord"), pair.private_key());
+    for text in [format!("{delivery:?}"), format!("{pair:?}")] {
+        assert!(!text.contains(pair.private_key()), "{text}");
+        assert!(text.contains("<redacted>"), "{text}");
+    }
+    assert!(format!("{pair:?}").contains(pair.public_key()));
 }
