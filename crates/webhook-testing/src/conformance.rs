@@ -587,19 +587,23 @@ impl Case {
     }
 
     /// Runs the case through [`Verifier::verify_request`]: its method, URI, headers
-    /// and body.
+    /// and body. The verified delivery's event id then follows the rule the
+    /// signature layer applies ([`VerifiedDelivery::with_event_id_from_body`]): the
+    /// scheme's id, else the body's top-level `id`.
     ///
     /// # Panics
     ///
     /// As [`scheme`](Self::scheme).
     pub fn verify(&self) -> Result<Result<VerifiedDelivery, SignatureRejection>, ConfigError> {
         let verifier = self.verifier()?;
-        Ok(verifier.verify_request(
-            &self.method(),
-            self.uri().as_ref(),
-            &self.headers(),
-            &self.body(),
-        ))
+        Ok(verifier
+            .verify_request(
+                &self.method(),
+                self.uri().as_ref(),
+                &self.headers(),
+                &self.body(),
+            )
+            .map(VerifiedDelivery::with_event_id_from_body))
     }
 
     /// Runs the case and compares the outcome with [`expect`](Self::expect). A scheme

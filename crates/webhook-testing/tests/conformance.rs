@@ -10,26 +10,6 @@ use webhook_testing::conformance::{self, Case, Expect};
 /// does, by the engine's cause. Each must still fail, so the list shrinks as the
 /// engine follows the SDKs.
 const DIVERGENT: &[&str] = &[
-    // The engine reads no event id for these providers; the SDK cases name the body's.
-    "discord: application command",
-    "discord: interactions PING, answered with PONG",
-    "discord: non-ASCII body, signed as UTF-8 bytes",
-    "discord: two keys, the second matches",
-    "discord: uppercase hex signature",
-    "discord: timestamp exactly at the tolerance",
-    "intercom: computed vector over the docs' example body",
-    "intercom: rotation, the second key matches",
-    "intercom: an old notification still verifies (nothing time-bound is signed)",
-    "mux: computed event",
-    "mux: two keys, the second matches",
-    "square: published SDK vector",
-    "square: rotation: the second key matches",
-    "square: a week-old event still verifies (no timestamp is signed)",
-    "vercel: computed deployment.succeeded",
-    "vercel: two keys, the second matches",
-    "workos: computed event",
-    "workos: two keys, the second matches",
-    "workos: exactly 180 s old",
     // A malformed signature entry beside a valid one: the SDKs skip it, the engine
     // refuses the delivery (400 malformed_signature).
     "clerk: an invalid signature before the valid one",
@@ -43,8 +23,6 @@ const DIVERGENT: &[&str] = &[
     // The SDKs compare lowercase hex text; the engine decodes either case.
     "linear: uppercase hex",
     "paddle: uppercase hex",
-    // The SDKs read DER only; the engine also takes a 64-byte r||s signature.
-    "sendgrid: raw r||s (P1363) instead of DER",
 ];
 
 #[test]
@@ -471,18 +449,12 @@ fn a_provider_case_with_the_wrong_expectation_fails() {
     assert!(checked >= 250, "only {checked} cases checked");
 }
 
-/// The providers whose cases carry a private key in a form `Signer::with_private_key`
-/// does not read: SendGrid's is base64 DER PKCS#8 without PEM armour. Each must still
-/// fail, so the list shrinks when the form is read.
-const PRIVATE_KEY_UNREAD: &[&str] = &["sendgrid"];
-
 /// Each accepted provider case, signed again by `Signer` with the case's own key (its
 /// secret, or its private key for asymmetric schemes) at the case's clock, verifies
 /// with the key id the case names.
 #[test]
 fn accepted_provider_cases_re_signed_by_signer_verify_too() {
     let mut failures = Vec::new();
-    let mut unread = BTreeSet::new();
     for file in conformance::providers() {
         if file.unsupported().is_some() {
             continue;
@@ -512,10 +484,6 @@ fn accepted_provider_cases_re_signed_by_signer_verify_too() {
             };
             let signer = match signer {
                 Ok(signer) => signer,
-                Err(_) if PRIVATE_KEY_UNREAD.contains(&file.provider.as_str()) => {
-                    unread.insert(file.provider.clone());
-                    continue;
-                }
                 Err(error) => {
                     failures.push(format!("{}: no signer: {error}", case.name));
                     continue;
@@ -557,12 +525,4 @@ fn accepted_provider_cases_re_signed_by_signer_verify_too() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert_eq!(
-        unread,
-        PRIVATE_KEY_UNREAD
-            .iter()
-            .map(|name| name.to_string())
-            .collect(),
-        "take the providers whose keys are read now off PRIVATE_KEY_UNREAD"
-    );
 }

@@ -268,6 +268,7 @@ pub(crate) fn square() -> GenericHmac {
         name: "square",
         encoding: Encoding::Base64,
         signature: header("x-square-hmacsha256-signature", ""),
+        id: Some(Field::Json(&["event_id"])),
         content: Cow::Borrowed(&[Part::Url, Part::Body]),
         signed_content: "`<notification URL><body>`, keyed with the signature key",
         ..body_hex()
