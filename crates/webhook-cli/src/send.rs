@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use http::header::CONTENT_TYPE;
 use http::uri::Scheme as UriScheme;
-use http::{HeaderMap, Request, StatusCode, Uri};
+use http::{HeaderMap, HeaderValue, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -16,11 +17,12 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 use webhook_signature::Signer;
-use webhook_testing::{Created, MockDelivery, MockEvent};
+use webhook_signature::scheme::SignRequest;
+use webhook_testing::{Created, MockEvent};
 
 use crate::cli::{SchemeArg, SendArgs};
-use crate::input::{UsageError, collect_headers};
-use crate::sign::check_id;
+use crate::input::{UsageError, collect_headers, split_url};
+use crate::sign::{SigningKey, check_id, sign_request};
 
 /// The longest body excerpt printed per response, in characters.
 const EXCERPT: usize = 100;
@@ -218,12 +220,121 @@ fn describe_error(error: &(dyn std::error::Error + 'static)) -> String {
     chain.join(": ")
 }
 
-/// Checks each secret with the scheme before anything is sent.
-pub(crate) fn check_secrets(scheme: SchemeArg, secrets: &[String]) -> Result<(), UsageError> {
-    for secret in secrets {
-        Signer::new(scheme.scheme(), secret)?;
+/// The keys `webhook send` signs with, checked with the scheme before anything is
+/// sent: each `--private-key` when any is given, else each `--secret`. The first
+/// signs every delivery; a scenario's `rotated_secret` steps sign with the second.
+pub(crate) struct Keys {
+    scheme: SchemeArg,
+    /// Each signer, and the one its forged deliveries are signed with: see
+    /// [`Keys::push`].
+    keys: Vec<(Signer, Option<Signer>)>,
+    /// The full URL the signatures cover, for the schemes that sign it.
+    url: String,
+}
+
+impl Keys {
+    /// The keys of `args`, signing for `url`: `--signed-url` when given, else the
+    /// target URL.
+    pub(crate) fn new(args: &SendArgs, url: &Uri) -> Result<Self, UsageError> {
+        let keys: Vec<SigningKey<'_>> = if args.private_keys.is_empty() {
+            args.secrets
+                .iter()
+                .map(|secret| SigningKey::Secret(secret))
+                .collect()
+        } else {
+            args.private_keys
+                .iter()
+                .map(|key| SigningKey::Private(key))
+                .collect()
+        };
+        let url = match &args.signed_url {
+            Some(url) => {
+                split_url(url)?;
+                url.clone()
+            }
+            None => url.to_string(),
+        };
+        let mut this = Self {
+            scheme: args.scheme,
+            keys: Vec::with_capacity(keys.len()),
+            url,
+        };
+        for key in keys {
+            this.push(key)?;
+        }
+        Ok(this)
     }
-    Ok(())
+
+    /// Adds a key after those of the command line: a scenario's `rotated_secret`.
+    ///
+    /// A forged delivery of a secret's is signed with another secret of the same
+    /// form; one of a private key's is signed by that key over other content (another
+    /// private key would need a generator for each key form). A secret token that
+    /// signs no content (GitLab's) is forged only the first way.
+    pub(crate) fn push(&mut self, key: SigningKey<'_>) -> Result<(), UsageError> {
+        let signer = key.signer(self.scheme)?;
+        let forger = match key {
+            SigningKey::Secret(secret) => {
+                Some(SigningKey::Secret(&forged_secret(secret)).signer(self.scheme)?)
+            }
+            SigningKey::Private(_) => None,
+        };
+        self.keys.push((signer, forger));
+        Ok(())
+    }
+
+    /// How many keys there are.
+    pub(crate) fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// The headers and body of `event` signed with key `index` at `timestamp`, then
+    /// `Content-Type: application/json` unless the scheme set its own, then `extra`.
+    /// `forged`: a signature the key does not make for this body.
+    pub(crate) fn render(
+        &self,
+        index: usize,
+        event: &MockEvent,
+        timestamp: i64,
+        extra: &HeaderMap,
+        forged: bool,
+    ) -> Result<(HeaderMap, Bytes), UsageError> {
+        let (signer, forger) = &self.keys[index];
+        let body = event.body();
+        let mut other = body.to_vec();
+        let (signer, signed) = match (forged, forger) {
+            (false, _) => (signer, &body[..]),
+            (true, Some(forger)) => (forger, &body[..]),
+            (true, None) => {
+                other.push(b' ');
+                (signer, &other[..])
+            }
+        };
+        let request = SignRequest::new(signed, timestamp, &event.id).with_url(&self.url);
+        let mut headers = sign_request(signer, self.scheme, &request)?;
+        headers
+            .entry(CONTENT_TYPE)
+            .or_insert(HeaderValue::from_static("application/json"));
+        for (name, value) in extra {
+            headers.append(name, value.clone());
+        }
+        Ok((headers, body))
+    }
+}
+
+/// Another secret of the same form as `secret`: `whsec_<base64>` for one of that
+/// form (Standard Webhooks and GitLab's signing token decode it), other text for the
+/// rest.
+fn forged_secret(secret: &str) -> String {
+    // The base64 of `forged by webhook send`.
+    const FORGED: &str = "whsec_Zm9yZ2VkIGJ5IHdlYmhvb2sgc2VuZA==";
+    if !secret.starts_with("whsec_") {
+        format!("{secret}-forged")
+    } else if secret == FORGED {
+        "whsec_b3RoZXIgZm9yZ2VyeQ==".to_owned()
+    } else {
+        FORGED.to_owned()
+    }
 }
 
 /// A runtime for the client: one thread is plenty for I/O.
@@ -261,23 +372,6 @@ fn event(args: &SendArgs, now: i64) -> Result<MockEvent, UsageError> {
     Ok(event)
 }
 
-/// Signs `event` with `secret` and the extra headers, as [`Sender::post`] takes it.
-pub(crate) fn render(
-    delivery: MockDelivery,
-    extra: &HeaderMap,
-) -> Result<(HeaderMap, Bytes), UsageError> {
-    let delivery = extra.iter().fold(delivery, |delivery, (name, value)| {
-        delivery.header(name.clone(), value.clone())
-    });
-    delivery.parts().map_err(|error| match error {
-        webhook_testing::MockError::Secret(error) => UsageError::Secret(error),
-        _ => UsageError::InvalidValue {
-            flag: "--id",
-            reason: "the id cannot be sent in a header",
-        },
-    })
-}
-
 /// What a `webhook send` run printed and how it ended.
 pub(crate) struct Report {
     pub(crate) lines: String,
@@ -289,14 +383,10 @@ pub(crate) struct Report {
 /// Sends one event `--repeat` times, `--concurrency` at once.
 pub(crate) fn send(args: &SendArgs, now: i64) -> Result<Report, UsageError> {
     let url = parse_url(&args.url)?;
-    check_secrets(args.scheme, &args.secrets)?;
+    let keys = Keys::new(args, &url)?;
     let extra = collect_headers(&args.headers, &[])?;
     let event = event(args, now)?;
-    let delivery = event
-        .clone()
-        .sign(args.scheme.scheme(), &args.secrets[0])
-        .timestamp(args.timestamp.unwrap_or(now));
-    let (headers, body) = render(delivery, &extra)?;
+    let (headers, body) = keys.render(0, &event, args.timestamp.unwrap_or(now), &extra, false)?;
 
     let repeat = args.repeat as usize;
     let concurrency = (args.concurrency as usize).min(repeat);
