@@ -121,7 +121,6 @@ pub struct SignArgs {
 /// What a sender needs to sign a body: scheme, key, message id, timestamp, and the
 /// URL and method for the schemes that sign them.
 ///
-/// Shared by every subcommand that signs (`sign`, and later `send`).
 #[derive(Debug, Args)]
 pub struct SigningArgs {
     /// The signature scheme: which headers to produce and what content to sign.
@@ -191,7 +190,8 @@ pub struct VerifyArgs {
     /// A secret to try. Repeat it during a rotation (`--secret OLD --secret NEW`); the
     /// secrets get key ids 0, 1, ... by position, and the output names the one that
     /// matched. `standard` expects `whsec_<base64>`. Can come from WEBHOOK_SECRET
-    /// (one secret), which keeps it out of the process list.
+    /// (one secret), which keeps it out of the process list. A scheme with
+    /// asymmetric signatures given --public-key ignores it, and says so.
     #[arg(
         long = "secret",
         value_name = "SECRET",

@@ -208,7 +208,8 @@ fn run_verify(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<u8, Failure> {
-    for note in verify::ignored_flags(args.scheme, args.url.is_some(), args.method.is_some()) {
+    let notes = verify::ignored_flags(args.scheme, args.url.is_some(), args.method.is_some());
+    for note in notes.into_iter().chain(verify::ignored_secrets(args)) {
         writeln!(stderr, "{note}")?;
     }
     // Check the headers before waiting on standard input for the body.

@@ -85,7 +85,8 @@ pub fn verify(
     let mut builder = Verifier::builder(scheme)
         .tolerance(Duration::from_secs(args.tolerance))
         .clock(move || at);
-    for (index, secret) in args.secrets.iter().enumerate() {
+    let secrets = used_secrets(args);
+    for (index, secret) in secrets.iter().enumerate() {
         builder = builder.secret(index.to_string(), secret.as_str());
     }
     for (index, key) in args.public_keys.iter().enumerate() {
@@ -110,7 +111,7 @@ pub fn verify(
         scheme: args.scheme,
         headers,
         body,
-        secrets: args.secrets.len(),
+        secrets: secrets.len(),
         public_keys: args.public_keys.len(),
         method,
         url: target.and(args.url.clone()),
@@ -304,8 +305,29 @@ fn field(value: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
-/// Lines for standard error about the flags `args`' scheme does not use: a scheme
-/// that signs no URL ignores --url and --method.
+/// The secrets to try: none for a scheme with asymmetric signatures given public
+/// keys, so that a WEBHOOK_SECRET set for other schemes does not stand in the way.
+fn used_secrets(args: &VerifyArgs) -> &[String] {
+    if args.public_keys.is_empty() || args.scheme.provider().algorithm.is_hmac() {
+        &args.secrets
+    } else {
+        &[]
+    }
+}
+
+/// The note for standard error when `args` gives secrets that [`used_secrets`]
+/// leaves out.
+pub(crate) fn ignored_secrets(args: &VerifyArgs) -> Option<String> {
+    (used_secrets(args).len() < args.secrets.len()).then(|| {
+        format!(
+            "note: --secret ignored: scheme `{}` verifies with --public-key",
+            args.scheme.name()
+        )
+    })
+}
+
+/// Lines for standard error about the flags a scheme does not use: a scheme that
+/// signs no URL ignores --url and --method.
 pub(crate) fn ignored_flags(scheme: SchemeArg, url: bool, method: bool) -> Vec<String> {
     if scheme.scheme().signs_url() {
         return Vec::new();

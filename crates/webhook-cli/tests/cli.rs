@@ -328,6 +328,23 @@ fn asymmetric_providers_name_the_matching_public_key_in_their_dashboard_forms() 
             out.stderr
         );
 
+        // A WEBHOOK_SECRET set for other schemes does not stand in the way.
+        let flags = header_flags(&headers);
+        let [_, public] = key_flags(provider, 1).1;
+        let mut args = vec!["verify", "--scheme", name, "--public-key", &public];
+        args.extend(["--now", "1700000000"]);
+        args.extend(flags.iter().map(String::as_str));
+        let out = webhook_with_env(&args, body, Some(("WEBHOOK_SECRET", "other-secret")));
+        assert_eq!(
+            out.stdout.lines().next(),
+            Some("ok key=0"),
+            "{name}: {out:?}"
+        );
+        assert_eq!(
+            out.stderr,
+            format!("note: --secret ignored: scheme `{name}` verifies with --public-key\n")
+        );
+
         // A secret is no key for them, and a secret-only scheme takes no public key.
         let out = webhook(
             &["verify", "--scheme", name, "--secret", "s", "-H", "x: 1"],

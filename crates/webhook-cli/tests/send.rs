@@ -623,6 +623,9 @@ fn send_help_says_what_each_flag_means() {
         "duplicate storm",
         "rotated_secret",
         "WEBHOOK_SECRET",
+        "--private-key <KEY>",
+        "WEBHOOK_PRIVATE_KEY",
+        "--signed-url <URL>",
     ] {
         assert!(
             out.stdout.contains(text),
