@@ -111,7 +111,7 @@ use tower_webhook::serve::{
     DEFAULT_MAX_CONNECTIONS, Server, shutdown_signal,
 };
 use tower_webhook::signature::scheme::SignRequest;
-use tower_webhook::signature::{Signer, Verifier, VerifySignatureLayer, scheme};
+use tower_webhook::signature::{ConfigError, Signer, Verifier, VerifySignatureLayer, scheme};
 use tower_webhook::{OptionalLayer, WebhookStack};
 use webhook_idempotency_postgres::PostgresStore;
 
@@ -221,9 +221,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(url) = &public_url {
         verifier = verifier.public_url(url.as_str());
     }
-    let verifier = verifier
-        .build()
-        .map_err(|error| format!("WEBHOOK_SECRET or WEBHOOK_PUBLIC_KEY: {error}"))?;
+    let verifier = verifier.build().map_err(|error| match error {
+        ConfigError::InvalidScheme { .. } => format!("WEBHOOK_PUBLIC_URL: {error}"),
+        _ => format!("WEBHOOK_SECRET or WEBHOOK_PUBLIC_KEY: {error}"),
+    })?;
     let verify = VerifySignatureLayer::new(verifier.clone()).body_limit(body_limit);
     // Everything shared between instances goes to Redis when REDIS_URL is set, through
     // one connection. Never print REDIS_URL itself: it may hold a password.

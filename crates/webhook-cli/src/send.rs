@@ -268,9 +268,9 @@ impl Keys {
     /// Adds a key after those of the command line: a scenario's `rotated_secret`.
     ///
     /// A forged delivery of a secret's is signed with another secret of the same
-    /// form; one of a private key's is signed by that key over other content (another
-    /// private key would need a generator for each key form). A secret token that
-    /// signs no content (GitLab's) is forged only the first way.
+    /// form, which also forges a GitLab secret token (it signs no content); one of a
+    /// private key's is signed by that key over other content, as another private key
+    /// would need a generator for each key form.
     pub(crate) fn push(&mut self, key: SigningKey<'_>) -> Result<(), UsageError> {
         let signer = key.signer(self.scheme)?;
         let forger = match key {
