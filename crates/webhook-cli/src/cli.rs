@@ -92,7 +92,7 @@ pub enum Command {
             Scenario steps: send (a new event), duplicate (the previous event again), \
             out_of_order (a new event for the same entity with an older `created`), \
             rotated_secret (a new event signed with the second --secret or --private-key), \
-            forged (a new event with a signature the key does not make for its body).")]
+            forged (a new event with a corrupted signature).")]
     Send(SendArgs),
 }
 

@@ -17,7 +17,8 @@
 //! `--private-key` and `--public-key` for Ed25519 (Discord, Standard Webhooks `v1a`)
 //! and ECDSA P-256 (SendGrid), and with `--url` (and `--method`) for the schemes that
 //! sign the request's URL (Square, HubSpot, Twilio). Mailgun's signature travels
-//! inside the body: `webhook verify` checks it, `webhook sign` cannot produce it.
+//! inside the body: `webhook verify` checks it and `webhook send` makes it, but
+//! `webhook sign`, which prints headers, cannot.
 //!
 //! The binary is a thin shell over [`run`]; the pieces it uses (header parsing, body
 //! reading, formatting) are public here so they can be tested and reused by later
@@ -49,8 +50,9 @@
 //! assert_eq!(String::from_utf8(out).unwrap(), "ok key=0\n");
 //! ```
 //!
-//! `webhook send` builds its events with [`webhook_testing::MockEvent`] and posts them
-//! with a hyper 1 client over plain HTTP; see [`Scenario`] for the scenario files.
+//! `webhook send` builds and signs its events with [`webhook_testing::MockEvent`] and
+//! posts them with a hyper 1 client over plain HTTP; see [`Scenario`] for the
+//! scenario files.
 //!
 //! Exit status: [`EXIT_OK`] (0), [`EXIT_REJECTED`] (1, the signature was refused, or
 //! the receiver answered otherwise than expected) and [`EXIT_USAGE`] (2, a usage or

@@ -97,7 +97,7 @@ pub enum StepKind {
     OutOfOrder,
     /// A new event signed with the second key (`--secret` or `--private-key`).
     RotatedSecret,
-    /// A new event with a signature the key does not make for its body.
+    /// A new event with a corrupted signature.
     Forged,
 }
 
@@ -232,11 +232,11 @@ pub(crate) fn run(args: &SendArgs, path: &Path, now: i64) -> Result<Report, Usag
         let event = step_event(&scenario, step, previous.as_ref(), now);
         let key = usize::from(step.step == StepKind::RotatedSecret);
         let forged = step.step == StepKind::Forged;
-        let (headers, body) = keys.render(key, &event, now, &extra, forged)?;
+        let rendered = keys.render(key, &event, now, &extra, forged)?;
         if step.step != StepKind::Forged {
             previous = Some(event.clone());
         }
-        let outcome = runtime.block_on(sender.post(headers, body));
+        let outcome = runtime.block_on(sender.post(rendered));
 
         let mut expected = step.expect.to_string();
         match step.replayed {

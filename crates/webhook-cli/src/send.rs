@@ -7,22 +7,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::CONTENT_TYPE;
 use http::uri::Scheme as UriScheme;
-use http::{HeaderMap, HeaderValue, Request, StatusCode, Uri};
+use http::{HeaderMap, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use tokio::sync::Semaphore;
-use webhook_signature::Signer;
-use webhook_signature::scheme::SignRequest;
-use webhook_testing::{Created, MockEvent};
+use webhook_signature::SignError;
+use webhook_testing::{Created, MockError, MockEvent};
 
 use crate::cli::{SchemeArg, SendArgs};
 use crate::input::{UsageError, collect_headers, split_url};
-use crate::sign::{SigningKey, check_id, sign_request};
+use crate::sign::{SigningKey, check_id};
 
 /// The longest body excerpt printed per response, in characters.
 const EXCERPT: usize = 100;
@@ -156,12 +154,12 @@ impl Sender {
         &self.url
     }
 
-    /// Posts `body` with `headers` and reads the whole answer.
-    pub(crate) async fn post(&self, headers: HeaderMap, body: Bytes) -> Attempt {
-        let mut request = Request::new(Full::new(body));
+    /// Posts `rendered` and reads the whole answer.
+    pub(crate) async fn post(&self, rendered: Rendered) -> Attempt {
+        let mut request = Request::new(Full::new(rendered.body));
         *request.method_mut() = http::Method::POST;
-        *request.uri_mut() = self.url.clone();
-        *request.headers_mut() = headers;
+        *request.uri_mut() = rendered.uri;
+        *request.headers_mut() = rendered.headers;
         let exchange = async {
             let response = self.client.request(request).await.map_err(|error| {
                 let connect = error.is_connect();
@@ -220,66 +218,67 @@ fn describe_error(error: &(dyn std::error::Error + 'static)) -> String {
     chain.join(": ")
 }
 
+/// A signed request, ready to post: where, its headers and its body.
+#[derive(Debug, Clone)]
+pub(crate) struct Rendered {
+    pub(crate) uri: Uri,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+}
+
 /// The keys `webhook send` signs with, checked with the scheme before anything is
 /// sent: each `--private-key` when any is given, else each `--secret`. The first
 /// signs every delivery; a scenario's `rotated_secret` steps sign with the second.
-pub(crate) struct Keys {
+///
+/// Deliveries are [`MockDelivery`]s: the test kit's, which sign as each provider
+/// does (Twilio's `bodySHA256` in the URL, Mailgun's signature inside the body) and
+/// corrupt a signature for a forged one.
+pub(crate) struct Keys<'a> {
     scheme: SchemeArg,
-    /// Each signer, and the one its forged deliveries are signed with: see
-    /// [`Keys::push`].
-    keys: Vec<(Signer, Option<Signer>)>,
-    /// The full URL the signatures cover, for the schemes that sign it.
-    url: String,
+    keys: Vec<SigningKey<'a>>,
+    /// Where the requests go.
+    target: Uri,
+    /// The URL the signatures cover, for the schemes that sign it: the target unless
+    /// `--signed-url` says otherwise.
+    signed: Uri,
 }
 
-impl Keys {
-    /// The keys of `args`, signing for `url`: `--signed-url` when given, else the
-    /// target URL.
-    pub(crate) fn new(args: &SendArgs, url: &Uri) -> Result<Self, UsageError> {
-        let keys: Vec<SigningKey<'_>> = if args.private_keys.is_empty() {
-            args.secrets
-                .iter()
-                .map(|secret| SigningKey::Secret(secret))
-                .collect()
-        } else {
-            args.private_keys
-                .iter()
-                .map(|key| SigningKey::Private(key))
-                .collect()
-        };
-        let url = match &args.signed_url {
+impl<'a> Keys<'a> {
+    /// The keys of `args`, sending to `target`.
+    pub(crate) fn new(args: &'a SendArgs, target: &Uri) -> Result<Self, UsageError> {
+        let signed = match &args.signed_url {
             Some(url) => {
                 split_url(url)?;
-                url.clone()
+                url.parse().map_err(|_| UsageError::InvalidUrl {
+                    url: url.clone(),
+                    reason: "not a URL",
+                })?
             }
-            None => url.to_string(),
+            None => target.clone(),
         };
-        let mut this = Self {
+        let mut keys = Self {
             scheme: args.scheme,
-            keys: Vec::with_capacity(keys.len()),
-            url,
+            keys: Vec::new(),
+            target: target.clone(),
+            signed,
         };
-        for key in keys {
-            this.push(key)?;
+        if args.private_keys.is_empty() {
+            for secret in &args.secrets {
+                keys.push(SigningKey::Secret(secret))?;
+            }
+        } else {
+            for key in &args.private_keys {
+                keys.push(SigningKey::Private(key))?;
+            }
         }
-        Ok(this)
+        Ok(keys)
     }
 
-    /// Adds a key after those of the command line: a scenario's `rotated_secret`.
-    ///
-    /// A forged delivery of a secret's is signed with another secret of the same
-    /// form, which also forges a GitLab secret token (it signs no content); one of a
-    /// private key's is signed by that key over other content, as another private key
-    /// would need a generator for each key form.
-    pub(crate) fn push(&mut self, key: SigningKey<'_>) -> Result<(), UsageError> {
-        let signer = key.signer(self.scheme)?;
-        let forger = match key {
-            SigningKey::Secret(secret) => {
-                Some(SigningKey::Secret(&forged_secret(secret)).signer(self.scheme)?)
-            }
-            SigningKey::Private(_) => None,
-        };
-        self.keys.push((signer, forger));
+    /// Adds a key after those of the command line (a scenario's `rotated_secret`),
+    /// once the scheme has read it.
+    pub(crate) fn push(&mut self, key: SigningKey<'a>) -> Result<(), UsageError> {
+        key.signer(self.scheme)?;
+        self.keys.push(key);
         Ok(())
     }
 
@@ -288,9 +287,9 @@ impl Keys {
         self.keys.len()
     }
 
-    /// The headers and body of `event` signed with key `index` at `timestamp`, then
-    /// `Content-Type: application/json` unless the scheme set its own, then `extra`.
-    /// `forged`: a signature the key does not make for this body.
+    /// `event` signed with key `index` at `timestamp`, with the `extra` headers after
+    /// the scheme's; `forged`: with its signature corrupted. Linear reads the signed
+    /// time from the body, so its envelope carries `webhookTimestamp`.
     pub(crate) fn render(
         &self,
         index: usize,
@@ -298,42 +297,61 @@ impl Keys {
         timestamp: i64,
         extra: &HeaderMap,
         forged: bool,
-    ) -> Result<(HeaderMap, Bytes), UsageError> {
-        let (signer, forger) = &self.keys[index];
-        let body = event.body();
-        let mut other = body.to_vec();
-        let (signer, signed) = match (forged, forger) {
-            (false, _) => (signer, &body[..]),
-            (true, Some(forger)) => (forger, &body[..]),
-            (true, None) => {
-                other.push(b' ');
-                (signer, &other[..])
-            }
-        };
-        let request = SignRequest::new(signed, timestamp, &event.id).with_url(&self.url);
-        let mut headers = sign_request(signer, self.scheme, &request)?;
-        headers
-            .entry(CONTENT_TYPE)
-            .or_insert(HeaderValue::from_static("application/json"));
-        for (name, value) in extra {
-            headers.append(name, value.clone());
+    ) -> Result<Rendered, UsageError> {
+        let mut event = event.clone();
+        if self.scheme.name() == "linear" {
+            event = event.member("webhookTimestamp", Value::from(timestamp * 1000));
         }
-        Ok((headers, body))
+        let scheme = self.scheme.scheme();
+        let key = self.keys[index];
+        let mut delivery = match key {
+            SigningKey::Secret(secret) => event.sign(scheme, secret),
+            SigningKey::Private(private) => event.sign_with_private_key(scheme, private),
+        }
+        .timestamp(timestamp)
+        .uri(self.signed.clone());
+        for (name, value) in extra {
+            delivery = delivery.header(name.clone(), value.clone());
+        }
+        if forged {
+            delivery = delivery.corrupt_signature();
+        }
+        let request: Request<String> = delivery.request().map_err(|error| match error {
+            MockError::Secret(error) => UsageError::Key {
+                flag: key.flag(),
+                error,
+            },
+            MockError::Unsupported(SignError::Unsupported { reason }) => UsageError::CannotSign {
+                scheme: self.scheme.name(),
+                reason,
+            },
+            MockError::CannotCorrupt => UsageError::CannotSign {
+                scheme: self.scheme.name(),
+                reason: "no signature changes with the key, so none can be forged",
+            },
+            _ => UsageError::InvalidValue {
+                flag: "--id",
+                reason: "the id cannot be sent in a header",
+            },
+        })?;
+        let (parts, body) = request.into_parts();
+        Ok(Rendered {
+            uri: self.target_of(&parts.uri),
+            headers: parts.headers,
+            body: Bytes::from(body),
+        })
     }
-}
 
-/// Another secret of the same form as `secret`: `whsec_<base64>` for one of that
-/// form (Standard Webhooks and GitLab's signing token decode it), other text for the
-/// rest.
-fn forged_secret(secret: &str) -> String {
-    // The base64 of `forged by webhook send`.
-    const FORGED: &str = "whsec_Zm9yZ2VkIGJ5IHdlYmhvb2sgc2VuZA==";
-    if !secret.starts_with("whsec_") {
-        format!("{secret}-forged")
-    } else if secret == FORGED {
-        "whsec_b3RoZXIgZm9yZ2VyeQ==".to_owned()
-    } else {
-        FORGED.to_owned()
+    /// Where to send a delivery signed for `signed`: the target, with the query
+    /// parameters the delivery added to the signed URL (Twilio's `bodySHA256`).
+    fn target_of(&self, signed: &Uri) -> Uri {
+        let (signed, base) = (signed.to_string(), self.signed.to_string());
+        match signed.strip_prefix(&base) {
+            Some(added) if !added.is_empty() => format!("{}{added}", self.target)
+                .parse()
+                .unwrap_or_else(|_| self.target.clone()),
+            _ => self.target.clone(),
+        }
     }
 }
 
@@ -386,13 +404,13 @@ pub(crate) fn send(args: &SendArgs, now: i64) -> Result<Report, UsageError> {
     let keys = Keys::new(args, &url)?;
     let extra = collect_headers(&args.headers, &[])?;
     let event = event(args, now)?;
-    let (headers, body) = keys.render(0, &event, args.timestamp.unwrap_or(now), &extra, false)?;
+    let rendered = keys.render(0, &event, args.timestamp.unwrap_or(now), &extra, false)?;
 
     let repeat = args.repeat as usize;
     let concurrency = (args.concurrency as usize).min(repeat);
     let sender = Sender::new(url, Duration::from_secs(args.timeout), concurrency);
     let runtime = runtime().map_err(|source| UsageError::Read { path: None, source })?;
-    let outcomes = runtime.block_on(storm(&sender, headers, body, repeat, concurrency));
+    let outcomes = runtime.block_on(storm(&sender, rendered, repeat, concurrency));
 
     let mut lines = String::new();
     let _ = writeln!(
@@ -447,8 +465,7 @@ pub(crate) fn send(args: &SendArgs, now: i64) -> Result<Report, UsageError> {
 /// outcomes in request order.
 async fn storm(
     sender: &Sender,
-    headers: HeaderMap,
-    body: Bytes,
+    rendered: Rendered,
     repeat: usize,
     concurrency: usize,
 ) -> Vec<Attempt> {
@@ -457,10 +474,10 @@ async fn storm(
     for _ in 0..repeat {
         let permits = permits.clone();
         let sender = sender.clone();
-        let (headers, body) = (headers.clone(), body.clone());
+        let rendered = rendered.clone();
         tasks.push(tokio::spawn(async move {
             let _permit = permits.acquire_owned().await.expect("never closed");
-            sender.post(headers, body).await
+            sender.post(rendered).await
         }));
     }
     let mut outcomes = Vec::with_capacity(repeat);

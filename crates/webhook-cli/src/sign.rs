@@ -75,17 +75,25 @@ pub(crate) enum SigningKey<'a> {
 }
 
 impl SigningKey<'_> {
+    /// The flag it comes from.
+    pub(crate) fn flag(self) -> &'static str {
+        match self {
+            Self::Secret(_) => "--secret",
+            Self::Private(_) => "--private-key",
+        }
+    }
+
     /// A signer for `scheme` with this key; a key the scheme refuses is a usage error
     /// naming the flag it came from.
     pub(crate) fn signer(self, scheme: SchemeArg) -> Result<Signer, UsageError> {
-        let (signer, flag) = match self {
-            Self::Secret(secret) => (Signer::new(scheme.scheme(), secret), "--secret"),
-            Self::Private(key) => (
-                Signer::with_private_key(scheme.scheme(), key),
-                "--private-key",
-            ),
-        };
-        signer.map_err(|error| UsageError::Key { flag, error })
+        match self {
+            Self::Secret(secret) => Signer::new(scheme.scheme(), secret),
+            Self::Private(key) => Signer::with_private_key(scheme.scheme(), key),
+        }
+        .map_err(|error| UsageError::Key {
+            flag: self.flag(),
+            error,
+        })
     }
 }
 

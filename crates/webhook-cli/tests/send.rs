@@ -653,8 +653,11 @@ fn provider_keys(provider: &Provider, slot: u8) -> (String, String, String) {
             ("--private-key".into(), hex::encode(seed), public)
         }
         _ => {
+            // GitLab with its secret token: the test kit finds no signature to corrupt
+            // for a signing token, as its probe secrets decode to text that GitLab
+            // sends as a secret token. `tests/cli.rs` signs with a signing token.
             let secret = match provider.name {
-                "standard" | "gitlab" => format!(
+                "standard" => format!(
                     "whsec_{}",
                     base64::engine::general_purpose::STANDARD.encode(format!("key {slot}"))
                 ),
@@ -667,13 +670,7 @@ fn provider_keys(provider: &Provider, slot: u8) -> (String, String, String) {
 
 #[test]
 fn a_scenario_runs_against_a_receiver_of_every_provider() {
-    // Linear checks a `webhookTimestamp` in the body and Mailgun's signature travels
-    // in the body: `webhook send`'s envelope carries neither.
-    let providers: Vec<&Provider> = PROVIDERS
-        .iter()
-        .filter(|provider| !matches!(provider.name, "linear" | "mailgun"))
-        .collect();
-    assert_eq!(providers.len(), PROVIDERS.len() - 2);
+    let providers: Vec<&Provider> = PROVIDERS.iter().collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
