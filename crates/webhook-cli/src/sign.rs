@@ -98,7 +98,7 @@ impl SigningKey<'_> {
 }
 
 /// The headers `signer` produces for `request`; a refusal is a usage error.
-pub(crate) fn sign_request(
+fn sign_request(
     signer: &Signer,
     scheme: SchemeArg,
     request: &SignRequest<'_>,
