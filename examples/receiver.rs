@@ -20,8 +20,10 @@
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `BIND` | `127.0.0.1:3000` | address to listen on |
-//! | `WEBHOOK_SCHEME` | `hopnow` | `hopnow`, `github`, `stripe`, `standard`, `slack` or `shopify` |
-//! | `WEBHOOK_SECRET` | a development secret, printed at start | comma-separated secrets; key ids `0`, `1`, ... by position (rotation) |
+//! | `WEBHOOK_SCHEME` | `hopnow` | any provider `webhook providers` lists (`github`, `stripe`, `standard`, `discord`, `square`, ...) or an alias of one |
+//! | `WEBHOOK_SECRET` | a development secret, printed at start (unless `WEBHOOK_PUBLIC_KEY` is set) | comma-separated secrets; key ids `0`, `1`, ... by position (rotation) |
+//! | `WEBHOOK_PUBLIC_KEY` | unset | comma-separated public keys, for the schemes with asymmetric signatures (required by them): Discord's 64 hex characters, SendGrid's base64 DER, Standard Webhooks' `whpk_<base64>`; key ids continue after the secrets' |
+//! | `WEBHOOK_PUBLIC_URL` | unset | the URL the provider calls, up to where the path begins (`https://hooks.example.com`); required by the schemes that sign the URL (Square, HubSpot, Twilio), which sign it joined with the request's path and query |
 //! | `WEBHOOK_BODY_LIMIT` | `1048576` | largest body accepted, in bytes |
 //! | `WEBHOOK_TOLERANCE_SECS` | `300` | replay tolerance for schemes that sign a timestamp |
 //! | `WEBHOOK_RATE_PER_MINUTE` | unset: no limit | deliveries a minute per verified source (scheme + key id); 429 past it |
@@ -79,7 +81,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::Request;
-use axum::http::{Response, StatusCode};
+use axum::http::{Method, Response, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::IntoResponse;
 use axum::routing::{MethodRouter, get, post_service};
@@ -108,7 +110,8 @@ use tower_webhook::serve::{
     DEFAULT_DRAIN_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS, Server, shutdown_signal,
 };
-use tower_webhook::signature::{Signer, Verifier, VerifySignatureLayer, scheme};
+use tower_webhook::signature::scheme::SignRequest;
+use tower_webhook::signature::{ConfigError, Signer, Verifier, VerifySignatureLayer, scheme};
 use tower_webhook::{OptionalLayer, WebhookStack};
 use webhook_idempotency_postgres::PostgresStore;
 
@@ -172,26 +175,57 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             scheme::NAMES.join(", ")
         )
     })?;
-    let dev_secret = if scheme.name() == "standard" {
-        DEV_SECRET_STANDARD
-    } else {
-        DEV_SECRET
+    let public_url = std::env::var("WEBHOOK_PUBLIC_URL").ok();
+    if scheme.signs_url() && public_url.is_none() {
+        return Err(format!(
+            "WEBHOOK_SCHEME `{scheme_name}` signs the URL the provider calls: set \
+             WEBHOOK_PUBLIC_URL to that URL up to where the path begins \
+             (https://hooks.example.com for https://hooks.example.com/webhooks)"
+        )
+        .into());
+    }
+    let list = |name: &str| {
+        std::env::var(name).ok().map(|list| {
+            list.split(',')
+                .map(|item| item.trim().to_owned())
+                .collect::<Vec<_>>()
+        })
     };
-    let secrets: Vec<String> = match std::env::var("WEBHOOK_SECRET") {
-        Ok(list) => list.split(',').map(|s| s.trim().to_owned()).collect(),
-        Err(_) => {
-            println!("WEBHOOK_SECRET is unset: using the development secret `{dev_secret}`");
-            vec![dev_secret.to_owned()]
+    let public_keys = list("WEBHOOK_PUBLIC_KEY");
+    // The development secret only when no key at all is configured: it is public.
+    let dev_secret = match (list("WEBHOOK_SECRET"), &public_keys) {
+        (None, None) if !scheme.algorithm().is_hmac() => {
+            return Err(format!(
+                "WEBHOOK_SCHEME `{scheme_name}` verifies with the provider's public key: set \
+                 WEBHOOK_PUBLIC_KEY to it, as the provider shows it"
+            )
+            .into());
         }
+        (None, None) if scheme.name() == "standard" => Some(DEV_SECRET_STANDARD),
+        (None, None) => Some(DEV_SECRET),
+        _ => None,
     };
+    if let Some(secret) = dev_secret {
+        println!("WEBHOOK_SECRET is unset: using the development secret `{secret}`");
+    }
+    let secrets = list("WEBHOOK_SECRET")
+        .or_else(|| dev_secret.map(|secret| vec![secret.to_owned()]))
+        .unwrap_or_default();
     let body_limit: usize = env_or("WEBHOOK_BODY_LIMIT", "1048576").parse()?;
     let tolerance: u64 = env_or("WEBHOOK_TOLERANCE_SECS", "300").parse()?;
 
-    let verifier = Verifier::builder(scheme)
-        .secrets(secrets.iter().cloned())
-        .tolerance(Duration::from_secs(tolerance))
-        .build()?;
-    let verify = VerifySignatureLayer::new(verifier).body_limit(body_limit);
+    let mut verifier = Verifier::builder(scheme)
+        .secrets(secrets)
+        .public_keys(public_keys.unwrap_or_default())
+        .tolerance(Duration::from_secs(tolerance));
+    if let Some(url) = &public_url {
+        verifier = verifier.public_url(url.as_str());
+    }
+    let verifier = verifier.build().map_err(|error| match error {
+        ConfigError::InvalidScheme { .. } => format!("WEBHOOK_PUBLIC_URL: {error}"),
+        _ => format!("WEBHOOK_SECRET or WEBHOOK_PUBLIC_KEY: {error}"),
+    })?;
+    let verify = VerifySignatureLayer::new(verifier.clone()).body_limit(body_limit);
     // Everything shared between instances goes to Redis when REDIS_URL is set, through
     // one connection. Never print REDIS_URL itself: it may hold a password.
     let redis = match std::env::var("REDIS_URL") {
@@ -280,8 +314,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(bind).await?;
     let address = listener.local_addr()?;
     println!("listening on http://{address}/webhooks (scheme `{scheme_name}`)");
-    if std::env::var("WEBHOOK_SECRET").is_err() {
-        print_examples(&scheme_name, dev_secret, address)?;
+    if let Some(secret) = dev_secret {
+        print_examples(&verifier, secret, address)?;
     }
     let operations = match metrics_bind {
         Some(bind) => {
@@ -621,14 +655,21 @@ fn invalid_data(envelope: &Envelope, path: &str, reason: &str) -> Response<Bytes
 /// Prints `curl` commands that send freshly signed test events, written as the
 /// guide's mock events are (`json.dumps` of the event, `created` in ISO 8601): a ping,
 /// then a payout completed and, after it, the same payout's older `payout.created`.
+/// A scheme that signs the URL signs the public URL joined with `/webhooks`. Each
+/// command is checked with `verifier` first: a scheme whose deliveries need what
+/// HopNow's events lack (Mailgun's signature inside the body, Linear's
+/// `webhookTimestamp`) gets a line saying so instead.
 fn print_examples(
-    scheme_name: &str,
+    verifier: &Verifier,
     secret: &str,
     address: SocketAddr,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    let scheme_name = verifier.scheme().name();
     let now = OffsetDateTime::now_utc();
     let unix = now.unix_timestamp();
-    let signer = Signer::new(scheme::by_name(scheme_name).expect("checked above"), secret)?;
+    let signer = Signer::new(scheme::by_name(scheme_name).expect("built in"), secret)?;
+    let url = format!("{}/webhooks", verifier.public_url().unwrap_or_default());
+    let path = Uri::from_static("/webhooks");
     let payout = |status: &str| format!(r#"{{"id": "pout_{unix}", "status": "{status}"}}"#);
     let events = [
         (
@@ -653,20 +694,41 @@ fn print_examples(
             payout("pending"),
         ),
     ];
-    println!("send signed test events (valid for the replay tolerance):\n");
+    let mut examples = String::new();
     for (what, id, event_type, created, data) in events {
         let created = isoformat(created);
         let body = format!(
             r#"{{"id": "{id}", "type": "{event_type}", "created": "{created}", "data": {data}}}"#
         );
-        let headers = signer.sign(body.as_bytes(), unix, &id)?;
-        let mut command =
-            format!("curl -i http://{address}/webhooks -H 'content-type: application/json'");
+        let request = SignRequest::new(body.as_bytes(), unix, &id).with_url(&url);
+        let checked = signer
+            .sign_request(&request)
+            .map_err(|error| error.to_string())
+            .and_then(|headers| {
+                let bytes = Bytes::from(body.clone());
+                match verifier.verify_request(&Method::POST, Some(&path), &headers, &bytes) {
+                    Ok(_) => Ok(headers),
+                    Err(rejection) => Err(format!("a HopNow event is refused: {rejection}")),
+                }
+            });
+        let headers = match checked {
+            Ok(headers) => headers,
+            Err(reason) => {
+                println!("no curl example for scheme `{scheme_name}`: {reason}");
+                return Ok(());
+            }
+        };
+        let mut command = format!("curl -i http://{address}/webhooks");
+        // Twilio's form-encoded deliveries set their own.
+        if !headers.contains_key("content-type") {
+            command.push_str(" -H 'content-type: application/json'");
+        }
         for (name, value) in &headers {
             command.push_str(&format!(" -H '{name}: {}'", value.to_str()?));
         }
-        println!("# {what}\n  {command} --data '{body}'\n");
+        examples.push_str(&format!("# {what}\n  {command} --data '{body}'\n\n"));
     }
+    println!("send signed test events (valid for the replay tolerance):\n\n{examples}");
     Ok(())
 }
 

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use http::StatusCode;
 use serde_json::{Value, json};
 use test_redis::RedisServer;
+use webhook_signature::Signer;
 use webhook_signature::scheme::HopNow;
 use webhook_testing::{Created, MockEvent};
 
@@ -1164,4 +1165,126 @@ async fn the_receiver_keeps_its_records_in_postgres_with_database_url() {
     assert_eq!(after_restart.status, StatusCode::OK);
     assert_eq!(after_restart.headers["idempotent-replayed"], "true");
     assert_eq!(after_restart.body, first.body);
+}
+
+/// Runs `examples/receiver` with `env`, which must refuse to start; its standard
+/// error.
+fn receiver_refuses_to_start(env: &[(&str, &str)]) -> String {
+    let mut command = Command::new(examples_dir().join("receiver"));
+    command
+        .env("BIND", "127.0.0.1:0")
+        .env_remove("REDIS_URL")
+        .env_remove("WEBHOOK_SECRET")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.output().expect("run the receiver");
+    assert!(
+        !output.status.success(),
+        "the receiver started with {env:?}"
+    );
+    String::from_utf8(output.stderr).expect("UTF-8")
+}
+
+/// Lowercase hex, for the public key as Discord shows it.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+#[tokio::test]
+async fn the_receiver_verifies_discord_with_the_public_key() {
+    use webhook_signature::scheme::{PrivateKey, PublicKey, by_name};
+    let seed = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+    let PublicKey::Ed25519(public) = PrivateKey::ed25519(seed).unwrap().public_key() else {
+        panic!("an Ed25519 key");
+    };
+    let public = hex(public.as_bytes());
+
+    let stderr = receiver_refuses_to_start(&[("WEBHOOK_SCHEME", "discord")]);
+    assert!(
+        stderr.contains("WEBHOOK_SCHEME `discord` verifies with the provider's public key: set WEBHOOK_PUBLIC_KEY"),
+        "{stderr}"
+    );
+
+    // A key that is not this application's first: key ids continue by position.
+    let other = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+    let keys = format!("{other},{public}");
+    let receiver = Example::start(
+        "receiver",
+        &[("WEBHOOK_SCHEME", "discord"), ("WEBHOOK_PUBLIC_KEY", &keys)],
+    );
+    let now = Created::now().unix_seconds();
+    let event = MockEvent::new("ping").id("evt_discord");
+    let signer = Signer::with_private_key(by_name("discord").unwrap(), seed).unwrap();
+    let headers = signer.sign(&event.body(), now, "").unwrap();
+    let reply = send_http1(
+        receiver.addr,
+        post_full("/webhooks", headers.clone(), event.body()),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(
+        json(&reply),
+        json!({"status": "processed", "event_id": "evt_discord"})
+    );
+
+    // The same signature over another body, and a signature by another key.
+    let changed = MockEvent::new("ping").id("evt_forged");
+    let forged = send_http1(
+        receiver.addr,
+        post_full("/webhooks", headers, changed.body()),
+    )
+    .await;
+    forged.assert_problem(StatusCode::UNAUTHORIZED, "signature_mismatch", &[seed]);
+    let stranger = Signer::with_private_key(by_name("discord").unwrap(), &"42".repeat(32))
+        .unwrap()
+        .sign(&event.body(), now, "")
+        .unwrap();
+    let forged = send_http1(
+        receiver.addr,
+        post_full("/webhooks", stranger, event.body()),
+    )
+    .await;
+    forged.assert_problem(StatusCode::UNAUTHORIZED, "signature_mismatch", &[seed]);
+}
+
+#[tokio::test]
+async fn the_receiver_verifies_a_url_signing_scheme_against_its_public_url() {
+    use webhook_signature::scheme::{SignRequest, by_name};
+    let stderr =
+        receiver_refuses_to_start(&[("WEBHOOK_SCHEME", "square"), ("WEBHOOK_SECRET", SECRET)]);
+    assert!(
+        stderr.contains(
+            "WEBHOOK_SCHEME `square` signs the URL the provider calls: set WEBHOOK_PUBLIC_URL"
+        ),
+        "{stderr}"
+    );
+
+    let receiver = Example::start(
+        "receiver",
+        &[
+            ("WEBHOOK_SCHEME", "square"),
+            ("WEBHOOK_SECRET", SECRET),
+            ("WEBHOOK_PUBLIC_URL", "https://hooks.example.com"),
+        ],
+    );
+    let event = MockEvent::new("ping").id("evt_square");
+    let body = event.body();
+    let signer = Signer::new(by_name("square").unwrap(), SECRET).unwrap();
+    let signed_for = |url: &str| {
+        signer
+            .sign_request(&SignRequest::new(&body, 0, "").with_url(url))
+            .unwrap()
+    };
+    let headers = signed_for("https://hooks.example.com/webhooks");
+    let reply = send_http1(receiver.addr, post_full("/webhooks", headers, body.clone())).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(json(&reply)["event_id"], "evt_square");
+
+    // Signed for another URL: the one the receiver was reached at, not its public one.
+    let headers = signed_for(&format!("http://{}/webhooks", receiver.addr));
+    let reply = send_http1(receiver.addr, post_full("/webhooks", headers, body)).await;
+    reply.assert_problem(StatusCode::UNAUTHORIZED, "signature_mismatch", &[SECRET]);
 }

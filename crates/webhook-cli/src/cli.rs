@@ -13,8 +13,8 @@ use webhook_signature::scheme::{NAMES, PROVIDERS, Provider, Scheme};
 #[command(
     name = "webhook",
     version,
-    about = "Sign, verify and send webhooks (HMAC-SHA256)",
-    long_about = "Sign, verify and send webhooks (HMAC-SHA256).\n\n\
+    about = "Sign, verify and send webhooks, for every provider `webhook providers` lists",
+    long_about = "Sign, verify and send webhooks, for every provider `webhook providers` lists.\n\n\
         `webhook sign` prints the headers a sender would attach to a body; \
         `webhook verify` checks a delivery's headers against its body and says why \
         a signature does not match; `webhook providers` lists the schemes; `webhook send` posts signed mock events to a \
@@ -37,9 +37,12 @@ pub enum Command {
     /// per line.
     #[command(after_help = "Examples:\n  \
             webhook sign --scheme github --secret \"$SECRET\" body.json\n  \
-            printf '%s' '{\"id\":1}' | webhook sign --scheme stripe --secret whsec_test")]
+            printf '%s' '{\"id\":1}' | webhook sign --scheme stripe --secret whsec_test\n  \
+            webhook sign --scheme discord --private-key \"$(cat discord-key.pem)\" body.json\n  \
+            webhook sign --scheme square --secret \"$SECRET\" --url https://example.com/hooks body.json")]
     Sign(SignArgs),
-    /// Check a delivery's signature headers against its body and one or more secrets.
+    /// Check a delivery's signature headers against its body and one or more secrets
+    /// or public keys.
     ///
     /// When a key matches, exits 0 and prints `ok key=<index>` alone on the first
     /// line: the 0-based position of the matching --secret (of the matching
@@ -56,7 +59,11 @@ pub enum Command {
             webhook verify --scheme github --secret \"$SECRET\" \\\n    \
             --header 'X-Hub-Signature-256: sha256=757107ea...' body.json\n  \
             webhook sign --scheme slack --secret s body.json > headers.txt\n  \
-            webhook verify --scheme slack --secret s --header-file headers.txt body.json")]
+            webhook verify --scheme slack --secret s --header-file headers.txt body.json\n  \
+            webhook verify --scheme discord --public-key \"$DISCORD_PUBLIC_KEY\" \\\n    \
+            --header-file headers.txt body.json\n  \
+            webhook verify --scheme hubspot --secret \"$SECRET\" --method POST \\\n    \
+            --url 'https://example.com/hooks?portal=1' --header-file headers.txt body.json")]
     Verify(VerifyArgs),
     /// List the providers, one line each: `<name>  <algorithm>  <signature header>`.
     ///
@@ -84,8 +91,8 @@ pub enum Command {
             --secret new --secret old --scenario scenarios/basic.json\n\n\
             Scenario steps: send (a new event), duplicate (the previous event again), \
             out_of_order (a new event for the same entity with an older `created`), \
-            rotated_secret (a new event signed with the second --secret), forged (a new \
-            event with a corrupted signature).")]
+            rotated_secret (a new event signed with the second --secret or --private-key), \
+            forged (a new event with a corrupted signature).")]
     Send(SendArgs),
 }
 
@@ -111,37 +118,65 @@ pub struct SignArgs {
     pub body: BodyArg,
 }
 
-/// What a sender needs to sign a body: scheme, secret, message id and timestamp.
+/// What a sender needs to sign a body: scheme, key, message id, timestamp, and the
+/// URL and method for the schemes that sign them.
 ///
-/// Shared by every subcommand that signs (`sign`, and later `send`).
 #[derive(Debug, Args)]
 pub struct SigningArgs {
     /// The signature scheme: which headers to produce and what content to sign.
     #[arg(long, value_name = "SCHEME")]
     pub scheme: SchemeArg,
 
-    /// The signing secret. `standard` expects the `whsec_<base64>` secret; every other
-    /// scheme uses the text as given. Prefer the WEBHOOK_SECRET environment variable:
-    /// command-line arguments are visible to other users in the process list.
+    /// The signing secret, for the schemes that sign with a shared secret (an HMAC
+    /// in `webhook providers`). `standard` expects the `whsec_<base64>` secret (so
+    /// does `gitlab`, for a signing token); other schemes use the text as given.
+    /// Prefer the WEBHOOK_SECRET environment variable: command-line arguments are
+    /// visible to other users in the process list.
     #[arg(
         long,
         value_name = "SECRET",
         env = "WEBHOOK_SECRET",
         hide_env_values = true,
+        allow_hyphen_values = true,
+        required_unless_present = "private_key"
+    )]
+    pub secret: Option<String>,
+
+    /// The private key, for the schemes with asymmetric signatures: `discord` (the
+    /// Ed25519 seed as 64 hex characters, or PKCS#8 PEM), `sendgrid` (the P-256
+    /// scalar as 64 hex characters, or PEM) and `standard` (`whsk_<base64>`, signing
+    /// a `v1a` signature). Used instead of --secret when both are given. Prefer the
+    /// WEBHOOK_PRIVATE_KEY environment variable.
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "WEBHOOK_PRIVATE_KEY",
+        hide_env_values = true,
         allow_hyphen_values = true
     )]
-    pub secret: String,
+    pub private_key: Option<String>,
 
-    /// The message id, for the schemes that sign or carry one: `standard` (`webhook-id`,
-    /// signed), `github` (`X-GitHub-Delivery`), `shopify` (`X-Shopify-Webhook-Id`).
-    /// Defaults to a random `msg_<uuid>`; other schemes ignore it.
+    /// The message id, for the schemes that sign or carry one, such as `standard`
+    /// (`webhook-id`, signed), `github` (`X-GitHub-Delivery`), `shopify`
+    /// (`X-Shopify-Webhook-Id`). Defaults to a random `msg_<uuid>`; other schemes
+    /// ignore it.
     #[arg(long, value_name = "ID")]
     pub id: Option<String>,
 
-    /// The Unix time in seconds to sign, for the schemes that sign one (`stripe`,
-    /// `slack`, `standard`). Defaults to now; other schemes ignore it.
+    /// The Unix time in seconds to sign, for the schemes that sign one, such as
+    /// `stripe`, `slack`, `standard`. Defaults to now; other schemes ignore it.
     #[arg(long, value_name = "UNIX", value_parser = clap::value_parser!(i64).range(0..))]
     pub timestamp: Option<i64>,
+
+    /// The full URL the delivery is sent to, `https://host/path?query`, for the
+    /// schemes that sign it (`square`, `hubspot`, `twilio`); other schemes ignore it,
+    /// and say so on standard error.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+
+    /// The request method, for the schemes that sign it (`hubspot`). Default `POST`.
+    #[arg(long, value_name = "METHOD")]
+    pub method: Option<String>,
 }
 
 /// `webhook verify`.
@@ -155,7 +190,8 @@ pub struct VerifyArgs {
     /// A secret to try. Repeat it during a rotation (`--secret OLD --secret NEW`); the
     /// secrets get key ids 0, 1, ... by position, and the output names the one that
     /// matched. `standard` expects `whsec_<base64>`. Can come from WEBHOOK_SECRET
-    /// (one secret), which keeps it out of the process list.
+    /// (one secret), which keeps it out of the process list. A scheme with
+    /// asymmetric signatures given --public-key ignores it, and says so.
     #[arg(
         long = "secret",
         value_name = "SECRET",
@@ -166,21 +202,22 @@ pub struct VerifyArgs {
     )]
     pub secrets: Vec<String>,
 
-    /// A public key to try, for schemes that verify with public keys; repeatable, and
-    /// numbered 0, 1, ... by position as --secret is. Every scheme listed by `webhook
-    /// providers` today verifies with secrets: it ignores --public-key, and says so on
-    /// standard error.
+    /// A public key to try, for the schemes with asymmetric signatures, in the form
+    /// the provider shows it: `discord` (64 hex characters), `sendgrid` (base64 DER,
+    /// as in SendGrid's settings, or PEM), `standard` (`whpk_<base64>`, for `v1a`
+    /// signatures). Repeatable; numbered 0, 1, ... by position, as --secret is. A
+    /// scheme that verifies with secrets only refuses it.
     #[arg(long = "public-key", value_name = "KEY", allow_hyphen_values = true)]
     pub public_keys: Vec<String>,
 
-    /// The public URL the provider called, for schemes that sign it. Every scheme
-    /// listed by `webhook providers` today signs headers and body only: it ignores
-    /// --url, and says so on standard error.
+    /// The full URL the provider called, `https://host/path?query`, for the schemes
+    /// that sign it (`square`, `hubspot`, `twilio`), which need it. Other schemes
+    /// ignore it, and say so on standard error.
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
 
-    /// The request's HTTP method, for schemes that sign it. Every scheme listed by
-    /// `webhook providers` today ignores it, and says so on standard error.
+    /// The request's HTTP method, for the schemes that sign it (`hubspot`). Default
+    /// `POST`. Schemes that sign no URL ignore it, and say so on standard error.
     #[arg(long, value_name = "METHOD")]
     pub method: Option<String>,
 
@@ -235,9 +272,28 @@ pub struct SendArgs {
         env = "WEBHOOK_SECRET",
         hide_env_values = true,
         allow_hyphen_values = true,
-        required = true
+        required_unless_present = "private_keys"
     )]
     pub secrets: Vec<String>,
+
+    /// The private key, for the schemes with asymmetric signatures (`discord`,
+    /// `sendgrid`; `standard` with `whsk_<base64>`), in the forms `webhook sign
+    /// --private-key` takes. Repeatable as --secret is, and used instead of it.
+    /// Prefer WEBHOOK_PRIVATE_KEY (one key).
+    #[arg(
+        long = "private-key",
+        value_name = "KEY",
+        env = "WEBHOOK_PRIVATE_KEY",
+        hide_env_values = true,
+        allow_hyphen_values = true
+    )]
+    pub private_keys: Vec<String>,
+
+    /// The full URL the signature covers, for the schemes that sign the URL
+    /// (`square`, `hubspot`, `twilio`): the URL the provider would call, when the
+    /// receiver sits behind a proxy. Default: --url.
+    #[arg(long, value_name = "URL")]
+    pub signed_url: Option<String>,
 
     /// The event type, the envelope's `type` (`payout.completed`).
     #[arg(long = "type", value_name = "TYPE")]
@@ -396,10 +452,10 @@ impl TypedValueParser for SchemeParser {
 
     fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
         Some(Box::new(PROVIDERS.iter().map(|provider| {
-            let mut help = format!(
-                "{}, signature in `{}`",
-                provider.algorithm, provider.signature_header
-            );
+            let mut help = match provider.signature_header {
+                "body" => format!("{}, signature inside the body", provider.algorithm),
+                header => format!("{}, signature in `{header}`", provider.algorithm),
+            };
             if !provider.aliases.is_empty() {
                 help.push_str(&format!("; aliases {}", provider.aliases.join(", ")));
             }
@@ -428,16 +484,16 @@ mod tests {
         }
         assert_eq!(SchemeArg::new("svix").unwrap().name(), "standard");
         assert_eq!(SchemeArg::new("GitHub").unwrap().name(), "github");
-        assert!(SchemeArg::new("gitlab").is_none());
+        assert!(SchemeArg::new("gitea").is_none());
     }
 
     #[test]
     fn an_unknown_scheme_is_a_usage_error_listing_the_names() {
-        let error = Cli::try_parse_from(["webhook", "sign", "--scheme", "gitlab", "--secret", "s"])
+        let error = Cli::try_parse_from(["webhook", "sign", "--scheme", "gitea", "--secret", "s"])
             .unwrap_err();
         assert_eq!(error.exit_code(), 2);
         let text = error.to_string();
-        assert!(text.contains("gitlab"), "{text}");
+        assert!(text.contains("gitea"), "{text}");
         for name in NAMES {
             assert!(text.contains(name), "{text}");
         }
@@ -450,7 +506,7 @@ mod tests {
         let Command::Sign(args) = cli.command else {
             panic!("not sign")
         };
-        assert_eq!(args.signing.secret, "-x");
+        assert_eq!(args.signing.secret.as_deref(), Some("-x"));
         assert!(args.body.is_stdin());
     }
 }

@@ -4,7 +4,7 @@ use std::fmt;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use webhook_signature::ConfigError;
 
 use crate::cli::BodyArg;
@@ -31,8 +31,27 @@ pub enum UsageError {
         /// Why.
         source: io::Error,
     },
-    /// A secret was refused by the scheme (empty, or not the expected encoding).
-    Secret(ConfigError),
+    /// A key was refused by the scheme: a secret that is empty or not the expected
+    /// encoding, a public or private key not in a form the scheme reads, or a kind of
+    /// key the scheme does not take.
+    Key {
+        /// The flag that gave it: `--secret`, `--public-key` or `--private-key`.
+        flag: &'static str,
+        /// Why the scheme refused it.
+        error: ConfigError,
+    },
+    /// The scheme signs the URL the delivery is sent to, and no `--url` was given.
+    UrlRequired {
+        /// The scheme.
+        scheme: &'static str,
+    },
+    /// The scheme cannot sign this request (Mailgun's signature is inside the body).
+    CannotSign {
+        /// The scheme.
+        scheme: &'static str,
+        /// Why.
+        reason: &'static str,
+    },
     /// A flag's value cannot be sent in a header.
     InvalidValue {
         /// The flag.
@@ -81,10 +100,19 @@ impl fmt::Display for UsageError {
                 source,
             } => write!(f, "cannot read {}: {source}", path.display()),
             Self::Read { path: None, source } => write!(f, "cannot read standard input: {source}"),
-            Self::Secret(ConfigError::EmptySecret { key_id }) if key_id.is_empty() => {
-                f.write_str("--secret: the secret is empty")
+            Self::Key {
+                flag,
+                error: ConfigError::EmptySecret { key_id },
+            } if key_id.is_empty() => write!(f, "{flag}: the secret is empty"),
+            Self::Key { flag, error } => write!(f, "{flag}: {error}"),
+            Self::UrlRequired { scheme } => write!(
+                f,
+                "--url: scheme `{scheme}` signs the URL the delivery is sent to: give the full URL \
+                 the provider calls (https://host/path?query)"
+            ),
+            Self::CannotSign { scheme, reason } => {
+                write!(f, "scheme `{scheme}` cannot be signed here: {reason}")
             }
-            Self::Secret(error) => write!(f, "--secret: {error}"),
             Self::InvalidValue { flag, reason } => write!(f, "{flag}: {reason}"),
             Self::InvalidUrl { url, reason } => write!(f, "--url {url:?}: {reason}"),
             Self::InvalidJson { origin, reason } => write!(f, "{origin}: not valid JSON: {reason}"),
@@ -98,16 +126,10 @@ impl std::error::Error for UsageError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Read { source, .. } => Some(source),
-            Self::Secret(error) => Some(error),
+            Self::Key { error, .. } => Some(error),
             Self::InvalidCreated(error) => Some(error),
             _ => None,
         }
-    }
-}
-
-impl From<ConfigError> for UsageError {
-    fn from(error: ConfigError) -> Self {
-        Self::Secret(error)
     }
 }
 
@@ -150,6 +172,49 @@ impl Body {
             None => "standard input".to_owned(),
         }
     }
+}
+
+/// Splits `--url`, the full URL the provider called, into what a
+/// [`Verifier`](webhook_signature::Verifier) takes: the public URL
+/// (`scheme://host[:port]`) and the request URI as a server sees it (`/path?query`).
+/// Joined again they are the URL as given.
+///
+/// ```
+/// let (base, uri) = webhook_cli::split_url("https://hooks.example.com:8443/in?x=1").unwrap();
+/// assert_eq!(base, "https://hooks.example.com:8443");
+/// assert_eq!(uri, "/in?x=1");
+/// assert!(webhook_cli::split_url("/in?x=1").is_err());
+/// ```
+pub fn split_url(url: &str) -> Result<(String, Uri), UsageError> {
+    let invalid = |reason| UsageError::InvalidUrl {
+        url: url.to_owned(),
+        reason,
+    };
+    let expected = "expected the full URL the provider calls, https://HOST/PATH";
+    let parsed: Uri = url.parse().map_err(|_| invalid(expected))?;
+    let (Some(scheme), Some(authority)) = (parsed.scheme_str(), parsed.authority()) else {
+        return Err(invalid(expected));
+    };
+    if !matches!(scheme, "http" | "https") || authority.host().is_empty() {
+        return Err(invalid(expected));
+    }
+    if url.contains('#') {
+        return Err(invalid("a URL a provider calls has no `#fragment`"));
+    }
+    let path = parsed
+        .path_and_query()
+        .map_or("/", |path| path.as_str())
+        .parse()
+        .map_err(|_| invalid(expected))?;
+    Ok((format!("{scheme}://{authority}"), path))
+}
+
+/// Parses `--method`: an HTTP method token, kept as written (`POST`).
+pub fn parse_method(text: &str) -> Result<Method, UsageError> {
+    Method::from_bytes(text.as_bytes()).map_err(|_| UsageError::InvalidValue {
+        flag: "--method",
+        reason: "not an HTTP method (such as POST)",
+    })
 }
 
 /// Parses one `Name: value` line. Whitespace around the value is dropped; the name is
@@ -232,6 +297,36 @@ mod tests {
         assert_eq!(value, "t=1,v1=ab:cd");
         let (_, empty) = parse_header_line("X-Empty:").unwrap();
         assert_eq!(empty, "");
+    }
+
+    #[test]
+    fn a_url_splits_into_the_public_url_and_the_request_uri() {
+        for (url, base, uri) in [
+            ("https://example.com/hooks", "https://example.com", "/hooks"),
+            (
+                "http://127.0.0.1:3000/a/b?c=d&e",
+                "http://127.0.0.1:3000",
+                "/a/b?c=d&e",
+            ),
+            ("https://example.com", "https://example.com", "/"),
+        ] {
+            let (got_base, got_uri) = split_url(url).unwrap();
+            assert_eq!(
+                (got_base.as_str(), got_uri.to_string().as_str()),
+                (base, uri)
+            );
+        }
+        for url in [
+            "example.com/hooks",
+            "/hooks",
+            "ftp://example.com/",
+            "https://example.com/a#b",
+        ] {
+            let error = split_url(url).unwrap_err().to_string();
+            assert!(error.starts_with(&format!("--url {url:?}: ")), "{error}");
+        }
+        assert_eq!(parse_method("PUT").unwrap(), Method::PUT);
+        assert!(parse_method("PO ST").is_err());
     }
 
     #[test]

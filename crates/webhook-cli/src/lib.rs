@@ -7,9 +7,18 @@
 //! - `webhook providers` prints `<name>  <algorithm>  <signature header>`, one line
 //!   per entry of [`webhook_signature::scheme::PROVIDERS`];
 //! - `webhook verify` exits 0 and prints `ok key=<index>` alone on its first line (the
-//!   0-based position of the matching `--secret`), then `event id=<id> type=<type>`
+//!   0-based position of the matching `--secret`, or of the matching `--public-key`
+//!   for the schemes with asymmetric signatures), then `event id=<id> type=<type>`
 //!   when the delivery's envelope can be read ([`Verification::event`]); otherwise it
-//!   prints `rejected code=<code>`, explains why on standard error and exits 1.
+//!   prints `rejected code=<code>`, explains why on standard error and exits 1. For
+//!   the schemes that sign the URL, `--url` is the full URL the provider called.
+//!
+//! Every provider signs and verifies: with `--secret` for an HMAC, with
+//! `--private-key` and `--public-key` for Ed25519 (Discord, Standard Webhooks `v1a`)
+//! and ECDSA P-256 (SendGrid), and with `--url` (and `--method`) for the schemes that
+//! sign the request's URL (Square, HubSpot, Twilio). Mailgun's signature travels
+//! inside the body: `webhook verify` checks it and `webhook send` makes it, but
+//! `webhook sign`, which prints headers, cannot.
 //!
 //! The binary is a thin shell over [`run`]; the pieces it uses (header parsing, body
 //! reading, formatting) are public here so they can be tested and reused by later
@@ -41,8 +50,9 @@
 //! assert_eq!(String::from_utf8(out).unwrap(), "ok key=0\n");
 //! ```
 //!
-//! `webhook send` builds its events with [`webhook_testing::MockEvent`] and posts them
-//! with a hyper 1 client over plain HTTP; see [`Scenario`] for the scenario files.
+//! `webhook send` builds and signs its events with [`webhook_testing::MockEvent`] and
+//! posts them with a hyper 1 client over plain HTTP; see [`Scenario`] for the
+//! scenario files.
 //!
 //! Exit status: [`EXIT_OK`] (0), [`EXIT_REJECTED`] (1, the signature was refused, or
 //! the receiver answered otherwise than expected) and [`EXIT_USAGE`] (2, a usage or
@@ -61,7 +71,7 @@ mod verify;
 pub use cli::{
     BodyArg, Cli, Command, SchemeArg, SchemeParser, SendArgs, SignArgs, SigningArgs, VerifyArgs,
 };
-pub use input::{Body, UsageError, collect_headers, parse_header_line};
+pub use input::{Body, UsageError, collect_headers, parse_header_line, parse_method, split_url};
 pub use scenario::{EventTemplate, Scenario, Step, StepKind};
 pub use send::{Attempt, parse_json, parse_url, summary};
 pub use sign::{format_headers, generate_id, sign};
@@ -96,7 +106,7 @@ pub fn run(
     stderr: &mut dyn Write,
 ) -> u8 {
     let result = match &cli.command {
-        Command::Sign(args) => run_sign(args, now, stdin, stdout),
+        Command::Sign(args) => run_sign(args, now, stdin, stdout, stderr),
         Command::Verify(args) => run_verify(args, now, stdin, stdout, stderr),
         Command::Send(args) => run_send(args, now, stdout, stderr),
         Command::Providers => run_providers(stdout),
@@ -136,9 +146,18 @@ fn run_sign(
     now: i64,
     stdin: &mut dyn Read,
     stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
 ) -> Result<u8, Failure> {
+    let signing = &args.signing;
+    for note in verify::ignored_flags(
+        signing.scheme,
+        signing.url.is_some(),
+        signing.method.is_some(),
+    ) {
+        writeln!(stderr, "{note}")?;
+    }
     let body = Body::read(&args.body, stdin)?;
-    let headers = sign(&args.signing, &body.bytes, now)?;
+    let headers = sign(signing, &body.bytes, now)?;
     stdout.write_all(format_headers(&headers).as_bytes())?;
     stdout.flush()?;
     Ok(EXIT_OK)
@@ -151,7 +170,9 @@ fn run_providers(stdout: &mut dyn Write) -> Result<u8, Failure> {
         writeln!(
             stdout,
             "{}  {}  {}",
-            provider.name, provider.algorithm, provider.signature_header
+            provider.name,
+            provider.algorithm.as_str(),
+            provider.signature_header
         )?;
     }
     stdout.flush()?;
@@ -189,7 +210,8 @@ fn run_verify(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<u8, Failure> {
-    for note in verify::ignored_flags(args) {
+    let notes = verify::ignored_flags(args.scheme, args.url.is_some(), args.method.is_some());
+    for note in notes.into_iter().chain(verify::ignored_secrets(args)) {
         writeln!(stderr, "{note}")?;
     }
     // Check the headers before waiting on standard input for the body.

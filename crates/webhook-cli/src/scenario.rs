@@ -11,7 +11,8 @@ use webhook_testing::MockEvent;
 
 use crate::cli::SendArgs;
 use crate::input::{UsageError, collect_headers};
-use crate::send::{Attempt, Sender, check_secrets, parse_url, read_file, render, runtime};
+use crate::send::{Attempt, Keys, Sender, parse_url, read_file, runtime};
+use crate::sign::SigningKey;
 
 /// A scenario file: an optional default event and the steps, in order.
 ///
@@ -94,7 +95,7 @@ pub enum StepKind {
     /// A new event of the previous one's type and data (the same entity) whose
     /// `created` is older than the previous event's.
     OutOfOrder,
-    /// A new event signed with the second secret.
+    /// A new event signed with the second key (`--secret` or `--private-key`).
     RotatedSecret,
     /// A new event with a corrupted signature.
     Forged,
@@ -190,28 +191,29 @@ pub(crate) struct Report {
 pub(crate) fn run(args: &SendArgs, path: &Path, now: i64) -> Result<Report, UsageError> {
     let url = parse_url(&args.url)?;
     let scenario = Scenario::load(path)?;
-    check_secrets(args.scheme, &args.secrets)?;
-    let rotated = args
-        .secrets
-        .get(1)
-        .cloned()
-        .or_else(|| scenario.rotated_secret.clone());
-    if let Some(secret) = &rotated {
-        check_secrets(args.scheme, std::slice::from_ref(secret))?;
-    } else if scenario
-        .steps
-        .iter()
-        .any(|step| step.step == StepKind::RotatedSecret)
-    {
-        return Err(UsageError::Scenario {
-            path: path.to_owned(),
-            reason: "a `rotated_secret` step needs a second secret: repeat --secret \
-                     (--secret CURRENT --secret OTHER) or set `rotated_secret` in the file"
-                .into(),
-        });
+    let mut keys = Keys::new(args, &url)?;
+    if keys.len() < 2 {
+        if let Some(secret) = &scenario.rotated_secret {
+            keys.push(SigningKey::Secret(secret))
+                .map_err(|error| UsageError::Scenario {
+                    path: path.to_owned(),
+                    reason: format!("`rotated_secret`: {error}"),
+                })?;
+        } else if scenario
+            .steps
+            .iter()
+            .any(|step| step.step == StepKind::RotatedSecret)
+        {
+            return Err(UsageError::Scenario {
+                path: path.to_owned(),
+                reason: "a `rotated_secret` step needs a second key: repeat --secret \
+                         (--secret CURRENT --secret OTHER) or --private-key, or set \
+                         `rotated_secret` in the file"
+                    .into(),
+            });
+        }
     }
     let extra = collect_headers(&args.headers, &[])?;
-    let primary = &args.secrets[0];
     let sender = Sender::new(url, Duration::from_secs(args.timeout), 1);
     let runtime = runtime().map_err(|source| UsageError::Read { path: None, source })?;
 
@@ -228,22 +230,13 @@ pub(crate) fn run(args: &SendArgs, path: &Path, now: i64) -> Result<Report, Usag
     let mut differ = 0;
     for (index, step) in scenario.steps.iter().enumerate() {
         let event = step_event(&scenario, step, previous.as_ref(), now);
-        let secret = match step.step {
-            StepKind::RotatedSecret => rotated.as_deref().expect("checked: a second secret"),
-            _ => primary.as_str(),
-        };
-        let mut delivery = event
-            .clone()
-            .sign(args.scheme.scheme(), secret)
-            .timestamp(now);
-        if step.step == StepKind::Forged {
-            delivery = delivery.corrupt_signature();
-        }
-        let (headers, body) = render(delivery, &extra)?;
+        let key = usize::from(step.step == StepKind::RotatedSecret);
+        let forged = step.step == StepKind::Forged;
+        let rendered = keys.render(key, &event, now, &extra, forged)?;
         if step.step != StepKind::Forged {
             previous = Some(event.clone());
         }
-        let outcome = runtime.block_on(sender.post(headers, body));
+        let outcome = runtime.block_on(sender.post(rendered));
 
         let mut expected = step.expect.to_string();
         match step.replayed {

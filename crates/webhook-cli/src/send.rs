@@ -15,12 +15,12 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use tokio::sync::Semaphore;
-use webhook_signature::Signer;
-use webhook_testing::{Created, MockDelivery, MockEvent};
+use webhook_signature::SignError;
+use webhook_testing::{Created, MockError, MockEvent};
 
 use crate::cli::{SchemeArg, SendArgs};
-use crate::input::{UsageError, collect_headers};
-use crate::sign::check_id;
+use crate::input::{UsageError, collect_headers, split_url};
+use crate::sign::{SigningKey, check_id};
 
 /// The longest body excerpt printed per response, in characters.
 const EXCERPT: usize = 100;
@@ -154,12 +154,12 @@ impl Sender {
         &self.url
     }
 
-    /// Posts `body` with `headers` and reads the whole answer.
-    pub(crate) async fn post(&self, headers: HeaderMap, body: Bytes) -> Attempt {
-        let mut request = Request::new(Full::new(body));
+    /// Posts `rendered` and reads the whole answer.
+    pub(crate) async fn post(&self, rendered: Rendered) -> Attempt {
+        let mut request = Request::new(Full::new(rendered.body));
         *request.method_mut() = http::Method::POST;
-        *request.uri_mut() = self.url.clone();
-        *request.headers_mut() = headers;
+        *request.uri_mut() = rendered.uri;
+        *request.headers_mut() = rendered.headers;
         let exchange = async {
             let response = self.client.request(request).await.map_err(|error| {
                 let connect = error.is_connect();
@@ -218,12 +218,141 @@ fn describe_error(error: &(dyn std::error::Error + 'static)) -> String {
     chain.join(": ")
 }
 
-/// Checks each secret with the scheme before anything is sent.
-pub(crate) fn check_secrets(scheme: SchemeArg, secrets: &[String]) -> Result<(), UsageError> {
-    for secret in secrets {
-        Signer::new(scheme.scheme(), secret)?;
+/// A signed request, ready to post: where, its headers and its body.
+#[derive(Debug, Clone)]
+pub(crate) struct Rendered {
+    pub(crate) uri: Uri,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+}
+
+/// The keys `webhook send` signs with, checked with the scheme before anything is
+/// sent: each `--private-key` when any is given, else each `--secret`. The first
+/// signs every delivery; a scenario's `rotated_secret` steps sign with the second.
+///
+/// Deliveries are [`MockDelivery`]s: the test kit's, which sign as each provider
+/// does (Twilio's `bodySHA256` in the URL, Mailgun's signature inside the body) and
+/// corrupt a signature for a forged one.
+pub(crate) struct Keys<'a> {
+    scheme: SchemeArg,
+    keys: Vec<SigningKey<'a>>,
+    /// Where the requests go.
+    target: Uri,
+    /// The URL the signatures cover, for the schemes that sign it: the target unless
+    /// `--signed-url` says otherwise.
+    signed: Uri,
+}
+
+impl<'a> Keys<'a> {
+    /// The keys of `args`, sending to `target`.
+    pub(crate) fn new(args: &'a SendArgs, target: &Uri) -> Result<Self, UsageError> {
+        let signed = match &args.signed_url {
+            Some(url) => {
+                split_url(url)?;
+                url.parse().map_err(|_| UsageError::InvalidUrl {
+                    url: url.clone(),
+                    reason: "not a URL",
+                })?
+            }
+            None => target.clone(),
+        };
+        let mut keys = Self {
+            scheme: args.scheme,
+            keys: Vec::new(),
+            target: target.clone(),
+            signed,
+        };
+        if args.private_keys.is_empty() {
+            for secret in &args.secrets {
+                keys.push(SigningKey::Secret(secret))?;
+            }
+        } else {
+            for key in &args.private_keys {
+                keys.push(SigningKey::Private(key))?;
+            }
+        }
+        Ok(keys)
     }
-    Ok(())
+
+    /// Adds a key after those of the command line (a scenario's `rotated_secret`),
+    /// once the scheme has read it.
+    pub(crate) fn push(&mut self, key: SigningKey<'a>) -> Result<(), UsageError> {
+        key.signer(self.scheme)?;
+        self.keys.push(key);
+        Ok(())
+    }
+
+    /// How many keys there are.
+    pub(crate) fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// `event` signed with key `index` at `timestamp`, with the `extra` headers after
+    /// the scheme's; `forged`: with its signature corrupted. Linear reads the signed
+    /// time from the body, so its envelope carries `webhookTimestamp`.
+    pub(crate) fn render(
+        &self,
+        index: usize,
+        event: &MockEvent,
+        timestamp: i64,
+        extra: &HeaderMap,
+        forged: bool,
+    ) -> Result<Rendered, UsageError> {
+        let mut event = event.clone();
+        if self.scheme.name() == "linear" {
+            event = event.member("webhookTimestamp", Value::from(timestamp * 1000));
+        }
+        let scheme = self.scheme.scheme();
+        let key = self.keys[index];
+        let mut delivery = match key {
+            SigningKey::Secret(secret) => event.sign(scheme, secret),
+            SigningKey::Private(private) => event.sign_with_private_key(scheme, private),
+        }
+        .timestamp(timestamp)
+        .uri(self.signed.clone());
+        for (name, value) in extra {
+            delivery = delivery.header(name.clone(), value.clone());
+        }
+        if forged {
+            delivery = delivery.corrupt_signature();
+        }
+        let request: Request<String> = delivery.request().map_err(|error| match error {
+            MockError::Secret(error) => UsageError::Key {
+                flag: key.flag(),
+                error,
+            },
+            MockError::Unsupported(SignError::Unsupported { reason }) => UsageError::CannotSign {
+                scheme: self.scheme.name(),
+                reason,
+            },
+            MockError::CannotCorrupt => UsageError::CannotSign {
+                scheme: self.scheme.name(),
+                reason: "no signature changes with the key, so none can be forged",
+            },
+            _ => UsageError::InvalidValue {
+                flag: "--id",
+                reason: "the id cannot be sent in a header",
+            },
+        })?;
+        let (parts, body) = request.into_parts();
+        Ok(Rendered {
+            uri: self.target_of(&parts.uri),
+            headers: parts.headers,
+            body: Bytes::from(body),
+        })
+    }
+
+    /// Where to send a delivery signed for `signed`: the target, with the query
+    /// parameters the delivery added to the signed URL (Twilio's `bodySHA256`).
+    fn target_of(&self, signed: &Uri) -> Uri {
+        let (signed, base) = (signed.to_string(), self.signed.to_string());
+        match signed.strip_prefix(&base) {
+            Some(added) if !added.is_empty() => format!("{}{added}", self.target)
+                .parse()
+                .unwrap_or_else(|_| self.target.clone()),
+            _ => self.target.clone(),
+        }
+    }
 }
 
 /// A runtime for the client: one thread is plenty for I/O.
@@ -261,23 +390,6 @@ fn event(args: &SendArgs, now: i64) -> Result<MockEvent, UsageError> {
     Ok(event)
 }
 
-/// Signs `event` with `secret` and the extra headers, as [`Sender::post`] takes it.
-pub(crate) fn render(
-    delivery: MockDelivery,
-    extra: &HeaderMap,
-) -> Result<(HeaderMap, Bytes), UsageError> {
-    let delivery = extra.iter().fold(delivery, |delivery, (name, value)| {
-        delivery.header(name.clone(), value.clone())
-    });
-    delivery.parts().map_err(|error| match error {
-        webhook_testing::MockError::Secret(error) => UsageError::Secret(error),
-        _ => UsageError::InvalidValue {
-            flag: "--id",
-            reason: "the id cannot be sent in a header",
-        },
-    })
-}
-
 /// What a `webhook send` run printed and how it ended.
 pub(crate) struct Report {
     pub(crate) lines: String,
@@ -289,20 +401,16 @@ pub(crate) struct Report {
 /// Sends one event `--repeat` times, `--concurrency` at once.
 pub(crate) fn send(args: &SendArgs, now: i64) -> Result<Report, UsageError> {
     let url = parse_url(&args.url)?;
-    check_secrets(args.scheme, &args.secrets)?;
+    let keys = Keys::new(args, &url)?;
     let extra = collect_headers(&args.headers, &[])?;
     let event = event(args, now)?;
-    let delivery = event
-        .clone()
-        .sign(args.scheme.scheme(), &args.secrets[0])
-        .timestamp(args.timestamp.unwrap_or(now));
-    let (headers, body) = render(delivery, &extra)?;
+    let rendered = keys.render(0, &event, args.timestamp.unwrap_or(now), &extra, false)?;
 
     let repeat = args.repeat as usize;
     let concurrency = (args.concurrency as usize).min(repeat);
     let sender = Sender::new(url, Duration::from_secs(args.timeout), concurrency);
     let runtime = runtime().map_err(|source| UsageError::Read { path: None, source })?;
-    let outcomes = runtime.block_on(storm(&sender, headers, body, repeat, concurrency));
+    let outcomes = runtime.block_on(storm(&sender, rendered, repeat, concurrency));
 
     let mut lines = String::new();
     let _ = writeln!(
@@ -357,8 +465,7 @@ pub(crate) fn send(args: &SendArgs, now: i64) -> Result<Report, UsageError> {
 /// outcomes in request order.
 async fn storm(
     sender: &Sender,
-    headers: HeaderMap,
-    body: Bytes,
+    rendered: Rendered,
     repeat: usize,
     concurrency: usize,
 ) -> Vec<Attempt> {
@@ -367,10 +474,10 @@ async fn storm(
     for _ in 0..repeat {
         let permits = permits.clone();
         let sender = sender.clone();
-        let (headers, body) = (headers.clone(), body.clone());
+        let rendered = rendered.clone();
         tasks.push(tokio::spawn(async move {
             let _permit = permits.acquire_owned().await.expect("never closed");
-            sender.post(headers, body).await
+            sender.post(rendered).await
         }));
     }
     let mut outcomes = Vec::with_capacity(repeat);

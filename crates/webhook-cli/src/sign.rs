@@ -3,10 +3,11 @@
 use std::fmt::Write as _;
 
 use http::{HeaderMap, HeaderName};
-use webhook_signature::Signer;
+use webhook_signature::scheme::SignRequest;
+use webhook_signature::{SignError, Signer};
 
-use crate::cli::SigningArgs;
-use crate::input::UsageError;
+use crate::cli::{SchemeArg, SigningArgs};
+use crate::input::{UsageError, parse_method, split_url};
 
 /// A fresh message id: `msg_` followed by a random (version 4) UUID in hex.
 ///
@@ -19,11 +20,23 @@ pub fn generate_id() -> String {
     format!("msg_{}", uuid::Uuid::new_v4().simple())
 }
 
-/// Signs `body` as `args` says, with `now` as the default timestamp.
+/// Signs `body` as `args` says, with `now` as the default timestamp: with the
+/// private key when one is given, else with the secret; with the URL and method for
+/// the schemes that sign them.
 ///
 /// Uses [`Signer`], so the signature is computed by the same code that verifies it.
 pub fn sign(args: &SigningArgs, body: &[u8], now: i64) -> Result<HeaderMap, UsageError> {
-    let signer = Signer::new(args.scheme.scheme(), &args.secret)?;
+    let key = match (&args.private_key, &args.secret) {
+        (Some(key), _) => SigningKey::Private(key),
+        (None, Some(secret)) => SigningKey::Secret(secret),
+        (None, None) => {
+            return Err(UsageError::InvalidValue {
+                flag: "--secret",
+                reason: "give the signing secret, or --private-key",
+            });
+        }
+    };
+    let signer = key.signer(args.scheme)?;
     let id = match &args.id {
         Some(id) => {
             check_id(id)?;
@@ -31,13 +44,75 @@ pub fn sign(args: &SigningArgs, body: &[u8], now: i64) -> Result<HeaderMap, Usag
         }
         None => generate_id(),
     };
-    let timestamp = args.timestamp.unwrap_or(now);
-    signer
-        .sign(body, timestamp, &id)
-        .map_err(|_| UsageError::InvalidValue {
+    let method = args.method.as_deref().map(parse_method).transpose()?;
+    let url = match &args.url {
+        Some(url) => {
+            split_url(url)?;
+            Some(url.as_str())
+        }
+        None if args.scheme.scheme().signs_url() => {
+            return Err(UsageError::UrlRequired {
+                scheme: args.scheme.name(),
+            });
+        }
+        None => None,
+    };
+    let mut request = SignRequest::new(body, args.timestamp.unwrap_or(now), &id);
+    if let Some(url) = url {
+        request = request.with_url(url);
+    }
+    if let Some(method) = &method {
+        request = request.with_method(method.as_str());
+    }
+    sign_request(&signer, args.scheme, &request)
+}
+
+/// What a sender signs with: `--secret` or `--private-key`.
+#[derive(Clone, Copy)]
+pub(crate) enum SigningKey<'a> {
+    Secret(&'a str),
+    Private(&'a str),
+}
+
+impl SigningKey<'_> {
+    /// The flag it comes from.
+    pub(crate) fn flag(self) -> &'static str {
+        match self {
+            Self::Secret(_) => "--secret",
+            Self::Private(_) => "--private-key",
+        }
+    }
+
+    /// A signer for `scheme` with this key; a key the scheme refuses is a usage error
+    /// naming the flag it came from.
+    pub(crate) fn signer(self, scheme: SchemeArg) -> Result<Signer, UsageError> {
+        match self {
+            Self::Secret(secret) => Signer::new(scheme.scheme(), secret),
+            Self::Private(key) => Signer::with_private_key(scheme.scheme(), key),
+        }
+        .map_err(|error| UsageError::Key {
+            flag: self.flag(),
+            error,
+        })
+    }
+}
+
+/// The headers `signer` produces for `request`; a refusal is a usage error.
+fn sign_request(
+    signer: &Signer,
+    scheme: SchemeArg,
+    request: &SignRequest<'_>,
+) -> Result<HeaderMap, UsageError> {
+    signer.sign_request(request).map_err(|error| match error {
+        SignError::Unsupported { reason } => UsageError::CannotSign {
+            scheme: scheme.name(),
+            reason,
+        },
+        _ => UsageError::InvalidValue {
             flag: "--id",
             reason: "the id cannot be sent in a header",
-        })
+        },
+    })
 }
 
 /// An id a verifier reads back unchanged: printable ASCII, no surrounding whitespace
@@ -82,18 +157,20 @@ pub fn format_headers(headers: &HeaderMap) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::SchemeArg;
 
     fn args(scheme: &str, id: Option<&str>) -> SigningArgs {
         SigningArgs {
             scheme: SchemeArg::new(scheme).unwrap(),
-            secret: if scheme == "standard" {
+            secret: Some(if scheme == "standard" {
                 "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned()
             } else {
                 "secret".to_owned()
-            },
+            }),
+            private_key: None,
             id: id.map(str::to_owned),
             timestamp: Some(1_700_000_000),
+            url: None,
+            method: None,
         }
     }
 

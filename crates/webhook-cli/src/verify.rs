@@ -3,12 +3,16 @@
 use std::time::{Duration, UNIX_EPOCH};
 
 use bytes::Bytes;
-use http::HeaderMap;
+use http::{HeaderMap, Method};
 use webhook_core::{Rejection, VerifiedDelivery};
 use webhook_signature::{SignatureRejection, Verifier};
 
 use crate::cli::{SchemeArg, VerifyArgs};
-use crate::input::{Body, UsageError};
+use crate::input::{Body, UsageError, parse_method, split_url};
+
+/// The key id of the `--public-key` at a position: apart from the secrets' ids
+/// (`0`, `1`, ...), so that both kinds can be given at once (Standard Webhooks).
+const PUBLIC_KEY_ID: &str = "public-key-";
 
 /// What `webhook verify` checked, and what came of it.
 #[derive(Debug)]
@@ -21,6 +25,12 @@ pub struct Verification {
     pub body: Body,
     /// How many secrets were tried.
     pub secrets: usize,
+    /// How many public keys were tried.
+    pub public_keys: usize,
+    /// The method checked, for the schemes that sign it.
+    pub method: Method,
+    /// The URL checked (`--url`), for the schemes that sign it.
+    pub url: Option<String>,
     /// The time the timestamp was checked against (Unix seconds).
     pub now: i64,
     /// Whether `now` came from `--now` rather than the system clock.
@@ -31,12 +41,16 @@ pub struct Verification {
 }
 
 /// Verifies `body` and `headers` (built with [`collect_headers`](crate::collect_headers)
-/// from `args`) against the secrets in `args`; `now` is the system time, used unless
-/// `--now` is given.
+/// from `args`) against the secrets and public keys in `args`; `now` is the system
+/// time, used unless `--now` is given.
 ///
-/// Builds a [`Verifier`] with key ids `0`, `1`, ... by position. A secret the scheme
-/// refuses, or a malformed header line, is a [`UsageError`]; a signature that does
-/// not verify is an `Err` in [`Verification::outcome`].
+/// Builds a [`Verifier`] with the secrets under key ids `0`, `1`, ... and the public
+/// keys after them, each numbered by its position among its own flag. For a scheme
+/// that signs the URL, `--url` is split into the verifier's public URL and the
+/// request URI ([`split_url`]), and the delivery is checked as a request with
+/// `--method` (default `POST`). A key the scheme refuses, a missing `--url` where
+/// the scheme signs it, or a malformed flag is a [`UsageError`]; a signature that
+/// does not verify is an `Err` in [`Verification::outcome`].
 pub fn verify(
     args: &VerifyArgs,
     headers: HeaderMap,
@@ -45,19 +59,62 @@ pub fn verify(
 ) -> Result<Verification, UsageError> {
     let checked_at = args.now.unwrap_or(now);
     let at = UNIX_EPOCH + Duration::from_secs(checked_at.max(0).unsigned_abs());
-    let verifier = Verifier::builder(args.scheme.scheme())
-        .secrets(args.secrets.iter().map(String::as_str))
+    let scheme = args.scheme.scheme();
+    // Each public key is read here too, so that a refusal names --public-key.
+    for key in &args.public_keys {
+        scheme
+            .decode_public_key(key)
+            .map_err(|error| UsageError::Key {
+                flag: "--public-key",
+                error,
+            })?;
+    }
+    let method = match &args.method {
+        Some(text) => parse_method(text)?,
+        None => Method::POST,
+    };
+    let target = match &args.url {
+        Some(url) if scheme.signs_url() => Some(split_url(url)?),
+        None if scheme.signs_url() => {
+            return Err(UsageError::UrlRequired {
+                scheme: args.scheme.name(),
+            });
+        }
+        _ => None,
+    };
+    let mut builder = Verifier::builder(scheme)
         .tolerance(Duration::from_secs(args.tolerance))
-        .clock(move || at)
-        .build()?;
+        .clock(move || at);
+    let secrets = used_secrets(args);
+    for (index, secret) in secrets.iter().enumerate() {
+        builder = builder.secret(index.to_string(), secret.as_str());
+    }
+    for (index, key) in args.public_keys.iter().enumerate() {
+        builder = builder.public_key(format!("{PUBLIC_KEY_ID}{index}"), key.as_str());
+    }
+    if let Some((public_url, _)) = &target {
+        builder = builder.public_url(public_url.as_str());
+    }
+    let verifier = builder.build().map_err(|error| UsageError::Key {
+        flag: "--secret",
+        error,
+    })?;
     let outcome = verifier
-        .verify(&headers, &Bytes::copy_from_slice(&body.bytes))
+        .verify_request(
+            &method,
+            target.as_ref().map(|(_, uri)| uri),
+            &headers,
+            &Bytes::copy_from_slice(&body.bytes),
+        )
         .map(VerifiedDelivery::with_event_id_from_body);
     Ok(Verification {
         scheme: args.scheme,
         headers,
         body,
-        secrets: args.secrets.len(),
+        secrets: secrets.len(),
+        public_keys: args.public_keys.len(),
+        method,
+        url: target.and(args.url.clone()),
         now: checked_at,
         now_given: args.now.is_some(),
         outcome,
@@ -66,10 +123,15 @@ pub fn verify(
 
 impl Verification {
     /// The verdict, the first line of standard output: `ok key=<index>` (the position
-    /// of the key that matched), or `rejected code=<code>`.
+    /// of the key that matched among the `--secret`s, or among the `--public-key`s),
+    /// or `rejected code=<code>`.
     pub fn verdict(&self) -> String {
         match &self.outcome {
-            Ok(delivery) => format!("ok key={}", quoted(delivery.key_id().as_str())),
+            Ok(delivery) => {
+                let id = delivery.key_id().as_str();
+                let index = id.strip_prefix(PUBLIC_KEY_ID).unwrap_or(id);
+                format!("ok key={}", quoted(index))
+            }
             Err(rejection) => format!("rejected code={}", rejection.code()),
         }
     }
@@ -129,13 +191,37 @@ impl Verification {
         let scheme = self.scheme.scheme();
         match rejection {
             SignatureRejection::SignatureMismatch { .. } => {
+                let (tried, kind) = match (self.secrets, self.public_keys) {
+                    (secrets, 0) => (
+                        format!("no secret matched ({secrets} tried: {})", key_ids(secrets)),
+                        "secret",
+                    ),
+                    (0, keys) => (
+                        format!("no public key matched ({keys} tried: {})", key_ids(keys)),
+                        "public key",
+                    ),
+                    (secrets, keys) => (
+                        format!(
+                            "no key matched ({secrets} secrets tried: {}; {keys} public keys \
+                             tried: {})",
+                            key_ids(secrets),
+                            key_ids(keys)
+                        ),
+                        "key",
+                    ),
+                };
                 hint(format!(
-                    "no secret matched ({} tried: {}): check that the secret is this endpoint's \
-                     and that the body is the exact bytes received, before any JSON parsing or \
-                     re-encoding",
-                    self.secrets,
-                    key_ids(self.secrets)
+                    "{tried}: check that the {kind} is this endpoint's and that the body is the \
+                     exact bytes received, before any JSON parsing or re-encoding"
                 ));
+                if let Some(url) = &self.url {
+                    hint(format!(
+                        "scheme `{}` signs the URL: checked as {} {url}, which must be exactly \
+                         what the provider called (scheme, host, port, path and query)",
+                        scheme.name(),
+                        self.method
+                    ));
+                }
                 if self.body.bytes.ends_with(b"\n") {
                     hint(
                         "the body ends with a newline: if the sender's did not (`echo` and \
@@ -219,22 +305,40 @@ fn field(value: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
-/// Lines for standard error about the flags `args`' scheme does not use: every
-/// built-in scheme verifies headers and body with secrets, so it ignores
-/// --public-key, --url and --method.
-pub(crate) fn ignored_flags(args: &VerifyArgs) -> Vec<String> {
-    let given = [
-        ("--public-key", !args.public_keys.is_empty()),
-        ("--url", args.url.is_some()),
-        ("--method", args.method.is_some()),
-    ];
-    given
+/// The secrets to try: none for a scheme with asymmetric signatures given public
+/// keys, so that a WEBHOOK_SECRET set for other schemes does not stand in the way.
+fn used_secrets(args: &VerifyArgs) -> &[String] {
+    if args.public_keys.is_empty() || args.scheme.provider().algorithm.is_hmac() {
+        &args.secrets
+    } else {
+        &[]
+    }
+}
+
+/// The note for standard error when `args` gives secrets that [`used_secrets`]
+/// leaves out.
+pub(crate) fn ignored_secrets(args: &VerifyArgs) -> Option<String> {
+    (used_secrets(args).len() < args.secrets.len()).then(|| {
+        format!(
+            "note: --secret ignored: scheme `{}` verifies with --public-key",
+            args.scheme.name()
+        )
+    })
+}
+
+/// Lines for standard error about the flags a scheme does not use: a scheme that
+/// signs no URL ignores --url and --method.
+pub(crate) fn ignored_flags(scheme: SchemeArg, url: bool, method: bool) -> Vec<String> {
+    if scheme.scheme().signs_url() {
+        return Vec::new();
+    }
+    [("--url", url), ("--method", method)]
         .into_iter()
         .filter(|(_, given)| *given)
         .map(|(flag, _)| {
             format!(
-                "note: {flag} ignored: scheme `{}` verifies the headers and body with --secret",
-                args.scheme.name()
+                "note: {flag} ignored: scheme `{}` signs neither the URL nor the method",
+                scheme.name()
             )
         })
         .collect()

@@ -5,7 +5,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use webhook_signature::scheme::NAMES;
+use base64::Engine as _;
+use webhook_signature::scheme::{Algorithm, NAMES, PROVIDERS, Provider};
 
 const T: i64 = 1_700_000_000;
 /// The Standard Webhooks specification's example secret.
@@ -99,29 +100,141 @@ fn temp_file(name: &str, contents: &[u8]) -> PathBuf {
     path
 }
 
-/// The 32-byte tag inside a signature header value (`sha256=<hex>`, `t=..,v1=<hex>`,
-/// `v1,<base64>`, `v0=<hex>`, bare hex or base64).
+/// The URL the URL-signing providers are called at in these tests.
+const URL: &str = "https://hooks.example.com/webhooks/in?source=test";
+
+/// The flags that sign with, and verify, key `slot` of `provider`: a secret for an
+/// HMAC (`whsec_<base64>` for the schemes that read that form), else a private key
+/// and its public key in the form the provider shows it (Discord: 64 hex characters;
+/// SendGrid: base64 DER). Slot 1's private key is PKCS#8 PEM, slot 0's raw hex.
+fn key_flags(provider: &Provider, slot: u8) -> ([String; 2], [String; 2]) {
+    let flags = |sign: (&str, String), verify: (&str, String)| {
+        ([sign.0.to_owned(), sign.1], [verify.0.to_owned(), verify.1])
+    };
+    let seed = [0x10 + slot; 32];
+    match provider.algorithm {
+        Algorithm::Ed25519 => {
+            use ed25519_dalek::pkcs8::EncodePrivateKey as _;
+            let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+            let private = if slot == 0 {
+                hex::encode(seed)
+            } else {
+                key.to_pkcs8_pem(Default::default()).unwrap().to_string()
+            };
+            let public = hex::encode(key.verifying_key().as_bytes());
+            flags(("--private-key", private), ("--public-key", public))
+        }
+        Algorithm::EcdsaP256Sha256 => {
+            use p256::pkcs8::{EncodePrivateKey as _, EncodePublicKey as _};
+            let key = p256::ecdsa::SigningKey::from_slice(&seed).unwrap();
+            let private = if slot == 0 {
+                hex::encode(seed)
+            } else {
+                key.to_pkcs8_pem(Default::default()).unwrap().to_string()
+            };
+            let der = key.verifying_key().to_public_key_der().unwrap();
+            let public = base64::engine::general_purpose::STANDARD.encode(der.as_bytes());
+            flags(("--private-key", private), ("--public-key", public))
+        }
+        _ => {
+            let secret = match provider.name {
+                "standard" | "gitlab" => format!(
+                    "whsec_{}",
+                    base64::engine::general_purpose::STANDARD
+                        .encode(format!("{} signing key {slot}", provider.name))
+                ),
+                name => format!("{name}-secret-{slot}"),
+            };
+            flags(("--secret", secret.clone()), ("--secret", secret))
+        }
+    }
+}
+
+/// The flags a provider that signs the URL (and method) needs, on both sides.
+fn url_flags(provider: &Provider) -> Vec<&'static str> {
+    if (provider.scheme)().signs_url() {
+        vec!["--url", URL, "--method", "POST"]
+    } else {
+        Vec::new()
+    }
+}
+
+/// The providers whose signature `webhook sign` makes: all but Mailgun, whose
+/// signature is inside the body.
+fn signed_providers() -> impl Iterator<Item = &'static Provider> {
+    PROVIDERS
+        .iter()
+        .filter(|provider| provider.signature_header != "body")
+}
+
+/// A body for `provider` signed at `at`: Linear checks the body's own
+/// `webhookTimestamp` (milliseconds).
+fn body_for(provider: &Provider, id: &str, event_type: &str, at: i64) -> Vec<u8> {
+    if provider.name == "linear" {
+        format!(
+            r#"{{"id":"{id}","type":"{event_type}","webhookTimestamp":{}}}"#,
+            at * 1000
+        )
+        .into_bytes()
+    } else {
+        format!(r#"{{"id":"{id}","type":"{event_type}","data":{{}}}}"#).into_bytes()
+    }
+}
+
+/// Signs `body` for `provider` with key `slot` and `extra` flags.
+fn sign_with(provider: &Provider, slot: u8, extra: &[&str], body: &[u8]) -> String {
+    let (sign_key, _) = key_flags(provider, slot);
+    let mut args: Vec<&str> = vec!["sign", "--scheme", provider.name];
+    args.extend(sign_key.iter().map(String::as_str));
+    args.extend(url_flags(provider));
+    args.extend_from_slice(extra);
+    let out = webhook(&args, body);
+    assert_eq!(out.status, 0, "{}: {out:?}", provider.name);
+    assert_eq!(out.stderr, "", "{}", provider.name);
+    out.stdout
+}
+
+/// Verifies `body` with `headers` against keys `slots` of `provider`.
+fn verify_with(
+    provider: &Provider,
+    slots: &[u8],
+    headers: &str,
+    extra: &[&str],
+    body: &[u8],
+) -> Output {
+    let flags = header_flags(headers);
+    let keys: Vec<String> = slots
+        .iter()
+        .flat_map(|slot| key_flags(provider, *slot).1)
+        .collect();
+    let mut args: Vec<&str> = vec!["verify", "--scheme", provider.name];
+    args.extend(keys.iter().map(String::as_str));
+    args.extend(url_flags(provider));
+    args.extend(flags.iter().map(String::as_str));
+    args.extend_from_slice(extra);
+    webhook(&args, body)
+}
+
+/// The tag inside a signature header value (`sha256=<hex>`, `t=..,v1=<hex>`,
+/// `v1,<base64>`, `v0=<hex>`, bare hex or base64), at least 20 bytes.
 fn tag_of(value: &str) -> &str {
     value
         .split([',', '=', ' '])
         .max_by_key(|piece| piece.len())
-        .filter(|piece| piece.len() >= 43)
+        .filter(|piece| piece.len() >= 27)
         .unwrap_or_else(|| panic!("no tag in {value:?}"))
 }
 
 #[test]
-fn sign_then_verify_round_trips_for_every_scheme() {
-    let body = br#"{"id":"evt_1","type":"payout.completed"}"#;
-    for scheme in NAMES {
-        let secret = secret_for(scheme);
-        let headers = sign(
-            scheme,
-            &secret,
-            &["--id", "msg_test_1", "--timestamp", "1700000000"],
-            body,
-        );
-        let out = verify(scheme, &[&secret], &headers, &["--now", "1700000000"], body);
-        // The schemes that carry an id (github, shopify, standard) report it; the
+fn sign_then_verify_round_trips_for_every_provider() {
+    let mut checked = Vec::new();
+    for provider in signed_providers() {
+        let name = provider.name;
+        let body = body_for(provider, "evt_1", "payout.completed", T);
+        let fixed = ["--id", "msg_test_1", "--timestamp", "1700000000"];
+        let headers = sign_with(provider, 0, &fixed, &body);
+        let out = verify_with(provider, &[0], &headers, &["--now", "1700000000"], &body);
+        // The schemes that carry an id (github, shopify, standard, ...) report it; the
         // others report the body's.
         let id = if headers.contains("msg_test_1") {
             "msg_test_1"
@@ -135,69 +248,321 @@ fn sign_then_verify_round_trips_for_every_scheme() {
                 format!("ok key=0\nevent id={id} type=payout.completed\n").as_str(),
                 ""
             ),
-            "{scheme}"
+            "{name}"
         );
 
         // With the defaults: a generated id, now as the timestamp, the system clock.
-        let headers = sign(scheme, &secret, &[], body);
-        let out = verify(scheme, &[&secret], &headers, &[], body);
-        assert_eq!(out.status, 0, "{scheme}: {out:?}");
-        assert!(out.stdout.starts_with("ok key=0\n"), "{scheme}: {out:?}");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let body = body_for(provider, "evt_2", "ping", now);
+        let headers = sign_with(provider, 0, &[], &body);
+        let out = verify_with(provider, &[0], &headers, &[], &body);
+        assert_eq!(out.status, 0, "{name}: {out:?}");
+        assert!(out.stdout.starts_with("ok key=0\n"), "{name}: {out:?}");
+        checked.push(name);
+    }
+    assert_eq!(checked.len(), PROVIDERS.len() - 1, "{checked:?}");
+}
+
+#[test]
+fn verify_prints_the_index_of_the_matching_key_and_refuses_a_changed_body_for_every_provider() {
+    for provider in signed_providers() {
+        let name = provider.name;
+        let body = body_for(provider, "evt_7", "invoice.paid", T);
+        let fixed = ["--id", "evt_7", "--timestamp", "1700000000"];
+        let headers = sign_with(provider, 1, &fixed, &body);
+        let now = ["--now", "1700000000"];
+        let out = verify_with(provider, &[0, 1], &headers, &now, &body);
+        assert_eq!(
+            (out.status, out.stdout.as_str(), out.stderr.as_str()),
+            (0, "ok key=1\nevent id=evt_7 type=invoice.paid\n", ""),
+            "{name}"
+        );
+
+        let out = verify_with(provider, &[1, 0], &headers, &now, &body);
+        assert_eq!(out.stdout.lines().next(), Some("ok key=0"), "{name}");
+
+        let out = verify_with(provider, &[0], &headers, &now, &body);
+        assert_eq!(out.status, 1, "{name}: {out:?}");
+        assert_eq!(out.stdout, "rejected code=signature_mismatch\n", "{name}");
+
+        let tampered = String::from_utf8(body.clone())
+            .unwrap()
+            .replace("invoice.paid", "invoice.void")
+            .into_bytes();
+        let out = verify_with(provider, &[0, 1], &headers, &now, &tampered);
+        assert_eq!(out.status, 1, "{name}: {out:?}");
+        assert_eq!(out.stdout, "rejected code=signature_mismatch\n", "{name}");
+        assert!(
+            out.stderr.starts_with("error: signature_mismatch: "),
+            "{name}: {}",
+            out.stderr
+        );
     }
 }
 
 #[test]
-fn verify_prints_the_index_of_the_matching_secret_and_the_event_for_every_scheme() {
-    let body = br#"{"id":"evt_7","type":"invoice.paid","data":{}}"#;
-    for scheme in NAMES {
-        let (first, second) = if *scheme == "standard" {
-            (
-                "whsec_d3JvbmctYnV0LXZhbGlkLXNlY3JldA==".to_owned(),
-                STANDARD_SECRET.to_owned(),
-            )
-        } else {
-            (format!("first-{scheme}"), format!("second-{scheme}"))
-        };
-        let fixed = ["--id", "evt_7", "--timestamp", "1700000000"];
-        let headers = sign(scheme, &second, &fixed, body);
-        let out = verify(
-            scheme,
-            &[&first, &second],
-            &headers,
-            &["--now", "1700000000"],
-            body,
+fn asymmetric_providers_name_the_matching_public_key_in_their_dashboard_forms() {
+    let body = br#"{"id":"evt_pk","type":"ping"}"#;
+    for provider in PROVIDERS.iter().filter(|p| !p.algorithm.is_hmac()) {
+        let name = provider.name;
+        // Slot 1 signs with a PEM private key, slot 0 with raw hex.
+        for slot in [0, 1] {
+            let headers = sign_with(provider, slot, &["--timestamp", "1700000000"], body);
+            let out = verify_with(provider, &[0, 1], &headers, &["--now", "1700000000"], body);
+            assert_eq!(
+                out.stdout,
+                format!("ok key={slot}\nevent id=evt_pk type=ping\n"),
+                "{name}"
+            );
+        }
+        let headers = sign_with(provider, 1, &["--timestamp", "1700000000"], body);
+        let out = verify_with(provider, &[0], &headers, &["--now", "1700000000"], body);
+        assert_eq!(out.status, 1, "{name}: {out:?}");
+        assert!(
+            out.stderr
+                .contains("no public key matched (1 tried: key id 0)"),
+            "{name}: {}",
+            out.stderr
+        );
+
+        // A WEBHOOK_SECRET set for other schemes does not stand in the way.
+        let flags = header_flags(&headers);
+        let [_, public] = key_flags(provider, 1).1;
+        let mut args = vec!["verify", "--scheme", name, "--public-key", &public];
+        args.extend(["--now", "1700000000"]);
+        args.extend(flags.iter().map(String::as_str));
+        let out = webhook_with_env(&args, body, Some(("WEBHOOK_SECRET", "other-secret")));
+        assert_eq!(
+            out.stdout.lines().next(),
+            Some("ok key=0"),
+            "{name}: {out:?}"
         );
         assert_eq!(
-            (out.status, out.stdout.as_str(), out.stderr.as_str()),
-            (0, "ok key=1\nevent id=evt_7 type=invoice.paid\n", ""),
-            "{scheme}"
+            out.stderr,
+            format!("note: --secret ignored: scheme `{name}` verifies with --public-key\n")
         );
 
-        let out = verify(
-            scheme,
-            &[&second, &first],
-            &headers,
-            &["--now", "1700000000"],
+        // A secret is no key for them, and a secret-only scheme takes no public key.
+        let out = webhook(
+            &["verify", "--scheme", name, "--secret", "s", "-H", "x: 1"],
             body,
         );
-        assert_eq!(out.stdout.lines().next(), Some("ok key=0"), "{scheme}");
-
-        let tampered = br#"{"id":"evt_7","type":"invoice.paid","data":{"x":1}}"#;
-        let out = verify(
-            scheme,
-            &[&first, &second],
-            &headers,
-            &["--now", "1700000000"],
-            tampered,
-        );
-        assert_eq!(out.status, 1, "{scheme}: {out:?}");
-        assert_eq!(out.stdout, "rejected code=signature_mismatch\n", "{scheme}");
+        assert_eq!(out.status, 2, "{name}: {out:?}");
         assert!(
-            out.stderr.starts_with("error: signature_mismatch: "),
-            "{scheme}: {}",
+            out.stderr.starts_with("error: --secret: "),
+            "{}",
+            out.stderr
+        );
+        let out = webhook(&["sign", "--scheme", name, "--secret", "s"], body);
+        assert_eq!(out.status, 2, "{name}: {out:?}");
+        assert!(
+            out.stderr.starts_with("error: --secret: "),
+            "{}",
             out.stderr
         );
     }
+    let (_, [_, public]) = key_flags(PROVIDERS.iter().find(|p| p.name == "discord").unwrap(), 0);
+    let out = webhook(
+        &[
+            "verify",
+            "--scheme",
+            "github",
+            "--public-key",
+            &public,
+            "-H",
+            "x: 1",
+        ],
+        body,
+    );
+    assert_eq!(out.status, 2, "{out:?}");
+    assert!(
+        out.stderr.starts_with("error: --public-key: "),
+        "{}",
+        out.stderr
+    );
+    let out = webhook(
+        &[
+            "verify",
+            "--scheme",
+            "discord",
+            "--public-key",
+            "whpk_AAAA",
+            "-H",
+            "x: 1",
+        ],
+        body,
+    );
+    assert_eq!(out.status, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("an Ed25519 public key is 64 hex characters"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn standard_webhooks_signs_v1a_with_whsk_and_verifies_with_whpk() {
+    let seed = [0x42u8; 32];
+    let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let whsk = format!("whsk_{}", b64(&seed));
+    let whpk = format!("whpk_{}", b64(key.verifying_key().as_bytes()));
+    let other = format!(
+        "whpk_{}",
+        b64(ed25519_dalek::SigningKey::from_bytes(&[7; 32])
+            .verifying_key()
+            .as_bytes())
+    );
+    let body = br#"{"id":"evt_v1a","type":"ping"}"#;
+    let fixed = ["--id", "msg_v1a", "--timestamp", "1700000000"];
+    let mut args = vec!["sign", "--scheme", "standard", "--private-key", &whsk];
+    args.extend_from_slice(&fixed);
+    let signed = webhook(&args, body);
+    assert_eq!(signed.status, 0, "{signed:?}");
+    assert!(
+        signed.stdout.contains("webhook-signature: v1a,"),
+        "{}",
+        signed.stdout
+    );
+
+    let verify = |keys: &[&str]| {
+        let flags = header_flags(&signed.stdout);
+        let mut args = vec!["verify", "--scheme", "standard", "--now", "1700000000"];
+        args.extend_from_slice(keys);
+        args.extend(flags.iter().map(String::as_str));
+        webhook(&args, body)
+    };
+    let out = verify(&["--public-key", &other, "--public-key", &whpk]);
+    assert_eq!(
+        out.stdout, "ok key=1\nevent id=msg_v1a type=ping\n",
+        "{out:?}"
+    );
+    // Alongside a secret, the public key keeps its own index.
+    let out = verify(&["--secret", STANDARD_SECRET, "--public-key", &whpk]);
+    assert_eq!(out.stdout.lines().next(), Some("ok key=0"), "{out:?}");
+    let out = verify(&["--secret", STANDARD_SECRET, "--public-key", &other]);
+    assert_eq!(out.stdout, "rejected code=signature_mismatch\n", "{out:?}");
+    assert!(
+        out.stderr
+            .contains("no key matched (1 secrets tried: key id 0; 1 public keys tried: key id 0)"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn providers_that_sign_the_url_need_it_and_refuse_another() {
+    let body = br#"{"id":"evt_url","type":"ping"}"#;
+    let url_signers: Vec<&Provider> = PROVIDERS
+        .iter()
+        .filter(|provider| (provider.scheme)().signs_url())
+        .collect();
+    let names: Vec<&str> = url_signers.iter().map(|provider| provider.name).collect();
+    assert_eq!(names, ["square", "hubspot", "twilio"]);
+    for provider in url_signers {
+        let name = provider.name;
+        let headers = sign_with(provider, 0, &["--timestamp", "1700000000"], body);
+        let other_url = "https://hooks.example.com/webhooks/in?source=other";
+        let [flag, key] = key_flags(provider, 0).1;
+        let flags = header_flags(&headers);
+        let mut args = vec!["verify", "--scheme", name, &flag, &key, "--url", other_url];
+        args.extend(["--now", "1700000000"]);
+        args.extend(flags.iter().map(String::as_str));
+        let out = webhook(&args, body);
+        assert_eq!(
+            out.stdout, "rejected code=signature_mismatch\n",
+            "{name}: {out:?}"
+        );
+        assert!(
+            out.stderr.contains(&format!(
+                "scheme `{name}` signs the URL: checked as POST {other_url}, which must be exactly"
+            )),
+            "{name}: {}",
+            out.stderr
+        );
+
+        let (sign_key, verify_key) = key_flags(provider, 0);
+        for command in ["sign", "verify"] {
+            let key = if command == "sign" {
+                &sign_key
+            } else {
+                &verify_key
+            };
+            let mut args = vec![command, "--scheme", name, &key[0], &key[1], "-H", "x: 1"];
+            if command == "sign" {
+                args.truncate(5);
+            }
+            let out = webhook(&args, body);
+            assert_eq!(out.status, 2, "{name} {command}: {out:?}");
+            assert_eq!(
+                out.stderr,
+                format!(
+                    "error: --url: scheme `{name}` signs the URL the delivery is sent to: give \
+                     the full URL the provider calls (https://host/path?query)\n"
+                ),
+                "{name} {command}"
+            );
+        }
+    }
+    // HubSpot signs the method too.
+    let hubspot = PROVIDERS.iter().find(|p| p.name == "hubspot").unwrap();
+    let headers = sign_with(hubspot, 0, &["--timestamp", "1700000000"], body);
+    let [flag, key] = key_flags(hubspot, 0).1;
+    let flags = header_flags(&headers);
+    let mut args = vec!["verify", "--scheme", "hubspot", &flag, &key, "--url", URL];
+    args.extend(["--now", "1700000000", "--method", "PUT"]);
+    args.extend(flags.iter().map(String::as_str));
+    let out = webhook(&args, body);
+    assert_eq!(out.stdout, "rejected code=signature_mismatch\n", "{out:?}");
+    assert!(
+        out.stderr.contains("checked as PUT https://"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn mailgun_is_verified_from_the_body_and_cannot_be_signed_here() {
+    let body = |token: &str, signature: &str| {
+        format!(
+            r#"{{"signature":{{"timestamp":"{T}","token":"{token}","signature":"{signature}"}},"event-data":{{"id":"ev_9","event":"delivered"}}}}"#
+        )
+    };
+    let signature = webhook_signature::scheme::Mailgun::signature("key-b", &T.to_string(), "tok_1");
+    let signed = body("tok_1", &signature);
+    let args = [
+        "verify",
+        "--scheme",
+        "mailgun",
+        "--secret",
+        "key-a",
+        "--secret",
+        "key-b",
+        "--now",
+        "1700000000",
+    ];
+    let out = webhook(&args, signed.as_bytes());
+    assert_eq!(
+        (out.status, out.stdout.lines().next()),
+        (0, Some("ok key=1")),
+        "{out:?}"
+    );
+    let out = webhook(&args, body("tok_2", &signature).as_bytes());
+    assert_eq!(out.stdout, "rejected code=signature_mismatch\n", "{out:?}");
+
+    let out = webhook(&["sign", "--scheme", "mailgun", "--secret", "key-b"], b"{}");
+    assert_eq!(out.status, 2, "{out:?}");
+    assert!(
+        out.stderr.starts_with(
+            "error: scheme `mailgun` cannot be signed here: Mailgun signs inside the body"
+        ),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -250,22 +615,40 @@ fn providers_lists_every_scheme_with_its_signature_header() {
         "{}",
         out.stdout
     );
-    for (line, name) in lines.iter().zip(NAMES) {
+    for (line, provider) in lines.iter().zip(PROVIDERS) {
         let columns: Vec<&str> = line.split("  ").collect();
         let [listed, algorithm, header] = columns[..] else {
             panic!("not `<name>  <algorithm>  <header>`: {line:?}")
         };
-        assert_eq!(listed, *name);
-        assert_eq!(algorithm, "hmac-sha256", "{line}");
-        // The header listed is the one `webhook sign` puts the signature in.
-        let signed = sign(name, &secret_for(name), &[], b"{}");
+        assert_eq!(listed, provider.name);
+        assert_eq!(algorithm, provider.algorithm.as_str(), "{line}");
+        if header == "body" {
+            continue;
+        }
+        // The header listed is the one `webhook sign` puts the signature in (GitLab's
+        // with a secret token; a signing token signs as Standard Webhooks).
+        let signed = if provider.name == "gitlab" {
+            sign("gitlab", "gitlab-secret-token", &[], b"{}")
+        } else {
+            sign_with(provider, 0, &[], b"{}")
+        };
         assert!(
             signed.lines().any(|signed| {
                 signed
                     .split_once(": ")
-                    .is_some_and(|(signed, value)| signed == header && tag_of(value).len() >= 43)
+                    .is_some_and(|(signed, value)| signed == header && !value.is_empty())
             }),
-            "{name}: sign printed no {header}:\n{signed}"
+            "{}: sign printed no {header}:\n{signed}",
+            provider.name
+        );
+    }
+    for algorithm in ["hmac-sha1", "ed25519", "ecdsa-p256-sha256"] {
+        assert!(
+            lines
+                .iter()
+                .any(|line| line.contains(&format!("  {algorithm}  "))),
+            "{}",
+            out.stdout
         );
     }
 
@@ -290,33 +673,28 @@ fn providers_lists_every_scheme_with_its_signature_header() {
 }
 
 #[test]
-fn flags_a_scheme_does_not_use_are_accepted_and_noted() {
+fn url_and_method_are_noted_as_ignored_by_a_scheme_that_signs_neither() {
     let body = br#"{"id":"evt_1"}"#;
-    let headers = sign("github", "s", &["--id", ""], body);
-    let extra = [
-        "--public-key",
-        "dGhlLWtleQ==",
-        "--url",
-        "https://example.com/hook",
-        "--method",
-        "POST",
-    ];
-    let out = verify("github", &["s"], &headers, &extra, body);
+    let extra = ["--url", "https://example.com/hook", "--method", "POST"];
+    let mut args = vec!["sign", "--scheme", "github", "--secret", "s", "--id", ""];
+    args.extend_from_slice(&extra);
+    let signed = webhook(&args, body);
+    assert_eq!(signed.status, 0, "{signed:?}");
+    assert_eq!(signed.stdout, sign("github", "s", &["--id", ""], body));
+    let out = verify("github", &["s"], &signed.stdout, &extra, body);
     assert_eq!(
         (out.status, out.stdout.as_str()),
         (0, "ok key=0\nevent id=evt_1 type=\n"),
         "{out:?}"
     );
-    for flag in ["--public-key", "--url", "--method"] {
-        assert!(
-            out.stderr
-                .contains(&format!("note: {flag} ignored: scheme `github`")),
-            "{}",
-            out.stderr
-        );
+    for flag in ["--url", "--method"] {
+        let note =
+            format!("note: {flag} ignored: scheme `github` signs neither the URL nor the method");
+        assert!(out.stderr.contains(&note), "{}", out.stderr);
+        assert!(signed.stderr.contains(&note), "{}", signed.stderr);
     }
     // The verification still decides the exit status.
-    let out = verify("github", &["other"], &headers, &extra, body);
+    let out = verify("github", &["other"], &signed.stdout, &extra, body);
     assert_eq!(out.status, 1, "{out:?}");
     assert_eq!(out.stdout, "rejected code=signature_mismatch\n");
 }
@@ -416,23 +794,15 @@ fn a_non_utf8_body_is_signed_as_raw_bytes() {
 
 #[test]
 fn a_wrong_secret_is_rejected_without_printing_secrets_or_the_expected_signature() {
-    let body = b"{\"id\":\"evt_wrong\"}";
-    for scheme in NAMES {
-        let (right, wrong) = if *scheme == "standard" {
-            (
-                STANDARD_SECRET.to_owned(),
-                "whsec_d3JvbmctYnV0LXZhbGlkLXNlY3JldA==".to_owned(),
-            )
-        } else {
-            (
-                format!("right-secret-{scheme}"),
-                format!("wrong-secret-{scheme}"),
-            )
-        };
+    for provider in signed_providers().filter(|p| p.algorithm.is_hmac()) {
+        let scheme = provider.name;
+        let body = &body_for(provider, "evt_wrong", "ping", T)[..];
+        let [_, right] = key_flags(provider, 0).0;
+        let [_, wrong] = key_flags(provider, 1).0;
         let fixed = ["--id", "msg_w", "--timestamp", "1700000000"];
-        let presented = sign(scheme, &right, &fixed, body);
+        let presented = sign_with(provider, 0, &fixed, body);
         // What the verifier computes with the wrong secret: it must never be shown.
-        let expected = sign(scheme, &wrong, &fixed, body);
+        let expected = sign_with(provider, 1, &fixed, body);
         let expected_tags: Vec<&str> = expected
             .lines()
             .filter(|line| !presented.lines().any(|other| other == *line))
@@ -444,13 +814,7 @@ fn a_wrong_secret_is_rejected_without_printing_secrets_or_the_expected_signature
             "{scheme}: one signature header differs"
         );
 
-        let out = verify(
-            scheme,
-            &[&wrong],
-            &presented,
-            &["--now", "1700000000"],
-            body,
-        );
+        let out = verify_with(provider, &[1], &presented, &["--now", "1700000000"], body);
         assert_eq!(out.status, 1, "{scheme}: {out:?}");
         assert_eq!(out.stdout, "rejected code=signature_mismatch\n", "{scheme}");
         assert!(
@@ -682,12 +1046,12 @@ fn a_missing_signature_lists_the_headers_given() {
 fn usage_errors_exit_2_with_a_clear_message() {
     let cases: &[(&[&str], &str)] = &[
         (
-            &["sign", "--scheme", "gitlab", "--secret", "s"],
-            "invalid value 'gitlab' for '--scheme <SCHEME>'",
+            &["sign", "--scheme", "gitea", "--secret", "s"],
+            "invalid value 'gitea' for '--scheme <SCHEME>'",
         ),
         (
-            &["verify", "--scheme", "gitlab", "--secret", "s"],
-            "[possible values: hopnow, github, stripe, standard, slack, shopify]",
+            &["verify", "--scheme", "gitea", "--secret", "s"],
+            "[possible values: hopnow, github, stripe, standard, slack, shopify, paddle,",
         ),
         (
             &[
@@ -891,7 +1255,13 @@ fn help_says_what_each_flag_means() {
     for text in [
         "--scheme <SCHEME>",
         "which headers to produce and what content to sign",
-        "- github:   hmac-sha256, signature in `x-hub-signature-256`",
+        "- github:       hmac-sha256, signature in `x-hub-signature-256`",
+        "- discord:      ed25519, signature in `x-signature-ed25519`",
+        "- mailgun:      hmac-sha256, signature inside the body",
+        "--private-key <KEY>",
+        "WEBHOOK_PRIVATE_KEY",
+        "--url <URL>",
+        "--method <METHOD>",
         "aliases svix, standardwebhooks, standard-webhooks",
         "--secret <SECRET>",
         "--id <ID>",
