@@ -653,11 +653,10 @@ fn provider_keys(provider: &Provider, slot: u8) -> (String, String, String) {
             ("--private-key".into(), hex::encode(seed), public)
         }
         _ => {
-            // GitLab with its secret token: the test kit finds no signature to corrupt
-            // for a signing token, as its probe secrets decode to text that GitLab
-            // sends as a secret token. `tests/cli.rs` signs with a signing token.
+            // GitLab with its signing token, which `forged` corrupts in its Standard
+            // Webhooks signature; `tests/cli.rs` covers its secret token too.
             let secret = match provider.name {
-                "standard" => format!(
+                "standard" | "gitlab" => format!(
                     "whsec_{}",
                     base64::engine::general_purpose::STANDARD.encode(format!("key {slot}"))
                 ),

@@ -669,9 +669,13 @@ enum Key {
 /// Secrets signed with to find the signature header: `whsec_<base64>`, which every
 /// built-in HMAC scheme reads, then plain text, for a scheme that treats the two
 /// forms differently.
-const PROBE_SECRETS: [&str; 4] = [
+const PROBE_SECRETS: [&str; 6] = [
     "whsec_Y29ycnVwdGlvbi1wcm9iZS1vbmU=",
     "whsec_Y29ycnVwdGlvbi1wcm9iZS10d28=",
+    // Bytes no header can carry: GitLab signs with them as Standard Webhooks, where
+    // it sends a printable secret as its token.
+    "whsec_gIGCg4SFhoeIiYqLjI2Oj5CRkpOUlZaXmJmam5ydnp8=",
+    "whsec_oKGio6SlpqeoqaqrrK2ur7CxsrO0tba3uLm6u7y9vr8=",
     "corruption-probe-one",
     "corruption-probe-two",
 ];

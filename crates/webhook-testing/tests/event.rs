@@ -520,3 +520,14 @@ fn debug_output_never_shows_the_secret() {
     }
     assert!(format!("{pair:?}").contains(pair.public_key()));
 }
+
+#[test]
+fn a_gitlab_signing_token_delivery_is_corrupted_in_its_standard_signature() {
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let delivery = event().sign(scheme("gitlab"), secret).timestamp(T).uri(URL);
+    let (headers, _) = delivery.parts().unwrap();
+    assert!(headers.contains_key("webhook-signature"));
+    let (corrupted, _) = delivery.corrupt_signature().parts().unwrap();
+    assert_ne!(corrupted["webhook-signature"], headers["webhook-signature"]);
+    assert_eq!(corrupted["webhook-id"], headers["webhook-id"]);
+}
