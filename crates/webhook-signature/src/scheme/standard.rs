@@ -45,9 +45,10 @@ static SVIX: Names = Names {
 /// same content, checked against the keyring's public keys (`whpk_<base64>`, added
 /// with [`VerifierBuilder::public_key`](crate::VerifierBuilder::public_key)); a
 /// keyring may hold secrets and public keys at once. Entries of other versions are
-/// ignored; every `v1` and `v1a` entry must be well formed, and one must match a key
-/// of its algorithm. The event id is `webhook-id`. Clerk, Resend and GitLab's signing
-/// token send Standard Webhooks.
+/// ignored, and so is a `v1a` entry that is not a 64-byte signature; every `v1` entry
+/// must be well formed, and one signature must match a key of its algorithm. The
+/// event id is `webhook-id`. Clerk, Resend and GitLab's signing token send Standard
+/// Webhooks.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StandardWebhooks;
 
@@ -116,7 +117,12 @@ impl Scheme for StandardWebhooks {
             if version == b"v1" {
                 signed.push_signature(base64_tag_from_bytes(signature)?);
             } else if version == b"v1a" {
-                signed.push_signature(decode_ed25519(signature)?);
+                // One that is not a 64-byte signature is skipped, as an unknown
+                // version is: it cannot be an Ed25519 signature, and a sender moving
+                // to `v1a` keeps its `v1` entries.
+                if let Some(signature) = decode_ed25519(signature) {
+                    signed.push_signature(signature);
+                }
             }
         }
         if signed.signatures().is_empty() {
@@ -202,19 +208,15 @@ impl Scheme for StandardWebhooks {
 }
 
 /// A `v1a` entry: the standard base64 of a 64-byte Ed25519 signature.
-fn decode_ed25519(text: &[u8]) -> Result<Signature, SignatureRejection> {
+fn decode_ed25519(text: &[u8]) -> Option<Signature> {
     let mut buf = [0u8; 66];
     if text.len() != 88 {
-        return Err(SignatureRejection::MalformedSignature {
-            reason: "expected 88 base64 characters (a 64-byte Ed25519 signature)",
-        });
+        return None;
     }
     let len = base64::engine::general_purpose::STANDARD
         .decode_slice(text, &mut buf)
-        .map_err(|_| SignatureRejection::MalformedSignature {
-            reason: "not base64",
-        })?;
-    Signature::new(Algorithm::Ed25519, &buf[..len])
+        .ok()?;
+    Signature::new(Algorithm::Ed25519, &buf[..len]).ok()
 }
 
 /// The usual delivery, read as [`StandardWebhooks::parse`] reads it (see `fast.rs`):
