@@ -106,7 +106,7 @@ pub fn verify(
             &headers,
             &Bytes::copy_from_slice(&body.bytes),
         )
-        .map(VerifiedDelivery::with_event_id_from_body);
+        .map(|delivery| delivery.with_event_id_from_body_at(verifier.scheme().body_event_id()));
     Ok(Verification {
         scheme: args.scheme,
         headers,

@@ -181,10 +181,27 @@ impl VerifiedDelivery {
     /// ```
     #[must_use]
     pub fn with_event_id_from_body(self) -> Self {
+        self.with_event_id_from_body_at(&["id"])
+    }
+
+    /// [`with_event_id_from_body`](Self::with_event_id_from_body) for a provider
+    /// whose body names its event elsewhere: the string or integer at `path`
+    /// (member names) of the JSON body, when the scheme carries no id.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use webhook_core::{KeyId, VerifiedDelivery};
+    ///
+    /// let body = Bytes::from_static(br#"{"event_id":"evt_1","id":"ignored"}"#);
+    /// let delivery = VerifiedDelivery::new("paddle", KeyId::from("k"), body);
+    /// assert_eq!(delivery.with_event_id_from_body_at(&["event_id"]).event_id(), Some("evt_1"));
+    /// ```
+    #[must_use]
+    pub fn with_event_id_from_body_at(self, path: &[&str]) -> Self {
         if self.event_id.is_some() {
             return self;
         }
-        match crate::json::find(&self.body, &["id"]) {
+        match crate::json::find(&self.body, path) {
             Some(id) if !id.is_empty() => self.with_event_id(id),
             _ => self,
         }

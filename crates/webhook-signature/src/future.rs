@@ -118,7 +118,9 @@ where
                     });
                     match verified {
                         Ok(delivery) => {
-                            let delivery = delivery.with_event_id_from_body();
+                            let delivery = delivery.with_event_id_from_body_at(
+                                config.verifier.scheme().body_event_id(),
+                            );
                             let body = VerifiedBody::new(delivery.body().clone());
                             let mut request = Request::from_parts(parts, body);
                             request.extensions_mut().insert(delivery.clone());

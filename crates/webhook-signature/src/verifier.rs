@@ -331,15 +331,11 @@ impl Verifier {
                     // Built here, in the caller's slot: built deeper, the marker would be
                     // copied out while its bytes are still being written.
                     FastVerdict::Verified(key, body) => {
-                        let from_body = match (usual.event_id, usual.event_id_path) {
-                            (None, Some(path)) => webhook_core::json::find(&body, path),
-                            _ => None,
-                        };
                         let (event_id_header, event_id) = match usual.event_id {
                             Some((value, id)) if id.len() == value.len() => (Some(value), None),
                             // Checked ASCII when read, so this is valid UTF-8.
                             Some((_, id)) => (None, std::str::from_utf8(id).ok()),
-                            None => (None, from_body.as_deref()),
+                            None => (None, None),
                         };
                         return Ok(delivery(
                             fast_path.name(),

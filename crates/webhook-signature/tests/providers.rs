@@ -9,7 +9,9 @@ use std::time::{Duration, UNIX_EPOCH};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use webhook_core::{Rejection, VerifiedDelivery};
-use webhook_signature::scheme::{Algorithm, Mailgun, PROVIDERS, Provider, SignRequest, by_name};
+use webhook_signature::scheme::{
+    Algorithm, Mailgun, PROVIDERS, Provider, Scheme, SignRequest, by_name,
+};
 use webhook_signature::{SignatureRejection, Signer, Verifier};
 
 const NOW: i64 = 1_700_000_000;
@@ -248,10 +250,41 @@ fn mailgun_verifies_the_signature_inside_the_body() {
         .verify(&HeaderMap::new(), &Bytes::from(body.clone()))
         .unwrap();
     assert_eq!(delivery.key_id().as_str(), "k");
+    let delivery = delivery.with_event_id_from_body_at(Mailgun.body_event_id());
     assert_eq!(delivery.event_id(), Some("ev_9"));
     let forged = body.replace("tok_1", "tok_2");
     let rejection = verifier
         .verify(&HeaderMap::new(), &Bytes::from(forged))
         .unwrap_err();
     assert_eq!(rejection.status(), 401);
+}
+
+#[tokio::test]
+async fn the_layer_reads_the_event_id_where_the_provider_puts_it() {
+    use http_body_util::BodyExt as _;
+    use tower::{ServiceBuilder, ServiceExt as _};
+    use webhook_core::VerifiedBody;
+    use webhook_signature::VerifySignatureLayer;
+
+    for (name, body, id) in [
+        ("paddle", r#"{"event_id":"evt_p","id":"other"}"#, "evt_p"),
+        ("coinbase", r#"{"id":"delivery","event":{"id":"evt_c"}}"#, "evt_c"),
+        ("hopnow", r#"{"id":"evt_h"}"#, "evt_h"),
+    ] {
+        let provider = Provider::find(name).unwrap();
+        let headers = sign(provider, 1, body.as_bytes());
+        let service = ServiceBuilder::new()
+            .layer(VerifySignatureLayer::new(verifier(provider, &[1], NOW)))
+            .service_fn(|request: http::Request<VerifiedBody>| async move {
+                let delivery = request.extensions().get::<VerifiedDelivery>().unwrap();
+                let id = delivery.event_id().unwrap_or_default().to_owned();
+                Ok::<_, std::convert::Infallible>(http::Response::new(id))
+            });
+        let mut request = http::Request::post(PATH).body(body.to_owned()).unwrap();
+        request.headers_mut().extend(headers);
+        let response = service.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), 200, "{name}");
+        let seen = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(seen, id, "{name}");
+    }
 }

@@ -588,8 +588,8 @@ impl Case {
 
     /// Runs the case through [`Verifier::verify_request`]: its method, URI, headers
     /// and body. The verified delivery's event id then follows the rule the
-    /// signature layer applies ([`VerifiedDelivery::with_event_id_from_body`]): the
-    /// scheme's id, else the body's top-level `id`.
+    /// signature layer applies ([`VerifiedDelivery::with_event_id_from_body_at`]): the
+    /// scheme's id, else the body member its provider names.
     ///
     /// # Panics
     ///
@@ -603,7 +603,7 @@ impl Case {
                 &self.headers(),
                 &self.body(),
             )
-            .map(VerifiedDelivery::with_event_id_from_body))
+            .map(|delivery| delivery.with_event_id_from_body_at(verifier.scheme().body_event_id())))
     }
 
     /// Runs the case and compares the outcome with [`expect`](Self::expect). A scheme

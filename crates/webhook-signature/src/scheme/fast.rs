@@ -79,9 +79,6 @@ pub(crate) struct Usual<'a> {
     /// The header value carrying the event id, and the id (its bytes trimmed,
     /// checked ASCII).
     pub(crate) event_id: Option<(&'a HeaderValue, &'a [u8])>,
-    /// Where in the JSON body the event id is, for providers that put it there: read
-    /// once the delivery is verified.
-    pub(crate) event_id_path: Option<&'a [&'static str]>,
 }
 
 impl<'a> Usual<'a> {
@@ -94,7 +91,6 @@ impl<'a> Usual<'a> {
             prefix_len: 0,
             timestamp: None,
             event_id: None,
-            event_id_path: None,
         }
     }
 

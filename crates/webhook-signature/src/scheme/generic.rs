@@ -162,6 +162,7 @@ pub struct GenericHmac {
     pub(crate) signature: SignatureField,
     pub(crate) timestamp: Option<(Field, TimeFormat)>,
     pub(crate) id: Option<Field>,
+    pub(crate) body_event_id: &'static [&'static str],
     pub(crate) content: Cow<'static, [Part]>,
     pub(crate) tolerance: Duration,
     pub(crate) key_form: KeyForm,
@@ -243,8 +244,8 @@ impl GenericHmac {
             None if in_content(|part| matches!(part, Part::Id)) => {
                 return invalid("`{id}` needs an id header");
             }
-            Some(Field::Json(_)) if in_content(|part| matches!(part, Part::Id)) => {
-                return invalid("an id from the body cannot be in the signed content");
+            Some(Field::Json(_)) => {
+                return invalid("an id in the body is `body_event_id`, read once verified");
             }
             _ => {}
         }
@@ -371,7 +372,7 @@ impl GenericHmac {
 impl GenericHmac {
     /// Whether [`read_usual`](Self::read_usual) can read this scheme's usual
     /// delivery: an HMAC-SHA256 tag of up to four pieces then the body, every piece
-    /// from the headers (an id in the body is read once the delivery is verified).
+    /// from the headers.
     fn has_fast_path(&self) -> bool {
         let (body, before) = match self.content.split_last() {
             Some((Part::Body, before)) => (true, before),
@@ -384,7 +385,7 @@ impl GenericHmac {
                 .iter()
                 .all(|part| matches!(part, Part::Literal(_) | Part::Timestamp | Part::Id))
             && !matches!(self.timestamp, Some((Field::Json(_), _)))
-            && !matches!(self.id, Some(Field::Item(_)))
+            && matches!(self.id, None | Some(Field::Header(_)))
     }
 
     /// The usual delivery, read as [`parse`](Scheme::parse) reads it (see
@@ -442,9 +443,7 @@ impl GenericHmac {
         }
         let signed_id = self.content.iter().any(|part| matches!(part, Part::Id));
         let mut id_text: &'a [u8] = b"";
-        if let Some(Field::Json(path)) = &self.id {
-            usual.event_id_path = Some(path);
-        } else if self.id.is_some() {
+        if self.id.is_some() {
             match id_value.optional_ascii()? {
                 Some((value, id)) => {
                     usual.event_id = Some((value, id));
@@ -561,6 +560,7 @@ impl GenericHmacBuilder {
                 .timestamp_header
                 .map(|header| (Field::Header(header), self.time_format)),
             id: self.id_header.map(Field::Header),
+            body_event_id: &["id"],
             content: parse_template(&self.template)?.into(),
             tolerance: self.tolerance,
             key_form: KeyForm::Text,
@@ -631,6 +631,10 @@ impl Scheme for GenericHmac {
 
     fn default_tolerance(&self) -> Duration {
         self.tolerance
+    }
+
+    fn body_event_id(&self) -> &'static [&'static str] {
+        self.body_event_id
     }
 
     fn signs_url(&self) -> bool {
@@ -784,8 +788,8 @@ impl Scheme for GenericHmac {
                     signed.set_event_id(text);
                     id = bytes;
                 }
-                Some(Read::Json(text)) => signed.set_event_id_owned(text),
-                None => {}
+                // `check` keeps event ids out of the body.
+                Some(Read::Json(_)) | None => {}
             }
         }
         let mut after_body = false;

@@ -81,6 +81,16 @@ pub trait Scheme: Send + Sync + 'static {
         false
     }
 
+    /// Where the JSON body names the event when the scheme's headers carry no id: a
+    /// path of member names, read once the delivery is verified (the signature layer
+    /// applies [`VerifiedDelivery::with_event_id_from_body_at`]). The default is the
+    /// top-level `id`.
+    ///
+    /// [`VerifiedDelivery::with_event_id_from_body_at`]: webhook_core::VerifiedDelivery::with_event_id_from_body_at
+    fn body_event_id(&self) -> &'static [&'static str] {
+        &["id"]
+    }
+
     /// Turns a configured secret into the HMAC key. The default uses its UTF-8 bytes.
     fn decode_secret(&self, secret: &str) -> Result<Vec<u8>, ConfigError> {
         Ok(secret.as_bytes().to_vec())
@@ -156,6 +166,9 @@ macro_rules! forward_scheme {
             }
             fn signs_url(&self) -> bool {
                 (**self).signs_url()
+            }
+            fn body_event_id(&self) -> &'static [&'static str] {
+                (**self).body_event_id()
             }
             fn decode_secret(&self, secret: &str) -> Result<Vec<u8>, ConfigError> {
                 (**self).decode_secret(secret)
@@ -309,11 +322,9 @@ pub struct Signed<'a> {
 }
 
 /// Where a [`Signed`] event id came from.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 enum EventIdRef<'a> {
     Text(&'a str),
-    /// Read from the body, unescaped.
-    Owned(String),
     /// A header value and its trimmed bytes, checked ASCII.
     Header {
         value: &'a HeaderValue,
@@ -382,12 +393,6 @@ impl<'a> Signed<'a> {
     #[inline]
     pub fn set_event_id(&mut self, id: &'a str) {
         self.event_id = Some(EventIdRef::Text(id));
-    }
-
-    /// Records an event id read from the body.
-    #[inline]
-    pub fn set_event_id_owned(&mut self, id: String) {
-        self.event_id = Some(EventIdRef::Owned(id));
     }
 
     /// Records the event id as the value of the header `name` that carries it (from
@@ -483,10 +488,9 @@ impl<'a> Signed<'a> {
 
     /// The event id.
     #[inline]
-    pub fn event_id(&self) -> Option<&str> {
-        match self.event_id.as_ref()? {
+    pub fn event_id(&self) -> Option<&'a str> {
+        match self.event_id? {
             EventIdRef::Text(id) => Some(id),
-            EventIdRef::Owned(id) => Some(id),
             // Checked ASCII when recorded, so this is valid UTF-8.
             EventIdRef::Header { id, .. } => std::str::from_utf8(id).ok(),
         }

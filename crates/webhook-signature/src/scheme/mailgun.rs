@@ -69,6 +69,10 @@ impl Scheme for Mailgun {
         "`<timestamp><token>` from the body's `signature` (the body itself is not signed)"
     }
 
+    fn body_event_id(&self) -> &'static [&'static str] {
+        &["event-data", "id"]
+    }
+
     fn parse<'a>(&'a self, delivery: &Delivery<'a>) -> Result<Signed<'a>, SignatureRejection> {
         let (timestamp, token, signature) =
             fields(delivery.body).ok_or(SignatureRejection::MalformedSignature {
@@ -92,9 +96,6 @@ impl Scheme for Mailgun {
         let mut signed = Signed::new();
         signed.push_signature(Signature::new(Algorithm::HmacSha256, &tag)?);
         signed.set_timestamp(seconds);
-        if let Some(id) = webhook_core::json::find(delivery.body, &["event-data", "id"]) {
-            signed.set_event_id_owned(id);
-        }
         signed.replace_body([timestamp.as_bytes(), token.as_bytes()].concat());
         Ok(signed)
     }

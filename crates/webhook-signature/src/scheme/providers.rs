@@ -51,6 +51,7 @@ fn body_hex() -> GenericHmac {
         signature: header("x-signature", ""),
         timestamp: None,
         id: None,
+        body_event_id: &["id"],
         content: Cow::Borrowed(&[Part::Body]),
         tolerance: DEFAULT_TOLERANCE,
         key_form: KeyForm::Text,
@@ -64,7 +65,7 @@ pub(crate) fn paddle() -> GenericHmac {
         name: "paddle",
         signature: items("paddle-signature", ';', ";", "h1"),
         timestamp: Some((Field::Item("ts"), TimeFormat::UnixSeconds)),
-        id: Some(Field::Json(&["event_id"])),
+        body_event_id: &["event_id"],
         content: Cow::Borrowed(const { &[Part::Timestamp, lit(":"), Part::Body] }),
         tolerance: Duration::from_secs(5),
         signed_content: "`<ts>:<body>`, ts from `Paddle-Signature`",
@@ -114,7 +115,7 @@ pub(crate) fn typeform() -> GenericHmac {
         name: "typeform",
         encoding: Encoding::Base64,
         signature: header("typeform-signature", "sha256="),
-        id: Some(Field::Json(&["event_id"])),
+        body_event_id: &["event_id"],
         ..body_hex()
     }
 }
@@ -191,7 +192,7 @@ pub(crate) fn coinbase() -> GenericHmac {
     GenericHmac {
         name: "coinbase",
         signature: header("x-cc-webhook-signature", ""),
-        id: Some(Field::Json(&["event", "id"])),
+        body_event_id: &["event", "id"],
         ..body_hex()
     }
 }
@@ -268,7 +269,7 @@ pub(crate) fn square() -> GenericHmac {
         name: "square",
         encoding: Encoding::Base64,
         signature: header("x-square-hmacsha256-signature", ""),
-        id: Some(Field::Json(&["event_id"])),
+        body_event_id: &["event_id"],
         content: Cow::Borrowed(&[Part::Url, Part::Body]),
         signed_content: "`<notification URL><body>`, keyed with the signature key",
         ..body_hex()
