@@ -403,9 +403,9 @@ fn main() {
         return providers::table(&only);
     }
     let mut criterion = Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(4))
-        .sample_size(60)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(40)
         .nresamples(20_000)
         .configure_from_args();
     verify(&mut criterion);
