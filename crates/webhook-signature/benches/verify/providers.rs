@@ -216,137 +216,108 @@ enum Key {
     P256,
 }
 
+/// One way a provider signs, for [`case`].
+struct Row {
+    /// The provider's name, and the variant where a provider has two.
+    label: String,
+    key: Key,
+    body: Bytes,
+    /// The signed content before the body.
+    prefix: String,
+    /// The signed content after the body.
+    suffix: String,
+}
+
 /// The rows of `provider` at `size`: one, or two for a provider with two ways to sign
 /// (Standard Webhooks' `v1` and `v1a`, GitLab's secret token and signing token).
 fn cases(provider: &Provider, size: usize) -> Vec<Case> {
     let url = format!("{BASE}{PATH}");
     let millis = (NOW * 1000).to_string();
-    let at = |prefix: String| (prefix.into_bytes(), Vec::new());
     let body = || payload_with(size, "", "");
-    // Per row: its label, key, body, and the signed content's prefix and suffix
-    // around the body (`raw_for` handles the providers that sign something else).
-    let rows: Vec<(String, Key, Bytes, (Vec<u8>, Vec<u8>))> = match provider.name {
-        "hopnow" | "github" | "shopify" | "intercom" | "bitbucket" | "lemonsqueezy"
-        | "vercel" | "sentry" | "meta" | "twitter" | "dropbox" => {
-            vec![(provider.name.into(), Key::Secret(PLAIN_SECRET), body(), at(String::new()))]
-        }
-        "stripe" | "calendly" | "mux" => vec![(
-            provider.name.into(),
-            Key::Secret(PLAIN_SECRET),
-            body(),
-            at(format!("{NOW}.")),
-        )],
-        "slack" | "zoom" => vec![(
-            provider.name.into(),
-            Key::Secret(PLAIN_SECRET),
-            body(),
-            at(format!("v0:{NOW}:")),
-        )],
+    // The usual row: the provider's name, a shared secret, and what is signed before
+    // the body.
+    let row = |prefix: String, body: Bytes| Row {
+        label: provider.name.into(),
+        key: Key::Secret(PLAIN_SECRET),
+        body,
+        prefix,
+        suffix: String::new(),
+    };
+    let rows = match provider.name {
+        "hopnow" | "github" | "shopify" | "intercom" | "bitbucket" | "lemonsqueezy" | "vercel"
+        | "sentry" | "meta" | "twitter" | "dropbox" => vec![row(String::new(), body())],
+        "stripe" | "calendly" | "mux" => vec![row(format!("{NOW}."), body())],
+        "slack" | "zoom" => vec![row(format!("v0:{NOW}:"), body())],
         "standard" => vec![
-            (
-                "standard".into(),
-                Key::Secret(STANDARD_SECRET),
-                body(),
-                at(format!("{EVENT_ID}.{NOW}.")),
-            ),
-            (
-                "standard (v1a)".into(),
-                Key::Ed25519,
-                body(),
-                at(format!("{EVENT_ID}.{NOW}.")),
-            ),
+            Row {
+                key: Key::Secret(STANDARD_SECRET),
+                ..row(format!("{EVENT_ID}.{NOW}."), body())
+            },
+            Row {
+                label: "standard (v1a)".into(),
+                key: Key::Ed25519,
+                ..row(format!("{EVENT_ID}.{NOW}."), body())
+            },
         ],
         // The event id is read from the body's first member, as Paddle sends it.
-        "paddle" => vec![(
-            provider.name.into(),
-            Key::Secret(PLAIN_SECRET),
+        "paddle" => vec![row(
+            format!("{NOW}:"),
             payload_with(size, r#""event_id":"evt_01hv8x2acma2gz2tn4ybcx1w2d","#, ""),
-            at(format!("{NOW}:")),
         )],
         // The signed timestamp is the body's last member, as Linear sends it.
-        "linear" => vec![(
-            provider.name.into(),
-            Key::Secret(PLAIN_SECRET),
+        "linear" => vec![row(
+            String::new(),
             payload_with(size, "", &format!(r#","webhookTimestamp":{millis}"#)),
-            at(String::new()),
         )],
-        "typeform" => vec![(
-            provider.name.into(),
-            Key::Secret(PLAIN_SECRET),
+        "typeform" => vec![row(
+            String::new(),
             payload_with(size, r#""event_id":"01HV8X2ACMA2GZ2TN4YBCX1W2D","#, ""),
-            at(String::new()),
         )],
-        "coinbase" => vec![(
-            provider.name.into(),
-            Key::Secret(PLAIN_SECRET),
+        "coinbase" => vec![row(
+            String::new(),
             payload_with(
                 size,
                 r#""event":{"id":"24934862-5f8a-4a5d-9b4b-5d8f2a0b1c3d","type":"charge:confirmed"},"#,
                 "",
             ),
-            at(String::new()),
         )],
-        "workos" => vec![(
-            provider.name.into(),
-            Key::Secret(PLAIN_SECRET),
-            body(),
-            at(format!("{millis}.")),
-        )],
+        "workos" => vec![row(format!("{millis}."), body())],
         "twitch" => {
             let time = humantime::format_rfc3339_seconds(UNIX_EPOCH + secs(NOW));
-            vec![(
-                provider.name.into(),
-                Key::Secret(PLAIN_SECRET),
-                body(),
-                at(format!("{EVENT_ID}{time}")),
-            )]
+            vec![row(format!("{EVENT_ID}{time}"), body())]
         }
-        "square" => vec![(
-            provider.name.into(),
-            Key::Secret(PLAIN_SECRET),
-            body(),
-            at(url.clone()),
-        )],
-        "hubspot" => vec![(
-            provider.name.into(),
-            Key::Secret(PLAIN_SECRET),
-            body(),
-            (format!("POST{url}").into_bytes(), millis.into_bytes()),
-        )],
-        "discord" => vec![(provider.name.into(), Key::Ed25519, body(), at(NOW.to_string()))],
-        "sendgrid" => vec![(provider.name.into(), Key::P256, body(), at(NOW.to_string()))],
-        "twilio" => vec![(
-            provider.name.into(),
-            Key::Secret(PLAIN_SECRET),
-            form_payload(size),
-            at(String::new()),
-        )],
-        "mailgun" => vec![(
-            provider.name.into(),
-            Key::Secret(PLAIN_SECRET),
-            mailgun_payload(size),
-            at(String::new()),
-        )],
+        "square" => vec![row(url.clone(), body())],
+        "hubspot" => vec![Row {
+            suffix: millis,
+            ..row(format!("POST{url}"), body())
+        }],
+        "discord" => vec![Row {
+            key: Key::Ed25519,
+            ..row(NOW.to_string(), body())
+        }],
+        "sendgrid" => vec![Row {
+            key: Key::P256,
+            ..row(NOW.to_string(), body())
+        }],
+        // Both sign something other than the body: see `case`.
+        "twilio" => vec![row(String::new(), form_payload(size))],
+        "mailgun" => vec![row(String::new(), mailgun_payload(size))],
         "gitlab" => vec![
-            (
-                "gitlab (secret token)".into(),
-                Key::Secret(GITLAB_TOKEN),
-                body(),
-                at(String::new()),
-            ),
-            (
-                "gitlab (signing token)".into(),
-                Key::Secret(STANDARD_SECRET),
-                body(),
-                at(format!("{EVENT_ID}.{NOW}.")),
-            ),
+            Row {
+                label: "gitlab (secret token)".into(),
+                key: Key::Secret(GITLAB_TOKEN),
+                ..row(String::new(), body())
+            },
+            Row {
+                label: "gitlab (signing token)".into(),
+                key: Key::Secret(STANDARD_SECRET),
+                ..row(format!("{EVENT_ID}.{NOW}."), body())
+            },
         ],
         other => panic!("no raw baseline for provider `{other}`: write out its signed content"),
     };
     rows.into_iter()
-        .map(|(label, key, body, (prefix, suffix))| {
-            case(provider, label, &key, body, prefix, suffix, &url)
-        })
+        .map(|row| case(provider, row, &url))
         .collect()
 }
 
@@ -354,17 +325,17 @@ fn secs(unix: i64) -> Duration {
     Duration::from_secs(unix.unsigned_abs())
 }
 
-/// One row: signs `body` as the provider does, builds the verifier, and the raw
+/// One row: signs its body as the provider does, builds the verifier, and the raw
 /// baseline over `prefix || body || suffix` (or what the provider signs instead).
-fn case(
-    provider: &Provider,
-    label: String,
-    key: &Key,
-    body: Bytes,
-    prefix: Vec<u8>,
-    suffix: Vec<u8>,
-    url: &str,
-) -> Case {
+fn case(provider: &Provider, row: Row, url: &str) -> Case {
+    let Row {
+        label,
+        key,
+        body,
+        prefix,
+        suffix,
+    } = row;
+    let (prefix, suffix) = (prefix.into_bytes(), suffix.into_bytes());
     let scheme = (provider.scheme)();
     let signs_url = scheme.signs_url();
     let request = SignRequest::new(&body, NOW, EVENT_ID).with_url(url);
@@ -380,7 +351,7 @@ fn case(
         middle,
         suffix,
     };
-    let (headers, verifier, raw) = match key {
+    let (headers, verifier, raw) = match &key {
         Key::Secret(secret) => {
             let decoded = scheme.decode_secret(secret).expect("valid secret");
             let headers = if provider.name == "mailgun" {
@@ -446,10 +417,9 @@ fn case(
             (headers, verifier, raw)
         }
         Key::P256 => {
-            let signing = p256::ecdsa::SigningKey::from_slice(
-                &hex::decode(P256_SCALAR).expect("hex"),
-            )
-            .expect("a P-256 scalar");
+            let signing =
+                p256::ecdsa::SigningKey::from_slice(&hex::decode(P256_SCALAR).expect("hex"))
+                    .expect("a P-256 scalar");
             let headers = Signer::with_private_key((provider.scheme)(), P256_SCALAR)
                 .expect("valid key")
                 .sign_request(&request)
@@ -514,7 +484,15 @@ fn form_payload(size: usize) -> Bytes {
                 &MessageSid=SM5ef8732a3c49700934481addd5ce1659\
                 &AccountSid=AC0123456789abcdef0123456789abcdef&From=%2B14155550100\
                 &ApiVersion=2010-04-01&Body=";
-    let words = ["Hello+", "world%21+", "see+", "you+", "at+", "10%3A30+", "%E2%9C%93+"];
+    let words = [
+        "Hello+",
+        "world%21+",
+        "see+",
+        "you+",
+        "at+",
+        "10%3A30+",
+        "%E2%9C%93+",
+    ];
     let mut form = String::from(head);
     for word in words.iter().cycle() {
         if form.len() + word.len() > size {
