@@ -30,8 +30,9 @@
 //!
 //! Last, every provider in `scheme::PROVIDERS` against its own raw baseline (HMAC-SHA1
 //! or HMAC-SHA256 with a pre-keyed state cloned per message, Ed25519, ECDSA P-256), in
-//! turns, at 256 B, 4 KiB and 64 KiB: see `verify/providers.rs`.
-//! `VERIFY_BENCH_PROVIDERS_ONLY=1` prints that table alone (about a minute);
+//! turns, at 256 B, 4 KiB and 64 KiB, then the `webhook-verify` crate against ours on
+//! the providers both verify: see `verify/providers.rs`.
+//! `VERIFY_BENCH_PROVIDERS_ONLY=1` prints those two tables alone (about a minute);
 //! `VERIFY_BENCH_PROVIDERS=stripe,discord` keeps the providers it names.
 
 use std::hint::black_box;
@@ -400,7 +401,8 @@ fn main() {
         .map(str::to_owned)
         .collect();
     if std::env::var_os("VERIFY_BENCH_PROVIDERS_ONLY").is_some() {
-        return providers::table(&only);
+        providers::table(&only);
+        return providers::webhook_verify_table(&only);
     }
     let mut criterion = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
@@ -413,5 +415,6 @@ fn main() {
     if !std::env::args().any(|arg| arg == "--profile-time") {
         interleaved();
         providers::table(&only);
+        providers::webhook_verify_table(&only);
     }
 }

@@ -21,6 +21,9 @@
 //! content already assembled: Twilio's URL and sorted form parameters (the body is a
 //! form of the size), and Mailgun's `<timestamp><token>` (the signature is inside the
 //! body). Finding that content in the body is part of `ours` only.
+//!
+//! A second table times the `webhook-verify` crate's `verify` against `ours` on the
+//! same deliveries, for the providers both verify.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant, UNIX_EPOCH};
@@ -612,16 +615,22 @@ fn time_case(case: &Case) -> Interleaved {
     let ours = || {
         black_box(case.ours());
     };
+    let chunk = chunk_for(&raw, &ours);
+    interleave(chunk, ROUNDS, &raw, &ours)
+}
+
+/// The calls of a chunk of about [`CHUNK`], once `a` and `b` are warmed up: at least
+/// one.
+fn chunk_for(a: &dyn Fn(), b: &dyn Fn()) -> usize {
     let start = Instant::now();
     let mut calls = 0u32;
     while start.elapsed() < CHUNK * 40 {
-        raw();
-        ours();
+        a();
+        b();
         calls += 1;
     }
     let per_call = start.elapsed() / (2 * calls);
-    let chunk = (CHUNK.as_nanos() / per_call.as_nanos().max(1)).max(1) as usize;
-    interleave(chunk, ROUNDS, &raw, &ours)
+    (CHUNK.as_nanos() / per_call.as_nanos().max(1)).max(1) as usize
 }
 
 /// Nanoseconds as the table writes them.
@@ -630,5 +639,116 @@ fn duration(ns: f64) -> String {
         format!("{:.1} µs", ns / 1000.0)
     } else {
         format!("{ns:.0} ns")
+    }
+}
+
+/// The `webhook-verify` crate's clock, stopped at [`NOW`].
+struct Stopped;
+
+impl webhook_verify::Clock for Stopped {
+    fn now(&self) -> u64 {
+        NOW.unsigned_abs()
+    }
+}
+
+/// The `webhook-verify` crate's `verify` on a row's delivery, as a receiver calls it:
+/// the options cloned per call (the function takes them by value) and, for Twilio,
+/// the form parsed by the caller, as that crate asks. `None` for a provider it does
+/// not verify (or not without a feature: SendGrid, PayPal).
+fn webhook_verify_routine(case: &Case) -> Option<Box<dyn Fn() + '_>> {
+    use webhook_verify::{Provider as Peer, Secret, VerifyOptions, verify};
+    let url = format!("{BASE}{PATH}");
+    let clock: std::sync::Arc<dyn webhook_verify::Clock> = std::sync::Arc::new(Stopped);
+    let options = VerifyOptions::default().with_clock(Some(clock));
+    let (peer, secret, options) = match case.label.as_str() {
+        "stripe" => (Peer::Stripe, PLAIN_SECRET.to_owned(), options),
+        "github" => (Peer::GitHub, PLAIN_SECRET.to_owned(), options),
+        "shopify" => (Peer::Shopify, PLAIN_SECRET.to_owned(), options),
+        "slack" => (Peer::Slack, PLAIN_SECRET.to_owned(), options),
+        "linear" => (Peer::Linear, PLAIN_SECRET.to_owned(), options),
+        "zoom" => (Peer::Zoom, PLAIN_SECRET.to_owned(), options),
+        "dropbox" => (Peer::Dropbox, PLAIN_SECRET.to_owned(), options),
+        "standard" => (Peer::StandardWebhooks, STANDARD_SECRET.to_owned(), options),
+        "square" => (
+            Peer::Square,
+            PLAIN_SECRET.to_owned(),
+            options.with_request_url(url),
+        ),
+        "twilio" => (
+            Peer::Twilio,
+            PLAIN_SECRET.to_owned(),
+            options.with_request_url(url),
+        ),
+        "discord" => {
+            let Raw::Ed25519 { key, .. } = &case.raw else {
+                unreachable!("Discord signs with Ed25519")
+            };
+            (Peer::Discord, hex::encode(key.as_bytes()), options)
+        }
+        _ => return None,
+    };
+    let secret = Secret::new(secret);
+    let check = move |options: VerifyOptions| {
+        verify(
+            peer,
+            black_box(&case.headers),
+            black_box(&case.body),
+            &secret,
+            options,
+        )
+        .unwrap_or_else(|error| panic!("{}: webhook-verify refuses: {error}", case.label));
+    };
+    Some(if peer == Peer::Twilio {
+        Box::new(move || {
+            let form = form_urlencoded::parse(black_box(&case.body))
+                .map(|(name, value)| (name.into_owned(), value.into_owned()));
+            check(options.clone().with_form_params(form.collect::<Vec<_>>()));
+        })
+    } else {
+        Box::new(move || check(options.clone()))
+    })
+}
+
+/// `webhook-verify`'s `verify` against ours on the same deliveries, in turns, for
+/// the providers both verify: prints webhook-verify / ours per size.
+pub(crate) fn webhook_verify_table(only: &[String]) {
+    let mut rows: Vec<(String, Vec<Interleaved>)> = Vec::new();
+    for (size, _) in SIZES {
+        let mut at = 0;
+        for provider in PROVIDERS
+            .iter()
+            .filter(|provider| only.is_empty() || only.iter().any(|name| name == provider.name))
+        {
+            for case in cases(provider, size) {
+                let Some(peer) = webhook_verify_routine(&case) else {
+                    continue;
+                };
+                peer();
+                let ours = || {
+                    black_box(case.ours());
+                };
+                let chunk = chunk_for(&ours, &*peer);
+                let timed = interleave(chunk, ROUNDS, &ours, &*peer);
+                if rows.len() <= at {
+                    rows.push((case.label.clone(), Vec::new()));
+                }
+                rows[at].1.push(timed);
+                at += 1;
+            }
+        }
+    }
+    println!(
+        "\nThe webhook-verify crate against ours, {ROUNDS} rounds in turns; webhook-verify / \
+         ours, ratio of the fastest chunks (median of the per-round ratios):\n\
+         | provider | 256 B | 4 KiB | 64 KiB | ours at 256 B, 4 KiB, 64 KiB |\n\
+         |---|---:|---:|---:|---:|"
+    );
+    for (label, timed) in &rows {
+        let cells: Vec<String> = timed
+            .iter()
+            .map(|t| format!("{:.2}x ({:.2}x)", t.ratio(), t.median_ratio))
+            .collect();
+        let ours: Vec<String> = timed.iter().map(|t| duration(t.raw_ns)).collect();
+        println!("| {label} | {} | {} |", cells.join(" | "), ours.join(", "));
     }
 }
