@@ -1,6 +1,7 @@
-//! Signature verification throughput: each built-in scheme through
+//! Signature verification throughput: the six schemes with a fast path through
 //! `Verifier::verify`, against a raw HMAC-SHA256 floor over the same signed content
-//! and against the `standardwebhooks` crate.
+//! and against the `standardwebhooks` crate; then every provider against its own raw
+//! baseline, and against the `webhook-verify` crate.
 //!
 //! Run with `cargo bench -p webhook-signature --bench verify`.
 //!
