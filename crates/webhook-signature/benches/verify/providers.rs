@@ -238,7 +238,7 @@ fn cases(provider: &Provider, size: usize) -> Vec<Case> {
     let millis = (NOW * 1000).to_string();
     let body = || payload_with(size, "", "");
     // The usual row: the provider's name, a shared secret, and what is signed before
-    // the body.
+    // the body. A member a provider reads from the body is where it sends it.
     let row = |prefix: String, body: Bytes| Row {
         label: provider.name.into(),
         key: Key::Secret(PLAIN_SECRET),
@@ -262,12 +262,10 @@ fn cases(provider: &Provider, size: usize) -> Vec<Case> {
                 ..row(format!("{EVENT_ID}.{NOW}."), body())
             },
         ],
-        // The event id is read from the body's first member, as Paddle sends it.
         "paddle" => vec![row(
             format!("{NOW}:"),
             payload_with(size, r#""event_id":"evt_01hv8x2acma2gz2tn4ybcx1w2d","#, ""),
         )],
-        // The signed timestamp is the body's last member, as Linear sends it.
         "linear" => vec![row(
             String::new(),
             payload_with(size, "", &format!(r#","webhookTimestamp":{millis}"#)),
@@ -289,7 +287,14 @@ fn cases(provider: &Provider, size: usize) -> Vec<Case> {
             let time = humantime::format_rfc3339_seconds(UNIX_EPOCH + secs(NOW));
             vec![row(format!("{EVENT_ID}{time}"), body())]
         }
-        "square" => vec![row(url.clone(), body())],
+        "square" => vec![row(
+            url.clone(),
+            payload_with(
+                size,
+                r#""event_id":"6a8f5f28-54a1-4eb0-a98a-3111513fd4fc","#,
+                "",
+            ),
+        )],
         "hubspot" => vec![Row {
             suffix: millis,
             ..row(format!("POST{url}"), body())
