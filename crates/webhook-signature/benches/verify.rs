@@ -1,6 +1,7 @@
-//! Signature verification throughput: each built-in scheme through
+//! Signature verification throughput: the six schemes with a fast path through
 //! `Verifier::verify`, against a raw HMAC-SHA256 floor over the same signed content
-//! and against the `standardwebhooks` crate.
+//! and against the `standardwebhooks` crate; then every provider against its own raw
+//! baseline, and against the `webhook-verify` crate.
 //!
 //! Run with `cargo bench -p webhook-signature --bench verify`.
 //!
@@ -27,6 +28,13 @@
 //! least. Its `(by name)` rows verify with the scheme `scheme::by_name` returns (a
 //! `Box<dyn Scheme>`, as a receiver configured by name holds it).
 //! `VERIFY_BENCH_INTERLEAVED_ONLY=1` prints that table alone (a few seconds).
+//!
+//! Last, every provider in `scheme::PROVIDERS` against its own raw baseline (HMAC-SHA1
+//! or HMAC-SHA256 with a pre-keyed state cloned per message, Ed25519, ECDSA P-256), in
+//! turns, at 256 B, 4 KiB and 64 KiB, then the `webhook-verify` crate against ours on
+//! the providers both verify: see `verify/providers.rs`.
+//! `VERIFY_BENCH_PROVIDERS_ONLY=1` prints those two tables alone (about a minute);
+//! `VERIFY_BENCH_PROVIDERS=stripe,discord` keeps the providers it names.
 
 use std::hint::black_box;
 use std::sync::OnceLock;
@@ -57,11 +65,19 @@ const STANDARD_SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
 /// A webhook-like JSON document of exactly `size` bytes: an event envelope, as many
 /// line items as fit, and a string field that pads to the size.
 fn payload(size: usize) -> Bytes {
+    payload_with(size, "", "")
+}
+
+/// [`payload`] with `lead` (members and their commas) as the envelope's first
+/// members and `trail` (a comma and members) as its last, within the `size` bytes.
+fn payload_with(size: usize, lead: &str, trail: &str) -> Bytes {
     let head = r#"{"id":"evt_1NG8Du2eZvKYlo2CUI2bh4Mf","type":"order.paid","created":1700000000,"data":{"object":{"id":"ord_9Hq2LxT7","amount":129900,"currency":"usd","items":["#;
     let tail_start = r#"]},"pad":""#;
-    let tail_end = r#""}}"#;
+    let tail_end = format!(r#""}}{trail}}}"#);
     let mut json = String::with_capacity(size);
-    json.push_str(head);
+    json.push('{');
+    json.push_str(lead);
+    json.push_str(&head[1..]);
     let mut n = 0;
     loop {
         let item = format!(
@@ -80,7 +96,7 @@ fn payload(size: usize) -> Bytes {
         .checked_sub(json.len() + tail_end.len())
         .expect("size too small for the envelope");
     json.extend(std::iter::repeat_n('x', pad));
-    json.push_str(tail_end);
+    json.push_str(&tail_end);
     assert_eq!(json.len(), size);
     serde_json::from_str::<serde_json::Value>(&json).expect("payload is JSON");
     Bytes::from(json)
@@ -311,6 +327,37 @@ const ROUNDS: usize = 2_000;
 
 /// One row of [`interleaved`]: `raw` and `ours` in turns, `chunk` calls at a time.
 fn interleaved_row(label: &str, name: &str, chunk: usize, raw: &dyn Fn(), ours: &dyn Fn()) {
+    let timed = interleave(chunk, ROUNDS, raw, ours);
+    println!(
+        "| {label} | {name} | {:.1} ns | {:.1} ns | {:.3}x | {:.3}x |",
+        timed.raw_ns,
+        timed.ours_ns,
+        timed.ratio(),
+        timed.median_ratio,
+    );
+}
+
+/// What [`interleave`] measured.
+struct Interleaved {
+    /// The fastest `raw` chunk, per call, in nanoseconds.
+    raw_ns: f64,
+    /// The fastest `ours` chunk, per call, in nanoseconds.
+    ours_ns: f64,
+    /// The median over the rounds of `ours / raw` within the round.
+    median_ratio: f64,
+}
+
+impl Interleaved {
+    /// The ratio of the fastest chunks, `ours / raw`.
+    fn ratio(&self) -> f64 {
+        self.ours_ns / self.raw_ns
+    }
+}
+
+/// `raw` and `ours` in turns, `chunk` calls at a time, for `rounds` rounds, the order
+/// swapped every round, so that a neighbour's load or a frequency change hits both
+/// alike.
+fn interleave(chunk: usize, rounds: usize, raw: &dyn Fn(), ours: &dyn Fn()) -> Interleaved {
     let time = |routine: &dyn Fn()| {
         let start = Instant::now();
         for _ in 0..chunk {
@@ -318,9 +365,9 @@ fn interleaved_row(label: &str, name: &str, chunk: usize, raw: &dyn Fn(), ours: 
         }
         start.elapsed().as_secs_f64() * 1e9 / chunk as f64
     };
-    let (mut best_raw, mut best_ours) = (f64::MAX, f64::MAX);
-    let mut ratios = Vec::with_capacity(ROUNDS);
-    for round in 0..ROUNDS {
+    let (mut raw_ns, mut ours_ns) = (f64::MAX, f64::MAX);
+    let mut ratios = Vec::with_capacity(rounds);
+    for round in 0..rounds {
         let (r, o) = if round % 2 == 0 {
             let r = time(raw);
             (r, time(ours))
@@ -328,31 +375,47 @@ fn interleaved_row(label: &str, name: &str, chunk: usize, raw: &dyn Fn(), ours: 
             let o = time(ours);
             (time(raw), o)
         };
-        best_raw = best_raw.min(r);
-        best_ours = best_ours.min(o);
+        raw_ns = raw_ns.min(r);
+        ours_ns = ours_ns.min(o);
         ratios.push(o / r);
     }
     ratios.sort_by(f64::total_cmp);
-    println!(
-        "| {label} | {name} | {best_raw:.1} ns | {best_ours:.1} ns | {:.3}x | {:.3}x |",
-        best_ours / best_raw,
-        ratios[ROUNDS / 2],
-    );
+    Interleaved {
+        raw_ns,
+        ours_ns,
+        median_ratio: ratios[rounds / 2],
+    }
 }
+
+#[path = "verify/providers.rs"]
+mod providers;
 
 fn main() {
     if std::env::var_os("VERIFY_BENCH_INTERLEAVED_ONLY").is_some() {
         return interleaved();
     }
+    // Comma-separated provider names; all of them when unset or empty.
+    let only: Vec<String> = std::env::var("VERIFY_BENCH_PROVIDERS")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if std::env::var_os("VERIFY_BENCH_PROVIDERS_ONLY").is_some() {
+        providers::table(&only);
+        return providers::webhook_verify_table(&only);
+    }
     let mut criterion = Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(4))
-        .sample_size(60)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(40)
         .nresamples(20_000)
         .configure_from_args();
     verify(&mut criterion);
     criterion.final_summary();
     if !std::env::args().any(|arg| arg == "--profile-time") {
         interleaved();
+        providers::table(&only);
+        providers::webhook_verify_table(&only);
     }
 }
