@@ -25,7 +25,7 @@
 //! them alike. A batch: fresh deliveries, each with a new key, then one duplicate of
 //! each. The round trips are counted in a separate pass, one delivery at a time: Redis
 //! commands from the server's `INFO commandstats`, Postgres messages through a counting
-//! proxy (`tests/support/wire.rs`).
+//! proxy (`tests/support/wire.rs`, in front of 127.0.0.1:5432, database `test`).
 //!
 //! Without `--bench` (`cargo test --benches`) it does nothing.
 
@@ -162,7 +162,7 @@ enum Wire {
     /// Commands the client sent, from the server's statistics.
     Redis(RedisServer),
     /// Messages through a counting proxy, on a pool built as the store's.
-    Postgres { pool: PgConfig, inbox: bool },
+    Postgres { config: PgConfig, inbox: bool },
 }
 
 /// How a Postgres pool is built.
@@ -247,10 +247,10 @@ async fn count_round_trips(target: &Target, schema: &str) -> (String, String) {
             }
             (per[0].clone(), per[1].clone())
         }
-        &Wire::Postgres { pool, inbox } => {
+        &Wire::Postgres { config, inbox } => {
             let (port, count) = counting_proxy().await;
             let url = format!("postgres://postgres@127.0.0.1:{port}/test?sslmode=disable");
-            let pool = postgres_pool(pool, 1, &url).await;
+            let pool = postgres_pool(config, 1, &url).await;
             let store = PostgresStore::builder(pool.clone())
                 .schema(schema)
                 .build()
@@ -393,7 +393,7 @@ async fn run(rounds: usize) {
                     Subject::Postgres(store.clone())
                 }),
                 wire: Wire::Postgres {
-                    pool: *config,
+                    config: *config,
                     inbox,
                 },
             });
