@@ -30,6 +30,9 @@ pub const DEFAULT_CLEANUP_BATCH: u32 = 1000;
 ///   pool adds a ping when a connection goes back to it, off the operation's path,
 ///   and one before it hands a connection out, unless the pool is built with
 ///   `PgPoolOptions::test_before_acquire(false)`.
+/// - **Duplicates only read**: a claim that finds a record, or another worker's live
+///   claim, writes nothing, so its commit does not wait for the disk. A fresh
+///   delivery's claim and record are two durable commits.
 /// - **Leases and retention on the server's clock**: a claim's row carries its token
 ///   and the lease's end, a record's row the retention's end; an expired row counts as
 ///   free, and [`cleanup`](Self::cleanup) deletes expired rows in small batches.
@@ -85,18 +88,29 @@ impl Sql {
     fn new(schema: &str) -> Self {
         let table = format!("{schema}.deliveries");
         Self {
-            // Takes a free or expired key, or leaves the row as it is; the row is
-            // returned either way (an update that writes the same values), so one
-            // statement answers all three cases.
+            // One statement for the three cases. A live row (a record, or a claim) is
+            // answered from a read, so a duplicate writes nothing and its commit waits
+            // for no WAL flush. Otherwise it takes the free or expired key; a row
+            // inserted since the read's snapshot meets the conflict clause, which
+            // leaves a live row as it is (an update that writes the same values) and
+            // returns it.
             claim: format!(
-                "INSERT INTO {table} AS d (key, token, record, expires_at) \
-                 VALUES ($1, $2, NULL, now() + $3 * interval '1 millisecond') \
-                 ON CONFLICT (key) DO UPDATE SET \
-                   token = CASE WHEN d.expires_at <= now() THEN excluded.token ELSE d.token END, \
-                   record = CASE WHEN d.expires_at <= now() THEN NULL ELSE d.record END, \
-                   expires_at = CASE WHEN d.expires_at <= now() THEN excluded.expires_at ELSE d.expires_at END \
-                 RETURNING d.token IS NOT DISTINCT FROM $2 AS acquired, d.record, \
-                   greatest(0, ceil(extract(epoch FROM d.expires_at - now()) * 1000))::bigint AS remaining_ms"
+                "WITH live AS ( \
+                   SELECT token, record, expires_at FROM {table} \
+                   WHERE key = $1 AND expires_at > now() \
+                 ), taken AS ( \
+                   INSERT INTO {table} AS d (key, token, record, expires_at) \
+                   SELECT $1, $2, NULL, now() + $3 * interval '1 millisecond' \
+                   WHERE NOT EXISTS (SELECT 1 FROM live) \
+                   ON CONFLICT (key) DO UPDATE SET \
+                     token = CASE WHEN d.expires_at <= now() THEN excluded.token ELSE d.token END, \
+                     record = CASE WHEN d.expires_at <= now() THEN NULL ELSE d.record END, \
+                     expires_at = CASE WHEN d.expires_at <= now() THEN excluded.expires_at ELSE d.expires_at END \
+                   RETURNING d.token, d.record, d.expires_at \
+                 ) \
+                 SELECT token IS NOT DISTINCT FROM $2 AS acquired, record, \
+                   greatest(0, ceil(extract(epoch FROM expires_at - now()) * 1000))::bigint AS remaining_ms \
+                 FROM (SELECT * FROM live UNION ALL SELECT * FROM taken) AS found"
             ),
             extend: format!(
                 "UPDATE {table} SET expires_at = now() + $3 * interval '1 millisecond' \

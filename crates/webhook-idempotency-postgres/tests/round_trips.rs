@@ -8,77 +8,15 @@
 
 mod support;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use http::StatusCode;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use support::TestSchema;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use support::wire::{WireCount, counting_proxy};
 use webhook_idempotency::store::{Claim, Store, StoredResponse, Token};
 use webhook_idempotency_postgres::{Begin, Inbox, PostgresStore};
-
-/// Listens on a free port, forwards to 127.0.0.1:5432 and counts statements.
-async fn counting_proxy() -> (u16, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let count = Arc::new(AtomicUsize::new(0));
-    let counter = count.clone();
-    tokio::spawn(async move {
-        loop {
-            let (client, _) = listener.accept().await.unwrap();
-            let server = TcpStream::connect("127.0.0.1:5432").await.unwrap();
-            let counter = counter.clone();
-            tokio::spawn(forward(client, server, counter));
-        }
-    });
-    (port, count)
-}
-
-async fn forward(client: TcpStream, server: TcpStream, count: Arc<AtomicUsize>) {
-    let (mut client_read, mut client_write) = client.into_split();
-    let (mut server_read, mut server_write) = server.into_split();
-    tokio::spawn(async move {
-        let _ = tokio::io::copy(&mut server_read, &mut client_write).await;
-    });
-    let mut pending = Vec::new();
-    let mut started = false;
-    let mut chunk = [0u8; 16 * 1024];
-    loop {
-        let Ok(read) = client_read.read(&mut chunk).await else {
-            return;
-        };
-        if read == 0 || server_write.write_all(&chunk[..read]).await.is_err() {
-            return;
-        }
-        pending.extend_from_slice(&chunk[..read]);
-        // Frames: untyped (length, payload) until the startup message, then typed.
-        loop {
-            let header = if started { 5 } else { 4 };
-            if pending.len() < header {
-                break;
-            }
-            let at = header - 4;
-            let len = u32::from_be_bytes(pending[at..at + 4].try_into().unwrap()) as usize;
-            if pending.len() < at + len {
-                break;
-            }
-            if started {
-                if matches!(pending[0], b'E' | b'Q') {
-                    count.fetch_add(1, Ordering::SeqCst);
-                }
-            } else {
-                let code = u32::from_be_bytes(pending[4..8].try_into().unwrap());
-                // Anything but an SSL or GSS encryption request is the startup message.
-                started = !matches!(code, 80_877_103 | 80_877_104);
-            }
-            pending.drain(..at + len);
-        }
-    }
-}
 
 async fn pool(port: u16) -> PgPool {
     let url = format!("postgres://postgres@127.0.0.1:{port}/test?sslmode=disable");
@@ -91,10 +29,10 @@ async fn pool(port: u16) -> PgPool {
 }
 
 /// Runs `operation` and returns the statements it sent.
-async fn trips<T>(count: &AtomicUsize, operation: impl Future<Output = T>) -> (usize, T) {
-    let before = count.load(Ordering::SeqCst);
+async fn trips<T>(count: &WireCount, operation: impl Future<Output = T>) -> (usize, T) {
+    let (before, _) = count.read();
     let value = operation.await;
-    (count.load(Ordering::SeqCst) - before, value)
+    (count.read().0 - before, value)
 }
 
 #[tokio::test]

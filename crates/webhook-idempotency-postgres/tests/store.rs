@@ -141,6 +141,51 @@ async fn the_operations_follow_the_store_table() {
     assert_eq!(free.unwrap(), Completion::Recorded);
 }
 
+/// A duplicate, or a copy of an event in flight, is answered from a read: the row keeps
+/// its version (`xmin`), so the claim's commit has nothing to flush to disk.
+#[tokio::test]
+async fn a_duplicate_and_a_copy_in_flight_leave_the_row_untouched() {
+    let schema = TestSchema::new("untouched");
+    let store = store(&schema).await;
+    let version = async |key: &str| -> String {
+        sqlx::query_scalar(&format!(
+            "SELECT xmin::text FROM \"{}\".deliveries WHERE key = $1",
+            store.schema()
+        ))
+        .bind(key)
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+    };
+    let (holder, other) = (Token::generate(), Token::generate());
+    let lease = Duration::from_secs(60);
+    let response = StoredResponse::new(StatusCode::OK);
+
+    assert!(matches!(
+        store.claim("k", holder, lease).await,
+        Ok(Claim::Acquired)
+    ));
+    let claimed = version("k").await;
+    let copy = store.claim("k", other, lease).await;
+    assert!(matches!(copy, Ok(Claim::InFlight { .. })), "{copy:?}");
+    // The holder claiming again still holds it.
+    assert!(matches!(
+        store.claim("k", holder, lease).await,
+        Ok(Claim::Acquired)
+    ));
+    assert_eq!(version("k").await, claimed);
+
+    let recorded = store.complete("k", holder, &response, lease).await;
+    assert_eq!(recorded.unwrap(), Completion::Recorded);
+    let recorded = version("k").await;
+    assert_ne!(recorded, claimed);
+    for _ in 0..3 {
+        let duplicate = store.claim("k", Token::generate(), lease).await;
+        assert!(matches!(duplicate, Ok(Claim::Done(_))), "{duplicate:?}");
+    }
+    assert_eq!(version("k").await, recorded);
+}
+
 #[tokio::test]
 async fn expired_claims_and_records_are_free_and_the_cleanup_deletes_them_in_batches() {
     let schema = TestSchema::new("cleanup");

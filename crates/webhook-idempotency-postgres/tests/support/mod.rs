@@ -2,6 +2,8 @@
 //! server that a test can stop and start.
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
+pub mod wire;
+
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::Command;
