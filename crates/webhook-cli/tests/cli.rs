@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use base64::Engine as _;
-use webhook_signature::scheme::{Algorithm, NAMES, PROVIDERS, Provider};
+use webhook_signature::scheme::{Algorithm, NAMES, PROVIDERS, Provider, Scheme as _};
 
 const T: i64 = 1_700_000_000;
 /// The Standard Webhooks specification's example secret.
@@ -170,14 +170,25 @@ fn signed_providers() -> impl Iterator<Item = &'static Provider> {
 /// A body for `provider` signed at `at`: Linear checks the body's own
 /// `webhookTimestamp` (milliseconds).
 fn body_for(provider: &Provider, id: &str, event_type: &str, at: i64) -> Vec<u8> {
+    // The id also where the provider's body names its event (Paddle's `event_id`,
+    // Coinbase's `event.id`).
+    let path = (provider.scheme)().body_event_id();
+    let located = if path == ["id"] {
+        String::new()
+    } else {
+        let member = path.iter().rev().fold(format!("\"{id}\""), |inner, name| {
+            format!("{{\"{name}\":{inner}}}")
+        });
+        format!("{},", &member[1..member.len() - 1])
+    };
     if provider.name == "linear" {
         format!(
-            r#"{{"id":"{id}","type":"{event_type}","webhookTimestamp":{}}}"#,
+            r#"{{{located}"id":"{id}","type":"{event_type}","webhookTimestamp":{}}}"#,
             at * 1000
         )
         .into_bytes()
     } else {
-        format!(r#"{{"id":"{id}","type":"{event_type}","data":{{}}}}"#).into_bytes()
+        format!(r#"{{{located}"id":"{id}","type":"{event_type}","data":{{}}}}"#).into_bytes()
     }
 }
 

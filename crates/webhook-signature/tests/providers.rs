@@ -268,7 +268,11 @@ async fn the_layer_reads_the_event_id_where_the_provider_puts_it() {
 
     for (name, body, id) in [
         ("paddle", r#"{"event_id":"evt_p","id":"other"}"#, "evt_p"),
-        ("coinbase", r#"{"id":"delivery","event":{"id":"evt_c"}}"#, "evt_c"),
+        (
+            "coinbase",
+            r#"{"id":"delivery","event":{"id":"evt_c"}}"#,
+            "evt_c",
+        ),
         ("hopnow", r#"{"id":"evt_h"}"#, "evt_h"),
     ] {
         let provider = Provider::find(name).unwrap();
