@@ -148,9 +148,23 @@ async fn a_duplicate_storm_applies_each_event_once() {
     }
     let fresh = statuses.get(&(StatusCode::OK, false)).copied().unwrap_or(0);
     assert_eq!(fresh, EVENTS, "{statuses:?}");
+    // On a loaded machine a copy can wait past the pool's acquire timeout: it is
+    // answered 503, so that its sender retries, and never applied. Rare, and never
+    // in place of the one copy that applies each event.
+    let unavailable: usize = statuses
+        .iter()
+        .filter(|((status, _), _)| *status == StatusCode::SERVICE_UNAVAILABLE)
+        .map(|(_, count)| count)
+        .sum();
+    assert!(unavailable <= EVENTS * COPIES / 1000, "{statuses:?}");
     for (status, _) in statuses.keys() {
         assert!(
-            [StatusCode::OK, StatusCode::CONFLICT].contains(status),
+            [
+                StatusCode::OK,
+                StatusCode::CONFLICT,
+                StatusCode::SERVICE_UNAVAILABLE
+            ]
+            .contains(status),
             "{statuses:?}"
         );
     }
