@@ -15,7 +15,8 @@ pub(crate) struct Cli {
 
 #[derive(Subcommand)]
 pub(crate) enum Cmd {
-    /// Throughput and latency of each target at each connection count.
+    /// Throughput and latency of each target at each connection count, every server
+    /// from a cold start unless told otherwise, with the p99 of every window.
     Run {
         /// Targets, side by side in this run.
         #[arg(long, value_delimiter = ',', default_value = "bare,memory,redis")]
@@ -27,11 +28,24 @@ pub(crate) enum Cmd {
         #[arg(long, default_value_t = 1024)]
         body: usize,
         /// Seconds of measurement per cell.
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = 60)]
         duration: u64,
-        /// Seconds of unmeasured warm-up per cell.
-        #[arg(long, default_value_t = 2)]
+        /// Seconds of unmeasured load per cell before the measurement (0: measure
+        /// from the server's cold start).
+        #[arg(long, default_value_t = 0)]
         warmup: u64,
+        /// Seconds per window of the per-window p99 table.
+        #[arg(long, default_value_t = 5)]
+        window: u64,
+        /// Start the in-memory targets' idempotency store full, as a long-running
+        /// service's is (every delivery evicts the oldest record), instead of empty.
+        #[arg(long)]
+        steady_store: bool,
+        /// The reference receiver's binary, for the `receiver` target (default:
+        /// `examples/receiver` beside this binary, where `cargo build --release
+        /// --example receiver` puts it).
+        #[arg(long)]
+        receiver: Option<std::path::PathBuf>,
         /// At most this many requests per cell.
         #[arg(long, default_value_t = 1_000_000)]
         max_requests: u64,

@@ -5,7 +5,8 @@
 //! deliveries with unique event ids, and prints one Markdown table:
 //!
 //! ```text
-//! cargo run --release -p webhook-load -- run            # throughput, p99 and server CPU per request, 1/64/256 connections
+//! cargo run --release -p webhook-load -- run            # throughput, p99 per 5 s window and server CPU per request, 1/64/256 connections, from a cold start
+//! cargo build --release --example receiver && cargo run --release -p webhook-load -- run --targets bare,receiver
 //! cargo run --release -p webhook-load -- memory         # peak RSS, 256 concurrent 1 MiB deliveries
 //! cargo run --release -p webhook-load -- soak --minutes 10
 //! cargo run --release -p webhook-load -- cpu            # CPU per delivery in process, no sockets
@@ -16,14 +17,24 @@
 //! the full stack (metrics with a Prometheus recorder + tracing with a `fmt`
 //! subscriber at `info`, HTTPS guard, per-IP limit, signature
 //! verification, per-source limit, idempotency) with in-memory state in front of the
-//! same handler through `WebhookEvent` (in `run` and `cpu`, its idempotency store is
-//! full from the start, as a long-running service's is: every delivery evicts the
-//! oldest record; `memory` and `soak` start it empty); `redis` is the same stack with
+//! same handler through `WebhookEvent` (in `cpu`, and in `run --steady-store`, its
+//! idempotency store is full from the start, as a long-running service's is: every
+//! delivery evicts the oldest record; otherwise it starts empty); `redis` is the same stack with
 //! its state in a `redis-server` that the tool starts on a free port (or `REDIS_URL`);
 //! `memory-quiet` is the in-memory stack with the observe layer's metrics and tracing
 //! switched off, to tell what observability costs from what the other layers cost;
 //! `memory-spans` is the in-memory stack with the delivery span at `INFO` (its
-//! default is `DEBUG`), so that the `info` subscriber records and formats it.
+//! default is `DEBUG`), so that the `info` subscriber records and formats it;
+//! `receiver` is the reference receiver (`examples/receiver.rs`) as shipped, its
+//! release binary started with its defaults and `RUST_LOG=warn`.
+//!
+//! The client sends payout events as the reference receiver understands them, each
+//! with a new event id and a new payout, signed with the receiver's development
+//! secret. `run` starts a new server process for every round of every cell and, by
+//! default, measures from its first request: the phase after every deploy and
+//! restart, while the stores fill. Besides the whole run's table, it prints each
+//! target's req/s and p99 per window (5 s by default) against bare's in the same
+//! window.
 //!
 //! Client and server share the machine's cores, so throughput also says how much CPU
 //! the server left to the client. The `run` table's last column, the server process's
@@ -68,6 +79,9 @@ pub(crate) enum Target {
     MemorySpans,
     /// The full stack with its state in Redis.
     Redis,
+    /// The reference receiver (`examples/receiver.rs`) as shipped: its release binary
+    /// with its defaults (in-memory state, metrics and tracing on) and `RUST_LOG=warn`.
+    Receiver,
 }
 
 impl Target {
@@ -78,6 +92,7 @@ impl Target {
             Self::MemoryQuiet => "memory-quiet",
             Self::MemorySpans => "memory-spans",
             Self::Redis => "redis",
+            Self::Receiver => "receiver",
         }
     }
 }
@@ -117,17 +132,31 @@ fn main() -> Result<(), BoxError> {
             body,
             duration,
             warmup,
+            window,
+            steady_store,
+            receiver,
             max_requests,
             rounds,
-        } => runtime.block_on(run::run(RunArgs {
-            targets,
-            connections,
-            body,
-            duration: Duration::from_secs(duration),
-            warmup: Duration::from_secs(warmup),
-            max_requests,
-            rounds: rounds.max(1),
-        })),
+        } => {
+            let receiver = match receiver {
+                Some(path) => path,
+                None => std::env::current_exe()?
+                    .with_file_name("examples")
+                    .join("receiver"),
+            };
+            runtime.block_on(run::run(RunArgs {
+                targets,
+                connections,
+                body,
+                duration: Duration::from_secs(duration),
+                warmup: Duration::from_secs(warmup),
+                window: Duration::from_secs(window.max(1)),
+                max_requests,
+                rounds: rounds.max(1),
+                steady_store,
+                receiver,
+            }))
+        }
         Cmd::Memory {
             targets,
             deliveries,
