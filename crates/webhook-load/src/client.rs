@@ -151,7 +151,8 @@ struct Sample {
     micros: u64,
 }
 
-fn histogram() -> Histogram<u64> {
+/// A latency histogram in microseconds, up to a minute, three significant digits.
+pub(crate) fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")
 }
 
@@ -244,7 +245,8 @@ pub(crate) fn envelope(id: &str, size: usize) -> Vec<u8> {
     body
 }
 
-fn unix_now() -> i64 {
+/// Seconds since the Unix epoch.
+pub(crate) fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |since| since.as_secs() as i64)

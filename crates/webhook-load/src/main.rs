@@ -48,6 +48,7 @@ mod cpu;
 mod memory;
 mod run;
 mod server;
+mod wrk;
 
 use std::time::Duration;
 
@@ -135,6 +136,11 @@ fn main() -> Result<(), BoxError> {
             window,
             steady_store,
             receiver,
+            client,
+            wrk_script,
+            wrk_dir,
+            wrk_threads,
+            wrk_deliveries,
             max_requests,
             rounds,
         } => {
@@ -155,6 +161,13 @@ fn main() -> Result<(), BoxError> {
                 rounds: rounds.max(1),
                 steady_store,
                 receiver,
+                client,
+                wrk_script: wrk_script.unwrap_or_else(|| {
+                    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("wrk/deliveries.lua")
+                }),
+                wrk_dir: wrk_dir.unwrap_or_else(|| std::env::temp_dir().join("webhook-load-wrk")),
+                wrk_threads,
+                wrk_deliveries,
             }))
         }
         Cmd::Memory {
@@ -191,6 +204,22 @@ fn main() -> Result<(), BoxError> {
                     warmup,
                     evict: evict_kib * 1024,
                 }))
+        }
+        Cmd::WrkDeliveries {
+            dir,
+            threads,
+            count,
+            body,
+            run,
+        } => {
+            let record = wrk::write_deliveries(&dir, threads.max(1), count, &run, body)?;
+            println!(
+                "wrk -t{} -c64 -d5s -s {}/wrk/deliveries.lua http://127.0.0.1:3000 -- {} {record}",
+                threads.max(1),
+                env!("CARGO_MANIFEST_DIR"),
+                dir.display()
+            );
+            Ok(())
         }
         Cmd::Soak {
             minutes,

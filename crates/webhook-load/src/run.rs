@@ -1,6 +1,7 @@
 //! The `run` command: throughput, latency and server CPU per request of each target at
 //! each connection count, over loopback HTTP, and the p99 of every window of the run.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +9,17 @@ use std::time::Duration;
 use crate::child::{Redis, Server};
 use crate::client::{Load, Outcome, drive};
 use crate::server::Handler;
+use crate::wrk::Wrk;
 use crate::{BoxError, Target};
+
+/// What sends the load.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Client {
+    /// The tool's own client: hyper, in this process.
+    Tool,
+    /// `wrk` with the script `wrk/deliveries.lua`, one invocation per window.
+    Wrk,
+}
 
 /// The `run` command's options.
 pub(crate) struct RunArgs {
@@ -24,6 +35,30 @@ pub(crate) struct RunArgs {
     pub(crate) steady_store: bool,
     /// The reference receiver's binary, for the `receiver` target.
     pub(crate) receiver: PathBuf,
+    pub(crate) client: Client,
+    /// wrk's script, the directory of its deliveries' files, its threads and the
+    /// deliveries signed per thread and window.
+    pub(crate) wrk_script: PathBuf,
+    pub(crate) wrk_dir: PathBuf,
+    pub(crate) wrk_threads: usize,
+    pub(crate) wrk_deliveries: usize,
+}
+
+/// Sends `load` to `addr` with the chosen client.
+async fn send(addr: SocketAddr, load: &Load, args: &RunArgs) -> Result<Outcome, BoxError> {
+    match args.client {
+        Client::Tool => drive(addr, load, Arc::default()).await,
+        Client::Wrk => crate::wrk::drive(
+            addr,
+            load,
+            &Wrk {
+                script: &args.wrk_script,
+                dir: &args.wrk_dir,
+                threads: args.wrk_threads,
+                deliveries: args.wrk_deliveries,
+            },
+        ),
+    }
 }
 
 /// One round of one cell: what the client saw, and the server's CPU time per answer.
@@ -70,10 +105,10 @@ pub(crate) async fn run(args: RunArgs) -> Result<(), BoxError> {
                 window: args.window,
             };
             if !args.warmup.is_zero() {
-                drive(server.addr, &load(args.warmup, "w"), Arc::default()).await?;
+                send(server.addr, &load(args.warmup, "w"), &args).await?;
             }
             let cpu_before = server.cpu_time()?;
-            let outcome = drive(server.addr, &load(args.duration, "m"), Arc::default()).await?;
+            let outcome = send(server.addr, &load(args.duration, "m"), &args).await?;
             let cpu = (server.cpu_time()? - cpu_before) / u32::try_from(outcome.ok.max(1))?;
             let worst = outcome.windows.iter().map(|w| w.micros(0.99)).max();
             eprintln!(
@@ -91,8 +126,12 @@ pub(crate) async fn run(args: RunArgs) -> Result<(), BoxError> {
         }
     }
     println!(
-        "\n{} B bodies, {} s per cell after {} s warm-up, {}, median of {} round(s); \
+        "\n{} client, {} B bodies, {} s per cell after {} s warm-up, {}, median of {} round(s); \
          `each round`: the lowest and highest ratio of a round to bare's in the same round\n",
+        match args.client {
+            Client::Tool => "tool",
+            Client::Wrk => "wrk",
+        },
         args.body,
         args.duration.as_secs(),
         args.warmup.as_secs(),
