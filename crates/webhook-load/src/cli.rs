@@ -63,7 +63,7 @@ pub(crate) enum Cmd {
         wrk_threads: usize,
         /// Deliveries signed for each wrk thread before each window (enough for the
         /// window: a thread that runs out sends repeats, and the run fails).
-        #[arg(long, default_value_t = 200_000)]
+        #[arg(long, default_value_t = 400_000)]
         wrk_deliveries: usize,
         /// At most this many requests per cell.
         #[arg(long, default_value_t = 100_000_000)]

@@ -216,10 +216,15 @@ fn print_windows(cells: &[(Target, usize, Vec<Measured>)], window: Duration) {
     }
 }
 
-/// The median of `values` (the upper one of an even count); 0 when empty.
+/// The median of `values` (the mean of the middle two of an even count); 0 when empty.
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
-    values.get(values.len() / 2).copied().unwrap_or(0.0)
+    let middle = values.len() / 2;
+    match values.len() {
+        0 => 0.0,
+        n if n % 2 == 0 => (values[middle - 1] + values[middle]) / 2.0,
+        _ => values[middle],
+    }
 }
 
 /// The whole run of each cell: its median round by throughput, against bare's.
