@@ -34,9 +34,10 @@ async fn bytes_per_memory_store_entry() {
     let keys: Vec<String> = (0..ENTRIES).map(key).collect();
     let tokens: Vec<Token> = (0..ENTRIES).map(|_| Token::generate()).collect();
 
-    // Processed entries: claimed, then completed.
-    let store = MemoryStore::with_capacity(ENTRIES);
+    // Processed entries: claimed, then completed. The store's tables are allocated
+    // when it is built, so the region starts before.
     let region = Region::new(GLOBAL);
+    let store = MemoryStore::with_capacity(ENTRIES);
     for (key, token) in keys.iter().zip(&tokens) {
         store.claim(key, *token, lease).await.unwrap();
         store
@@ -50,8 +51,8 @@ async fn bytes_per_memory_store_entry() {
     assert_eq!(store.len(), ENTRIES);
 
     // Claims in flight.
-    let claims = MemoryStore::with_capacity(ENTRIES);
     let region = Region::new(GLOBAL);
+    let claims = MemoryStore::with_capacity(ENTRIES);
     for (key, token) in keys.iter().zip(&tokens) {
         claims.claim(key, *token, lease).await.unwrap();
     }
@@ -64,10 +65,11 @@ async fn bytes_per_memory_store_entry() {
          {done_bytes:.0} bytes and {done_allocs:.2} live allocations per processed entry; \
          {claim_bytes:.0} bytes and {claim_allocs:.2} live allocations per claim"
     );
-    // Bounds documented on `MemoryStore`; the allocator's own per-allocation overhead
-    // (about 16 bytes each with glibc) comes on top.
-    assert!(done_bytes < 280.0, "{done_bytes}");
-    assert!(claim_bytes < 240.0, "{claim_bytes}");
+    // Bounds documented on `MemoryStore` (its tables included: room for twice the
+    // capacity in the hash table); the allocator's own per-allocation overhead (about
+    // 16 bytes each with glibc) comes on top.
+    assert!(done_bytes < 340.0, "{done_bytes}");
+    assert!(claim_bytes < 350.0, "{claim_bytes}");
     // One block per record, key and response together (the tables' own blocks are
     // shared by all entries).
     assert!(done_allocs < 1.05, "{done_allocs}");

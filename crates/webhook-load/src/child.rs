@@ -3,6 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -56,6 +57,42 @@ impl Server {
             .strip_prefix("listening on ")
             .ok_or_else(|| format!("the {} server did not start: {line:?}", target.name()))?
             .parse()?;
+        Ok(Self { child, addr })
+    }
+
+    /// The reference receiver's binary (`cargo build --release --example receiver`) as
+    /// a user starts it: no configuration but a free loopback port (`BIND`) and
+    /// `RUST_LOG=warn`, so its defaults hold (in-memory state, the development secret,
+    /// metrics and tracing on). Its output is read to its end, so that it never blocks
+    /// on a full pipe, and dropped.
+    pub(crate) fn receiver(binary: &Path) -> Result<Self, BoxError> {
+        let mut child = Command::new(binary)
+            .env_clear()
+            .env("BIND", "127.0.0.1:0")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|error| {
+                format!(
+                    "cannot start the receiver `{}` (build it with `cargo build --release --example receiver`): {error}",
+                    binary.display()
+                )
+            })?;
+        let stdout = child.stdout.take().ok_or("no stdout from the receiver")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let addr = loop {
+            let line = lines
+                .next()
+                .ok_or("the receiver exited before it listened")??;
+            if let Some(rest) = line.strip_prefix("listening on http://") {
+                let addr = rest
+                    .split_once('/')
+                    .map_or(rest, |(addr, _)| addr)
+                    .parse()?;
+                break addr;
+            }
+        };
+        std::thread::spawn(move || lines.for_each(drop));
         Ok(Self { child, addr })
     }
 

@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 use crate::Target;
+use crate::run::Client;
 use crate::server::Handler;
 
 /// A load generator for the webhook stack.
@@ -15,7 +16,8 @@ pub(crate) struct Cli {
 
 #[derive(Subcommand)]
 pub(crate) enum Cmd {
-    /// Throughput and latency of each target at each connection count.
+    /// Throughput and latency of each target at each connection count, every server
+    /// from a cold start unless told otherwise, with the p99 of every window.
     Run {
         /// Targets, side by side in this run.
         #[arg(long, value_delimiter = ',', default_value = "bare,memory,redis")]
@@ -27,13 +29,44 @@ pub(crate) enum Cmd {
         #[arg(long, default_value_t = 1024)]
         body: usize,
         /// Seconds of measurement per cell.
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = 60)]
         duration: u64,
-        /// Seconds of unmeasured warm-up per cell.
-        #[arg(long, default_value_t = 2)]
+        /// Seconds of unmeasured load per cell before the measurement (0: measure
+        /// from the server's cold start).
+        #[arg(long, default_value_t = 0)]
         warmup: u64,
+        /// Seconds per window of the per-window p99 table.
+        #[arg(long, default_value_t = 5)]
+        window: u64,
+        /// Start the in-memory targets' idempotency store full, as a long-running
+        /// service's is (every delivery evicts the oldest record), instead of empty.
+        #[arg(long)]
+        steady_store: bool,
+        /// The reference receiver's binary, for the `receiver` target (default:
+        /// `examples/receiver` beside this binary, where `cargo build --release
+        /// --example receiver` puts it).
+        #[arg(long)]
+        receiver: Option<std::path::PathBuf>,
+        /// What sends the load: the tool's own client, or `wrk` (one invocation per
+        /// window, with `--wrk-script`).
+        #[arg(long, default_value = "tool")]
+        client: Client,
+        /// wrk's Lua script (default: `wrk/deliveries.lua` of this crate).
+        #[arg(long)]
+        wrk_script: Option<std::path::PathBuf>,
+        /// Where the deliveries wrk posts are written before each window (default:
+        /// `webhook-load-wrk` in the temporary directory).
+        #[arg(long)]
+        wrk_dir: Option<std::path::PathBuf>,
+        /// wrk's threads.
+        #[arg(long, default_value_t = 2)]
+        wrk_threads: usize,
+        /// Deliveries signed for each wrk thread before each window (enough for the
+        /// window: a thread that runs out sends repeats, and the run fails).
+        #[arg(long, default_value_t = 400_000)]
+        wrk_deliveries: usize,
         /// At most this many requests per cell.
-        #[arg(long, default_value_t = 1_000_000)]
+        #[arg(long, default_value_t = 100_000_000)]
         max_requests: u64,
         /// Rounds: the targets are measured in turn this many times, and each cell
         /// reports its median round (by throughput), so drift hits every target.
@@ -98,6 +131,25 @@ pub(crate) enum Cmd {
         /// as a loaded server's other work does (0: warm caches).
         #[arg(long, default_value_t = 0)]
         evict_kib: usize,
+    },
+    /// Write pre-signed deliveries for wrk's script `wrk/deliveries.lua`, one file per
+    /// wrk thread, and print the `wrk` command that posts them.
+    WrkDeliveries {
+        /// The directory to write `<thread>.http` into.
+        #[arg(long)]
+        dir: std::path::PathBuf,
+        /// wrk's threads: one file each.
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        /// Deliveries per file.
+        #[arg(long, default_value_t = 200_000)]
+        count: usize,
+        /// Body size in bytes.
+        #[arg(long, default_value_t = 1024)]
+        body: usize,
+        /// Makes the event ids unique across sets of files sent to one server.
+        #[arg(long, default_value = "wrk")]
+        run: String,
     },
     /// Serve one target (what the other commands start as a child process).
     #[command(hide = true)]

@@ -33,6 +33,8 @@ pub(crate) struct Load {
     pub(crate) run: String,
     /// Requests per second over all connections; `None`: as fast as answered.
     pub(crate) rate: Option<f64>,
+    /// The length of the windows [`Outcome::windows`] splits the run into.
+    pub(crate) window: Duration,
 }
 
 /// What one load run measured.
@@ -45,6 +47,24 @@ pub(crate) struct Outcome {
     pub(crate) elapsed: Duration,
     /// Latency of the requests answered 200, in microseconds.
     pub(crate) latency: Histogram<u64>,
+    /// The same requests by the window of the run in which they were answered: the
+    /// first [`Load::window`] from the first request sent, the next, and so on.
+    pub(crate) windows: Vec<Window>,
+}
+
+/// The requests answered 200 within one window of a run.
+pub(crate) struct Window {
+    /// How many.
+    pub(crate) ok: u64,
+    /// Their latency, in microseconds.
+    pub(crate) latency: Histogram<u64>,
+}
+
+impl Window {
+    /// The latency at `quantile` (0.0 to 1.0), in microseconds; 0 for an empty window.
+    pub(crate) fn micros(&self, quantile: f64) -> u64 {
+        self.latency.value_at_quantile(quantile)
+    }
 }
 
 impl Outcome {
@@ -83,18 +103,56 @@ pub(crate) async fn drive(
         errors: 0,
         elapsed: Duration::ZERO,
         latency: histogram(),
+        windows: Vec::new(),
     };
+    let last_window = usize::try_from(
+        load.duration
+            .as_nanos()
+            .div_ceil(load.window.as_nanos().max(1))
+            .max(1)
+            - 1,
+    )?;
     for task in tasks {
         let part = task.await??;
-        outcome.ok += part.ok;
+        outcome.ok += part.samples.len() as u64;
         outcome.errors += part.errors;
-        outcome.latency.add(&part.latency)?;
+        for sample in part.samples {
+            // Answers to the requests in flight at the deadline count in the last window.
+            let index = usize::try_from(
+                sample.answered.saturating_duration_since(start).as_nanos()
+                    / load.window.as_nanos().max(1),
+            )?
+            .min(last_window);
+            if outcome.windows.len() <= index {
+                outcome.windows.resize_with(index + 1, || Window {
+                    ok: 0,
+                    latency: histogram(),
+                });
+            }
+            let window = &mut outcome.windows[index];
+            window.ok += 1;
+            window.latency.record(sample.micros)?;
+            outcome.latency.record(sample.micros)?;
+        }
     }
     outcome.elapsed = start.elapsed();
     Ok(outcome)
 }
 
-fn histogram() -> Histogram<u64> {
+/// What one connection saw: every request answered 200, and the count of the others.
+struct Part {
+    samples: Vec<Sample>,
+    errors: u64,
+}
+
+/// One request answered 200.
+struct Sample {
+    answered: Instant,
+    micros: u64,
+}
+
+/// A latency histogram in microseconds, up to a minute, three significant digits.
+pub(crate) fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")
 }
 
@@ -106,16 +164,14 @@ async fn connection_loop(
     signer: &Signer,
     sent: &AtomicU64,
     deadline: Instant,
-) -> Result<Outcome, BoxError> {
+) -> Result<Part, BoxError> {
     let stream = tokio::net::TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(conn);
-    let mut outcome = Outcome {
-        ok: 0,
+    let mut part = Part {
+        samples: Vec::new(),
         errors: 0,
-        elapsed: Duration::ZERO,
-        latency: histogram(),
     };
     let mut pace = load.rate.map(|rate| {
         let mut pace =
@@ -139,15 +195,16 @@ async fn connection_loop(
         let status = response.status();
         response.into_body().collect().await?;
         if status == StatusCode::OK {
-            outcome.ok += 1;
-            outcome
-                .latency
-                .record(started.elapsed().as_micros() as u64)?;
+            let answered = Instant::now();
+            part.samples.push(Sample {
+                answered,
+                micros: (answered - started).as_micros() as u64,
+            });
         } else {
-            outcome.errors += 1;
+            part.errors += 1;
         }
     }
-    Ok(outcome)
+    Ok(part)
 }
 
 /// A delivery of exactly `size` bytes (or the smallest envelope, when `size` is
@@ -169,10 +226,14 @@ pub(crate) fn signed_request(
     Ok(request)
 }
 
-/// `{"id":..,"type":"invoice.paid","created":..,"data":{..,"pad":"xxx.."}}`, padded to `size`.
-fn envelope(id: &str, size: usize) -> Vec<u8> {
+/// A payout event as the reference receiver understands it, its payout's id taken from
+/// the event's (a new payout per delivery): `{"id":"evt_..","type":"payout.completed",
+/// "created":..,"data":{"id":"pout_..","status":"completed",..,"pad":"xxx.."}}`, padded
+/// to `size`.
+pub(crate) fn envelope(id: &str, size: usize) -> Vec<u8> {
+    let payout = id.strip_prefix("evt_").unwrap_or(id);
     let head = format!(
-        r#"{{"id":"{id}","type":"invoice.paid","created":{},"data":{{"amount":1234,"currency":"eur","pad":""#,
+        r#"{{"id":"{id}","type":"payout.completed","created":{},"data":{{"id":"pout_{payout}","status":"completed","amount":1234,"currency":"eur","pad":""#,
         unix_now()
     );
     let tail = r#""}}"#;
@@ -184,7 +245,8 @@ fn envelope(id: &str, size: usize) -> Vec<u8> {
     body
 }
 
-fn unix_now() -> i64 {
+/// Seconds since the Unix epoch.
+pub(crate) fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |since| since.as_secs() as i64)
@@ -201,7 +263,8 @@ mod tests {
             assert_eq!(body.len(), size);
             let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
             assert_eq!(value["id"], "evt_1");
-            assert_eq!(value["type"], "invoice.paid");
+            assert_eq!(value["type"], "payout.completed");
+            assert_eq!(value["data"]["id"], "pout_1");
         }
         // Too small to pad: the bare envelope, still valid JSON.
         let small = envelope("evt_1", 10);

@@ -49,7 +49,11 @@ pub(crate) struct CpuArgs {
 
 /// Runs `args` on the current thread's runtime and prints one table.
 pub(crate) async fn cpu(args: CpuArgs) -> Result<(), BoxError> {
-    if args.targets.contains(&Target::Redis) {
+    if args
+        .targets
+        .iter()
+        .any(|target| matches!(target, Target::Redis | Target::Receiver))
+    {
         return Err("the cpu run measures the bare and in-memory targets".into());
     }
     install_prometheus().map_err(|error| error.to_string())?;

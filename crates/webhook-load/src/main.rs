@@ -5,7 +5,8 @@
 //! deliveries with unique event ids, and prints one Markdown table:
 //!
 //! ```text
-//! cargo run --release -p webhook-load -- run            # throughput, p99 and server CPU per request, 1/64/256 connections
+//! cargo run --release -p webhook-load -- run            # throughput, p99 per 5 s window and server CPU per request, 1/64/256 connections, from a cold start
+//! cargo build --release --example receiver && cargo run --release -p webhook-load -- run --targets bare,receiver
 //! cargo run --release -p webhook-load -- memory         # peak RSS, 256 concurrent 1 MiB deliveries
 //! cargo run --release -p webhook-load -- soak --minutes 10
 //! cargo run --release -p webhook-load -- cpu            # CPU per delivery in process, no sockets
@@ -16,14 +17,24 @@
 //! the full stack (metrics with a Prometheus recorder + tracing with a `fmt`
 //! subscriber at `info`, HTTPS guard, per-IP limit, signature
 //! verification, per-source limit, idempotency) with in-memory state in front of the
-//! same handler through `WebhookEvent` (in `run` and `cpu`, its idempotency store is
-//! full from the start, as a long-running service's is: every delivery evicts the
-//! oldest record; `memory` and `soak` start it empty); `redis` is the same stack with
+//! same handler through `WebhookEvent` (in `cpu`, and in `run --steady-store`, its
+//! idempotency store is full from the start, as a long-running service's is: every
+//! delivery evicts the oldest record; otherwise it starts empty); `redis` is the same stack with
 //! its state in a `redis-server` that the tool starts on a free port (or `REDIS_URL`);
 //! `memory-quiet` is the in-memory stack with the observe layer's metrics and tracing
 //! switched off, to tell what observability costs from what the other layers cost;
 //! `memory-spans` is the in-memory stack with the delivery span at `INFO` (its
-//! default is `DEBUG`), so that the `info` subscriber records and formats it.
+//! default is `DEBUG`), so that the `info` subscriber records and formats it;
+//! `receiver` is the reference receiver (`examples/receiver.rs`) as shipped, its
+//! release binary started with its defaults and `RUST_LOG=warn`.
+//!
+//! The client sends payout events as the reference receiver understands them, each
+//! with a new event id and a new payout, signed with the receiver's development
+//! secret. `run` starts a new server process for every round of every cell and, by
+//! default, measures from its first request: the phase after every deploy and
+//! restart, while the stores fill. Besides the whole run's table, it prints each
+//! target's req/s and p99 per window (5 s by default) against bare's in the same
+//! window.
 //!
 //! Client and server share the machine's cores, so throughput also says how much CPU
 //! the server left to the client. The `run` table's last column, the server process's
@@ -37,6 +48,7 @@ mod cpu;
 mod memory;
 mod run;
 mod server;
+mod wrk;
 
 use std::time::Duration;
 
@@ -68,6 +80,9 @@ pub(crate) enum Target {
     MemorySpans,
     /// The full stack with its state in Redis.
     Redis,
+    /// The reference receiver (`examples/receiver.rs`) as shipped: its release binary
+    /// with its defaults (in-memory state, metrics and tracing on) and `RUST_LOG=warn`.
+    Receiver,
 }
 
 impl Target {
@@ -78,6 +93,7 @@ impl Target {
             Self::MemoryQuiet => "memory-quiet",
             Self::MemorySpans => "memory-spans",
             Self::Redis => "redis",
+            Self::Receiver => "receiver",
         }
     }
 }
@@ -117,17 +133,43 @@ fn main() -> Result<(), BoxError> {
             body,
             duration,
             warmup,
+            window,
+            steady_store,
+            receiver,
+            client,
+            wrk_script,
+            wrk_dir,
+            wrk_threads,
+            wrk_deliveries,
             max_requests,
             rounds,
-        } => runtime.block_on(run::run(RunArgs {
-            targets,
-            connections,
-            body,
-            duration: Duration::from_secs(duration),
-            warmup: Duration::from_secs(warmup),
-            max_requests,
-            rounds: rounds.max(1),
-        })),
+        } => {
+            let receiver = match receiver {
+                Some(path) => path,
+                None => std::env::current_exe()?
+                    .with_file_name("examples")
+                    .join("receiver"),
+            };
+            runtime.block_on(run::run(RunArgs {
+                targets,
+                connections,
+                body,
+                duration: Duration::from_secs(duration),
+                warmup: Duration::from_secs(warmup),
+                window: Duration::from_secs(window.max(1)),
+                max_requests,
+                rounds: rounds.max(1),
+                steady_store,
+                receiver,
+                client,
+                wrk_script: wrk_script.unwrap_or_else(|| {
+                    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("wrk/deliveries.lua")
+                }),
+                wrk_dir: wrk_dir.unwrap_or_else(|| std::env::temp_dir().join("webhook-load-wrk")),
+                wrk_threads,
+                wrk_deliveries,
+            }))
+        }
         Cmd::Memory {
             targets,
             deliveries,
@@ -162,6 +204,22 @@ fn main() -> Result<(), BoxError> {
                     warmup,
                     evict: evict_kib * 1024,
                 }))
+        }
+        Cmd::WrkDeliveries {
+            dir,
+            threads,
+            count,
+            body,
+            run,
+        } => {
+            let record = wrk::write_deliveries(&dir, threads.max(1), count, &run, body)?;
+            println!(
+                "wrk -t{} -c64 -d5s -s {}/wrk/deliveries.lua http://127.0.0.1:3000 -- {} {record}",
+                threads.max(1),
+                env!("CARGO_MANIFEST_DIR"),
+                dir.display()
+            );
+            Ok(())
         }
         Cmd::Soak {
             minutes,

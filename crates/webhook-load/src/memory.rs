@@ -32,7 +32,7 @@ pub(crate) async fn memory(
     );
     println!("|---|---:|---:|---:|---:|---:|");
     for &target in targets {
-        if target == Target::Redis {
+        if matches!(target, Target::Redis | Target::Receiver) {
             return Err("the memory run measures the bare and in-memory targets".into());
         }
         let server = Server::spawn(target, Handler::Bytes, None, hold, false)?;
@@ -44,6 +44,7 @@ pub(crate) async fn memory(
             max_requests: 64,
             run: format!("{}warm", target.name()),
             rate: None,
+            window: Duration::from_secs(60),
         };
         drive(server.addr, &warm, Arc::default()).await?;
         let (before, _) = server.memory()?;
@@ -54,6 +55,7 @@ pub(crate) async fn memory(
             max_requests: deliveries as u64,
             run: format!("{}mem", target.name()),
             rate: None,
+            window: Duration::from_secs(600),
         };
         let outcome = drive(server.addr, &load, Arc::default()).await?;
         let (_, peak) = server.memory()?;
@@ -100,6 +102,7 @@ pub(crate) async fn soak(
         max_requests: u64::MAX,
         run: "soak".to_owned(),
         rate: Some(rate),
+        window: duration,
     };
     let addr = server.addr;
     let counter = sent.clone();

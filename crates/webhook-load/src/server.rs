@@ -30,8 +30,10 @@ use tracing::Level;
 
 use crate::Target;
 
-/// The secret every target verifies with (the client signs with it too).
-pub(crate) const SECRET: &str = "load-test-secret";
+/// The secret every target verifies with (the client signs with it too): the reference
+/// receiver's development secret, which it uses when `WEBHOOK_SECRET` is unset, so
+/// that one client drives every target alike.
+pub(crate) const SECRET: &str = "dev-secret-change-me";
 
 /// The largest body the servers accept: room for the 1 MiB deliveries of the memory run.
 const BODY_LIMIT: usize = 2 * 1024 * 1024;
@@ -95,6 +97,7 @@ pub(crate) async fn app(
         Json(json!({ "status": "processed", "bytes": body.len() }))
     });
     Ok(match target {
+        Target::Receiver => return Err("the receiver target is its own binary".into()),
         Target::Bare if handler == Handler::Bytes => {
             Router::new().route("/webhooks", bytes_handler)
         }
@@ -196,7 +199,7 @@ fn common_layers(
     span_level: Level,
 ) -> Result<(ObserveLayer, RequireHttpsLayer, VerifySignatureLayer), Box<dyn std::error::Error>> {
     let observe = ObserveLayer::builder()
-        .event_types(["invoice.paid"])
+        .event_types(["payout.completed"])
         .metrics(observe)
         .tracing(observe)
         .span_level(span_level)
@@ -254,7 +257,7 @@ async fn steady_store() -> Result<MemoryStore, Box<dyn std::error::Error>> {
     let response = StoredResponse::new(StatusCode::OK)
         .with_header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
         .with_body(Bytes::from_static(
-            br#"{"event_id":"evt_steady_000000","fields":3,"status":"processed","type":"invoice.paid"}"#,
+            br#"{"event_id":"evt_steady_000000","fields":5,"status":"processed","type":"payout.completed"}"#,
         ));
     let lease = Duration::from_secs(60);
     for i in 0..2 * store.capacity() {

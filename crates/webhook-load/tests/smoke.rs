@@ -17,18 +17,45 @@ fn webhook_load(args: &[&str]) -> String {
     String::from_utf8(output.stdout).expect("UTF-8 output")
 }
 
-/// The table's rows: `| target | connections | requests | req/s | p50 | p99 | errors | vs bare | server CPU |`.
-fn rows(table: &str) -> Vec<Vec<String>> {
-    table
-        .lines()
-        .filter(|line| line.starts_with("| ") && !line.starts_with("| target"))
-        .map(|line| {
-            line.trim_matches('|')
-                .split('|')
-                .map(|cell| cell.trim().to_owned())
-                .collect()
-        })
-        .collect()
+/// The rows of every table in `output` whose header starts with `| {first}`, such as
+/// `| target | connections | requests | req/s | p50 | p99 | errors | vs bare | each round | server CPU |`.
+fn rows_of(output: &str, first: &str) -> Vec<Vec<String>> {
+    let header = format!("| {first} |");
+    let mut rows = Vec::new();
+    let mut inside = false;
+    for line in output.lines() {
+        if line.starts_with(&header) {
+            inside = true;
+        } else if !line.starts_with('|') {
+            inside = false;
+        } else if inside && !line.starts_with("|---") {
+            rows.push(
+                line.trim_matches('|')
+                    .split('|')
+                    .map(|cell| cell.trim().to_owned())
+                    .collect(),
+            );
+        }
+    }
+    rows
+}
+
+/// The rows of the tables headed `| target |`.
+fn rows(output: &str) -> Vec<Vec<String>> {
+    rows_of(output, "target")
+}
+
+/// The reference receiver's binary, where `webhook-load` looks for it by default.
+fn receiver_binary() -> std::path::PathBuf {
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_webhook-load"))
+        .with_file_name("examples")
+        .join("receiver");
+    assert!(
+        binary.exists(),
+        "{} is missing: run `cargo test --workspace` (it builds the examples) or `cargo build --example receiver`",
+        binary.display()
+    );
+    binary
 }
 
 #[test]
@@ -79,6 +106,52 @@ fn every_target_answers_every_request() {
             "memory-spans",
             "redis"
         ]
+    );
+}
+
+#[test]
+fn the_receiver_target_is_compared_to_bare_window_by_window_from_a_cold_start() {
+    receiver_binary();
+    let output = webhook_load(&[
+        "run",
+        "--targets",
+        "bare,receiver",
+        "--connections",
+        "4",
+        "--duration",
+        "2",
+        "--window",
+        "1",
+        "--rounds",
+        "2",
+    ]);
+    assert!(
+        output.contains("every server from a cold start"),
+        "{output}"
+    );
+    let summary = rows(&output);
+    let targets: Vec<&str> = summary.iter().map(|row| row[0].as_str()).collect();
+    assert_eq!(targets, ["bare", "receiver"], "{output}");
+    for row in &summary {
+        assert!(row[2].parse::<u64>().unwrap() > 0, "{output}");
+        assert_eq!(row[6], "0", "errors in {row:?}:\n{output}");
+    }
+    // `| window (s) | bare req/s | receiver req/s | req/s vs bare | bare p99 µs | receiver p99 µs | p99 vs bare | worst round |`
+    let windows = rows_of(&output, "window (s)");
+    let spans: Vec<&str> = windows.iter().map(|row| row[0].as_str()).collect();
+    assert_eq!(spans, ["0-1", "1-2"], "{output}");
+    for row in &windows {
+        let numbers: Vec<f64> = row[1..]
+            .iter()
+            .map(|cell| cell.trim_end_matches('x').parse().unwrap())
+            .collect();
+        assert!(numbers.iter().all(|n| *n > 0.0), "{output}");
+        // The worst round's ratio is at least the median round's.
+        assert!(numbers[6] >= numbers[5], "{output}");
+    }
+    assert!(
+        output.contains("highest window p99 ratio (median over the rounds): "),
+        "{output}"
     );
 }
 

@@ -22,6 +22,11 @@ const DEFAULT_CAPACITY: usize = 100_000;
 /// still full, it forgets the entity written least recently, which then accepts any
 /// event as newest again. Cheap to clone; clones share the state.
 ///
+/// Its table is allocated when the guard is built, with room for twice `max_entries`:
+/// a table that grows moves every entity while every event waits on the lock, and
+/// a full guard's evictions leave tombstones that would make a table with less room
+/// grow once more.
+///
 /// ```
 /// use std::time::Duration;
 /// use webhook_event::MemoryOrderingGuard;
@@ -227,11 +232,14 @@ impl MemoryOrderingGuardBuilder {
         if self.capacity == 0 {
             return Err(GuardConfigError::ZeroCapacity);
         }
+        let mut state = State::default();
+        // When the allocator refuses that much, the table grows on demand.
+        let _ = state.entries.try_reserve(self.capacity.saturating_mul(2));
         Ok(MemoryOrderingGuard {
             inner: Arc::new(Inner {
                 ttl: self.ttl,
                 capacity: self.capacity,
-                state: Mutex::new(State::default()),
+                state: Mutex::new(state),
             }),
         })
     }
@@ -321,6 +329,25 @@ mod tests {
         assert_eq!(guard.apply("a", t, "1"), GuardDecision::Stale);
         tokio::time::advance(Duration::from_secs(10)).await;
         assert!(guard.newest("a").is_none());
+    }
+
+    #[test]
+    fn a_guard_filling_up_and_churning_never_grows_its_table() {
+        // A table that grows rehashes every entity under the lock, stalling every
+        // event: it is allocated for twice the bound when the guard is built.
+        let guard = guard(3600, 1000);
+        let table = guard.lock().entries.capacity();
+        assert!(table >= 2000, "{table}");
+        let t = datetime!(2025-11-02 10:00 UTC);
+        // Full after 1,000 payouts; then every new one forgets the oldest.
+        for i in 0..20_000 {
+            guard.apply(&format!("payout:pout_{i}"), t, "evt_1");
+        }
+        assert_eq!(guard.len(), 1000);
+        // `capacity` counts the room left: tombstones lower it, growth would double it.
+        assert!(guard.lock().entries.capacity() <= table);
+        assert!(guard.newest("payout:pout_19999").is_some());
+        assert!(guard.newest("payout:pout_0").is_none());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use super::{Claim, Completion, Store, StoreError, StoreErrorKind, StoredResponse, Token};
 
-/// The default [`MemoryStore`] capacity: 100,000 entries (about 25 MB with short
+/// The default [`MemoryStore`] capacity: 100,000 entries (about 33 MB with short
 /// responses; see the [`MemoryStore`] docs).
 pub const DEFAULT_CAPACITY: usize = 100_000;
 
@@ -52,10 +52,14 @@ const COMPACT_SLACK: usize = 1024;
 /// flight (figures in BENCHMARKS.md, "Other figures").
 ///
 /// **Footprint**: one allocation per entry (the key, then the encoded record), in a
-/// hash table and an expiry index sized to the capacity. `tests/memory_footprint.rs`
-/// counts the bytes the allocator hands out for 100,000 entries and asserts an upper
-/// bound per entry; the figures are in BENCHMARKS.md ("Other figures"). Longer keys
-/// and bodies add their length.
+/// hash table with room for twice the capacity and an expiry index sized to the
+/// capacity, both allocated when the store is built: a table that grows moves every
+/// entry while every delivery waits on the lock, and a full store's evictions leave
+/// tombstones that would make a table with less room grow once more.
+/// `tests/memory_footprint.rs` counts the bytes the allocator hands out for a store of
+/// 100,000 entries, from its construction, and asserts an upper bound per entry; the
+/// figures are in BENCHMARKS.md ("Other figures"). Longer keys and bodies add their
+/// length.
 ///
 /// ```
 /// use std::time::Duration;
@@ -138,10 +142,11 @@ impl MemoryStore {
 
     /// A store holding at most `capacity` entries (at least 1).
     pub fn with_capacity(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
         Self {
             shared: Arc::new(Shared {
-                capacity: capacity.max(1),
-                state: Mutex::new(State::default()),
+                capacity,
+                state: Mutex::new(State::sized_for(capacity)),
             }),
         }
     }
@@ -296,6 +301,20 @@ fn deadline(now: Instant, ttl: Duration) -> Instant {
 }
 
 impl State {
+    /// Empty, its tables allocated for `capacity` entries (see "Footprint" on
+    /// [`MemoryStore`]); when the allocator refuses that much, they grow on demand.
+    fn sized_for(capacity: usize) -> Self {
+        let mut state = Self::default();
+        let hasher = &state.hasher;
+        let _ = state
+            .entries
+            .try_reserve(capacity.saturating_mul(2), |entry| {
+                hasher.hash_one(entry.key())
+            });
+        let _ = state.records.try_reserve(capacity);
+        state
+    }
+
     /// Hashes keys as bytes, as [`Entry::key`] holds them.
     fn hash(&self, key: &str) -> u64 {
         self.hasher.hash_one(key.as_bytes())
@@ -718,6 +737,34 @@ mod tests {
         // (Claiming an absent key evicts again: check those last.)
         let claim = store.claim("a", Token::generate(), LEASE).await;
         assert!(matches!(claim, Ok(Claim::Acquired)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_store_filling_up_and_churning_never_grows_its_tables() {
+        // A table that grows rehashes every entry under the lock, stalling every
+        // delivery: the tables are allocated for the capacity when the store is built.
+        let store = MemoryStore::with_capacity(1000);
+        let sizes = |store: &MemoryStore| {
+            let state = store.lock();
+            (state.entries.capacity(), state.records.capacity())
+        };
+        let (table, records) = sizes(&store);
+        assert!(table >= 2000 && records >= 1000, "{table} {records}");
+        // Full after 1,000 deliveries; then every delivery evicts the oldest record.
+        for i in 0..20_000 {
+            process(&store, &format!("hopnow:evt_{i}"), RETENTION).await;
+        }
+        assert_eq!(store.len(), 1000);
+        // `capacity` counts the room left: tombstones lower it, growth would double it.
+        let (table_now, records_now) = sizes(&store);
+        assert!(
+            table_now <= table && records_now == records,
+            "{table_now} {records_now}"
+        );
+        assert!(matches!(
+            claim(&store, "hopnow:evt_19999").await,
+            Claim::Done(_)
+        ));
     }
 
     #[tokio::test(start_paused = true)]
