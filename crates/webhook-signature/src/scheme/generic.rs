@@ -815,28 +815,8 @@ impl Scheme for GenericHmac {
     }
 
     fn sign(&self, secret: &[u8], request: &SignRequest<'_>) -> Result<HeaderMap, SignError> {
-        let timestamp = self
-            .timestamp
-            .as_ref()
-            .map(|(_, format)| Self::write_time(*format, request.timestamp))
-            .unwrap_or_default();
-        let url = if self.signs_url() {
-            request.required_url()?
-        } else {
-            ""
-        };
-        let pieces: Vec<&[u8]> = self
-            .content
-            .iter()
-            .map(|part| match part {
-                Part::Literal(text) => text.as_bytes(),
-                Part::Body => request.body,
-                Part::Timestamp => timestamp.as_bytes(),
-                Part::Id => request.id.as_bytes(),
-                Part::Method => request.method.as_bytes(),
-                Part::Url => url.as_bytes(),
-            })
-            .collect();
+        let (timestamp, url) = self.signed_values(request)?;
+        let pieces = self.signed_pieces(request, &timestamp, url);
         let tag = hmac(self.algorithm, secret, &pieces);
         self.headers(tag.as_bytes(), &timestamp, request.id)
     }
@@ -851,6 +831,16 @@ impl Scheme for GenericHmac {
                 reason: "the private key is not of this provider's algorithm",
             });
         }
+        let (timestamp, url) = self.signed_values(request)?;
+        let message = self.signed_pieces(request, &timestamp, url).concat();
+        let signature = sign_asymmetric(key, &message);
+        self.headers(&signature, &timestamp, request.id)
+    }
+}
+
+impl GenericHmac {
+    /// The timestamp as this provider writes it, and the URL when it is signed.
+    fn signed_values<'r>(&self, request: &SignRequest<'r>) -> Result<(String, &'r str), SignError> {
         let timestamp = self
             .timestamp
             .as_ref()
@@ -861,19 +851,27 @@ impl Scheme for GenericHmac {
         } else {
             ""
         };
-        let mut message = Vec::with_capacity(request.body.len() + 64);
-        for part in self.content.iter() {
-            message.extend_from_slice(match part {
+        Ok((timestamp, url))
+    }
+
+    /// The signed content of `request`, piece by piece, as the template lays it out.
+    fn signed_pieces<'r>(
+        &'r self,
+        request: &SignRequest<'r>,
+        timestamp: &'r str,
+        url: &'r str,
+    ) -> Vec<&'r [u8]> {
+        self.content
+            .iter()
+            .map(|part| match part {
                 Part::Literal(text) => text.as_bytes(),
                 Part::Body => request.body,
                 Part::Timestamp => timestamp.as_bytes(),
                 Part::Id => request.id.as_bytes(),
                 Part::Method => request.method.as_bytes(),
                 Part::Url => url.as_bytes(),
-            });
-        }
-        let signature = sign_asymmetric(key, &message);
-        self.headers(&signature, &timestamp, request.id)
+            })
+            .collect()
     }
 }
 
