@@ -67,10 +67,9 @@ impl Scheme for Twilio {
         let mut signed = Signed::new();
         signed.push_signature(Signature::new(Algorithm::HmacSha1, &buf[..len])?);
         let url = delivery.required_url()?;
-        let form = delivery
-            .headers
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
+        // Read as every signed header is: copies that differ are refused, so the
+        // body's reading cannot depend on which copy a reader takes.
+        let form = single_header(delivery.headers, &http::header::CONTENT_TYPE)?
             .and_then(|value| value.split(';').next())
             .is_some_and(|kind| kind.trim().eq_ignore_ascii_case(FORM));
         let parameters = parameters(url, form, delivery.body)?;
@@ -91,7 +90,7 @@ impl Scheme for Twilio {
             })?;
         let tag = hmac(Algorithm::HmacSha1, secret, &[&content(url, &parameters)]);
         let mut headers = HeaderMap::new();
-        if !url.contains("bodySHA256=") {
+        if body_hash(url).is_none() {
             headers.insert(
                 http::header::CONTENT_TYPE,
                 http::HeaderValue::from_static(FORM),
@@ -114,12 +113,7 @@ fn parameters(
     form: bool,
     body: &[u8],
 ) -> Result<Vec<(String, String)>, SignatureRejection> {
-    let query = url.split_once('?').map_or("", |(_, query)| query);
-    let query = query.split_once('#').map_or(query, |(query, _)| query);
-    let body_hash = form_urlencoded::parse(query.as_bytes())
-        .find(|(name, _)| name == "bodySHA256")
-        .map(|(_, value)| value.into_owned());
-    if let Some(expected) = body_hash {
+    if let Some(expected) = body_hash(url) {
         let actual = hex::encode(sha2::Sha256::digest(body));
         // The hash is public (it is in the URL): a plain comparison reveals nothing.
         if !actual.eq_ignore_ascii_case(&expected) {
@@ -158,6 +152,15 @@ fn form_decode(text: &[u8]) -> Result<String, SignatureRejection> {
         .map_err(|_| SignatureRejection::MalformedSignature {
             reason: "a form parameter is not UTF-8 once decoded",
         })
+}
+
+/// The `bodySHA256` parameter of the URL's query, if it has one.
+fn body_hash(url: &str) -> Option<String> {
+    let query = url.split_once('?').map_or("", |(_, query)| query);
+    let query = query.split_once('#').map_or(query, |(query, _)| query);
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(name, _)| name == "bodySHA256")
+        .map(|(_, value)| value.into_owned())
 }
 
 /// `url` followed by each parameter's name and value.
@@ -230,6 +233,38 @@ mod tests {
             decoded,
             [("a".into(), "x y!".into()), ("b".into(), "2".into())]
         );
+    }
+
+    /// Found by fuzzing: the signer left the form's `Content-Type` out for any URL
+    /// whose text held `bodySHA256=`, and the verifier read the first of several
+    /// `Content-Type` copies.
+    #[test]
+    fn the_form_is_signed_and_read_whatever_the_url_holds_and_one_content_type_only() {
+        use crate::{Signer, Verifier};
+        let url = "https://example.com/a?xbodySHA256=1";
+        let signer = Signer::new(Twilio, "token").unwrap();
+        let request = SignRequest::new(b"A=1", 0, "x").with_url(url);
+        let mut headers = signer.sign_request(&request).unwrap();
+        assert_eq!(headers[http::header::CONTENT_TYPE], FORM);
+        let verifier = Verifier::builder(Twilio)
+            .secret("k", "token")
+            .public_url("https://example.com")
+            .build()
+            .unwrap();
+        let uri: http::Uri = "/a?xbodySHA256=1".parse().unwrap();
+        let body = bytes::Bytes::from_static(b"A=1");
+        let verify = |headers: &HeaderMap| {
+            verifier.verify_request(&http::Method::POST, Some(&uri), headers, &body)
+        };
+        assert!(verify(&headers).is_ok());
+        headers.append(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("text/plain"),
+        );
+        assert!(matches!(
+            verify(&headers),
+            Err(SignatureRejection::ConflictingHeaders { .. })
+        ));
     }
 
     #[test]
