@@ -28,8 +28,7 @@ const PRIVATE: [&str; 3] = [
 
 /// The configured keys and the unconfigured one of each provider, in `PROVIDERS`
 /// order (key pairs are derived once: ECDSA P-256 is slow).
-static KEYS: LazyLock<Vec<[Key; 3]>> =
-    LazyLock::new(|| PROVIDERS.iter().map(keys).collect());
+static KEYS: LazyLock<Vec<[Key; 3]>> = LazyLock::new(|| PROVIDERS.iter().map(keys).collect());
 
 fn keys(provider: &Provider) -> [Key; 3] {
     let scheme = (provider.scheme)();
@@ -83,8 +82,10 @@ fuzz_target!(|data: &[u8]| {
             "gitlab" => ["x-gitlab-token", "webhook-signature"]
                 .iter()
                 .any(|name| value(verified.headers, name).is_some()),
-            name => value(verified.headers, provider.signature_header).is_some()
-                || panic!("{name} verified without `{}`", provider.signature_header),
+            name => {
+                value(verified.headers, provider.signature_header).is_some()
+                    || panic!("{name} verified without `{}`", provider.signature_header)
+            }
         };
         assert!(carried, "{} verified without its signature", provider.name);
         if signs_raw_body(provider.name) {

@@ -4,7 +4,8 @@
 //! asymmetric schemes) or with a target's own signing step.
 //!
 //! The input format is the crate's (see [`crate::Input`]); `sign <key> ...` signs
-//! with key number `key` modulo the configured keys plus the unconfigured ones. A
+//! with key number `key` modulo the configured keys plus the unconfigured ones
+//! (`sign-svix` then renames Standard Webhooks' `webhook-*` headers to `svix-*`). A
 //! delivery signed with a configured key, with no header line appended, no byte
 //! mutated, a timestamp within the verifier's tolerance and a clean event id must
 //! verify, naming the first configured key (in keyring order) that signed it.
@@ -88,7 +89,7 @@ pub struct Made {
 
 /// A target's own signing step: the keys to sign with, the spec, the timestamp
 /// (`now + delta`) and the input's body.
-pub type SignFn = fn(&[&Key], &SignSpec, i64, &[u8]) -> Option<Made>;
+pub type SignFn<'a> = &'a dyn Fn(&[&Key], &SignSpec, i64, &[u8]) -> Option<Made>;
 
 /// A request target's fixed configuration.
 pub struct Case<'a> {
@@ -115,7 +116,7 @@ pub struct Case<'a> {
     /// something the signer does not write (a timestamp inside the body).
     pub signed_must_verify: bool,
     /// Signs instead of `Signer`, where set.
-    pub sign_fn: Option<SignFn>,
+    pub sign_fn: Option<SignFn<'a>>,
 }
 
 /// What the oracle is given for a delivery that verified.
@@ -173,10 +174,7 @@ impl Case<'_> {
 
     /// The URL the verifier builds for this request.
     pub fn url(&self) -> String {
-        let path = self
-            .uri
-            .path_and_query()
-            .map_or("/", |path| path.as_str());
+        let path = self.uri.path_and_query().map_or("/", |path| path.as_str());
         format!("{}{path}", self.public_url.trim_end_matches('/'))
     }
 
@@ -275,7 +273,9 @@ impl Case<'_> {
     fn check_rejection(&self, rejection: &SignatureRejection) {
         let status = rejection.status().as_u16();
         assert!(
-            status == 400 || status == 401 || (status == 500 && rejection.code() == "public_url_unset"),
+            status == 400
+                || status == 401
+                || (status == 500 && rejection.code() == "public_url_unset"),
             "status {status} ({})",
             rejection.code()
         );
@@ -312,8 +312,12 @@ impl Case<'_> {
                     match (&mut headers, &self.signature) {
                         (None, _) => headers = Some(signed),
                         (Some(headers), Some(name)) => {
-                            let joined = [headers.get(name)?.as_bytes(), b" ", signed.get(name)?.as_bytes()]
-                                .concat();
+                            let joined = [
+                                headers.get(name)?.as_bytes(),
+                                b" ",
+                                signed.get(name)?.as_bytes(),
+                            ]
+                            .concat();
                             headers.insert(name, HeaderValue::from_bytes(&joined).ok()?);
                         }
                         (Some(_), None) => {}
@@ -327,17 +331,34 @@ impl Case<'_> {
             }
         };
         let mut headers = made.headers;
-        let mut mutated = false;
-        if let (Some((position, byte)), Some(name)) = (spec.mutation, &self.signature) {
-            if let Some(value) = headers.get(name) {
-                let mut bytes = value.as_bytes().to_vec();
-                if !bytes.is_empty() {
-                    let at = position % bytes.len();
-                    mutated = bytes[at] != byte;
-                    bytes[at] = byte;
-                    headers.insert(name, HeaderValue::from_bytes(&bytes).ok()?);
+        let mut signature = self.signature.clone();
+        if spec.svix {
+            for (from, to) in [
+                ("webhook-id", "svix-id"),
+                ("webhook-timestamp", "svix-timestamp"),
+                ("webhook-signature", "svix-signature"),
+            ] {
+                if let Some(value) = headers.remove(from) {
+                    headers.insert(to, value);
                 }
             }
+            if signature
+                .as_ref()
+                .is_some_and(|name| name == "webhook-signature")
+            {
+                signature = Some(HeaderName::from_static("svix-signature"));
+            }
+        }
+        let mut mutated = false;
+        if let (Some((position, byte)), Some(name)) = (spec.mutation, &signature)
+            && let Some(value) = headers.get(name)
+            && !value.is_empty()
+        {
+            let mut bytes = value.as_bytes().to_vec();
+            let at = position % bytes.len();
+            mutated = bytes[at] != byte;
+            bytes[at] = byte;
+            headers.insert(name, HeaderValue::from_bytes(&bytes).ok()?);
         }
         Some(Signed {
             headers,
