@@ -22,6 +22,8 @@
 //!
 //! Header lines whose name or value `http` refuses are skipped.
 
+pub mod request;
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
