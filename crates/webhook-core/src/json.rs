@@ -2,15 +2,20 @@
 
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 /// The string or integer at `path` (object member names, or array indexes as decimal
 /// text) in the JSON document `body`, as text.
 ///
 /// The document is walked with `serde` and only the value looked for is kept. An
 /// object, array, float, boolean or `null` at the end of the path is no value, and so
-/// is a path through a member name that appears twice in one object, or a body that is
-/// not one valid JSON document.
+/// is a path through a member name that appears twice in one object, or a body whose
+/// structure is not one JSON document.
+///
+/// Values off the path are skipped, not read: a string there that is not UTF-8 or
+/// holds a lone surrogate escape, which `serde_json::Value` would refuse, does not
+/// hide the value looked for. This reads the id of a verified body cheaply; the
+/// event layer then refuses such a body as malformed JSON.
 ///
 /// ```
 /// let body = br#"{"id":"evt_1","data":{"items":[{"sku":7}]}}"#;
@@ -64,7 +69,7 @@ impl<'de, T: AsRef<str>> Visitor<'de> for Find<'_, T> {
                 seen = true;
                 found = map.next_value_seed(Find { path: rest })?;
             } else {
-                map.next_value_seed(Skip)?;
+                map.next_value::<IgnoredAny>()?;
             }
         }
         Ok(found)
@@ -88,7 +93,7 @@ impl<'de, T: AsRef<str>> Visitor<'de> for Find<'_, T> {
                     Some(value) => found = value,
                     None => break,
                 }
-            } else if seq.next_element_seed(Skip)?.is_none() {
+            } else if seq.next_element::<IgnoredAny>()?.is_none() {
                 break;
             }
             position += 1;
@@ -155,69 +160,14 @@ impl<'de> Visitor<'de> for Leaf {
         Ok(None)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        Skip.visit_map(map).map(|()| None)
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        Skip.visit_seq(seq).map(|()| None)
-    }
-}
-
-/// A value passed over, its strings read: so that a document `serde_json` would
-/// refuse (a string that is not UTF-8, a lone surrogate escape) gives no value.
-/// `IgnoredAny` skips strings unread and would let one through.
-struct Skip;
-
-impl<'de> DeserializeSeed<'de> for Skip {
-    type Value = ();
-
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Skip {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while map.next_key_seed(Skip)?.is_some() {
-            map.next_value_seed(Skip)?;
-        }
-        Ok(())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element_seed(Skip)?.is_some() {}
-        Ok(())
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
     }
 }
 
@@ -249,20 +199,18 @@ mod tests {
     use super::find;
 
     #[test]
-    fn a_document_serde_json_refuses_gives_no_value() {
-        // Found by fuzzing: a string beside the member that is not UTF-8, or a lone
-        // surrogate escape, was skipped unread and the member returned.
+    fn values_off_the_path_are_skipped_unread() {
+        // Pinned from fuzzing: strings off the path are not validated, so the id of
+        // a body `serde_json::Value` refuses is still read (the event layer refuses
+        // the body itself as malformed JSON).
         for body in [
-            &br#"{"event_id":"evt_1","x":"#[..],
-            b"{\"event_id\":\"evt_1\",\"x\":\"\xff\"}",
+            &b"{\"event_id\":\"evt_1\",\"x\":\"\xff\"}"[..],
             br#"{"event_id":"evt_1","x":"\ud800"}"#,
-            br#"{"event_id":"evt_1","x":["\udfff"]}"#,
-            br#"{"x":{"\ud800":1},"event_id":"evt_1"}"#,
         ] {
             assert!(serde_json::from_slice::<serde_json::Value>(body).is_err());
-            assert_eq!(find(body, &["event_id"]), None, "{body:?}");
+            assert_eq!(find(body, &["event_id"]).as_deref(), Some("evt_1"));
         }
-        let valid = br#"{"x":{"y":["\ud83d\ude00",1.5,null,true]},"event_id":"evt_1"}"#;
-        assert_eq!(find(valid, &["event_id"]).as_deref(), Some("evt_1"));
+        // A structure that is not JSON is no value.
+        assert_eq!(find(br#"{"event_id":"evt_1","x":"#, &["event_id"]), None);
     }
 }
