@@ -219,7 +219,7 @@ fn run_verify(
     let body = Body::read(&args.body, stdin)?;
     let verification = verify(args, headers, body, now)?;
     writeln!(stdout, "{}", verification.verdict())?;
-    if let Some(event) = verification.event() {
+    for event in verification.events() {
         writeln!(stdout, "{event}")?;
     }
     stdout.flush()?;

@@ -4,6 +4,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::{HeaderMap, Method};
+use webhook_core::envelope::Member;
 use webhook_core::{Rejection, VerifiedDelivery};
 use webhook_signature::{SignatureRejection, Verifier};
 
@@ -106,7 +107,7 @@ pub fn verify(
             &headers,
             &Bytes::copy_from_slice(&body.bytes),
         )
-        .map(|delivery| delivery.with_event_id_from_body_at(verifier.scheme().body_event_id()));
+        .map(|delivery| delivery.with_envelope(verifier.scheme().envelope(), &headers));
     Ok(Verification {
         scheme: args.scheme,
         headers,
@@ -136,40 +137,54 @@ impl Verification {
         }
     }
 
-    /// For a verified delivery whose envelope can be read, the second line of standard
-    /// output: `event id=<id> type=<type>`.
+    /// For a verified delivery whose envelope can be read, the lines after `ok`:
+    /// `event id=<id> type=<type>`, one per event of a batch (HubSpot, SendGrid).
     ///
-    /// The envelope can be read when the body is a JSON object, or when the provider
-    /// names the event type in a header ([`Provider::event_type_header`]) and the
-    /// delivery has it. The id is the delivery's [`VerifiedDelivery::event_id`]; the
-    /// type is that header's value, else the body's top-level `type`. A value absent
+    /// The id and type follow the provider's envelope
+    /// ([`Scheme::envelope`](webhook_signature::scheme::Scheme::envelope)): the
+    /// delivery's [`VerifiedDelivery::event_id`], and the type where the provider puts
+    /// it (a header given with `--header`, or the body). The envelope can be read when
+    /// the body is a JSON object (an array for a batch, a form for Twilio) or the type
+    /// is in a header. A value absent
     /// is empty, and a value with a space or a quote is quoted.
-    ///
-    /// [`Provider::event_type_header`]: webhook_signature::scheme::Provider::event_type_header
-    pub fn event(&self) -> Option<String> {
-        let delivery = self.outcome.as_ref().ok()?;
-        let type_header = self
-            .scheme
-            .provider()
-            .event_type_header
-            .and_then(|name| self.headers.get(name))
-            .and_then(|value| value.to_str().ok())
-            .map(str::trim)
-            .filter(|value| !value.is_empty());
-        let json_object =
-            serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&self.body.bytes)
-                .is_ok();
-        if !json_object && type_header.is_none() {
-            return None;
+    pub fn events(&self) -> Vec<String> {
+        let Ok(delivery) = self.outcome.as_ref() else {
+            return Vec::new();
+        };
+        let envelope = delivery.envelope();
+        let line = |id: Option<&str>, event_type: Option<&str>| {
+            format!("event id={} type={}", field(id), field(event_type))
+        };
+        if let Some(batch) = envelope.batch_of() {
+            let Ok(elements) =
+                serde_json::from_slice::<Vec<&serde_json::value::RawValue>>(&self.body.bytes)
+            else {
+                return Vec::new();
+            };
+            let read = |members: &[Member], element: &[u8]| {
+                members.iter().find_map(|member| member.from_body(element))
+            };
+            return elements
+                .iter()
+                .map(|element| {
+                    let element = element.get().as_bytes();
+                    line(
+                        read(batch.item.id_members(), element).as_deref(),
+                        read(batch.item.event_type_members(), element).as_deref(),
+                    )
+                })
+                .collect();
         }
-        let event_type = type_header
-            .map(str::to_owned)
-            .or_else(|| webhook_core::json::find(&self.body.bytes, &["type"]));
-        Some(format!(
-            "event id={} type={}",
-            field(delivery.event_id()),
-            field(event_type.as_deref())
-        ))
+        let event_type = delivery.event_type();
+        let readable = envelope.is_form()
+            || serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(
+                &self.body.bytes,
+            )
+            .is_ok();
+        if !readable && event_type.is_none() {
+            return Vec::new();
+        }
+        vec![line(delivery.event_id(), event_type.as_deref())]
     }
 
     /// For a rejection, the lines for standard error: `error: <code>: <message>`, then

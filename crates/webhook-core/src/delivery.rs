@@ -4,8 +4,10 @@ use std::sync::Arc;
 
 use arrayvec::ArrayString;
 use bytes::Bytes;
-use http::HeaderValue;
+use http::{HeaderMap, HeaderValue};
 use smol_str::SmolStr;
+
+use crate::envelope::{Envelope, Member};
 
 /// The id of the secret that verified a delivery, as configured in the keyring.
 ///
@@ -68,6 +70,24 @@ pub struct VerifiedDelivery {
     event_id: Option<EventId>,
     timestamp: Option<i64>,
     body: Bytes,
+    envelope: &'static Envelope,
+    /// The envelope's type and created time, where headers carry them.
+    from_headers: Option<Arc<FromHeaders>>,
+}
+
+/// What the envelope read from the request's headers at verification.
+#[derive(Debug)]
+struct FromHeaders {
+    event_type: Option<Box<str>>,
+    created: Option<Box<str>>,
+}
+
+/// The first header member with a value, as text (lossy where not UTF-8).
+fn header_text(members: &[Member], headers: &HeaderMap) -> Option<Box<str>> {
+    members
+        .iter()
+        .find_map(|member| member.from_headers(headers))
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into())
 }
 
 /// The longest event id kept inline: Standard Webhooks / Svix ids (31 bytes), GitHub
@@ -108,6 +128,8 @@ impl VerifiedDelivery {
             event_id: None,
             timestamp: None,
             body,
+            envelope: &Envelope::STANDARD,
+            from_headers: None,
         }
     }
 
@@ -181,30 +203,68 @@ impl VerifiedDelivery {
     /// ```
     #[must_use]
     pub fn with_event_id_from_body(self) -> Self {
-        self.with_event_id_from_body_at(&["id"])
-    }
-
-    /// [`with_event_id_from_body`](Self::with_event_id_from_body) for a provider
-    /// whose body names its event elsewhere: the string or integer at `path`
-    /// (member names) of the JSON body, when the scheme carries no id.
-    ///
-    /// ```
-    /// use bytes::Bytes;
-    /// use webhook_core::{KeyId, VerifiedDelivery};
-    ///
-    /// let body = Bytes::from_static(br#"{"event_id":"evt_1","id":"ignored"}"#);
-    /// let delivery = VerifiedDelivery::new("paddle", KeyId::from("k"), body);
-    /// assert_eq!(delivery.with_event_id_from_body_at(&["event_id"]).event_id(), Some("evt_1"));
-    /// ```
-    #[must_use]
-    pub fn with_event_id_from_body_at(self, path: &[&str]) -> Self {
         if self.event_id.is_some() {
             return self;
         }
-        match crate::json::find(&self.body, path) {
+        match crate::json::find(&self.body, &["id"]) {
             Some(id) if !id.is_empty() => self.with_event_id(id),
             _ => self,
         }
+    }
+
+    /// Attaches the provider's [`Envelope`] and applies the family's rule for the event
+    /// id: when no id is set (the scheme carries none), the first of the envelope's id
+    /// [`Member`]s that has a value. Header members of the type and the created time are
+    /// read here too, from `headers`; body members are read when asked for
+    /// ([`event_type`](Self::event_type), [`created`](Self::created)).
+    ///
+    /// The signature layer applies it once to every delivery it verifies, with its
+    /// scheme's envelope, so that idempotency, the event extractor and the queue read
+    /// one and the same [`event_id`](Self::event_id).
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use http::HeaderMap;
+    /// use webhook_core::envelope::{Envelope, Member, TimeFormat};
+    /// use webhook_core::{KeyId, VerifiedDelivery};
+    ///
+    /// static PADDLE: Envelope = Envelope::new()
+    ///     .id(&[Member::Body(&["event_id"])])
+    ///     .event_type(&[Member::Body(&["event_type"])])
+    ///     .created(&[Member::Body(&["occurred_at"])], TimeFormat::Rfc3339);
+    /// let body = Bytes::from_static(br#"{"event_id":"evt_1","event_type":"transaction.paid","occurred_at":"2024-04-12T10:18:49Z"}"#);
+    /// let delivery = VerifiedDelivery::new("paddle", KeyId::from("k"), body)
+    ///     .with_envelope(&PADDLE, &HeaderMap::new());
+    /// assert_eq!(delivery.event_id(), Some("evt_1"));
+    /// assert_eq!(delivery.event_type().as_deref(), Some("transaction.paid"));
+    /// assert_eq!(delivery.created().as_deref(), Some("2024-04-12T10:18:49Z"));
+    /// ```
+    #[must_use]
+    pub fn with_envelope(mut self, envelope: &'static Envelope, headers: &HeaderMap) -> Self {
+        self.envelope = envelope;
+        if self.event_id.is_none() {
+            for member in envelope.id_members() {
+                if let Some(value) = member.from_headers(headers) {
+                    return self.with_event_id_header(value).read_headers(headers);
+                }
+                if let Some(id) = member.from_body(&self.body) {
+                    return self.with_event_id(id).read_headers(headers);
+                }
+            }
+        }
+        self.read_headers(headers)
+    }
+
+    fn read_headers(mut self, headers: &HeaderMap) -> Self {
+        let event_type = header_text(self.envelope.event_type_members(), headers);
+        let created = header_text(self.envelope.created_members(), headers);
+        self.from_headers = (event_type.is_some() || created.is_some()).then(|| {
+            Arc::new(FromHeaders {
+                event_type,
+                created,
+            })
+        });
+        self
     }
 
     /// Adds the signed timestamp (Unix seconds).
@@ -225,9 +285,10 @@ impl VerifiedDelivery {
         &self.key_id
     }
 
-    /// The event id: the one the scheme carries (`webhook-id`, `X-GitHub-Delivery`),
-    /// else, once the signature layer applied [`with_event_id_from_body`](Self::with_event_id_from_body),
-    /// the top-level `"id"` of the JSON body.
+    /// The event id: the one the scheme carries (Standard Webhooks' signed
+    /// `webhook-id`), else, once the signature layer applied
+    /// [`with_envelope`](Self::with_envelope), the first of the envelope's id members
+    /// with a value (`X-GitHub-Delivery`, the body's top-level `"id"`, ...).
     #[inline]
     pub fn event_id(&self) -> Option<&str> {
         self.event_id.as_ref().map(EventId::as_str)
@@ -241,6 +302,45 @@ impl VerifiedDelivery {
     /// The exact bytes that were verified.
     pub fn body(&self) -> &Bytes {
         &self.body
+    }
+
+    /// The provider's envelope ([`Envelope::STANDARD`] unless the signature layer
+    /// attached another, see [`with_envelope`](Self::with_envelope)).
+    pub fn envelope(&self) -> &'static Envelope {
+        self.envelope
+    }
+
+    /// The event type by the envelope: a header member read at verification, else the
+    /// first body member with a value (a pass over the body per call).
+    pub fn event_type(&self) -> Option<Cow<'_, str>> {
+        if let Some(text) = self
+            .from_headers
+            .as_ref()
+            .and_then(|h| h.event_type.as_deref())
+        {
+            return Some(Cow::Borrowed(text));
+        }
+        self.envelope
+            .event_type_members()
+            .iter()
+            .find_map(|member| member.from_body(&self.body))
+    }
+
+    /// The created time by the envelope, as the provider wrote it (RFC 3339 text, or
+    /// a number in the envelope's [`created_format`](Envelope::created_format)): a
+    /// header member read at verification, else the first body member with a value.
+    pub fn created(&self) -> Option<Cow<'_, str>> {
+        if let Some(text) = self
+            .from_headers
+            .as_ref()
+            .and_then(|h| h.created.as_deref())
+        {
+            return Some(Cow::Borrowed(text));
+        }
+        self.envelope
+            .created_members()
+            .iter()
+            .find_map(|member| member.time_from_body(&self.body))
     }
 }
 

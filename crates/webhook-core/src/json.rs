@@ -26,13 +26,75 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor
 /// ```
 pub fn find<T: AsRef<str>>(body: &[u8], path: &[T]) -> Option<String> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let found = Find { path }.deserialize(&mut deserializer).ok()?;
+    let found = Find {
+        path,
+        decimals: false,
+    }
+    .deserialize(&mut deserializer)
+    .ok()?;
     deserializer.end().ok()?;
     found
 }
 
+/// [`find`] for a time: a number with a fraction is a value too, as its decimal text
+/// (Mailgun's `"timestamp": 1521472262.908181`).
+///
+/// ```
+/// let body = br#"{"event-data":{"timestamp":1521472262.908181}}"#;
+/// assert_eq!(webhook_core::json::find_time(body, &["event-data", "timestamp"]).as_deref(), Some("1521472262.908181"));
+/// ```
+pub fn find_time<T: AsRef<str>>(body: &[u8], path: &[T]) -> Option<String> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let found = Find {
+        path,
+        decimals: true,
+    }
+    .deserialize(&mut deserializer)
+    .ok()?;
+    deserializer.end().ok()?;
+    found
+}
+
+/// The name of the first member of the top-level object of `body` whose name ends
+/// with `suffix`; `None` when there is none, or `body` is not one JSON object.
+///
+/// ```
+/// let body = br#"{"for_user_id":"2244994945","tweet_create_events":[]}"#;
+/// assert_eq!(webhook_core::json::first_member_ending_with(body, "_events").as_deref(), Some("tweet_create_events"));
+/// ```
+pub fn first_member_ending_with(body: &[u8], suffix: &str) -> Option<String> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let found =
+        serde::Deserializer::deserialize_map(&mut deserializer, NameEndingWith(suffix)).ok()?;
+    deserializer.end().ok()?;
+    found
+}
+
+struct NameEndingWith<'a>(&'a str);
+
+impl<'de> Visitor<'de> for NameEndingWith<'_> {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = None;
+        while let Some(name) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            map.next_value::<IgnoredAny>()?;
+            if found.is_none() && name.ends_with(self.0) {
+                found = Some(name.into_owned());
+            }
+        }
+        Ok(found)
+    }
+}
+
 struct Find<'p, T> {
     path: &'p [T],
+    /// Whether a number with a fraction is a value.
+    decimals: bool,
 }
 
 impl<'de, T: AsRef<str>> DeserializeSeed<'de> for Find<'_, T> {
@@ -43,7 +105,9 @@ impl<'de, T: AsRef<str>> DeserializeSeed<'de> for Find<'_, T> {
         deserializer: D,
     ) -> Result<Self::Value, D::Error> {
         if self.path.is_empty() {
-            deserializer.deserialize_any(Leaf)
+            deserializer.deserialize_any(Leaf {
+                decimals: self.decimals,
+            })
         } else {
             deserializer.deserialize_any(self)
         }
@@ -67,7 +131,10 @@ impl<'de, T: AsRef<str>> Visitor<'de> for Find<'_, T> {
                     return Err(de::Error::custom("the name appears twice"));
                 }
                 seen = true;
-                found = map.next_value_seed(Find { path: rest })?;
+                found = map.next_value_seed(Find {
+                    path: rest,
+                    decimals: self.decimals,
+                })?;
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -89,7 +156,10 @@ impl<'de, T: AsRef<str>> Visitor<'de> for Find<'_, T> {
         let mut position = 0usize;
         loop {
             if Some(position) == index {
-                match seq.next_element_seed(Find { path: rest })? {
+                match seq.next_element_seed(Find {
+                    path: rest,
+                    decimals: self.decimals,
+                })? {
                     Some(value) => found = value,
                     None => break,
                 }
@@ -127,7 +197,9 @@ impl<'de, T: AsRef<str>> Visitor<'de> for Find<'_, T> {
 }
 
 /// The value at the end of the path: a string or an integer is an id.
-struct Leaf;
+struct Leaf {
+    decimals: bool,
+}
 
 impl<'de> Visitor<'de> for Leaf {
     type Value = Option<String>;
@@ -148,8 +220,8 @@ impl<'de> Visitor<'de> for Leaf {
         Ok(Some(value.to_string()))
     }
 
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<Self::Value, E> {
+        Ok((self.decimals && value.is_finite()).then(|| value.to_string()))
     }
 
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {

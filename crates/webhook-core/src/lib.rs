@@ -6,7 +6,9 @@
 //!   extensions once a delivery is authentic. Later layers (idempotency, per-source
 //!   rate limits, the typed event extractor) read it, never unverified input.
 //!   Its [`event_id`](VerifiedDelivery::event_id) follows one rule for the whole
-//!   family: the id the scheme carries, else the body's top-level `"id"`.
+//!   family: the id the scheme carries, else the first of the provider's
+//!   [`Envelope`](envelope::Envelope) id members that has a value (the body's
+//!   top-level `"id"` for the standard envelope).
 //! - [`Problem`] and [`Rejection`]: how a layer refuses a request. Each failure family
 //!   is one `#[non_exhaustive]` enum declared with [`define_rejection!`], whose codes
 //!   are all in [`REJECTION_CODES`]. A layer answers through [`refuse`]: logged once,
@@ -26,6 +28,9 @@
 //! - [`net`]: the connection's peer address and the [`TrustedProxies`](net::TrustedProxies)
 //!   whose forwarding headers are believed, shared by the rate limiter and the HTTPS
 //!   guard.
+//! - [`envelope`]: where each provider puts its event's id, type, created time and
+//!   data; the signature layer attaches its scheme's [`Envelope`](envelope::Envelope)
+//!   to the marker.
 //! - [`json`]: one value read out of a JSON body without building a tree.
 //! - `redis` (feature `redis`): the [`RedisConnection`](crate::redis::RedisConnection)
 //!   every Redis backend of the family takes, one connection shareable by all of them;
@@ -55,6 +60,7 @@
 
 mod body;
 mod delivery;
+pub mod envelope;
 mod header;
 pub mod json;
 pub mod key;

@@ -61,7 +61,7 @@ use crate::parse::{self, Envelope};
 /// let delivery = VerifiedDelivery::new("hopnow", KeyId::from("k1"), Bytes::from_static(body));
 /// let event = WebhookEvent::<PayoutEvent>::from_delivery(delivery).unwrap();
 /// assert_eq!(event.event_type, "payout.completed");
-/// assert_eq!(event.created.unix_timestamp(), 1_762_077_600);
+/// assert_eq!(event.created.unwrap().unix_timestamp(), 1_762_077_600);
 /// match event.data {
 ///     PayoutEvent::Completed(payout) => assert_eq!(payout.amount, 1200),
 ///     PayoutEvent::Created(_) => unreachable!(),
@@ -83,8 +83,9 @@ pub struct WebhookEvent<T = serde_json::Value> {
     pub id: String,
     /// The event type (`type`), such as `payout.completed`.
     pub event_type: String,
-    /// When the provider created the event (`created`).
-    pub created: OffsetDateTime,
+    /// When the provider created the event (`created`); `None` for a provider whose
+    /// envelope has no such time (GitHub, GitLab, Bitbucket, Meta, X, ...).
+    pub created: Option<OffsetDateTime>,
     /// The payload (`data`).
     pub data: T,
     delivery: VerifiedDelivery,
@@ -95,7 +96,11 @@ impl<T: DeserializeOwned> WebhookEvent<T> {
     ///
     /// This is the framework-free constructor, also handy to build events in tests.
     pub fn from_delivery(delivery: VerifiedDelivery) -> Result<Self, EventRejection> {
-        let envelope = parse::parse::<T>(delivery.body())?;
+        let envelope = if delivery.envelope().is_standard() {
+            parse::parse::<T>(delivery.body())?
+        } else {
+            parse::provider::parse::<T>(&delivery)?
+        };
         let (id, event_type, created, data) = complete(envelope, Some(&delivery))?;
         Ok(Self {
             id,
@@ -144,6 +149,95 @@ impl<T: DeserializeOwned> WebhookEvent<T> {
             .get::<VerifiedDelivery>()
             .ok_or(EventRejection::Unverified)?;
         Self::from_delivery(delivery.clone())
+    }
+}
+
+impl<T: DeserializeOwned> WebhookEvent<T> {
+    /// One event of a batch delivery, from its element of the array.
+    pub(crate) fn from_element(
+        delivery: VerifiedDelivery,
+        element: &[u8],
+    ) -> Result<Self, EventRejection> {
+        let item = parse::provider::parse_item::<T>(&delivery, element)?;
+        Ok(Self {
+            id: item.id,
+            event_type: item.envelope.event_type,
+            created: item.envelope.created,
+            data: item.envelope.data,
+            delivery,
+        })
+    }
+}
+
+/// The events of a batch delivery: HubSpot and SendGrid send an array of events in
+/// one request.
+///
+/// The delivery is verified, and processed once, as a whole: its id (the
+/// [`event_id`](VerifiedDelivery::event_id) idempotency keys on) is the SHA-256 of
+/// the body, which a retry resends unchanged. Each event has its own
+/// [`id`](WebhookEvent::id), type, created time and payload (`T`), read within its
+/// element of the array; each event's [`delivery`](WebhookEvent::delivery) is the
+/// whole batch's. A batch that fails part-way is retried whole: key your own effects
+/// on each event's id.
+///
+/// ```
+/// use bytes::Bytes;
+/// use http::HeaderMap;
+/// use webhook_core::{KeyId, VerifiedDelivery};
+/// use webhook_event::WebhookBatch;
+/// use webhook_signature::scheme::envelopes;
+///
+/// let body = br#"[{"eventId":1,"subscriptionType":"contact.creation","occurredAt":1700000000000,"objectId":7},
+///                 {"eventId":2,"subscriptionType":"contact.deletion","occurredAt":1700000001000,"objectId":7}]"#;
+/// let delivery = VerifiedDelivery::new("hubspot", KeyId::from("k"), Bytes::from_static(body))
+///     .with_envelope(&envelopes::HUBSPOT, &HeaderMap::new());
+/// let batch = WebhookBatch::<serde_json::Value>::from_delivery(delivery).unwrap();
+/// let types: Vec<_> = batch.events.iter().map(|e| (e.id.as_str(), e.event_type.as_str())).collect();
+/// assert_eq!(types, [("1", "contact.creation"), ("2", "contact.deletion")]);
+/// assert_eq!(batch.events[1].created.unwrap().unix_timestamp(), 1_700_000_001);
+/// ```
+#[derive(Debug, Clone)]
+pub struct WebhookBatch<T = serde_json::Value> {
+    /// The events, in the order of the array.
+    pub events: Vec<WebhookEvent<T>>,
+    delivery: VerifiedDelivery,
+}
+
+impl<T: DeserializeOwned> WebhookBatch<T> {
+    /// Parses every event of the batch from the verified bytes the marker holds. A
+    /// delivery whose provider sends one event per request is refused (422
+    /// `invalid_envelope`): extract a [`WebhookEvent`].
+    pub fn from_delivery(delivery: VerifiedDelivery) -> Result<Self, EventRejection> {
+        let events = parse::provider::batch_items(&delivery)?
+            .iter()
+            .map(|element| WebhookEvent::from_element(delivery.clone(), element))
+            .collect::<Result<_, _>>()?;
+        Ok(Self { events, delivery })
+    }
+
+    /// Like [`WebhookEvent::from_request`]: from the marker in the extensions.
+    pub fn from_request<B>(request: &Request<B>) -> Result<Self, EventRejection> {
+        Self::from_extensions(request.extensions())
+    }
+
+    /// Like [`from_request`](Self::from_request), from the request's parts.
+    pub fn from_parts(parts: &Parts) -> Result<Self, EventRejection> {
+        Self::from_extensions(&parts.extensions)
+    }
+
+    /// Like [`from_request`](Self::from_request), from the request's extensions.
+    pub fn from_extensions(extensions: &Extensions) -> Result<Self, EventRejection> {
+        let delivery = extensions
+            .get::<VerifiedDelivery>()
+            .ok_or(EventRejection::Unverified)?;
+        Self::from_delivery(delivery.clone())
+    }
+}
+
+impl<T> WebhookBatch<T> {
+    /// The signature layer's marker of the whole batch.
+    pub fn delivery(&self) -> &VerifiedDelivery {
+        &self.delivery
     }
 }
 
@@ -210,7 +304,14 @@ impl<T> WebhookEvent<T> {
     where
         G: OrderingGuard + ?Sized,
     {
-        guard.apply_if_newer(entity, self.created, &self.id).await
+        let created = self.created.ok_or_else(|| {
+            GuardError::new(format!(
+                "`{}` events carry no created time: order them by a time in their payload with \
+                 `OrderingGuard::apply_if_newer`",
+                self.delivery.scheme()
+            ))
+        })?;
+        guard.apply_if_newer(entity, created, &self.id).await
     }
 }
 
@@ -228,7 +329,7 @@ impl<T> WebhookEvent<T> {
 /// )
 /// .unwrap();
 /// assert_eq!(event.id, "evt_1");
-/// assert_eq!(event.created.unix_timestamp(), 1_762_074_000);
+/// assert_eq!(event.created.unwrap().unix_timestamp(), 1_762_074_000);
 /// assert_eq!(event.data["n"], 1);
 /// ```
 ///
@@ -240,7 +341,7 @@ pub struct UnverifiedWebhookEvent<T = serde_json::Value> {
     /// The event type (`type`).
     pub event_type: String,
     /// When the provider created the event (`created`).
-    pub created: OffsetDateTime,
+    pub created: Option<OffsetDateTime>,
     /// The payload (`data`).
     pub data: T,
 }
@@ -291,7 +392,7 @@ impl<T> From<WebhookEvent<T>> for UnverifiedWebhookEvent<T> {
 fn complete<T>(
     envelope: Envelope<T>,
     delivery: Option<&VerifiedDelivery>,
-) -> Result<(String, String, OffsetDateTime, T), EventRejection> {
+) -> Result<(String, String, Option<OffsetDateTime>, T), EventRejection> {
     if envelope.event_type.is_empty() {
         return Err(parse::empty("type"));
     }
@@ -310,7 +411,8 @@ fn complete<T>(
         }
     };
     let created = match envelope.created {
-        Some(created) => created,
+        Some(created) => Some(created),
+        None if delivery.is_some_and(|d| !d.envelope().is_standard()) => None,
         None => delivery
             .and_then(VerifiedDelivery::timestamp)
             .and_then(|seconds| OffsetDateTime::from_unix_timestamp(seconds).ok())
@@ -319,7 +421,8 @@ fn complete<T>(
                 reason:
                     "missing field `created` (and the delivery's headers carry no signed timestamp)"
                         .to_owned(),
-            })?,
+            })
+            .map(Some)?,
     };
     Ok((id, envelope.event_type, created, envelope.data))
 }

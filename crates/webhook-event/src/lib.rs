@@ -130,7 +130,7 @@ mod parse;
 mod rejection;
 pub mod router;
 
-pub use event::{UnverifiedWebhookEvent, WebhookEvent};
+pub use event::{UnverifiedWebhookEvent, WebhookBatch, WebhookEvent};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use ordering::RedisOrderingGuard;

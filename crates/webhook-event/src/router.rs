@@ -21,8 +21,11 @@ use crate::ordering::GuardError;
 use crate::{EventRejection, WebhookEvent, parse};
 
 type HandlerFuture = Pin<Box<dyn Future<Output = Response<Bytes>> + Send>>;
-type ErasedHandler =
-    Arc<dyn Fn(VerifiedDelivery) -> Result<HandlerFuture, EventRejection> + Send + Sync>;
+/// A handler behind its parsing: of the delivery's event, or of one element of a
+/// batch delivery.
+type ErasedHandler = Arc<
+    dyn Fn(VerifiedDelivery, Option<&[u8]>) -> Result<HandlerFuture, EventRejection> + Send + Sync,
+>;
 
 /// A tower [`Service`] that parses a verified event and calls the handler registered
 /// for its `type`.
@@ -100,8 +103,11 @@ where
     Fut: Future<Output = R> + Send + 'static,
     R: IntoEventResponse,
 {
-    Arc::new(move |delivery| {
-        let event = WebhookEvent::<T>::from_delivery(delivery)?;
+    Arc::new(move |delivery, element| {
+        let event = match element {
+            None => WebhookEvent::<T>::from_delivery(delivery)?,
+            Some(element) => WebhookEvent::<T>::from_element(delivery, element)?,
+        };
         let future = handler(event);
         Ok(Box::pin(async move { future.await.into_event_response() }) as HandlerFuture)
     })
@@ -227,20 +233,69 @@ impl EventRouter {
         &self,
         delivery: VerifiedDelivery,
     ) -> Result<(HandlerFuture, EventType), EventRejection> {
-        let event_type = parse::peek_type(delivery.body())?;
-        let tag = EventType::new(&*event_type);
-        let handler = match (self.inner.routes.get(&*event_type), &self.inner.fallback) {
-            (Some(handler), _) | (None, Some(handler)) => handler,
-            (None, None) => {
-                tracing::debug!(
-                    event_type = &*event_type,
-                    "no handler for this event type: ignored"
-                );
-                let ignored = Handled::Ignored.into_event_response();
-                return Ok((Box::pin(std::future::ready(ignored)), tag));
-            }
+        if delivery.envelope().batch_of().is_some() {
+            return self.route_batch(delivery);
+        }
+        let event_type = if delivery.envelope().is_standard() {
+            parse::peek_type(delivery.body())?
+        } else {
+            parse::provider::event_type(&delivery)?
         };
-        Ok((handler(delivery)?, tag))
+        let tag = EventType::new(&*event_type);
+        let Some(handler) = self.handler(&event_type) else {
+            let ignored = Handled::Ignored.into_event_response();
+            return Ok((Box::pin(std::future::ready(ignored)), tag));
+        };
+        Ok((handler(delivery, None)?, tag))
+    }
+
+    /// The handler of `event_type`, or the fallback; `None` (logged) when neither.
+    fn handler(&self, event_type: &str) -> Option<&ErasedHandler> {
+        let handler = self
+            .inner
+            .routes
+            .get(event_type)
+            .or(self.inner.fallback.as_ref());
+        if handler.is_none() {
+            tracing::debug!(event_type, "no handler for this event type: ignored");
+        }
+        handler
+    }
+
+    /// Every event of a batch, parsed before any handler runs (a malformed event
+    /// refuses the whole delivery), then handled one after the other in the order of
+    /// the array. The first answer that is not a success is the delivery's (the
+    /// sender retries the whole batch); else `{"status":"processed"}`, or
+    /// `{"status":"ignored"}` when no event had a handler. The response is tagged
+    /// with the first event's type.
+    fn route_batch(
+        &self,
+        delivery: VerifiedDelivery,
+    ) -> Result<(HandlerFuture, EventType), EventRejection> {
+        let elements = parse::provider::batch_items(&delivery)?;
+        let mut futures = Vec::with_capacity(elements.len());
+        let mut first_type = None;
+        for element in &elements {
+            let event_type = parse::provider::item_type(&delivery, element)?;
+            if let Some(handler) = self.handler(&event_type) {
+                futures.push(handler(delivery.clone(), Some(element))?);
+            }
+            first_type.get_or_insert(event_type);
+        }
+        let tag = EventType::new(first_type.unwrap_or_default());
+        let future = async move {
+            if futures.is_empty() {
+                return Handled::Ignored.into_event_response();
+            }
+            for future in futures {
+                let response = future.await;
+                if !response.status().is_success() {
+                    return response;
+                }
+            }
+            Handled::Processed.into_event_response()
+        };
+        Ok((Box::pin(future), tag))
     }
 
     fn reject(

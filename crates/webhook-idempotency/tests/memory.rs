@@ -307,7 +307,11 @@ async fn keys_are_namespaced_by_scheme_unless_a_namespace_is_set() {
                 .body(String::from_utf8_lossy(body).into_owned())
                 .unwrap();
             let headers = match scheme {
-                "github" => Signer::new(GitHub, "s").unwrap().sign(body, 0, "").unwrap(),
+                // The same id, in GitHub's `X-GitHub-Delivery`.
+                "github" => Signer::new(GitHub, "s")
+                    .unwrap()
+                    .sign(body, 0, "evt_same")
+                    .unwrap(),
                 _ => Signer::new(HopNow, "s").unwrap().sign(body, 0, "").unwrap(),
             };
             request.headers_mut().extend(headers);

@@ -118,9 +118,8 @@ where
                     });
                     match verified {
                         Ok(delivery) => {
-                            let delivery = delivery.with_event_id_from_body_at(
-                                config.verifier.scheme().body_event_id(),
-                            );
+                            let delivery = delivery
+                                .with_envelope(config.verifier.scheme().envelope(), &parts.headers);
                             let body = VerifiedBody::new(delivery.body().clone());
                             let mut request = Request::from_parts(parts, body);
                             request.extensions_mut().insert(delivery.clone());

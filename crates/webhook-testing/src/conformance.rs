@@ -588,22 +588,18 @@ impl Case {
 
     /// Runs the case through [`Verifier::verify_request`]: its method, URI, headers
     /// and body. The verified delivery's event id then follows the rule the
-    /// signature layer applies ([`VerifiedDelivery::with_event_id_from_body_at`]): the
-    /// scheme's id, else the body member its provider names.
+    /// signature layer applies ([`VerifiedDelivery::with_envelope`]): the scheme's id,
+    /// else the first of its provider's envelope id members with a value.
     ///
     /// # Panics
     ///
     /// As [`scheme`](Self::scheme).
     pub fn verify(&self) -> Result<Result<VerifiedDelivery, SignatureRejection>, ConfigError> {
         let verifier = self.verifier()?;
+        let headers = self.headers();
         Ok(verifier
-            .verify_request(
-                &self.method(),
-                self.uri().as_ref(),
-                &self.headers(),
-                &self.body(),
-            )
-            .map(|delivery| delivery.with_event_id_from_body_at(verifier.scheme().body_event_id())))
+            .verify_request(&self.method(), self.uri().as_ref(), &headers, &self.body())
+            .map(|delivery| delivery.with_envelope(verifier.scheme().envelope(), &headers)))
     }
 
     /// Runs the case and compares the outcome with [`expect`](Self::expect). A scheme

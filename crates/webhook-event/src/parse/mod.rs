@@ -25,6 +25,7 @@
 
 mod data;
 mod envelope;
+pub(crate) mod provider;
 mod report;
 
 use std::borrow::Cow;

@@ -8,6 +8,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use base64::Engine as _;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use smallvec::SmallVec;
+use webhook_core::envelope::Envelope;
 
 use super::algorithm::{Algorithm, PrivateKey, PublicKey, Signature};
 use super::decode::seconds;
@@ -78,18 +79,7 @@ pub(crate) enum Field {
     Json(&'static [&'static str]),
 }
 
-/// How a timestamp is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum TimeFormat {
-    /// Unix seconds, as decimal digits.
-    #[default]
-    UnixSeconds,
-    /// Unix milliseconds, as decimal digits.
-    UnixMillis,
-    /// RFC 3339 in UTC (`2024-01-02T03:04:05.123Z`).
-    Rfc3339,
-}
+pub use webhook_core::envelope::TimeFormat;
 
 /// A piece of the signed content.
 #[derive(Debug, Clone)]
@@ -162,7 +152,7 @@ pub struct GenericHmac {
     pub(crate) signature: SignatureField,
     pub(crate) timestamp: Option<(Field, TimeFormat)>,
     pub(crate) id: Option<Field>,
-    pub(crate) body_event_id: &'static [&'static str],
+    pub(crate) envelope: &'static Envelope,
     pub(crate) content: Cow<'static, [Part]>,
     pub(crate) tolerance: Duration,
     pub(crate) key_form: KeyForm,
@@ -183,6 +173,7 @@ pub struct GenericHmacBuilder {
     id_header: Option<HeaderName>,
     template: String,
     tolerance: Duration,
+    envelope: &'static Envelope,
 }
 
 impl GenericHmac {
@@ -200,6 +191,7 @@ impl GenericHmac {
             id_header: None,
             template: "{body}".to_owned(),
             tolerance: DEFAULT_TOLERANCE,
+            envelope: &Envelope::STANDARD,
         }
     }
 
@@ -245,7 +237,7 @@ impl GenericHmac {
                 return invalid("`{id}` needs an id header");
             }
             Some(Field::Json(_)) => {
-                return invalid("an id in the body is `body_event_id`, read once verified");
+                return invalid("an id in the body is the envelope's, read once verified");
             }
             _ => {}
         }
@@ -541,6 +533,13 @@ impl GenericHmacBuilder {
         self
     }
 
+    /// Where the deliveries put the event's id, type, created time and data
+    /// ([`Envelope::STANDARD`] unless set): see [`Scheme::envelope`].
+    pub fn envelope(mut self, envelope: &'static Envelope) -> Self {
+        self.envelope = envelope;
+        self
+    }
+
     /// Checks the layout against the headers configured.
     pub fn build(self) -> Result<GenericHmac, ConfigError> {
         if !self.algorithm.is_hmac() {
@@ -560,7 +559,7 @@ impl GenericHmacBuilder {
                 .timestamp_header
                 .map(|header| (Field::Header(header), self.time_format)),
             id: self.id_header.map(Field::Header),
-            body_event_id: &["id"],
+            envelope: self.envelope,
             content: parse_template(&self.template)?.into(),
             tolerance: self.tolerance,
             key_form: KeyForm::Text,
@@ -633,8 +632,8 @@ impl Scheme for GenericHmac {
         self.tolerance
     }
 
-    fn body_event_id(&self) -> &'static [&'static str] {
-        self.body_event_id
+    fn envelope(&self) -> &'static Envelope {
+        self.envelope
     }
 
     fn signs_url(&self) -> bool {

@@ -2,11 +2,13 @@ use http::{HeaderMap, HeaderName};
 
 use super::content::hmac_tag;
 use super::decode::hex_tag_from_bytes;
+use super::envelopes;
 use super::fast::{Builtin, Encoded, FastPath, Usual};
 use super::header::{find_headers, trimmed};
 use super::interface::{Delivery, Scheme, SignRequest, Signed};
 use crate::SignError;
 use crate::SignatureRejection;
+use webhook_core::envelope::Envelope;
 
 static SIGNATURE: HeaderName = HeaderName::from_static("x-hub-signature-256");
 static DELIVERY: HeaderName = HeaderName::from_static("x-github-delivery");
@@ -19,6 +21,10 @@ static DELIVERY: HeaderName = HeaderName::from_static("x-github-delivery");
 pub struct GitHub;
 
 impl Scheme for GitHub {
+    fn envelope(&self) -> &'static Envelope {
+        &envelopes::GITHUB
+    }
+
     fn name(&self) -> &'static str {
         "github"
     }

@@ -1,11 +1,13 @@
 use http::{HeaderMap, HeaderName, HeaderValue};
 
+use super::envelopes;
 use super::header::find_headers;
 use super::interface::{Delivery, Scheme, SignRequest, Signed};
 use super::standard::StandardWebhooks;
 use crate::mac::hmac;
 use crate::scheme::Algorithm;
 use crate::{ConfigError, SignError, SignatureRejection};
+use webhook_core::envelope::Envelope;
 
 static TOKEN: HeaderName = HeaderName::from_static("x-gitlab-token");
 static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
@@ -30,6 +32,10 @@ const LABEL: &[u8] = b"tower-webhook gitlab token";
 pub struct GitLab;
 
 impl Scheme for GitLab {
+    fn envelope(&self) -> &'static Envelope {
+        &envelopes::GITLAB
+    }
+
     fn name(&self) -> &'static str {
         "gitlab"
     }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use smallvec::SmallVec;
+use webhook_core::envelope::Envelope;
 
 use super::algorithm::{Algorithm, PrivateKey, PublicKey, Signature};
 use super::fast::FastPath;
@@ -81,14 +82,15 @@ pub trait Scheme: Send + Sync + 'static {
         false
     }
 
-    /// Where the JSON body names the event when the scheme's headers carry no id: a
-    /// path of member names, read once the delivery is verified (the signature layer
-    /// applies [`VerifiedDelivery::with_event_id_from_body_at`]). The default is the
-    /// top-level `id`.
+    /// Where the provider's deliveries put the event's id, type, created time and
+    /// data. The signature layer attaches it to each delivery it verifies
+    /// ([`VerifiedDelivery::with_envelope`]), which applies the id rule; the event
+    /// extractor reads the rest. The default is [`Envelope::STANDARD`]; the built-in
+    /// providers' are in [`envelopes`](super::envelopes).
     ///
-    /// [`VerifiedDelivery::with_event_id_from_body_at`]: webhook_core::VerifiedDelivery::with_event_id_from_body_at
-    fn body_event_id(&self) -> &'static [&'static str] {
-        &["id"]
+    /// [`VerifiedDelivery::with_envelope`]: webhook_core::VerifiedDelivery::with_envelope
+    fn envelope(&self) -> &'static Envelope {
+        &Envelope::STANDARD
     }
 
     /// Turns a configured secret into the HMAC key. The default uses its UTF-8 bytes.
@@ -167,8 +169,8 @@ macro_rules! forward_scheme {
             fn signs_url(&self) -> bool {
                 (**self).signs_url()
             }
-            fn body_event_id(&self) -> &'static [&'static str] {
-                (**self).body_event_id()
+            fn envelope(&self) -> &'static Envelope {
+                (**self).envelope()
             }
             fn decode_secret(&self, secret: &str) -> Result<Vec<u8>, ConfigError> {
                 (**self).decode_secret(secret)

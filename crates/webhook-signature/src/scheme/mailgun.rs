@@ -2,9 +2,11 @@ use http::HeaderMap;
 
 use super::algorithm::{Algorithm, Signature};
 use super::decode::seconds;
+use super::envelopes;
 use super::interface::{Delivery, Scheme, SignRequest, Signed};
 use crate::mac::hmac;
 use crate::{SignError, SignatureRejection};
+use webhook_core::envelope::Envelope;
 
 /// Mailgun: the signature is inside the body, as `signature.timestamp`,
 /// `signature.token` and `signature.signature` of a JSON webhook (or the form fields
@@ -69,8 +71,8 @@ impl Scheme for Mailgun {
         "`<timestamp><token>` from the body's `signature` (the body itself is not signed)"
     }
 
-    fn body_event_id(&self) -> &'static [&'static str] {
-        &["event-data", "id"]
+    fn envelope(&self) -> &'static Envelope {
+        &envelopes::MAILGUN
     }
 
     fn parse<'a>(&'a self, delivery: &Delivery<'a>) -> Result<Signed<'a>, SignatureRejection> {

@@ -27,6 +27,7 @@
 mod algorithm;
 mod content;
 mod decode;
+pub mod envelopes;
 mod fast;
 mod header;
 mod interface;

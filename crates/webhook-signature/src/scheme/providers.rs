@@ -9,6 +9,7 @@ use std::time::Duration;
 use http::HeaderName;
 
 use super::algorithm::Algorithm;
+use super::envelopes;
 use super::generic::{Encoding, Field, GenericHmac, KeyForm, Part, SignatureField, TimeFormat};
 use crate::DEFAULT_TOLERANCE;
 
@@ -51,7 +52,7 @@ fn body_hex() -> GenericHmac {
         signature: header("x-signature", ""),
         timestamp: None,
         id: None,
-        body_event_id: &["id"],
+        envelope: &envelopes::STANDARD,
         content: Cow::Borrowed(&[Part::Body]),
         tolerance: DEFAULT_TOLERANCE,
         key_form: KeyForm::Text,
@@ -63,9 +64,9 @@ fn body_hex() -> GenericHmac {
 pub(crate) fn paddle() -> GenericHmac {
     GenericHmac {
         name: "paddle",
+        envelope: &envelopes::PADDLE,
         signature: items("paddle-signature", ';', ";", "h1"),
         timestamp: Some((Field::Item("ts"), TimeFormat::UnixSeconds)),
-        body_event_id: &["event_id"],
         content: Cow::Borrowed(const { &[Part::Timestamp, lit(":"), Part::Body] }),
         tolerance: Duration::from_secs(5),
         signed_content: "`<ts>:<body>`, ts from `Paddle-Signature`",
@@ -78,6 +79,7 @@ pub(crate) fn paddle() -> GenericHmac {
 pub(crate) fn linear() -> GenericHmac {
     GenericHmac {
         name: "linear",
+        envelope: &envelopes::LINEAR,
         signature: header("linear-signature", ""),
         timestamp: Some((Field::Json(&["webhookTimestamp"]), TimeFormat::UnixMillis)),
         id: Some(from_header("linear-delivery")),
@@ -92,6 +94,7 @@ pub(crate) fn linear() -> GenericHmac {
 pub(crate) fn intercom() -> GenericHmac {
     GenericHmac {
         name: "intercom",
+        envelope: &envelopes::INTERCOM,
         algorithm: Algorithm::HmacSha1,
         signature: header("x-hub-signature", "sha1="),
         signed_content: "`<body>`, HMAC-SHA1 with the client secret",
@@ -103,6 +106,7 @@ pub(crate) fn intercom() -> GenericHmac {
 pub(crate) fn bitbucket() -> GenericHmac {
     GenericHmac {
         name: "bitbucket",
+        envelope: &envelopes::BITBUCKET,
         signature: header("x-hub-signature", "sha256="),
         id: Some(from_header("x-request-uuid")),
         ..body_hex()
@@ -113,9 +117,9 @@ pub(crate) fn bitbucket() -> GenericHmac {
 pub(crate) fn typeform() -> GenericHmac {
     GenericHmac {
         name: "typeform",
+        envelope: &envelopes::TYPEFORM,
         encoding: Encoding::Base64,
         signature: header("typeform-signature", "sha256="),
-        body_event_id: &["event_id"],
         ..body_hex()
     }
 }
@@ -124,6 +128,7 @@ pub(crate) fn typeform() -> GenericHmac {
 pub(crate) fn calendly() -> GenericHmac {
     GenericHmac {
         name: "calendly",
+        envelope: &envelopes::CALENDLY,
         signature: items("calendly-webhook-signature", ',', ",", "v1"),
         timestamp: Some((Field::Item("t"), TimeFormat::UnixSeconds)),
         content: Cow::Borrowed(const { &[Part::Timestamp, lit("."), Part::Body] }),
@@ -137,6 +142,7 @@ pub(crate) fn calendly() -> GenericHmac {
 pub(crate) fn lemonsqueezy() -> GenericHmac {
     GenericHmac {
         name: "lemonsqueezy",
+        envelope: &envelopes::LEMONSQUEEZY,
         ..body_hex()
     }
 }
@@ -145,6 +151,7 @@ pub(crate) fn lemonsqueezy() -> GenericHmac {
 pub(crate) fn mux() -> GenericHmac {
     GenericHmac {
         name: "mux",
+        envelope: &envelopes::MUX,
         signature: items("mux-signature", ',', ",", "v1"),
         timestamp: Some((Field::Item("t"), TimeFormat::UnixSeconds)),
         content: Cow::Borrowed(const { &[Part::Timestamp, lit("."), Part::Body] }),
@@ -157,6 +164,7 @@ pub(crate) fn mux() -> GenericHmac {
 pub(crate) fn vercel() -> GenericHmac {
     GenericHmac {
         name: "vercel",
+        envelope: &envelopes::VERCEL,
         algorithm: Algorithm::HmacSha1,
         signature: header("x-vercel-signature", ""),
         signed_content: "`<body>`, HMAC-SHA1",
@@ -168,6 +176,7 @@ pub(crate) fn vercel() -> GenericHmac {
 pub(crate) fn sentry() -> GenericHmac {
     GenericHmac {
         name: "sentry",
+        envelope: &envelopes::SENTRY,
         signature: header("sentry-hook-signature", ""),
         id: Some(from_header("request-id")),
         ..body_hex()
@@ -178,6 +187,7 @@ pub(crate) fn sentry() -> GenericHmac {
 pub(crate) fn workos() -> GenericHmac {
     GenericHmac {
         name: "workos",
+        envelope: &envelopes::WORKOS,
         signature: items("workos-signature", ',', ", ", "v1"),
         timestamp: Some((Field::Item("t"), TimeFormat::UnixMillis)),
         content: Cow::Borrowed(const { &[Part::Timestamp, lit("."), Part::Body] }),
@@ -191,8 +201,8 @@ pub(crate) fn workos() -> GenericHmac {
 pub(crate) fn coinbase() -> GenericHmac {
     GenericHmac {
         name: "coinbase",
+        envelope: &envelopes::COINBASE,
         signature: header("x-cc-webhook-signature", ""),
-        body_event_id: &["event", "id"],
         ..body_hex()
     }
 }
@@ -202,6 +212,7 @@ pub(crate) fn coinbase() -> GenericHmac {
 pub(crate) fn meta() -> GenericHmac {
     GenericHmac {
         name: "meta",
+        envelope: &envelopes::META,
         signature: header("x-hub-signature-256", "sha256="),
         signed_content: "`<body>`, keyed with the app secret",
         ..body_hex()
@@ -213,6 +224,7 @@ pub(crate) fn meta() -> GenericHmac {
 pub(crate) fn twitter() -> GenericHmac {
     GenericHmac {
         name: "twitter",
+        envelope: &envelopes::TWITTER,
         encoding: Encoding::Base64,
         signature: header("x-twitter-webhooks-signature", "sha256="),
         signed_content: "`<body>`, keyed with the consumer secret",
@@ -224,6 +236,7 @@ pub(crate) fn twitter() -> GenericHmac {
 pub(crate) fn dropbox() -> GenericHmac {
     GenericHmac {
         name: "dropbox",
+        envelope: &envelopes::DROPBOX,
         signature: header("x-dropbox-signature", ""),
         signed_content: "`<body>`, keyed with the app secret",
         ..body_hex()
@@ -234,6 +247,7 @@ pub(crate) fn dropbox() -> GenericHmac {
 pub(crate) fn zoom() -> GenericHmac {
     GenericHmac {
         name: "zoom",
+        envelope: &envelopes::ZOOM,
         signature: header("x-zm-signature", "v0="),
         timestamp: Some((
             from_header("x-zm-request-timestamp"),
@@ -250,6 +264,7 @@ pub(crate) fn zoom() -> GenericHmac {
 pub(crate) fn twitch() -> GenericHmac {
     GenericHmac {
         name: "twitch",
+        envelope: &envelopes::TWITCH,
         signature: header("twitch-eventsub-message-signature", "sha256="),
         timestamp: Some((
             from_header("twitch-eventsub-message-timestamp"),
@@ -267,9 +282,9 @@ pub(crate) fn twitch() -> GenericHmac {
 pub(crate) fn square() -> GenericHmac {
     GenericHmac {
         name: "square",
+        envelope: &envelopes::SQUARE,
         encoding: Encoding::Base64,
         signature: header("x-square-hmacsha256-signature", ""),
-        body_event_id: &["event_id"],
         content: Cow::Borrowed(&[Part::Url, Part::Body]),
         signed_content: "`<notification URL><body>`, keyed with the signature key",
         ..body_hex()
@@ -281,6 +296,7 @@ pub(crate) fn square() -> GenericHmac {
 pub(crate) fn hubspot() -> GenericHmac {
     GenericHmac {
         name: "hubspot",
+        envelope: &envelopes::HUBSPOT,
         encoding: Encoding::Base64,
         signature: header("x-hubspot-signature-v3", ""),
         timestamp: Some((
@@ -299,6 +315,7 @@ pub(crate) fn hubspot() -> GenericHmac {
 pub(crate) fn discord() -> GenericHmac {
     GenericHmac {
         name: "discord",
+        envelope: &envelopes::DISCORD,
         algorithm: Algorithm::Ed25519,
         signature: header("x-signature-ed25519", ""),
         timestamp: Some((
@@ -318,6 +335,7 @@ pub(crate) fn discord() -> GenericHmac {
 pub(crate) fn sendgrid() -> GenericHmac {
     GenericHmac {
         name: "sendgrid",
+        envelope: &envelopes::SENDGRID,
         algorithm: Algorithm::EcdsaP256Sha256,
         encoding: Encoding::Base64,
         signature: header("x-twilio-email-event-webhook-signature", ""),

@@ -2,11 +2,13 @@ use http::{HeaderMap, HeaderName};
 
 use super::content::hmac_tag;
 use super::decode::{base64_tag_from_bytes, encode_base64};
+use super::envelopes;
 use super::fast::{Builtin, Encoded, FastPath, Usual};
 use super::header::{find_headers, trimmed};
 use super::interface::{Delivery, Scheme, SignRequest, Signed};
 use crate::SignError;
 use crate::SignatureRejection;
+use webhook_core::envelope::Envelope;
 
 static SIGNATURE: HeaderName = HeaderName::from_static("x-shopify-hmac-sha256");
 static WEBHOOK_ID: HeaderName = HeaderName::from_static("x-shopify-webhook-id");
@@ -17,6 +19,10 @@ static WEBHOOK_ID: HeaderName = HeaderName::from_static("x-shopify-webhook-id");
 pub struct Shopify;
 
 impl Scheme for Shopify {
+    fn envelope(&self) -> &'static Envelope {
+        &envelopes::SHOPIFY
+    }
+
     fn name(&self) -> &'static str {
         "shopify"
     }

@@ -2,11 +2,13 @@ use http::{HeaderMap, HeaderName};
 
 use super::content::hmac_tag;
 use super::decode::{hex_tag_from_bytes, seconds, timestamp_from_bytes};
+use super::envelopes;
 use super::fast::{Builtin, Encoded, FastPath, Usual};
 use super::header::{find_headers, trimmed};
 use super::interface::{Delivery, Scheme, SignRequest, Signed};
 use crate::SignError;
 use crate::SignatureRejection;
+use webhook_core::envelope::Envelope;
 
 static SIGNATURE: HeaderName = HeaderName::from_static("x-slack-signature");
 static TIMESTAMP: HeaderName = HeaderName::from_static("x-slack-request-timestamp");
@@ -17,6 +19,10 @@ static TIMESTAMP: HeaderName = HeaderName::from_static("x-slack-request-timestam
 pub struct Slack;
 
 impl Scheme for Slack {
+    fn envelope(&self) -> &'static Envelope {
+        &envelopes::SLACK
+    }
+
     fn name(&self) -> &'static str {
         "slack"
     }

@@ -6,11 +6,13 @@ use super::content::hmac_tag;
 use super::decode::{
     base64_tag_from_bytes, decode_base64_tag_fast, encode_base64, seconds, timestamp_from_bytes,
 };
+use super::envelopes;
 use super::fast::{Builtin, Encoded, FastPath, Usual};
 use super::generic::sign_asymmetric;
 use super::header::{Found, ascii, check_ascii, find_headers, trimmed};
 use super::interface::{Delivery, Scheme, SignRequest, Signed};
 use crate::{ConfigError, SignError, SignatureRejection};
+use webhook_core::envelope::Envelope;
 
 struct Names {
     id: HeaderName,
@@ -53,6 +55,10 @@ static SVIX: Names = Names {
 pub struct StandardWebhooks;
 
 impl Scheme for StandardWebhooks {
+    fn envelope(&self) -> &'static Envelope {
+        &envelopes::STANDARD_WEBHOOKS
+    }
+
     fn name(&self) -> &'static str {
         "standard"
     }

@@ -3,10 +3,12 @@ use http::{HeaderMap, HeaderName};
 use sha2::Digest as _;
 
 use super::algorithm::{Algorithm, Signature};
+use super::envelopes;
 use super::header::single_header;
 use super::interface::{Delivery, Scheme, SignRequest, Signed};
 use crate::mac::hmac;
 use crate::{SignError, SignatureRejection};
+use webhook_core::envelope::Envelope;
 
 static SIGNATURE: HeaderName = HeaderName::from_static("x-twilio-signature");
 
@@ -31,6 +33,10 @@ const FORM: &str = "application/x-www-form-urlencoded";
 pub struct Twilio;
 
 impl Scheme for Twilio {
+    fn envelope(&self) -> &'static Envelope {
+        &envelopes::TWILIO
+    }
+
     fn name(&self) -> &'static str {
         "twilio"
     }
