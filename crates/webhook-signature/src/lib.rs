@@ -94,6 +94,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod future;
+mod handshake;
 mod layer;
 mod mac;
 mod read;

@@ -8,6 +8,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use base64::Engine as _;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use smallvec::SmallVec;
+use webhook_core::Handshake;
 
 use super::algorithm::{Algorithm, PrivateKey, PublicKey, Signature};
 use super::decode::seconds;
@@ -167,6 +168,7 @@ pub struct GenericHmac {
     pub(crate) tolerance: Duration,
     pub(crate) key_form: KeyForm,
     pub(crate) signed_content: &'static str,
+    pub(crate) handshake: Option<Handshake>,
 }
 
 /// Builds a [`GenericHmac`]; see there.
@@ -183,6 +185,7 @@ pub struct GenericHmacBuilder {
     id_header: Option<HeaderName>,
     template: String,
     tolerance: Duration,
+    handshake: Option<Handshake>,
 }
 
 impl GenericHmac {
@@ -200,6 +203,7 @@ impl GenericHmac {
             id_header: None,
             template: "{body}".to_owned(),
             tolerance: DEFAULT_TOLERANCE,
+            handshake: None,
         }
     }
 
@@ -541,6 +545,13 @@ impl GenericHmacBuilder {
         self
     }
 
+    /// The setup handshake the provider sends, answered by the signature layer (see
+    /// the crate docs, "Handshakes"); none unless set.
+    pub fn handshake(mut self, handshake: Handshake) -> Self {
+        self.handshake = Some(handshake);
+        self
+    }
+
     /// Checks the layout against the headers configured.
     pub fn build(self) -> Result<GenericHmac, ConfigError> {
         if !self.algorithm.is_hmac() {
@@ -565,6 +576,7 @@ impl GenericHmacBuilder {
             tolerance: self.tolerance,
             key_form: KeyForm::Text,
             signed_content: "the configured signed-content template",
+            handshake: self.handshake,
         };
         scheme.check()?;
         Ok(scheme)
@@ -639,6 +651,10 @@ impl Scheme for GenericHmac {
 
     fn signs_url(&self) -> bool {
         self.content.iter().any(|part| matches!(part, Part::Url))
+    }
+
+    fn handshake(&self) -> Option<Handshake> {
+        self.handshake
     }
 
     fn decode_secret(&self, secret: &str) -> Result<Vec<u8>, ConfigError> {

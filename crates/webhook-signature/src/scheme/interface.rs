@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use smallvec::SmallVec;
+use webhook_core::Handshake;
 
 use super::algorithm::{Algorithm, PrivateKey, PublicKey, Signature};
 use super::fast::FastPath;
@@ -79,6 +80,13 @@ pub trait Scheme: Send + Sync + 'static {
     /// default is `false`.
     fn signs_url(&self) -> bool {
         false
+    }
+
+    /// The setup handshake its provider sends, which the signature layer answers
+    /// itself (see the crate docs, "Handshakes"); the default is `None`. Only the
+    /// handshakes [`Handshake`] names can be answered.
+    fn handshake(&self) -> Option<Handshake> {
+        None
     }
 
     /// Where the JSON body names the event when the scheme's headers carry no id: a
@@ -166,6 +174,9 @@ macro_rules! forward_scheme {
             }
             fn signs_url(&self) -> bool {
                 (**self).signs_url()
+            }
+            fn handshake(&self) -> Option<Handshake> {
+                (**self).handshake()
             }
             fn body_event_id(&self) -> &'static [&'static str] {
                 (**self).body_event_id()
