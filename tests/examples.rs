@@ -1301,19 +1301,29 @@ async fn the_receiver_answers_get_and_post_handshakes_on_the_same_route() {
             ("WEBHOOK_VERIFY_TOKEN", "meatyhamhock"),
         ],
     );
-    let verification = "/webhooks?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=meatyhamhock";
+    let verification =
+        "/webhooks?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=meatyhamhock";
     let reply = get(&receiver, verification).await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert!(reply.headers["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(
+        reply.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
     assert_eq!(reply.body, "1158201444");
     let forged = "/webhooks?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=guess";
-    get(&receiver, forged)
-        .await
-        .assert_problem(StatusCode::FORBIDDEN, "handshake_refused", &["meatyhamhock"]);
+    get(&receiver, forged).await.assert_problem(
+        StatusCode::FORBIDDEN,
+        "handshake_refused",
+        &["meatyhamhock"],
+    );
     // Any other GET is verified as a delivery.
-    get(&receiver, "/webhooks")
-        .await
-        .assert_problem(StatusCode::UNAUTHORIZED, "missing_signature", &[SECRET]);
+    get(&receiver, "/webhooks").await.assert_problem(
+        StatusCode::UNAUTHORIZED,
+        "missing_signature",
+        &[SECRET],
+    );
 
     // Slack's url_verification POST, signed.
     let receiver = Example::start(

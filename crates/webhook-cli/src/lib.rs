@@ -62,6 +62,7 @@ use std::io::{self, Read, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 mod cli;
+mod handshake;
 mod input;
 mod scenario;
 mod send;
@@ -188,6 +189,10 @@ fn run_send(
     let (lines, status, failure) = match &args.scenario {
         Some(path) => {
             let report = scenario::run(args, path, now)?;
+            (report.lines, report.status, report.failure)
+        }
+        None if args.handshake => {
+            let report = handshake::send(args, now)?;
             (report.lines, report.status, report.failure)
         }
         None => {

@@ -569,7 +569,10 @@ fn answered_handshakes_are_counted_by_kind_and_refused_ones_as_rejections() {
         let slack_status = send(&slack, request).await.status;
         (answered, refused, slack_status)
     });
-    assert_eq!(statuses, (StatusCode::OK, StatusCode::BAD_REQUEST, StatusCode::OK));
+    assert_eq!(
+        statuses,
+        (StatusCode::OK, StatusCode::BAD_REQUEST, StatusCode::OK)
+    );
     assert_eq!(
         metrics.counter(names::HANDSHAKES, &[("kind", "dropbox_challenge")]),
         1

@@ -87,7 +87,11 @@ pub(crate) fn answer_verified(
             if json::find(body, &["event"]).as_deref() != Some("endpoint.url_validation") {
                 return None;
             }
-            zoom(config, delivery, json::find(body, &["payload", "plainToken"]))
+            zoom(
+                config,
+                delivery,
+                json::find(body, &["payload", "plainToken"]),
+            )
         }
         Handshake::TwitchCallbackVerification => {
             let message_type = headers.get(&TWITCH_MESSAGE_TYPE)?.as_bytes();
@@ -169,7 +173,9 @@ fn challenge(found: Option<String>) -> Outcome {
 /// `challenge` as `text/plain`, when it is of the shape providers send.
 fn echo(challenge: &str) -> Outcome {
     if !well_formed(challenge) {
-        return Err(invalid("the challenge is not of the shape the provider sends"));
+        return Err(invalid(
+            "the challenge is not of the shape the provider sends",
+        ));
     }
     Ok(answer(
         StatusCode::OK,

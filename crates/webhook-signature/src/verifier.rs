@@ -344,7 +344,11 @@ impl Verifier {
     /// The HMAC of `message` with the key `key_id`, or with the first key of the
     /// keyring when `None`: for the handshakes answered with the signing key. `None`
     /// when that key is not an HMAC secret.
-    pub(crate) fn handshake_tag(&self, key_id: Option<&KeyId>, message: &[u8]) -> Option<Signature> {
+    pub(crate) fn handshake_tag(
+        &self,
+        key_id: Option<&KeyId>,
+        message: &[u8],
+    ) -> Option<Signature> {
         let key = match key_id {
             Some(id) => self.inner.keys.iter().find(|key| &key.id == id)?,
             None => self.inner.keys.first()?,
@@ -701,7 +705,11 @@ impl VerifierBuilder {
         if self.keys.is_empty() {
             return Err(ConfigError::NoSecrets);
         }
-        if self.verify_token.as_ref().is_some_and(|token| token.is_empty()) {
+        if self
+            .verify_token
+            .as_ref()
+            .is_some_and(|token| token.is_empty())
+        {
             return Err(ConfigError::EmptyVerifyToken);
         }
         let public_url = match self.public_url {

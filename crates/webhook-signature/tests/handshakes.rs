@@ -82,13 +82,19 @@ async fn slack_url_verification_is_answered_with_its_challenge_as_plain_text() {
 
     let forged = signed_post("slack", "not the secret", SLACK_EXAMPLE, &[]);
     let (answer, _, calls) = send(verifier.clone(), forged).await;
-    assert_eq!((answer.status.as_u16(), answer.code().as_str()), (401, "signature_mismatch"));
+    assert_eq!(
+        (answer.status.as_u16(), answer.code().as_str()),
+        (401, "signature_mismatch")
+    );
     assert_eq!(calls, 0);
 
     // Any other event goes on to the handler.
     let event = r#"{"type":"event_callback","event_id":"Ev1","challenge":"x"}"#;
     let (answer, handshake, calls) = send(verifier, signed_post("slack", SECRET, event, &[])).await;
-    assert_eq!((answer.status.as_u16(), answer.text().as_str()), (200, "handled"));
+    assert_eq!(
+        (answer.status.as_u16(), answer.text().as_str()),
+        (200, "handled")
+    );
     assert_eq!((handshake, calls), (None, 1));
 }
 
@@ -119,14 +125,23 @@ async fn zoom_url_validation_is_answered_with_the_token_and_its_hmac_under_the_k
 
     let forged = signed_post("zoom", "guess", ZOOM_EXAMPLE, &[]);
     let (answer, _, calls) = send(verifier.clone(), forged).await;
-    assert_eq!((answer.status.as_u16(), answer.code().as_str()), (401, "signature_mismatch"));
+    assert_eq!(
+        (answer.status.as_u16(), answer.code().as_str()),
+        (401, "signature_mismatch")
+    );
     assert_eq!(calls, 0);
 
     // A signed validation whose token is not of Zoom's shape: refused, not answered.
     let oracle = r#"{"payload":{"plainToken":"v0:1700000000:{\"event\":\"x\"}"},"event":"endpoint.url_validation"}"#;
     let (answer, _, calls) = send(verifier, signed_post("zoom", SECRET, oracle, &[])).await;
-    assert_eq!((answer.status.as_u16(), answer.code().as_str()), (400, "invalid_handshake"));
-    assert!(!answer.text().contains("v0:"), "the message does not echo the token");
+    assert_eq!(
+        (answer.status.as_u16(), answer.code().as_str()),
+        (400, "invalid_handshake")
+    );
+    assert!(
+        !answer.text().contains("v0:"),
+        "the message does not echo the token"
+    );
     assert_eq!(calls, 0);
 }
 
@@ -140,8 +155,11 @@ async fn x_crc_is_answered_with_the_sha256_prefixed_base64_hmac_of_the_first_key
         .build()
         .unwrap();
     let token = "Mjk0NTYxMzgwMzA0NTU5OTQ2Ng";
-    let (answer, handshake, calls) =
-        send(verifier.clone(), get(&format!("/webhooks?crc_token={token}&nonce=1"))).await;
+    let (answer, handshake, calls) = send(
+        verifier.clone(),
+        get(&format!("/webhooks?crc_token={token}&nonce=1")),
+    )
+    .await;
     assert_eq!(answer.status, 200);
     assert_eq!(content_type(&answer), "application/json");
     let tag = hmac_tag(SECRET.as_bytes(), &[], token.as_bytes());
@@ -155,17 +173,31 @@ async fn x_crc_is_answered_with_the_sha256_prefixed_base64_hmac_of_the_first_key
 
     // A token that is an event body: refused.
     let body = percent(r#"{"for_user_id":"1","tweet_create_events":[]}"#);
-    let (answer, _, _) = send(verifier.clone(), get(&format!("/webhooks?crc_token={body}"))).await;
-    assert_eq!((answer.status.as_u16(), answer.code().as_str()), (400, "invalid_handshake"));
+    let (answer, _, _) = send(
+        verifier.clone(),
+        get(&format!("/webhooks?crc_token={body}")),
+    )
+    .await;
+    assert_eq!(
+        (answer.status.as_u16(), answer.code().as_str()),
+        (400, "invalid_handshake")
+    );
     let (answer, _, _) = send(verifier.clone(), get("/webhooks?crc_token=")).await;
     assert_eq!(answer.status, 400);
     let long = "a".repeat(257);
-    let (answer, _, _) = send(verifier.clone(), get(&format!("/webhooks?crc_token={long}"))).await;
+    let (answer, _, _) = send(
+        verifier.clone(),
+        get(&format!("/webhooks?crc_token={long}")),
+    )
+    .await;
     assert_eq!(answer.status, 400);
 
     // Any other GET, and a POST carrying the parameter, are verified as before.
     let (answer, handshake, _) = send(verifier.clone(), get("/webhooks?other=1")).await;
-    assert_eq!((answer.status.as_u16(), answer.code().as_str()), (401, "missing_signature"));
+    assert_eq!(
+        (answer.status.as_u16(), answer.code().as_str()),
+        (401, "missing_signature")
+    );
     assert_eq!(handshake, None);
     let post = Request::post(format!("/webhooks?crc_token={token}"))
         .body(String::new())
@@ -178,7 +210,8 @@ async fn x_crc_is_answered_with_the_sha256_prefixed_base64_hmac_of_the_first_key
 async fn meta_verification_is_answered_when_the_verify_token_matches_and_refused_403_otherwise() {
     // Meta Graph API webhooks, "Verification Requests",
     // https://developers.facebook.com/docs/graph-api/webhooks/getting-started#verification-requests
-    let example = "/webhooks?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=meatyhamhock";
+    let example =
+        "/webhooks?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=meatyhamhock";
     let verifier = builder("meta")
         .secret("app", SECRET)
         .verify_token("meatyhamhock")
@@ -191,17 +224,25 @@ async fn meta_verification_is_answered_when_the_verify_token_matches_and_refused
     assert_eq!(handshake, Some(Handshake::MetaSubscribe));
     assert_eq!(calls, 0);
 
-    let forged = "/webhooks?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=meatyhamhocks";
+    let forged =
+        "/webhooks?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=meatyhamhocks";
     let (answer, _, calls) = send(verifier.clone(), get(forged)).await;
-    assert_eq!((answer.status.as_u16(), answer.code().as_str()), (403, "handshake_refused"));
+    assert_eq!(
+        (answer.status.as_u16(), answer.code().as_str()),
+        (403, "handshake_refused")
+    );
     assert!(!answer.text().contains("meatyhamhock"));
     assert_eq!(calls, 0);
     let no_token = "/webhooks?hub.mode=subscribe&hub.challenge=1158201444";
     let (answer, _, _) = send(verifier.clone(), get(no_token)).await;
     assert_eq!(answer.status, 403);
-    let bad_challenge = "/webhooks?hub.mode=subscribe&hub.challenge=%3Cb%3E&hub.verify_token=meatyhamhock";
+    let bad_challenge =
+        "/webhooks?hub.mode=subscribe&hub.challenge=%3Cb%3E&hub.verify_token=meatyhamhock";
     let (answer, _, _) = send(verifier, get(bad_challenge)).await;
-    assert_eq!((answer.status.as_u16(), answer.code().as_str()), (400, "invalid_handshake"));
+    assert_eq!(
+        (answer.status.as_u16(), answer.code().as_str()),
+        (400, "invalid_handshake")
+    );
 
     // Without a configured verify token every verification request is refused.
     let unconfigured = builder("meta").secret("app", SECRET).build().unwrap();
@@ -211,9 +252,14 @@ async fn meta_verification_is_answered_when_the_verify_token_matches_and_refused
 
 #[test]
 fn an_empty_verify_token_is_refused_and_a_set_one_is_redacted() {
-    let empty = builder("meta").secret("app", SECRET).verify_token("").build();
+    let empty = builder("meta")
+        .secret("app", SECRET)
+        .verify_token("")
+        .build();
     assert_eq!(empty.unwrap_err(), ConfigError::EmptyVerifyToken);
-    let builder = builder("meta").secret("app", SECRET).verify_token("meatyhamhock");
+    let builder = builder("meta")
+        .secret("app", SECRET)
+        .verify_token("meatyhamhock");
     assert!(!format!("{builder:?}").contains("meatyhamhock"));
     let verifier = builder.build().unwrap();
     assert!(!format!("{verifier:?}").contains("meatyhamhock"));
@@ -251,7 +297,10 @@ async fn twitch_callback_verification_is_answered_with_the_challenge_and_revocat
 
     let forged = signed_post("twitch", "guess", TWITCH_EXAMPLE, &kind);
     let (answer, _, calls) = send(verifier.clone(), forged).await;
-    assert_eq!((answer.status.as_u16(), answer.code().as_str()), (401, "signature_mismatch"));
+    assert_eq!(
+        (answer.status.as_u16(), answer.code().as_str()),
+        (401, "signature_mismatch")
+    );
     assert_eq!(calls, 0);
 
     // A revocation is a signed notification for the handler, as is a notification.
@@ -259,7 +308,11 @@ async fn twitch_callback_verification_is_answered_with_the_challenge_and_revocat
     for message_type in ["revocation", "notification"] {
         let request = signed_post("twitch", SECRET, revocation, &[(TWITCH_TYPE, message_type)]);
         let (answer, handshake, calls) = send(verifier.clone(), request).await;
-        assert_eq!((answer.status.as_u16(), handshake, calls), (200, None, 1), "{message_type}");
+        assert_eq!(
+            (answer.status.as_u16(), handshake, calls),
+            (200, None, 1),
+            "{message_type}"
+        );
     }
 }
 
@@ -279,7 +332,10 @@ async fn dropbox_challenge_is_echoed_as_plain_text_with_nosniff() {
 
     let script = percent("<script>alert(1)</script>");
     let (answer, _, _) = send(verifier, get(&format!("/webhooks?challenge={script}"))).await;
-    assert_eq!((answer.status.as_u16(), answer.code().as_str()), (400, "invalid_handshake"));
+    assert_eq!(
+        (answer.status.as_u16(), answer.code().as_str()),
+        (400, "invalid_handshake")
+    );
     assert!(!answer.text().contains("<script>"));
 }
 
@@ -290,13 +346,18 @@ async fn discord_pings_are_answered_once_verified() {
     // and "Webhook Events" (a ping, type 0, is answered 204),
     // https://discord.com/developers/docs/events/webhook-events#responding-to-a-webhook-event
     let keys = TestKeyPair::new(Algorithm::Ed25519, 0).unwrap();
-    let verifier = builder("discord").public_key("app", keys.public_key()).build().unwrap();
+    let verifier = builder("discord")
+        .public_key("app", keys.public_key())
+        .build()
+        .unwrap();
     let signed = |body: &str, key: &str| {
         let headers = Signer::with_private_key(by_name("discord").unwrap(), key)
             .unwrap()
             .sign(body.as_bytes(), NOW, "")
             .unwrap();
-        let mut request = Request::post("/interactions").body(body.to_owned()).unwrap();
+        let mut request = Request::post("/interactions")
+            .body(body.to_owned())
+            .unwrap();
         request.headers_mut().extend(headers);
         request
     };
@@ -322,21 +383,41 @@ async fn discord_pings_are_answered_once_verified() {
     let event = r#"{"version":1,"application_id":"1","type":1,"event":{"type":"APPLICATION_AUTHORIZED","timestamp":"2024-10-18T14:42:53.064834"}}"#;
     let command = r#"{"id":"1","application_id":"2","type":2,"data":{"name":"hi"}}"#;
     for body in [event, command] {
-        let (answer, handshake, calls) = send(verifier.clone(), signed(body, keys.private_key())).await;
-        assert_eq!((answer.status.as_u16(), handshake, calls), (200, None, 1), "{body}");
+        let (answer, handshake, calls) =
+            send(verifier.clone(), signed(body, keys.private_key())).await;
+        assert_eq!(
+            (answer.status.as_u16(), handshake, calls),
+            (200, None, 1),
+            "{body}"
+        );
     }
 }
 
 #[tokio::test]
 async fn handshakes_can_be_turned_off() {
-    let verifier = builder("slack").secret("k", SECRET).handshakes(false).build().unwrap();
+    let verifier = builder("slack")
+        .secret("k", SECRET)
+        .handshakes(false)
+        .build()
+        .unwrap();
     let (answer, handshake, calls) =
         send(verifier, signed_post("slack", SECRET, SLACK_EXAMPLE, &[])).await;
-    assert_eq!((answer.text().as_str(), handshake, calls), ("handled", None, 1));
+    assert_eq!(
+        (answer.text().as_str(), handshake, calls),
+        ("handled", None, 1)
+    );
 
-    let verifier = builder("dropbox").secret("k", SECRET).handshakes(false).build().unwrap();
+    let verifier = builder("dropbox")
+        .secret("k", SECRET)
+        .handshakes(false)
+        .build()
+        .unwrap();
     let (answer, _, calls) = send(verifier, get("/webhooks?challenge=abc")).await;
-    assert_eq!((answer.status.as_u16(), calls), (401, 0), "verified as any GET");
+    assert_eq!(
+        (answer.status.as_u16(), calls),
+        (401, 0),
+        "verified as any GET"
+    );
 }
 
 #[tokio::test]
@@ -349,7 +430,10 @@ async fn an_answered_post_handshake_carries_its_verified_marker() {
     let request = signed_post("slack", SECRET, SLACK_EXAMPLE, &[]);
     let response = service.oneshot(request).await.unwrap();
     let delivery = response.extensions().get::<VerifiedDelivery>().unwrap();
-    assert_eq!((delivery.scheme(), delivery.key_id().as_str()), ("slack", "k"));
+    assert_eq!(
+        (delivery.scheme(), delivery.key_id().as_str()),
+        ("slack", "k")
+    );
 }
 
 /// Percent-encodes every byte that is not unreserved in a URL.
@@ -367,9 +451,8 @@ fn percent(text: &str) -> String {
 
 /// A JSON object the caller chose, as an event body.
 fn chosen_body() -> impl Strategy<Value = String> {
-    prop::collection::btree_map("[a-z_]{1,8}", "[ -~]{0,12}", 0..4).prop_map(|members| {
-        serde_json::to_string(&members).unwrap()
-    })
+    prop::collection::btree_map("[a-z_]{1,8}", "[ -~]{0,12}", 0..4)
+        .prop_map(|members| serde_json::to_string(&members).unwrap())
 }
 
 /// The texts an attacker would try as a handshake token to get a signature of
