@@ -537,7 +537,7 @@ fn answered_handshakes_are_counted_by_kind_and_refused_ones_as_rejections() {
         let dropbox = ServiceBuilder::new()
             .layer(observe().build().unwrap())
             .layer(VerifySignatureLayer::new(dropbox))
-            .service(handler.clone());
+            .service(handler);
         let challenge = Request::get("/webhooks?challenge=abc123")
             .body(String::new())
             .unwrap();
