@@ -5,7 +5,6 @@
 
 mod common;
 
-use base64::Engine as _;
 use common::{Answer, Recorder, clock_at};
 use http::{Method, Request, Response};
 use proptest::prelude::*;
@@ -115,7 +114,12 @@ async fn zoom_url_validation_is_answered_with_the_token_and_its_hmac_under_the_k
     assert_eq!(answer.status, 200);
     assert_eq!(content_type(&answer), "application/json");
     let json: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
-    let expected = hex::encode(hmac_tag(SECRET.as_bytes(), &[], b"qgg8vlvZRS6UYooatFL8Aw"));
+    // Computed apart, with Python's hmac module.
+    let expected = "f2a9a740d5e79b8ac28d4d3083517de07a9c4e3576acf0dccc72f680f833013a";
+    assert_eq!(
+        expected,
+        hex::encode(hmac_tag(SECRET.as_bytes(), &[], b"qgg8vlvZRS6UYooatFL8Aw"))
+    );
     assert_eq!(
         json,
         serde_json::json!({"plainToken": "qgg8vlvZRS6UYooatFL8Aw", "encryptedToken": expected})
@@ -147,14 +151,16 @@ async fn zoom_url_validation_is_answered_with_the_token_and_its_hmac_under_the_k
 
 #[tokio::test]
 async fn x_crc_is_answered_with_the_sha256_prefixed_base64_hmac_of_the_first_key() {
-    // X Account Activity API, "Challenge-Response Checks",
-    // https://docs.x.com/x-api/webhooks/introduction#challenge-response-checks
+    // X's "Securing webhooks" example: its consumer secret and crc_token (the
+    // expected answer computed apart, with Python's hmac module),
+    // https://developer.x.com/en/docs/x-api/enterprise/account-activity-api/guides/securing-webhooks
+    let consumer_secret = "z3ZX4v7mAAUGykl3EcmkqbartmuW8VFOOzCloLx9Q45P0hLrFu";
     let verifier = builder("twitter")
-        .secret("current", SECRET)
+        .secret("current", consumer_secret)
         .secret("previous", "older")
         .build()
         .unwrap();
-    let token = "Mjk0NTYxMzgwMzA0NTU5OTQ2Ng";
+    let token = "9b4507b3-9040-4669-9ca3-6b94edb50553";
     let (answer, handshake, calls) = send(
         verifier.clone(),
         get(&format!("/webhooks?crc_token={token}&nonce=1")),
@@ -162,11 +168,9 @@ async fn x_crc_is_answered_with_the_sha256_prefixed_base64_hmac_of_the_first_key
     .await;
     assert_eq!(answer.status, 200);
     assert_eq!(content_type(&answer), "application/json");
-    let tag = hmac_tag(SECRET.as_bytes(), &[], token.as_bytes());
-    let expected = base64::engine::general_purpose::STANDARD.encode(tag);
     assert_eq!(
         answer.text(),
-        format!(r#"{{"response_token":"sha256={expected}"}}"#)
+        r#"{"response_token":"sha256=Cytd4Sq+NvEcV3MMrXxWJGJx5A+y/lXzzU2Maartkx8="}"#
     );
     assert_eq!(handshake, Some(Handshake::XCrc));
     assert_eq!(calls, 0);
@@ -303,16 +307,65 @@ async fn twitch_callback_verification_is_answered_with_the_challenge_and_revocat
     );
     assert_eq!(calls, 0);
 
-    // A revocation is a signed notification for the handler, as is a notification.
+    // A revocation is a signed notification for the handler, as is a notification;
+    // the revocation is logged, with the subscription's type and status.
     let revocation = r#"{"subscription":{"id":"f1c2a387","status":"authorization_revoked","type":"channel.follow"}}"#;
     for message_type in ["revocation", "notification"] {
         let request = signed_post("twitch", SECRET, revocation, &[(TWITCH_TYPE, message_type)]);
+        let logs = Logs::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(logs.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
         let (answer, handshake, calls) = send(verifier.clone(), request).await;
         assert_eq!(
             (answer.status.as_u16(), handshake, calls),
             (200, None, 1),
             "{message_type}"
         );
+        let logged = logs.text();
+        if message_type == "revocation" {
+            assert!(logged.contains("WARN"), "{logged}");
+            assert!(
+                logged.contains("subscription_type=\"channel.follow\""),
+                "{logged}"
+            );
+            assert!(
+                logged.contains("status=\"authorization_revoked\""),
+                "{logged}"
+            );
+            assert!(!logged.contains(SECRET));
+        } else {
+            assert!(!logged.contains("revoked"), "{logged}");
+        }
+    }
+}
+
+/// What a `tracing` `fmt` subscriber wrote.
+#[derive(Clone, Default)]
+struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Logs {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for Logs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
+    type Writer = Self;
+    fn make_writer(&'a self) -> Self {
+        self.clone()
     }
 }
 
