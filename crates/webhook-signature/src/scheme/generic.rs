@@ -547,6 +547,20 @@ impl GenericHmacBuilder {
 
     /// The setup handshake the provider sends, answered by the signature layer (see
     /// the crate docs, "Handshakes"); none unless set.
+    ///
+    /// ```
+    /// use http::HeaderName;
+    /// use webhook_core::Handshake;
+    /// use webhook_signature::{Verifier, scheme::GenericHmac};
+    ///
+    /// // A provider that verifies its endpoint the way Dropbox does.
+    /// let scheme = GenericHmac::builder("acme", HeaderName::from_static("x-acme-signature"))
+    ///     .handshake(Handshake::DropboxChallenge)
+    ///     .build()
+    ///     .unwrap();
+    /// let verifier = Verifier::builder(scheme).secret("k", "secret").build().unwrap();
+    /// assert_eq!(verifier.handshake(), Some(Handshake::DropboxChallenge));
+    /// ```
     pub fn handshake(mut self, handshake: Handshake) -> Self {
         self.handshake = Some(handshake);
         self
