@@ -96,9 +96,10 @@ impl Expected {
         match self {
             Self::Text(text) if body == text.as_bytes() => Ok(()),
             Self::Text(text) => Err(format!("the body is not `{text}`")),
-            Self::Json(value) => match serde_json::from_slice::<Value>(body) {
-                Ok(found) if &found == value => Ok(()),
-                _ => Err(format!("the body is not {value}")),
+            Self::Json(expected) => match serde_json::from_slice::<Value>(body) {
+                Ok(found) if &found == expected => Ok(()),
+                // Not shown: it is keyed with the secret given.
+                _ => Err("the body is not the answer keyed with the secret given".to_owned()),
             },
         }
     }

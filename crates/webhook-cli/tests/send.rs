@@ -900,6 +900,27 @@ fn handshakes_are_sent_as_each_provider_sends_them_and_their_answers_checked() {
         out.stdout
     );
 
+    // X signs nothing: the answer comes, keyed with another secret than the one given.
+    let url = server.url("/hooks/twitter");
+    let out = webhook(&[
+        "send",
+        "--url",
+        &url,
+        "--scheme",
+        "twitter",
+        "--secret",
+        "guess",
+        "--handshake",
+    ]);
+    assert_eq!(out.status, 1, "{out:?}");
+    assert!(
+        out.stdout.ends_with(
+            "handshake: unexpected answer: the body is not the answer keyed with the secret given\n"
+        ),
+        "{}",
+        out.stdout
+    );
+
     // A provider without a handshake, and Meta without its token: usage errors.
     let out = webhook(&[
         "send",
