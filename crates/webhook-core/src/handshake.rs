@@ -43,7 +43,7 @@ pub enum Handshake {
 
 impl Handshake {
     /// Every handshake, in declaration order.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: &'static [Self] = &[
         Self::SlackUrlVerification,
         Self::ZoomUrlValidation,
         Self::XCrc,
