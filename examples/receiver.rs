@@ -7,7 +7,8 @@
 //! cargo run --example receiver
 //! ```
 //!
-//! It serves `POST /webhooks`, `GET /metrics` (Prometheus text) and `GET /healthz`,
+//! It serves `GET` and `POST /webhooks`, `GET /metrics` (Prometheus text) and
+//! `GET /healthz`,
 //! and prints `curl` commands that send it signed test events, including two payout
 //! events out of order. `/metrics` and `/healthz` tell event types, rates, rejection
 //! reasons and key ids: with `METRICS_BIND` set they are served on that address only,
@@ -23,6 +24,7 @@
 //! | `WEBHOOK_SCHEME` | `hopnow` | any provider `webhook providers` lists (`github`, `stripe`, `standard`, `discord`, `square`, ...) or an alias of one |
 //! | `WEBHOOK_SECRET` | a development secret, printed at start (unless `WEBHOOK_PUBLIC_KEY` is set) | comma-separated secrets; key ids `0`, `1`, ... by position (rotation) |
 //! | `WEBHOOK_PUBLIC_KEY` | unset | comma-separated public keys, for the schemes with asymmetric signatures (required by them): Discord's 64 hex characters, SendGrid's base64 DER, Standard Webhooks' `whpk_<base64>`; key ids continue after the secrets' |
+//! | `WEBHOOK_VERIFY_TOKEN` | unset: Meta's verification requests get 403 | Meta's verify token (the text set beside the callback URL in the app dashboard), which its `GET` verification request must carry |
 //! | `WEBHOOK_PUBLIC_URL` | unset | the URL the provider calls, up to where the path begins (`https://hooks.example.com`); required by the schemes that sign the URL (Square, HubSpot, Twilio), which sign it joined with the request's path and query |
 //! | `WEBHOOK_BODY_LIMIT` | `1048576` | largest body accepted, in bytes |
 //! | `WEBHOOK_TOLERANCE_SECS` | `300` | replay tolerance for schemes that sign a timestamp |
@@ -49,6 +51,13 @@
 //! HTTPS guard, signature verification, the per-source rate limit, idempotency, then
 //! an `EventRouter` that dispatches on the event `type` (unknown types: 200
 //! `ignored`), or the queue.
+//!
+//! The signature layer answers the setup handshake of the scheme's provider itself,
+//! on the same stack: Slack's `url_verification`, Zoom's `endpoint.url_validation`,
+//! X's CRC `GET`, Meta's verification `GET` (with `WEBHOOK_VERIFY_TOKEN`), Twitch's
+//! `webhook_callback_verification`, Dropbox's challenge `GET` and Discord's PING
+//! (`webhook send --handshake` sends each). Any other `GET /webhooks` is verified as
+//! a delivery.
 //!
 //! # The events it understands
 //!
@@ -84,7 +93,7 @@ use axum::extract::Request;
 use axum::http::{Method, Response, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::IntoResponse;
-use axum::routing::{MethodRouter, get, post_service};
+use axum::routing::{MethodFilter, MethodRouter, get, on_service};
 use axum::{Json, Router};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde::Deserialize;
@@ -226,8 +235,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(url) = &public_url {
         verifier = verifier.public_url(url.as_str());
     }
+    if let Ok(token) = std::env::var("WEBHOOK_VERIFY_TOKEN") {
+        verifier = verifier.verify_token(token);
+    }
     let verifier = verifier.build().map_err(|error| match error {
         ConfigError::InvalidScheme { .. } => format!("WEBHOOK_PUBLIC_URL: {error}"),
+        ConfigError::EmptyVerifyToken => format!("WEBHOOK_VERIFY_TOKEN: {error}"),
         _ => format!("WEBHOOK_SECRET or WEBHOOK_PUBLIC_KEY: {error}"),
     })?;
     let verify = VerifySignatureLayer::new(verifier.clone()).body_limit(body_limit);
@@ -246,7 +259,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let events = events(guard);
 
     let (endpoint, drain) = match std::env::var("WEBHOOK_QUEUE").as_deref() {
-        Err(_) => (post_service(events), None),
+        Err(_) => (webhook_endpoint(events), None),
         Ok(kind) => {
             let queue: Arc<dyn DynQueue> = match (kind, &redis) {
                 ("memory", _) => {
@@ -430,14 +443,25 @@ fn queued(
         .build()?;
     if concurrency == 0 {
         println!("no workers in this process: run `cargo run --example worker`");
-        return Ok((post_service(enqueue), None));
+        return Ok((webhook_endpoint(enqueue), None));
     }
     let workers = Workers::serve(queue, events)
         .concurrency(concurrency)
         .metrics(metrics)
         .spawn()?;
     let drain: Drain = Box::pin(async move { Ok(workers.shutdown().await?) });
-    Ok((post_service(enqueue), Some(drain)))
+    Ok((webhook_endpoint(enqueue), Some(drain)))
+}
+
+/// `GET` and `POST` to `service`: the signature layer in front answers the `GET`
+/// handshakes (X, Meta, Dropbox) and verifies any other request.
+fn webhook_endpoint<S>(service: S) -> MethodRouter
+where
+    S: tower::Service<Request, Error = std::convert::Infallible> + Clone + Send + Sync + 'static,
+    S::Response: IntoResponse + 'static,
+    S::Future: Send + 'static,
+{
+    on_service(MethodFilter::GET.or(MethodFilter::POST), service)
 }
 
 /// The `/webhooks` route behind the whole stack, outermost first: tracing and

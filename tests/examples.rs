@@ -1288,3 +1288,68 @@ async fn the_receiver_verifies_a_url_signing_scheme_against_its_public_url() {
     let reply = send_http1(receiver.addr, post_full("/webhooks", headers, body)).await;
     reply.assert_problem(StatusCode::UNAUTHORIZED, "signature_mismatch", &[SECRET]);
 }
+
+#[tokio::test]
+async fn the_receiver_answers_get_and_post_handshakes_on_the_same_route() {
+    use webhook_signature::scheme::by_name;
+    // Meta's verification GET, with the verify token from WEBHOOK_VERIFY_TOKEN.
+    let receiver = Example::start(
+        "receiver",
+        &[
+            ("WEBHOOK_SCHEME", "meta"),
+            ("WEBHOOK_SECRET", SECRET),
+            ("WEBHOOK_VERIFY_TOKEN", "meatyhamhock"),
+        ],
+    );
+    let verification =
+        "/webhooks?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=meatyhamhock";
+    let reply = get(&receiver, verification).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(
+        reply.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    assert_eq!(reply.body, "1158201444");
+    let forged = "/webhooks?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=guess";
+    get(&receiver, forged).await.assert_problem(
+        StatusCode::FORBIDDEN,
+        "handshake_refused",
+        &["meatyhamhock"],
+    );
+    // Any other GET is verified as a delivery.
+    get(&receiver, "/webhooks").await.assert_problem(
+        StatusCode::UNAUTHORIZED,
+        "missing_signature",
+        &[SECRET],
+    );
+
+    // Slack's url_verification POST, signed.
+    let receiver = Example::start(
+        "receiver",
+        &[("WEBHOOK_SCHEME", "slack"), ("WEBHOOK_SECRET", SECRET)],
+    );
+    let body = r#"{"token":"Jhj5dZrVaK7ZwHHjRyZWjbDl","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}"#;
+    let now = Created::now().unix_seconds();
+    let headers = Signer::new(by_name("slack").unwrap(), SECRET)
+        .unwrap()
+        .sign(body.as_bytes(), now, "")
+        .unwrap();
+    let reply = send_http1(receiver.addr, post_full("/webhooks", headers, body)).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.body,
+        "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"
+    );
+    let metrics = get(&receiver, "/metrics").await;
+    let metrics = String::from_utf8_lossy(&metrics.body);
+    assert_eq!(
+        sample(
+            &metrics,
+            r#"webhooks_handshakes_total{kind="slack_url_verification"}"#
+        ),
+        Some(1.0),
+        "{metrics}"
+    );
+}

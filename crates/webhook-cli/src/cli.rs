@@ -251,7 +251,7 @@ pub struct VerifyArgs {
 /// `webhook send`.
 #[derive(Debug, Args)]
 #[command(group(
-    clap::ArgGroup::new("event").required(true).args(["event_type", "scenario"])
+    clap::ArgGroup::new("event").required(true).args(["event_type", "scenario", "handshake"])
 ))]
 pub struct SendArgs {
     /// The receiver's URL, `http://HOST:PORT/PATH` (plain HTTP: no TLS).
@@ -272,7 +272,7 @@ pub struct SendArgs {
         env = "WEBHOOK_SECRET",
         hide_env_values = true,
         allow_hyphen_values = true,
-        required_unless_present = "private_keys"
+        required_unless_present_any = ["private_keys", "handshake"]
     )]
     pub secrets: Vec<String>,
 
@@ -361,6 +361,26 @@ pub struct SendArgs {
     /// instead of sending one event.
     #[arg(long, value_name = "FILE")]
     pub scenario: Option<PathBuf>,
+
+    /// Send the provider's setup handshake instead of an event, as the provider
+    /// would (signed where it signs it), and print the answer's status and body and
+    /// whether it is the answer the provider expects: Slack `url_verification`, Zoom
+    /// `endpoint.url_validation`, X's CRC `GET`, Meta's verification `GET` (with
+    /// --verify-token), Twitch `webhook_callback_verification`, Dropbox's challenge
+    /// `GET`, Discord's PING. Exit 0 when it is, 1 when not.
+    #[arg(long, conflicts_with_all = ["scenario", "data", "data_file", "repeat", "concurrency"])]
+    pub handshake: bool,
+
+    /// Meta's verify token, sent in its verification request (--handshake with
+    /// `meta`). Prefer WEBHOOK_VERIFY_TOKEN.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "WEBHOOK_VERIFY_TOKEN",
+        hide_env_values = true,
+        allow_hyphen_values = true
+    )]
+    pub verify_token: Option<String>,
 }
 
 /// Where the body comes from.

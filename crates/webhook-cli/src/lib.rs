@@ -23,7 +23,9 @@
 //! The binary is a thin shell over [`run`]; the pieces it uses (header parsing, body
 //! reading, formatting) are public here so they can be tested and reused by later
 //! subcommands. Signing and verifying go through [`webhook_signature::Signer`] and
-//! [`webhook_signature::Verifier`]: the CLI computes no HMAC of its own.
+//! [`webhook_signature::Verifier`], and the handshake answers keyed with the secret
+//! are checked with [`webhook_signature::scheme::hmac_tag`]: the CLI computes no
+//! HMAC of its own.
 //!
 //! ```
 //! use clap::Parser;
@@ -52,7 +54,11 @@
 //!
 //! `webhook send` builds and signs its events with [`webhook_testing::MockEvent`] and
 //! posts them with a hyper 1 client over plain HTTP; see [`Scenario`] for the
-//! scenario files.
+//! scenario files. `webhook send --handshake` sends the provider's setup handshake
+//! instead (Slack, Zoom, X, Meta with `--verify-token`, Twitch, Dropbox, Discord),
+//! signed where the provider signs it, prints the answer's status and body, then
+//! `handshake: the answer is what the provider expects` (exit 0) or
+//! `handshake: unexpected answer: <why>` (exit 1).
 //!
 //! Exit status: [`EXIT_OK`] (0), [`EXIT_REJECTED`] (1, the signature was refused, or
 //! the receiver answered otherwise than expected) and [`EXIT_USAGE`] (2, a usage or
@@ -62,6 +68,7 @@ use std::io::{self, Read, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 mod cli;
+mod handshake;
 mod input;
 mod scenario;
 mod send;
@@ -188,6 +195,10 @@ fn run_send(
     let (lines, status, failure) = match &args.scenario {
         Some(path) => {
             let report = scenario::run(args, path, now)?;
+            (report.lines, report.status, report.failure)
+        }
+        None if args.handshake => {
+            let report = handshake::send(args, now)?;
             (report.lines, report.status, report.failure)
         }
         None => {

@@ -156,8 +156,13 @@ impl Sender {
 
     /// Posts `rendered` and reads the whole answer.
     pub(crate) async fn post(&self, rendered: Rendered) -> Attempt {
+        self.request(http::Method::POST, rendered).await
+    }
+
+    /// Sends `rendered` with `method` and reads the whole answer.
+    pub(crate) async fn request(&self, method: http::Method, rendered: Rendered) -> Attempt {
         let mut request = Request::new(Full::new(rendered.body));
-        *request.method_mut() = http::Method::POST;
+        *request.method_mut() = method;
         *request.uri_mut() = rendered.uri;
         *request.headers_mut() = rendered.headers;
         let exchange = async {

@@ -789,3 +789,157 @@ fn a_url_signing_provider_is_signed_for_the_url_the_receiver_is_told() {
         out.stderr
     );
 }
+
+#[test]
+fn handshakes_are_sent_as_each_provider_sends_them_and_their_answers_checked() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let runs = Arc::new(AtomicUsize::new(0));
+    let names = [
+        "slack", "zoom", "twitter", "meta", "twitch", "dropbox", "discord",
+    ];
+    let mut router = Router::new();
+    for name in names {
+        let provider = Provider::find(name).unwrap();
+        let (_, _, key) = provider_keys(provider, 0);
+        let verifier = Verifier::builder((provider.scheme)()).verify_token("meatyhamhock");
+        let verifier = if provider.algorithm.is_hmac() {
+            verifier.secret("0", key)
+        } else {
+            verifier.public_key("0", key)
+        };
+        let runs = runs.clone();
+        let handler = move || {
+            runs.fetch_add(1, Ordering::SeqCst);
+            async { "handled" }
+        };
+        router = router.route(
+            &format!("/hooks/{name}"),
+            axum::routing::get(handler.clone())
+                .post(handler)
+                .layer(VerifySignatureLayer::new(verifier.build().unwrap())),
+        );
+    }
+    let server = runtime.block_on(TestServer::spawn(router)).unwrap();
+    for name in names {
+        let provider = Provider::find(name).unwrap();
+        let (flag, key, _) = provider_keys(provider, 0);
+        let url = server.url(&format!("/hooks/{name}"));
+        let mut args = vec![
+            "send",
+            "--url",
+            &url,
+            "--scheme",
+            name,
+            &flag,
+            &key,
+            "--handshake",
+        ];
+        if name == "meta" {
+            args.extend(["--verify-token", "meatyhamhock"]);
+        }
+        let out = webhook(&args);
+        assert_eq!(out.status, 0, "{name}: {out:?}");
+        let lines = response_lines(&out.stdout);
+        assert!(lines[0].starts_with("#1 200 OK"), "{name}: {}", out.stdout);
+        assert!(
+            out.stdout
+                .ends_with("handshake: the answer is what the provider expects\n"),
+            "{name}: {}",
+            out.stdout
+        );
+    }
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        0,
+        "no handshake reached a handler"
+    );
+
+    // A wrong verify token is refused, and a wrong secret too where it is signed.
+    let url = server.url("/hooks/meta");
+    let out = webhook(&[
+        "send",
+        "--url",
+        &url,
+        "--scheme",
+        "meta",
+        "--handshake",
+        "--verify-token",
+        "guess",
+    ]);
+    assert_eq!(out.status, 1, "{out:?}");
+    assert!(
+        response_lines(&out.stdout)[0].starts_with("#1 403 Forbidden"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("handshake: unexpected answer: status 403"),
+        "{}",
+        out.stdout
+    );
+    let url = server.url("/hooks/zoom");
+    let out = webhook(&[
+        "send",
+        "--url",
+        &url,
+        "--scheme",
+        "zoom",
+        "--secret",
+        "guess",
+        "--handshake",
+    ]);
+    assert_eq!(out.status, 1, "{out:?}");
+    assert!(
+        response_lines(&out.stdout)[0].starts_with("#1 401 Unauthorized"),
+        "{}",
+        out.stdout
+    );
+
+    // X signs nothing: the answer comes, keyed with another secret than the one given.
+    let url = server.url("/hooks/twitter");
+    let out = webhook(&[
+        "send",
+        "--url",
+        &url,
+        "--scheme",
+        "twitter",
+        "--secret",
+        "guess",
+        "--handshake",
+    ]);
+    assert_eq!(out.status, 1, "{out:?}");
+    assert!(
+        out.stdout.ends_with(
+            "handshake: unexpected answer: the body is not the answer keyed with the secret given\n"
+        ),
+        "{}",
+        out.stdout
+    );
+
+    // A provider without a handshake, and Meta without its token: usage errors.
+    let out = webhook(&[
+        "send",
+        "--url",
+        &url,
+        "--scheme",
+        "github",
+        "--secret",
+        "s",
+        "--handshake",
+    ]);
+    assert_eq!(out.status, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("--handshake: this scheme's provider sends no setup handshake"),
+        "{}",
+        out.stderr
+    );
+    let out = webhook(&["send", "--url", &url, "--scheme", "meta", "--handshake"]);
+    assert_eq!(out.status, 2, "{out:?}");
+    assert!(out.stderr.contains("--verify-token"), "{}", out.stderr);
+}

@@ -20,7 +20,8 @@
 //!   [`RejectionCode`] of a layer's own answer, and the signature layer copies the
 //!   [`VerifiedDelivery`] of a verified request onto the inner service's response,
 //!   and the event router adds the [`EventType`] it routed on. A replayed response
-//!   carries the [`IDEMPOTENT_REPLAYED`] header.
+//!   carries the [`IDEMPOTENT_REPLAYED`] header. A setup handshake the signature
+//!   layer answered carries its [`Handshake`].
 //! - [`key`]: what the layers that group requests key on. [`KeyExtractor<K>`] reads a
 //!   key from the [`RequestHead`]; the rate limiter and the idempotency layer both
 //!   take one, differing only in the key type, and answer a request without a key
@@ -61,6 +62,7 @@
 mod body;
 mod delivery;
 pub mod envelope;
+mod handshake;
 mod header;
 pub mod json;
 pub mod key;
@@ -72,6 +74,7 @@ mod rejection;
 
 pub use body::{BytesBody, ResponseBody, VerifiedBody};
 pub use delivery::{EventType, KeyId, VerifiedDelivery};
+pub use handshake::Handshake;
 pub use header::IDEMPOTENT_REPLAYED;
 pub use key::{HeaderKey, KeyExtractor, MissingKeyPolicy, RequestHead};
 pub use rejection::{

@@ -219,6 +219,10 @@ impl Config {
                 || metrics::counter!(names::RATE_LIMITED),
                 |counter| counter.increment(1),
             ),
+            // Rare (a provider's setup), so registered per use rather than cached.
+            DeliveryOutcome::Handshake { kind } => {
+                metrics::counter!(names::HANDSHAKES, "kind" => kind).increment(1);
+            }
         }
     }
 
@@ -347,6 +351,9 @@ fn record_span(
         }
         DeliveryOutcome::Failed => {
             tracing::error!(parent: span, outcome = outcome_name, status, event_id, event_type, "webhook delivery failed");
+        }
+        DeliveryOutcome::Handshake { kind } => {
+            tracing::info!(parent: span, outcome = outcome_name, handshake = kind, status, "webhook handshake answered");
         }
     }
 }

@@ -72,14 +72,14 @@
 //! | `event_type` | the routed `type` |
 //! | `scheme`, `key_id` | the scheme and the key that verified the delivery |
 //! | `verified` | `true` when the signature was verified |
-//! | `outcome` | `processed`, `rejected`, `duplicate`, `rate_limited` or `failed` ([`DeliveryOutcome`]) |
+//! | `outcome` | `processed`, `rejected`, `duplicate`, `rate_limited`, `handshake` or `failed` ([`DeliveryOutcome`]) |
 //! | `reason` | the rejection code, for `rejected` |
 //! | `status` | the HTTP status (absent when the inner service returned `Err`) |
 //! | `duration_ms` | from the call to the response head |
 //!
 //! An event closes each delivery, inside the span when it is recorded: `WARN` for
-//! `rejected` and `rate_limited`, `ERROR` for `failed`, `DEBUG` for `processed` and
-//! `duplicate`. It carries `outcome`, `status`, `reason` (for `rejected`), and
+//! `rejected` and `rate_limited`, `ERROR` for `failed`, `INFO` for `handshake` (with
+//! the handshake's label), `DEBUG` for `processed` and `duplicate`. It carries `outcome`, `status`, `reason` (for `rejected`), and
 //! `event_id` and `event_type` when known, so a refusal logged at `INFO` without the
 //! span still says which delivery it was.
 //!
@@ -92,6 +92,7 @@
 //! | `webhooks_rejected_total` | counter | `reason` | a layer refused it ([`DeliveryOutcome::Rejected`]) |
 //! | `webhooks_duplicates_total` | counter | | replayed, or 409 `in_flight` |
 //! | `webhooks_rate_limited_total` | counter | | refused by a rate limit |
+//! | `webhooks_handshakes_total` | counter | `kind` | a provider's setup handshake, answered by the signature layer ([`DeliveryOutcome::Handshake`]; `kind` is a [`Handshake`](webhook_core::Handshake) label such as `zoom_url_validation`) |
 //! | `webhooks_processed_total` | counter | `event_type` | the handler answered 1xx to 3xx |
 //! | `webhooks_failed_total` | counter | `event_type` | the handler answered 5xx, or `Err` |
 //! | `webhook_processing_seconds` | histogram | `event_type` | processed and failed deliveries: time to the response head |
@@ -165,6 +166,8 @@ pub mod names {
     pub const DUPLICATES: &str = "webhooks_duplicates_total";
     /// Counter: deliveries refused by a rate limit.
     pub const RATE_LIMITED: &str = "webhooks_rate_limited_total";
+    /// Counter, label `kind`: setup handshakes the signature layer answered.
+    pub const HANDSHAKES: &str = "webhooks_handshakes_total";
     /// Counter, label `event_type`: deliveries the handler processed.
     pub const PROCESSED: &str = "webhooks_processed_total";
     /// Counter, label `event_type`: deliveries whose processing failed.
@@ -212,6 +215,11 @@ pub fn describe_metrics() {
         names::RATE_LIMITED,
         Unit::Count,
         "Webhook deliveries refused by a rate limit."
+    );
+    describe_counter!(
+        names::HANDSHAKES,
+        Unit::Count,
+        "Setup handshakes answered by the signature layer, by kind."
     );
     describe_counter!(
         names::PROCESSED,

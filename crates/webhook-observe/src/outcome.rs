@@ -1,5 +1,5 @@
 use http::{HeaderMap, HeaderName, Response};
-use webhook_core::{EventType, IDEMPOTENT_REPLAYED, RejectionCode};
+use webhook_core::{EventType, Handshake, IDEMPOTENT_REPLAYED, RejectionCode};
 
 /// The label value for anything outside an allow-list: an event type that is not
 /// configured, a rejection code that is not known.
@@ -17,6 +17,7 @@ pub const UNKNOWN: &str = "unknown";
 /// | the response | outcome |
 /// |---|---|
 /// | `Err` from the inner service | [`Failed`](Self::Failed) |
+/// | a [`Handshake`] (the signature layer answered a provider's setup handshake) | [`Handshake`](Self::Handshake) with its label |
 /// | [`RejectionCode`] `rate_limited`; or, without a code and without an [`EventType`], status 429 or `grpc-status: 8` | [`RateLimited`](Self::RateLimited) |
 /// | `Idempotent-Replayed: true`, or code `in_flight` | [`Duplicate`](Self::Duplicate) |
 /// | a 5xx from the handler (an [`EventType`] is present), or a 5xx without a code | [`Failed`](Self::Failed) |
@@ -37,6 +38,10 @@ pub const UNKNOWN: &str = "unknown";
 ///
 /// let replay = Response::builder().header("idempotent-replayed", "true").body(()).unwrap();
 /// assert_eq!(DeliveryOutcome::of(&replay), DeliveryOutcome::Duplicate);
+///
+/// let mut answered = Response::new(());
+/// answered.extensions_mut().insert(webhook_core::Handshake::ZoomUrlValidation);
+/// assert_eq!(DeliveryOutcome::of(&answered), DeliveryOutcome::Handshake { kind: "zoom_url_validation" });
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -53,6 +58,12 @@ pub enum DeliveryOutcome {
     Duplicate,
     /// A rate-limit layer refused the delivery.
     RateLimited,
+    /// The signature layer answered a provider's setup handshake (the handler never
+    /// saw it).
+    Handshake {
+        /// The [`Handshake`]'s label ([`Handshake::as_str`]).
+        kind: &'static str,
+    },
     /// Processing failed: the inner service returned `Err`, or a 5xx not produced by a
     /// layer's rejection.
     Failed,
@@ -62,6 +73,11 @@ impl DeliveryOutcome {
     /// Classifies a response; see the table on [`DeliveryOutcome`].
     pub fn of<B>(response: &Response<B>) -> Self {
         let extensions = response.extensions();
+        if let Some(handshake) = extensions.get::<Handshake>() {
+            return Self::Handshake {
+                kind: handshake.as_str(),
+            };
+        }
         let code = extensions.get::<RejectionCode>().map(|code| code.0);
         let handled = extensions.get::<EventType>().is_some();
         let status = response.status();
@@ -92,22 +108,23 @@ impl DeliveryOutcome {
         }
     }
 
-    /// The outcome's name: `processed`, `rejected`, `duplicate`, `rate_limited` or
-    /// `failed`.
+    /// The outcome's name: `processed`, `rejected`, `duplicate`, `rate_limited`,
+    /// `handshake` or `failed`.
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::Processed => "processed",
             Self::Rejected { .. } => "rejected",
             Self::Duplicate => "duplicate",
             Self::RateLimited => "rate_limited",
+            Self::Handshake { .. } => "handshake",
             Self::Failed => "failed",
         }
     }
 
     /// `true` for [`Rejected`](Self::Rejected) and [`Failed`](Self::Failed): what the
     /// [`ErrorRateMonitor`](crate::ErrorRateMonitor) and the Prometheus error-ratio
-    /// alert count as errors. Duplicates are successes; rate-limited deliveries are
-    /// neither (the layer leaves them out of the monitor).
+    /// alert count as errors. Duplicates and handshakes are successes; rate-limited
+    /// deliveries are neither (the layer leaves them out of the monitor).
     pub fn is_error(&self) -> bool {
         matches!(self, Self::Rejected { .. } | Self::Failed)
     }
@@ -208,5 +225,6 @@ mod tests {
         assert!(!DeliveryOutcome::Processed.is_error());
         assert!(!DeliveryOutcome::Duplicate.is_error());
         assert!(!DeliveryOutcome::RateLimited.is_error());
+        assert!(!DeliveryOutcome::Handshake { kind: "x_crc" }.is_error());
     }
 }

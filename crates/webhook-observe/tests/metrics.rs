@@ -520,3 +520,75 @@ fn one_layer_under_two_local_recorders_in_turn_counts_into_each() {
         );
     }
 }
+
+#[test]
+fn answered_handshakes_are_counted_by_kind_and_refused_ones_as_rejections() {
+    use webhook_signature::scheme::by_name;
+    use webhook_signature::{Signer, Verifier, VerifySignatureLayer};
+
+    let (statuses, metrics) = with_metrics(|| async {
+        let handler = service_fn(|_: Request<webhook_core::VerifiedBody>| async {
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"handled"))))
+        });
+        let dropbox = Verifier::builder(by_name("dropbox").unwrap())
+            .secret("app", "dropbox-secret")
+            .build()
+            .unwrap();
+        let dropbox = ServiceBuilder::new()
+            .layer(observe().build().unwrap())
+            .layer(VerifySignatureLayer::new(dropbox))
+            .service(handler);
+        let challenge = Request::get("/webhooks?challenge=abc123")
+            .body(String::new())
+            .unwrap();
+        let answered = send(&dropbox, challenge).await.status;
+        let bad = Request::get("/webhooks?challenge=%3Cb%3E")
+            .body(String::new())
+            .unwrap();
+        let refused = send(&dropbox, bad).await.status;
+
+        let slack = Verifier::builder(by_name("slack").unwrap())
+            .secret("k", "slack-secret")
+            .build()
+            .unwrap();
+        let slack = ServiceBuilder::new()
+            .layer(observe().build().unwrap())
+            .layer(VerifySignatureLayer::new(slack))
+            .service(handler);
+        let body = r#"{"token":"t","challenge":"c1","type":"url_verification"}"#;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let headers = Signer::new(by_name("slack").unwrap(), "slack-secret")
+            .unwrap()
+            .sign(body.as_bytes(), now, "")
+            .unwrap();
+        let mut request = Request::post("/webhooks").body(body.to_owned()).unwrap();
+        request.headers_mut().extend(headers);
+        let slack_status = send(&slack, request).await.status;
+        (answered, refused, slack_status)
+    });
+    assert_eq!(
+        statuses,
+        (StatusCode::OK, StatusCode::BAD_REQUEST, StatusCode::OK)
+    );
+    assert_eq!(
+        metrics.counter(names::HANDSHAKES, &[("kind", "dropbox_challenge")]),
+        1
+    );
+    assert_eq!(
+        metrics.counter(names::HANDSHAKES, &[("kind", "slack_url_verification")]),
+        1
+    );
+    assert_eq!(
+        metrics.counter(names::REJECTED, &[("reason", "invalid_handshake")]),
+        1
+    );
+    // The signed one verified first.
+    assert_eq!(
+        metrics.counter(names::VERIFIED, &[("scheme", "slack"), ("key_id", "k")]),
+        1
+    );
+    assert!(metrics.series(names::PROCESSED).is_empty());
+}

@@ -400,3 +400,46 @@ fn the_span_is_at_debug_unless_asked_and_a_refusal_is_one_warning_without_it() {
     assert_eq!(field(&fields, "event_id"), Some("evt_1"));
     assert_eq!(field(&fields, "outcome"), Some("processed"));
 }
+
+#[test]
+fn an_answered_handshake_is_logged_at_info_with_its_kind() {
+    use tower::ServiceBuilder;
+    use webhook_signature::scheme::by_name;
+    use webhook_signature::{Verifier, VerifySignatureLayer};
+
+    let (status, capture) = traced_at(LevelFilter::INFO, || async {
+        let verifier = Verifier::builder(by_name("twitter").unwrap())
+            .secret("consumer", "x-consumer-secret")
+            .build()
+            .unwrap();
+        let handler = tower::service_fn(|_: http::Request<webhook_core::VerifiedBody>| async {
+            Ok::<_, std::convert::Infallible>(http::Response::new(http_body_util::Full::new(
+                bytes::Bytes::from_static(b"handled"),
+            )))
+        });
+        let service = ServiceBuilder::new()
+            .layer(observe().build().unwrap())
+            .layer(VerifySignatureLayer::new(verifier))
+            .service(handler);
+        let request = http::Request::get("/webhooks?crc_token=abc123")
+            .body(String::new())
+            .unwrap();
+        send(&service, request).await.status
+    });
+    assert_eq!(status, StatusCode::OK);
+    let events = capture.events.lock().unwrap();
+    let answered = events
+        .iter()
+        .find(|event| field(&event.fields, "outcome") == Some("handshake"))
+        .expect("the closing event");
+    assert_eq!(answered.level, Level::INFO);
+    assert_eq!(field(&answered.fields, "handshake"), Some("x_crc"));
+    assert_eq!(field(&answered.fields, "status"), Some("200"));
+    drop(events);
+    assert!(
+        capture
+            .all_values()
+            .iter()
+            .all(|value| !value.contains("x-consumer-secret"))
+    );
+}

@@ -12,6 +12,7 @@ use tokio::time::Timeout;
 use tower_service::Service;
 use webhook_core::{ResponseBody, VerifiedBody, VerifiedDelivery};
 
+use crate::handshake;
 use crate::layer::Config;
 use crate::read::{ReadBody, ReadError};
 use crate::{BoxError, SignatureRejection};
@@ -47,7 +48,7 @@ pin_project! {
             future: S::Future,
             delivery: Option<VerifiedDelivery>,
         },
-        Rejected {
+        Ready {
             response: Option<Response<Bytes>>,
         },
     }
@@ -59,9 +60,10 @@ where
     B: Body,
     B::Error: Into<BoxError>,
 {
-    pub(crate) fn rejected(response: Response<Bytes>) -> Self {
+    /// A response of the layer's own: a rejection, or a handshake's answer.
+    pub(crate) fn ready(response: Response<Bytes>) -> Self {
         Self {
-            state: State::Rejected {
+            state: State::Ready {
                 response: Some(response),
             },
         }
@@ -120,6 +122,11 @@ where
                         Ok(delivery) => {
                             let delivery = delivery
                                 .with_envelope(config.verifier.scheme().envelope(), &parts.headers);
+                            if let Some(answer) =
+                                handshake::answer_verified(&config, &parts.headers, &delivery)
+                            {
+                                return Poll::Ready(Ok(answer.map(ResponseBody::full)));
+                            }
                             let body = VerifiedBody::new(delivery.body().clone());
                             let mut request = Request::from_parts(parts, body);
                             request.extensions_mut().insert(delivery.clone());
@@ -142,7 +149,7 @@ where
                     }
                     return Poll::Ready(Ok(response.map(ResponseBody::new)));
                 }
-                StateProj::Rejected { response } => {
+                StateProj::Ready { response } => {
                     let response = response.take().expect("polled after completion");
                     return Poll::Ready(Ok(response.map(ResponseBody::full)));
                 }

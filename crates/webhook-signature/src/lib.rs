@@ -74,6 +74,43 @@
 //!   (which refuses an empty keyring or an empty secret), zeroized on drop, redacted
 //!   in `Debug`, and never logged.
 //!
+//! # Handshakes
+//!
+//! Some providers send a setup request before any delivery, to prove the endpoint is
+//! theirs; the layer answers it itself, and the inner service never sees it. Each is
+//! on for its provider's scheme ([`Scheme::handshake`](scheme::Scheme::handshake);
+//! [`GenericHmacBuilder::handshake`](scheme::GenericHmacBuilder::handshake) for a
+//! scheme of your own) and off with
+//! [`VerifierBuilder::handshakes(false)`](VerifierBuilder::handshakes). An answered
+//! handshake carries its [`Handshake`](webhook_core::Handshake) in the response
+//! extensions (`webhook-observe` counts it as `webhooks_handshakes_total{kind}` and
+//! logs it).
+//!
+//! | provider | request | answer | signed? | restriction |
+//! |---|---|---|---|---|
+//! | Slack | `POST` `{"type":"url_verification","challenge":..}` | 200 `text/plain`: the challenge | yes: verified first, 401 if forged | challenge: token shape |
+//! | Zoom | `POST` `{"event":"endpoint.url_validation","payload":{"plainToken":..}}` | 200 `application/json`: `{"plainToken":..,"encryptedToken":<hex HMAC-SHA256 of plainToken>}`, keyed with the secret that verified the request | yes: 401 if forged | plainToken: token shape (no `:`, so never Zoom's signed `v0:<ts>:<body>`) |
+//! | X (Twitter) | `GET ?crc_token=..` | 200 `application/json`: `{"response_token":"sha256=<base64 HMAC-SHA256 of crc_token>"}`, keyed with the **first** secret of the keyring (the consumer secret X uses now) | no (X signs nothing) | crc_token: token shape (never a JSON object, so never an event body X signs) |
+//! | Meta | `GET ?hub.mode=subscribe&hub.verify_token=..&hub.challenge=..` | 200 `text/plain`: the challenge, when the verify token is [`VerifierBuilder::verify_token`] (compared in constant time); else 403 `handshake_refused` | the verify token | challenge: token shape |
+//! | Twitch | `POST`, `Twitch-Eventsub-Message-Type: webhook_callback_verification`, `{"challenge":..}` | 200 `text/plain`: the challenge | yes: 401 if forged | challenge: token shape |
+//! | Dropbox | `GET ?challenge=..` | 200 `text/plain` with `X-Content-Type-Options: nosniff`: the challenge | no | challenge: token shape |
+//! | Discord | `POST` interaction PING `{"type":1}`; webhook-events ping `{"type":0}` | 200 `application/json` `{"type":1}`; 204 | yes (Ed25519): 401 if forged | none needed: nothing is echoed or signed |
+//!
+//! The token shape is what the providers send: 1 to 256 characters of ASCII letters,
+//! digits and `-_.~+/=`. Anything else is refused with 400 `invalid_handshake`,
+//! whose message never repeats the text. The restriction keeps the answers from
+//! being oracles: an answer computed with the signing key over text the caller chose
+//! could otherwise be the signature of a forged delivery (X's CRC answer over a
+//! `crc_token` equal to an event body is exactly that body's `sha256=` signature).
+//! The echoes are restricted too, so a challenge is never markup or JSON.
+//!
+//! A `GET` handshake is answered before any body is read, on `GET` only and only when
+//! its parameter is present (`crc_token`, `hub.mode=subscribe`, `challenge`); any
+//! other request is verified as usual. A `POST` handshake is answered only once its
+//! signature verified. Twitch's `revocation` is a signed notification: it goes on to
+//! the inner service, and the layer logs it at `WARN` with the subscription's type
+//! and status.
+//!
 //! # Performance
 //!
 //! Verification costs about what a plain HMAC-SHA256 of the same signed content costs,
@@ -94,6 +131,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod future;
+mod handshake;
 mod layer;
 mod mac;
 mod read;

@@ -17,6 +17,8 @@ define_rejection! {
     /// | [`InvalidBody`](Self::InvalidBody) | 400 | `invalid_body` | 3 `INVALID_ARGUMENT` |
     /// | [`BodyTimeout`](Self::BodyTimeout) | 408 | `body_timeout` | 4 `DEADLINE_EXCEEDED` |
     /// | [`PayloadTooLarge`](Self::PayloadTooLarge) | 413 | `payload_too_large` | 8 `RESOURCE_EXHAUSTED` |
+    /// | [`InvalidHandshake`](Self::InvalidHandshake) | 400 | `invalid_handshake` | 3 `INVALID_ARGUMENT` |
+    /// | [`HandshakeRefused`](Self::HandshakeRefused) | 403 | `handshake_refused` | 7 `PERMISSION_DENIED` |
     ///
     /// A gRPC request (`content-type: application/grpc*`) gets the gRPC status instead
     /// of the HTTP one (see [`webhook_core::refuse`]). The messages name headers and
@@ -94,6 +96,18 @@ define_rejection! {
             /// The configured limit, in bytes.
             limit: usize,
         } => ("the request body is larger than the limit of {limit} bytes"),
+        /// A setup handshake's token or challenge is not of the shape its provider
+        /// sends (see the crate docs, "Handshakes"): refused rather than answered,
+        /// so that no answer can be made over text the caller chose.
+        #[rejection(status = StatusCode::BAD_REQUEST, code = "invalid_handshake")]
+        InvalidHandshake {
+            /// What is wrong with it (never the text itself).
+            reason: &'static str,
+        } => ("invalid handshake: {reason}"),
+        /// Meta's verification request carries a verify token that is not the
+        /// configured one (or none is configured).
+        #[rejection(status = StatusCode::FORBIDDEN, code = "handshake_refused")]
+        HandshakeRefused => ("the handshake's verify token does not match"),
     }
 }
 

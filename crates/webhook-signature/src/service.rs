@@ -8,6 +8,7 @@ use tower_service::Service;
 use webhook_core::{ResponseBody, VerifiedBody};
 
 use crate::future::ResponseFuture;
+use crate::handshake;
 use crate::layer::Config;
 use crate::read::ReadBody;
 use crate::{BoxError, SignatureRejection, Verifier, VerifySignatureLayer};
@@ -95,6 +96,14 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        if let Some(answer) = handshake::answer_get(
+            &self.config,
+            request.method(),
+            request.uri(),
+            request.headers(),
+        ) {
+            return ResponseFuture::ready(answer);
+        }
         let limit = self.config.body_limit;
         let declared = request
             .headers()
@@ -104,7 +113,7 @@ where
             .max(request.body().size_hint().lower());
         if declared > limit as u64 {
             let rejection = SignatureRejection::PayloadTooLarge { limit };
-            return ResponseFuture::rejected(self.config.reject(&rejection, request.headers()));
+            return ResponseFuture::ready(self.config.reject(&rejection, request.headers()));
         }
         let (parts, body) = request.into_parts();
         let read = tokio::time::timeout(

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Uri};
 use subtle::{Choice, ConstantTimeEq};
-use webhook_core::{KeyId, VerifiedDelivery};
+use webhook_core::{Handshake, KeyId, VerifiedDelivery};
 use zeroize::Zeroizing;
 
 use crate::SignatureRejection;
@@ -46,6 +46,8 @@ pub enum ConfigError {
         /// What is wrong.
         reason: &'static str,
     },
+    /// The verify token (Meta's handshake) is empty.
+    EmptyVerifyToken,
 }
 
 impl fmt::Display for ConfigError {
@@ -56,6 +58,7 @@ impl fmt::Display for ConfigError {
             Self::InvalidSecret { reason } => write!(f, "invalid secret: {reason}"),
             Self::DuplicateKeyId { key_id } => write!(f, "key id `{key_id}` is used twice"),
             Self::InvalidScheme { reason } => write!(f, "invalid scheme: {reason}"),
+            Self::EmptyVerifyToken => f.write_str("the verify token is empty"),
         }
     }
 }
@@ -204,6 +207,10 @@ struct Inner {
     public_url: Option<Box<str>>,
     tolerance: Duration,
     clock: Option<Clock>,
+    /// Whether the layer answers the scheme's setup handshake.
+    handshakes: bool,
+    /// Meta's verify token, as configured.
+    verify_token: Option<Zeroizing<String>>,
 }
 
 /// Verifies a delivery's headers and body against a scheme and a keyring.
@@ -246,6 +253,8 @@ impl Verifier {
             keys: Vec::new(),
             public_url: None,
             clock: None,
+            handshakes: true,
+            verify_token: None,
         }
     }
 
@@ -296,6 +305,58 @@ impl Verifier {
     /// The public URL the provider calls, without a trailing `/`, if configured.
     pub fn public_url(&self) -> Option<&str> {
         self.inner.public_url.as_deref()
+    }
+
+    /// The setup handshake the signature layer answers for this verifier: its
+    /// scheme's [`handshake`](Scheme::handshake), unless
+    /// [`handshakes(false)`](VerifierBuilder::handshakes) turned it off.
+    ///
+    /// ```
+    /// use webhook_core::Handshake;
+    /// use webhook_signature::{Verifier, scheme::by_name};
+    ///
+    /// let verifier = Verifier::builder(by_name("zoom").unwrap()).secret("k", "s").build().unwrap();
+    /// assert_eq!(verifier.handshake(), Some(Handshake::ZoomUrlValidation));
+    /// let off = Verifier::builder(by_name("zoom").unwrap()).secret("k", "s").handshakes(false).build().unwrap();
+    /// assert_eq!(off.handshake(), None);
+    /// ```
+    pub fn handshake(&self) -> Option<Handshake> {
+        if self.inner.handshakes {
+            self.inner.scheme.handshake()
+        } else {
+            None
+        }
+    }
+
+    /// Whether `presented` is the configured verify token, compared in constant
+    /// time (as SHA-256 digests, so that not even its length shows); `false` when
+    /// none is configured.
+    pub(crate) fn verify_token_matches(&self, presented: &[u8]) -> bool {
+        use sha2::Digest as _;
+        let Some(token) = &self.inner.verify_token else {
+            return false;
+        };
+        let ours = sha2::Sha256::digest(token.as_bytes());
+        let theirs = sha2::Sha256::digest(presented);
+        bool::from(tags_equal(&ours, &theirs))
+    }
+
+    /// The HMAC of `message` with the key `key_id`, or with the first key of the
+    /// keyring when `None`: for the handshakes answered with the signing key. `None`
+    /// when that key is not an HMAC secret.
+    pub(crate) fn handshake_tag(
+        &self,
+        key_id: Option<&KeyId>,
+        message: &[u8],
+    ) -> Option<Signature> {
+        let key = match key_id {
+            Some(id) => self.inner.keys.iter().find(|key| &key.id == id)?,
+            None => self.inner.keys.first()?,
+        };
+        match &key.material {
+            Material::Mac(mac) => Some(mac.tag(&[message])),
+            Material::Public(_) => None,
+        }
     }
 
     /// Verifies a `POST` of `body` with `headers`: [`verify_request`](Self::verify_request)
@@ -515,6 +576,11 @@ impl fmt::Debug for Verifier {
             .field("scheme", &self.inner.scheme.name())
             .field("key_ids", &self.key_ids().collect::<Vec<_>>())
             .field("tolerance", &self.inner.tolerance)
+            .field("handshake", &self.handshake())
+            .field(
+                "verify_token",
+                &self.inner.verify_token.as_ref().map(|_| "<redacted>"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -528,6 +594,8 @@ pub struct VerifierBuilder {
     public_url: Option<String>,
     tolerance: Duration,
     clock: Option<Clock>,
+    handshakes: bool,
+    verify_token: Option<Zeroizing<String>>,
 }
 
 /// How a configured key is read.
@@ -608,6 +676,24 @@ impl VerifierBuilder {
         self
     }
 
+    /// Whether the signature layer answers the scheme's setup handshake (on by
+    /// default; see the crate docs, "Handshakes"). Off, a handshake goes through
+    /// like any other request: a `GET` is verified as a delivery (and refused
+    /// unsigned), a signed `POST` reaches the inner service.
+    pub fn handshakes(mut self, on: bool) -> Self {
+        self.handshakes = on;
+        self
+    }
+
+    /// Meta's verify token: the text set beside the callback URL in the app
+    /// dashboard, which Meta's verification request (`hub.verify_token`) must
+    /// carry. Without it every verification request is refused with 403. Redacted
+    /// in `Debug`, zeroized on drop; [`build`](Self::build) refuses an empty one.
+    pub fn verify_token(mut self, token: impl Into<String>) -> Self {
+        self.verify_token = Some(Zeroizing::new(token.into()));
+        self
+    }
+
     /// Replaces the system clock, for tests.
     pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
         self.clock = Some(Arc::new(clock));
@@ -618,6 +704,13 @@ impl VerifierBuilder {
     pub fn build(self) -> Result<Verifier, ConfigError> {
         if self.keys.is_empty() {
             return Err(ConfigError::NoSecrets);
+        }
+        if self
+            .verify_token
+            .as_ref()
+            .is_some_and(|token| token.is_empty())
+        {
+            return Err(ConfigError::EmptyVerifyToken);
         }
         let public_url = match self.public_url {
             Some(url) => Some(check_public_url(&url)?),
@@ -664,6 +757,8 @@ impl VerifierBuilder {
                 public_url,
                 tolerance: self.tolerance,
                 clock: self.clock,
+                handshakes: self.handshakes,
+                verify_token: self.verify_token,
             }),
         })
     }
@@ -697,6 +792,11 @@ impl fmt::Debug for VerifierBuilder {
             )
             .field("public_url", &self.public_url)
             .field("tolerance", &self.tolerance)
+            .field("handshakes", &self.handshakes)
+            .field(
+                "verify_token",
+                &self.verify_token.as_ref().map(|_| "<redacted>"),
+            )
             .finish_non_exhaustive()
     }
 }

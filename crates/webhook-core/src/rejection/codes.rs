@@ -29,6 +29,8 @@ pub const REJECTION_CODES: &[&str] = &[
     "invalid_body",
     "body_timeout",
     "payload_too_large",
+    "invalid_handshake",
+    "handshake_refused",
     // webhook-idempotency
     "missing_event_id",
     "invalid_event_id",

@@ -8,6 +8,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use base64::Engine as _;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use smallvec::SmallVec;
+use webhook_core::Handshake;
 use webhook_core::envelope::Envelope;
 
 use super::algorithm::{Algorithm, PrivateKey, PublicKey, Signature};
@@ -157,6 +158,7 @@ pub struct GenericHmac {
     pub(crate) tolerance: Duration,
     pub(crate) key_form: KeyForm,
     pub(crate) signed_content: &'static str,
+    pub(crate) handshake: Option<Handshake>,
 }
 
 /// Builds a [`GenericHmac`]; see there.
@@ -174,6 +176,7 @@ pub struct GenericHmacBuilder {
     template: String,
     tolerance: Duration,
     envelope: &'static Envelope,
+    handshake: Option<Handshake>,
 }
 
 impl GenericHmac {
@@ -192,6 +195,7 @@ impl GenericHmac {
             template: "{body}".to_owned(),
             tolerance: DEFAULT_TOLERANCE,
             envelope: &Envelope::STANDARD,
+            handshake: None,
         }
     }
 
@@ -540,6 +544,27 @@ impl GenericHmacBuilder {
         self
     }
 
+    /// The setup handshake the provider sends, answered by the signature layer (see
+    /// the crate docs, "Handshakes"); none unless set.
+    ///
+    /// ```
+    /// use http::HeaderName;
+    /// use webhook_core::Handshake;
+    /// use webhook_signature::{Verifier, scheme::GenericHmac};
+    ///
+    /// // A provider that verifies its endpoint the way Dropbox does.
+    /// let scheme = GenericHmac::builder("acme", HeaderName::from_static("x-acme-signature"))
+    ///     .handshake(Handshake::DropboxChallenge)
+    ///     .build()
+    ///     .unwrap();
+    /// let verifier = Verifier::builder(scheme).secret("k", "secret").build().unwrap();
+    /// assert_eq!(verifier.handshake(), Some(Handshake::DropboxChallenge));
+    /// ```
+    pub fn handshake(mut self, handshake: Handshake) -> Self {
+        self.handshake = Some(handshake);
+        self
+    }
+
     /// Checks the layout against the headers configured.
     pub fn build(self) -> Result<GenericHmac, ConfigError> {
         if !self.algorithm.is_hmac() {
@@ -564,6 +589,7 @@ impl GenericHmacBuilder {
             tolerance: self.tolerance,
             key_form: KeyForm::Text,
             signed_content: "the configured signed-content template",
+            handshake: self.handshake,
         };
         scheme.check()?;
         Ok(scheme)
@@ -638,6 +664,10 @@ impl Scheme for GenericHmac {
 
     fn signs_url(&self) -> bool {
         self.content.iter().any(|part| matches!(part, Part::Url))
+    }
+
+    fn handshake(&self) -> Option<Handshake> {
+        self.handshake
     }
 
     fn decode_secret(&self, secret: &str) -> Result<Vec<u8>, ConfigError> {

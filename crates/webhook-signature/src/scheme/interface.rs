@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use smallvec::SmallVec;
+use webhook_core::Handshake;
 use webhook_core::envelope::Envelope;
 
 use super::algorithm::{Algorithm, PrivateKey, PublicKey, Signature};
@@ -80,6 +81,13 @@ pub trait Scheme: Send + Sync + 'static {
     /// default is `false`.
     fn signs_url(&self) -> bool {
         false
+    }
+
+    /// The setup handshake its provider sends, which the signature layer answers
+    /// itself (see the crate docs, "Handshakes"); the default is `None`. Only the
+    /// handshakes [`Handshake`] names can be answered.
+    fn handshake(&self) -> Option<Handshake> {
+        None
     }
 
     /// Where the provider's deliveries put the event's id, type, created time and
@@ -168,6 +176,9 @@ macro_rules! forward_scheme {
             }
             fn signs_url(&self) -> bool {
                 (**self).signs_url()
+            }
+            fn handshake(&self) -> Option<Handshake> {
+                (**self).handshake()
             }
             fn envelope(&self) -> &'static Envelope {
                 (**self).envelope()

@@ -7,6 +7,7 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use http::HeaderName;
+use webhook_core::Handshake;
 
 use super::algorithm::Algorithm;
 use super::envelopes;
@@ -57,6 +58,7 @@ fn body_hex() -> GenericHmac {
         tolerance: DEFAULT_TOLERANCE,
         key_form: KeyForm::Text,
         signed_content: "`<body>`",
+        handshake: None,
     }
 }
 
@@ -215,6 +217,7 @@ pub(crate) fn meta() -> GenericHmac {
         envelope: &envelopes::META,
         signature: header("x-hub-signature-256", "sha256="),
         signed_content: "`<body>`, keyed with the app secret",
+        handshake: Some(Handshake::MetaSubscribe),
         ..body_hex()
     }
 }
@@ -228,6 +231,7 @@ pub(crate) fn twitter() -> GenericHmac {
         encoding: Encoding::Base64,
         signature: header("x-twitter-webhooks-signature", "sha256="),
         signed_content: "`<body>`, keyed with the consumer secret",
+        handshake: Some(Handshake::XCrc),
         ..body_hex()
     }
 }
@@ -239,6 +243,7 @@ pub(crate) fn dropbox() -> GenericHmac {
         envelope: &envelopes::DROPBOX,
         signature: header("x-dropbox-signature", ""),
         signed_content: "`<body>`, keyed with the app secret",
+        handshake: Some(Handshake::DropboxChallenge),
         ..body_hex()
     }
 }
@@ -255,6 +260,7 @@ pub(crate) fn zoom() -> GenericHmac {
         )),
         content: Cow::Borrowed(const { &[lit("v0:"), Part::Timestamp, lit(":"), Part::Body] }),
         signed_content: "`v0:<x-zm-request-timestamp>:<body>`, keyed with the secret token",
+        handshake: Some(Handshake::ZoomUrlValidation),
         ..body_hex()
     }
 }
@@ -274,6 +280,7 @@ pub(crate) fn twitch() -> GenericHmac {
         content: Cow::Borrowed(&[Part::Id, Part::Timestamp, Part::Body]),
         tolerance: Duration::from_secs(600),
         signed_content: "`<Twitch-Eventsub-Message-Id><Twitch-Eventsub-Message-Timestamp><body>`",
+        handshake: Some(Handshake::TwitchCallbackVerification),
         ..body_hex()
     }
 }
@@ -325,6 +332,7 @@ pub(crate) fn discord() -> GenericHmac {
         content: Cow::Borrowed(&[Part::Timestamp, Part::Body]),
         key_form: KeyForm::Ed25519,
         signed_content: "`<X-Signature-Timestamp><body>`, Ed25519 with the application's public key",
+        handshake: Some(Handshake::DiscordPing),
         ..body_hex()
     }
 }

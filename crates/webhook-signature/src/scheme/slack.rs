@@ -1,4 +1,5 @@
 use http::{HeaderMap, HeaderName};
+use webhook_core::Handshake;
 
 use super::content::hmac_tag;
 use super::decode::{hex_tag_from_bytes, seconds, timestamp_from_bytes};
@@ -29,6 +30,10 @@ impl Scheme for Slack {
 
     fn signed_content(&self) -> &'static str {
         "`v0:<timestamp>:<body>`, timestamp from `X-Slack-Request-Timestamp`"
+    }
+
+    fn handshake(&self) -> Option<Handshake> {
+        Some(Handshake::SlackUrlVerification)
     }
 
     fn parse<'a>(&'a self, delivery: &Delivery<'a>) -> Result<Signed<'a>, SignatureRejection> {
