@@ -47,11 +47,11 @@ pub enum Command {
     /// When a key matches, exits 0 and prints `ok key=<index>` alone on the first
     /// line: the 0-based position of the matching --secret (of the matching
     /// --public-key for a scheme that verifies with public keys). When the body is a
-    /// JSON object (or the provider names the event type in a header), a second line
-    /// follows: `event id=<id> type=<type>`, the delivery's event id (the scheme's id
-    /// header, else the body's top-level `id`) and its type (the body's top-level
-    /// `type`, or the provider's event-type header such as `X-GitHub-Event`), each
-    /// empty when absent and quoted when it holds a space.
+    /// JSON object (an array for HubSpot and SendGrid, a form for Twilio), or the
+    /// provider names the event type in a header, a line `event id=<id> type=<type>`
+    /// follows (one per event of a batch): the id and type where the provider's
+    /// envelope puts them (a header given with --header, such as `X-GitHub-Event`, or
+    /// the body), each empty when absent and quoted when it holds a space.
     ///
     /// Otherwise prints `rejected code=<code>`, explains why on standard error and
     /// exits 1.

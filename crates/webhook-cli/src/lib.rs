@@ -9,7 +9,8 @@
 //! - `webhook verify` exits 0 and prints `ok key=<index>` alone on its first line (the
 //!   0-based position of the matching `--secret`, or of the matching `--public-key`
 //!   for the schemes with asymmetric signatures), then `event id=<id> type=<type>`
-//!   when the delivery's envelope can be read ([`Verification::event`]); otherwise it
+//!   (one line per event of a batch) when the delivery's envelope can be read
+//!   ([`Verification::events`]); otherwise it
 //!   prints `rejected code=<code>`, explains why on standard error and exits 1. For
 //!   the schemes that sign the URL, `--url` is the full URL the provider called.
 //!
