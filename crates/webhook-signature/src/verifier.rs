@@ -12,7 +12,7 @@ use crate::SignatureRejection;
 use crate::mac::{MacKey, tags_equal};
 use crate::scheme::{
     Algorithm, Delivery, FastPath, PrivateKey, PublicKey, Scheme, SignRequest, Signature, Tag,
-    Usual,
+    Target, Usual,
 };
 
 /// The default replay tolerance: 300 seconds either side of now.
@@ -325,8 +325,16 @@ impl Verifier {
     ) -> Result<VerifiedDelivery, SignatureRejection> {
         // A built-in scheme's usual delivery takes the fast path; whatever it does not
         // settle (see `scheme/fast.rs`) is parsed and checked in full.
+        let path = uri
+            .and_then(Uri::path_and_query)
+            .map_or("/", |path| path.as_str());
         if let Some(fast_path) = &self.inner.fast_path {
-            if let Some(usual) = fast_path.read(headers) {
+            let target = Target {
+                method: method.as_str().as_bytes(),
+                url: (self.inner.public_url.as_deref())
+                    .map(|base| [base.as_bytes(), path.as_bytes()]),
+            };
+            if let Some(usual) = fast_path.read(headers, target) {
                 match self.verify_usual(&usual, body) {
                     // Built here, in the caller's slot: built deeper, the marker would be
                     // copied out while its bytes are still being written.
@@ -357,10 +365,10 @@ impl Verifier {
         }
         let url = if self.inner.scheme.signs_url() {
             self.inner.public_url.as_deref().map(|base| {
-                let path = uri
-                    .and_then(Uri::path_and_query)
-                    .map_or("/", |path| path.as_str());
-                format!("{base}{path}")
+                let mut url = String::with_capacity(base.len() + path.len());
+                url.push_str(base);
+                url.push_str(path);
+                url
             })
         } else {
             None
@@ -405,7 +413,7 @@ impl Verifier {
             let Material::Mac(MacKey::Sha256(mac)) = &key.material else {
                 continue;
             };
-            let tag = words(&mac.tag(usual.prefix(), &body));
+            let tag = words(&mac.tag(usual.prefix(), &body, usual.suffix));
             let presented = match presented {
                 Some(presented) => presented,
                 None => match usual.decode() {
@@ -895,7 +903,13 @@ mod tests {
                 .unwrap()
                 .sign(&body, now, "evt_1")
                 .unwrap();
-            let usual = fast_path.read(&headers).expect("the usual delivery");
+            let target = Target {
+                method: b"POST",
+                url: None,
+            };
+            let usual = fast_path
+                .read(&headers, target)
+                .expect("the usual delivery");
             match verifier.verify_usual(&usual, &body) {
                 FastVerdict::Verified(key, _) => assert_eq!(key.id.as_str(), "k"),
                 FastVerdict::Mismatch => panic!("{name}: a mismatch"),

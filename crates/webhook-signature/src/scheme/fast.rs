@@ -44,6 +44,8 @@ pub(crate) enum Builtin {
     Standard,
     Slack,
     Shopify,
+    /// GitLab's signing token, read as Standard Webhooks.
+    GitLab,
     /// A provider described as data, whose usual delivery the engine reads.
     Described(Arc<GenericHmac>),
 }
@@ -68,12 +70,23 @@ pub(crate) enum Encoded<'a> {
     Base64(&'a [u8]),
 }
 
+/// What a scheme that signs the request line reads besides the headers: the method,
+/// and the URL the provider called as two pieces, the public URL and then the
+/// request's path and query (`None` without a public URL).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Target<'a> {
+    pub(crate) method: &'a [u8],
+    pub(crate) url: Option<[&'a [u8]; 2]>,
+}
+
 /// What a usual delivery's headers hold.
 #[derive(Debug)]
 pub(crate) struct Usual<'a> {
     signature: Encoded<'a>,
     prefix: [&'a [u8]; 4],
     prefix_len: usize,
+    /// What is signed after the body (HubSpot's timestamp), or nothing.
+    pub(crate) suffix: &'a [u8],
     /// The signed timestamp, for schemes that sign one.
     pub(crate) timestamp: Option<i64>,
     /// The header value carrying the event id, and the id (its bytes trimmed,
@@ -89,6 +102,7 @@ impl<'a> Usual<'a> {
             signature,
             prefix: [&[]; 4],
             prefix_len: 0,
+            suffix: &[],
             timestamp: None,
             event_id: None,
         }

@@ -11,7 +11,7 @@ use smallvec::SmallVec;
 
 use super::algorithm::{Algorithm, PrivateKey, PublicKey, Signature};
 use super::decode::seconds;
-use super::fast::{Builtin, Encoded, FastPath, Usual};
+use super::fast::{Builtin, Encoded, FastPath, Target, Usual};
 use super::header::{Found, ascii, find_headers};
 use super::interface::{Delivery, Scheme, SignRequest, Signed};
 use crate::mac::hmac;
@@ -371,26 +371,42 @@ impl GenericHmac {
 
 impl GenericHmac {
     /// Whether [`read_usual`](Self::read_usual) can read this scheme's usual
-    /// delivery: an HMAC-SHA256 tag of up to four pieces then the body, every piece
-    /// from the headers.
+    /// delivery: an HMAC-SHA256 tag of up to four pieces (the URL counts two), the
+    /// body, then at most one piece; every piece from the headers or the request line.
     fn has_fast_path(&self) -> bool {
-        let (body, before) = match self.content.split_last() {
-            Some((Part::Body, before)) => (true, before),
-            _ => (false, &[][..]),
+        let Some(at) = self
+            .content
+            .iter()
+            .position(|part| matches!(part, Part::Body))
+        else {
+            return false;
         };
-        body && before.len() <= 4
+        let (before, after) = (&self.content[..at], &self.content[at + 1..]);
+        let pieces: usize = before
+            .iter()
+            .map(|part| if matches!(part, Part::Url) { 2 } else { 1 })
+            .sum();
+        let from_headers =
+            |part: &Part| matches!(part, Part::Literal(_) | Part::Timestamp | Part::Id);
+        pieces <= 4
+            && after.len() <= 1
             && self.algorithm == Algorithm::HmacSha256
             && self.key_form == KeyForm::Text
             && before
                 .iter()
-                .all(|part| matches!(part, Part::Literal(_) | Part::Timestamp | Part::Id))
+                .all(|part| from_headers(part) || matches!(part, Part::Method | Part::Url))
+            && after.iter().all(from_headers)
             && !matches!(self.timestamp, Some((Field::Json(_), _)))
             && matches!(self.id, None | Some(Field::Header(_)))
     }
 
     /// The usual delivery, read as [`parse`](Scheme::parse) reads it (see
     /// `fast.rs`): each header once and visible ASCII, one signature.
-    pub(crate) fn read_usual<'a>(&'a self, headers: &'a HeaderMap) -> Option<Usual<'a>> {
+    pub(crate) fn read_usual<'a>(
+        &'a self,
+        headers: &'a HeaderMap,
+        target: Target<'a>,
+    ) -> Option<Usual<'a>> {
         let signature_header = self.signature.header();
         let [signature_value, timestamp_value, id_value] = find_headers(
             headers,
@@ -453,14 +469,28 @@ impl GenericHmac {
                 None => {}
             }
         }
+        let mut after_body = false;
         for part in self.content.iter() {
-            usual.push_prefix(match part {
+            let piece = match part {
                 Part::Literal(text) => text.as_bytes(),
                 Part::Timestamp => timestamp_text?,
                 Part::Id => id_text,
-                Part::Body => break,
-                Part::Method | Part::Url => return None,
-            })?;
+                Part::Method => target.method,
+                Part::Url => {
+                    let [base, path] = target.url?;
+                    usual.push_prefix(base)?;
+                    path
+                }
+                Part::Body => {
+                    after_body = true;
+                    continue;
+                }
+            };
+            if after_body {
+                usual.suffix = piece;
+            } else {
+                usual.push_prefix(piece)?;
+            }
         }
         Some(usual)
     }

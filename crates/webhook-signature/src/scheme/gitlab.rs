@@ -1,5 +1,6 @@
 use http::{HeaderMap, HeaderName, HeaderValue};
 
+use super::fast::{Builtin, FastPath, Usual};
 use super::header::find_headers;
 use super::interface::{Delivery, Scheme, SignRequest, Signed};
 use super::standard::StandardWebhooks;
@@ -73,6 +74,10 @@ impl Scheme for GitLab {
         Ok(signed)
     }
 
+    fn fast_path(&self) -> Option<FastPath> {
+        Some(FastPath(Builtin::GitLab))
+    }
+
     /// A secret that can travel in a header is sent as the secret token; any other
     /// (a decoded `whsec_` signing token) signs the delivery as Standard Webhooks.
     fn sign(&self, secret: &[u8], request: &SignRequest<'_>) -> Result<HeaderMap, SignError> {
@@ -90,6 +95,17 @@ impl Scheme for GitLab {
             }
         }
     }
+}
+
+/// A delivery signed with a signing token, read as [`GitLab::parse`] hands it to
+/// [`StandardWebhooks::parse`] (see `fast.rs`): only with a `webhook-signature`, so
+/// that `svix-` headers, which `parse` does not read here, are not read either.
+#[inline]
+pub(super) fn read_usual(headers: &HeaderMap) -> Option<Usual<'_>> {
+    if !headers.contains_key(&WEBHOOK_SIGNATURE) {
+        return None;
+    }
+    super::standard::read_usual(headers)
 }
 
 #[cfg(test)]
