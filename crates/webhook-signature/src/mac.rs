@@ -55,6 +55,26 @@ impl HmacKey<Sha256> {
     }
 }
 
+impl HmacKey<Sha1> {
+    /// The tag of `prefix` pieces, then `body`, then `suffix`, followed by zeros to the
+    /// length of an HMAC-SHA256 tag.
+    #[inline]
+    pub(crate) fn padded_tag(&self, prefix: &[&[u8]], body: &[u8], suffix: &[u8]) -> Tag {
+        let mut core = self.0.clone();
+        let mut buffer = Buffer::<HmacCore<Sha1>>::default();
+        for piece in prefix {
+            buffer.digest_blocks(piece, |blocks| core.update_blocks(blocks));
+        }
+        buffer.digest_blocks(body, |blocks| core.update_blocks(blocks));
+        buffer.digest_blocks(suffix, |blocks| core.update_blocks(blocks));
+        let mut tag = Output::<HmacCore<Sha1>>::default();
+        core.finalize_fixed_core(&mut buffer, &mut tag);
+        let mut padded = Tag::default();
+        padded[..20].copy_from_slice(&tag);
+        padded
+    }
+}
+
 /// An HMAC key for one of the hashes providers use.
 pub(crate) enum MacKey {
     Sha1(HmacKey<Sha1>),

@@ -19,6 +19,7 @@
 //! takes the fast path as its own type does. The scheme files import this module;
 //! `registry.rs` dispatches to them.
 
+use base64::Engine as _;
 use http::HeaderValue;
 
 use super::content::Tag;
@@ -68,6 +69,10 @@ pub(crate) enum Encoded<'a> {
     Hex(&'a [u8]),
     /// The canonical base64 of 32 bytes.
     Base64(&'a [u8]),
+    /// 40 hex digits, either case: an HMAC-SHA1 tag.
+    Sha1Hex(&'a [u8]),
+    /// The canonical base64 of 20 bytes: an HMAC-SHA1 tag.
+    Sha1Base64(&'a [u8]),
 }
 
 /// What a scheme that signs the request line reads besides the headers: the method,
@@ -131,14 +136,22 @@ impl<'a> Usual<'a> {
     }
 
     /// Whether the signature has its encoding's length (64 hex digits, 44 base64
-    /// characters): one that has not never verifies, and is sent to `parse` before
-    /// any hashing.
+    /// characters; 40 and 28 for HMAC-SHA1): one that has not never verifies, and is
+    /// sent to `parse` before any hashing.
     #[inline]
     pub(crate) fn well_sized(&self) -> bool {
         match self.signature {
             Encoded::Hex(text) => text.len() == 64,
             Encoded::Base64(text) => text.len() == 44,
+            Encoded::Sha1Hex(text) => text.len() == 40,
+            Encoded::Sha1Base64(text) => text.len() == 28,
         }
+    }
+
+    /// Whether the signature is an HMAC-SHA1 tag.
+    #[inline]
+    pub(crate) fn sha1(&self) -> bool {
+        matches!(self.signature, Encoded::Sha1Hex(_) | Encoded::Sha1Base64(_))
     }
 
     /// Whether to decode the signature before hashing rather than after. The hex
@@ -148,16 +161,28 @@ impl<'a> Usual<'a> {
     /// its encoding.
     #[inline]
     pub(crate) fn decode_first(&self) -> bool {
-        matches!(self.signature, Encoded::Hex(_))
+        matches!(self.signature, Encoded::Hex(_) | Encoded::Sha1Hex(_))
     }
 
-    /// The presented tag, or `None` when the signature does not decode (then
-    /// `parse` says why).
+    /// The presented tag (an HMAC-SHA1 one followed by zeros), or `None` when the
+    /// signature does not decode (then `parse` says why). The SHA-1 ones are decoded
+    /// by the functions `GenericHmac::decode` calls.
     #[inline]
     pub(crate) fn decode(&self) -> Option<Tag> {
+        let mut tag = Tag::default();
         match self.signature {
-            Encoded::Hex(text) => hex_tag_from_bytes(text).ok(),
-            Encoded::Base64(text) => base64_tag_from_bytes(text).ok(),
+            Encoded::Hex(text) => return hex_tag_from_bytes(text).ok(),
+            Encoded::Base64(text) => return base64_tag_from_bytes(text).ok(),
+            Encoded::Sha1Hex(text) => hex::decode_to_slice(text, &mut tag[..20]).ok()?,
+            Encoded::Sha1Base64(text) => {
+                let len = base64::engine::general_purpose::STANDARD
+                    .decode_slice(text, &mut tag[..21])
+                    .ok()?;
+                if len != 20 {
+                    return None;
+                }
+            }
         }
+        Some(tag)
     }
 }

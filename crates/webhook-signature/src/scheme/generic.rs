@@ -371,7 +371,7 @@ impl GenericHmac {
 
 impl GenericHmac {
     /// Whether [`read_usual`](Self::read_usual) can read this scheme's usual
-    /// delivery: an HMAC-SHA256 tag of up to four pieces (the URL counts two), the
+    /// delivery: an HMAC-SHA256 or HMAC-SHA1 tag of up to four pieces (the URL counts two), the
     /// body, then at most one piece; every piece from the headers or the request line.
     fn has_fast_path(&self) -> bool {
         let Some(at) = self
@@ -390,7 +390,7 @@ impl GenericHmac {
             |part: &Part| matches!(part, Part::Literal(_) | Part::Timestamp | Part::Id);
         pieces <= 4
             && after.len() <= 1
-            && self.algorithm == Algorithm::HmacSha256
+            && matches!(self.algorithm, Algorithm::HmacSha256 | Algorithm::HmacSha1)
             && self.key_form == KeyForm::Text
             && before
                 .iter()
@@ -445,7 +445,10 @@ impl GenericHmac {
                 signature?
             }
         };
+        let sha1 = self.algorithm == Algorithm::HmacSha1;
         let mut usual = Usual::new(match self.encoding {
+            Encoding::Hex if sha1 => Encoded::Sha1Hex(encoded),
+            Encoding::Base64 if sha1 => Encoded::Sha1Base64(encoded),
             Encoding::Hex => Encoded::Hex(encoded),
             Encoding::Base64 => Encoded::Base64(encoded),
         });

@@ -100,14 +100,11 @@ impl Scheme for GitLab {
 }
 
 /// A delivery signed with a signing token, read as [`GitLab::parse`] hands it to
-/// [`StandardWebhooks::parse`] (see `fast.rs`): only with a `webhook-signature`, so
-/// that `svix-` headers, which `parse` does not read here, are not read either.
+/// [`StandardWebhooks::parse`] (see `fast.rs`): from the `webhook-` headers only,
+/// since without a `webhook-signature` `parse` reads the `svix-` ones no more.
 #[inline]
 pub(super) fn read_usual(headers: &HeaderMap) -> Option<Usual<'_>> {
-    if !headers.contains_key(&WEBHOOK_SIGNATURE) {
-        return None;
-    }
-    super::standard::read_usual(headers)
+    super::standard::read_usual_unprefixed(headers)
 }
 
 #[cfg(test)]
