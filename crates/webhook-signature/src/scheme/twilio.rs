@@ -108,13 +108,16 @@ impl Scheme for Twilio {
     }
 }
 
+/// A form parameter's name and value, decoded.
+type Parameter<'b> = (Cow<'b, str>, Cow<'b, str>);
+
 /// The POST parameters the signature covers, sorted: none when the URL carries
 /// `bodySHA256` (then the body must hash to it), else the form body's.
 fn parameters<'b>(
     url: &str,
     form: bool,
     body: &'b [u8],
-) -> Result<Vec<(Cow<'b, str>, Cow<'b, str>)>, SignatureRejection> {
+) -> Result<Vec<Parameter<'b>>, SignatureRejection> {
     if let Some(expected) = body_hash(url) {
         let actual = hex::encode(sha2::Sha256::digest(body));
         // The hash is public (it is in the URL): a plain comparison reveals nothing.
@@ -204,7 +207,7 @@ fn body_hash(url: &str) -> Option<String> {
 }
 
 /// `url` followed by each parameter's name and value, in one allocation.
-fn content(url: &str, parameters: &[(Cow<'_, str>, Cow<'_, str>)]) -> Vec<u8> {
+fn content(url: &str, parameters: &[Parameter<'_>]) -> Vec<u8> {
     let len = parameters
         .iter()
         .map(|(name, value)| name.len() + value.len())
