@@ -1,5 +1,5 @@
-//! Every provider in [`PROVIDERS`] against its raw baseline, timed in turns (see
-//! [`interleave`]) at 256 B, 4 KiB and 64 KiB.
+//! Every provider in [`PROVIDERS`] against two baselines, `raw` and `user`, timed in
+//! turns (see [`interleave3`]) at 256 B, 4 KiB and 64 KiB.
 //!
 //! `ours` is `Verifier::verify_request` (a `POST` to [`PATH`], the verifier built from
 //! the provider's entry in the table, as a receiver configured by name builds it, with

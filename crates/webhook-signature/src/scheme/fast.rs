@@ -1,5 +1,6 @@
 //! The verifier's fast path: the usual delivery of each built-in scheme, read
-//! straight from the headers.
+//! straight from the headers (and the request's method and URL, for the providers
+//! that sign them).
 //!
 //! Almost every delivery is well formed: each header once, one signature in the
 //! layout its provider sends. For those, each built-in scheme's `read_usual` takes
