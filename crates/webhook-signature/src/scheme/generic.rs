@@ -401,7 +401,9 @@ impl GenericHmac {
     }
 
     /// The usual delivery, read as [`parse`](Scheme::parse) reads it (see
-    /// `fast.rs`): each header once and visible ASCII, one signature.
+    /// `fast.rs`): each header once and visible ASCII, one signature. Inlined into
+    /// its one caller, so that the reading is built where the verifier keeps it.
+    #[inline]
     pub(crate) fn read_usual<'a>(
         &'a self,
         headers: &'a HeaderMap,
@@ -421,13 +423,28 @@ impl GenericHmac {
         let mut timestamp_text: Option<&'a [u8]> = None;
         let encoded = match &self.signature {
             SignatureField::Header { prefix, .. } => value.strip_prefix(prefix.as_bytes())?,
-            SignatureField::Items { separator, key, .. } => {
+            SignatureField::Items {
+                separator,
+                join,
+                key,
+                ..
+            } => {
                 let timestamp_item = match &self.timestamp {
                     Some((Field::Item(name), _)) => Some(name.as_bytes()),
                     _ => None,
                 };
+                let layout = timestamp_item.and_then(|name| {
+                    let length = self.encoded_len();
+                    usual_items(value, name, join.as_bytes(), key.as_bytes(), length)
+                });
                 let mut signature = None;
-                for item in value.split(|&b| char::from(b) == *separator) {
+                if let Some((timestamp, text)) = layout {
+                    timestamp_text = Some(timestamp);
+                    signature = Some(text);
+                }
+                // Any other layout, item by item.
+                let items = if layout.is_some() { &[][..] } else { value };
+                for item in items.split(|&b| char::from(b) == *separator) {
                     let item = item.trim_ascii();
                     if item.is_empty() {
                         continue;
@@ -497,6 +514,45 @@ impl GenericHmac {
         }
         Some(usual)
     }
+
+    /// The length of a signature's text: a tag of the algorithm's length, in hex or
+    /// in padded base64.
+    fn encoded_len(&self) -> usize {
+        let tag = if self.algorithm == Algorithm::HmacSha1 {
+            20
+        } else {
+            32
+        };
+        match self.encoding {
+            Encoding::Hex => 2 * tag,
+            Encoding::Base64 => tag.div_ceil(3) * 4,
+        }
+    }
+}
+
+/// `<name>=<digits><join><key>=<signature>`, the layout the signer writes (Paddle's
+/// `ts=1;h1=<hex>`, Mux's `t=1,v1=<hex>`), read without splitting: the timestamp and
+/// the signature's text, `length` bytes without the separator (the first byte of
+/// `join`), or `None` for anything else. What it accepts, the item loop of
+/// [`read_usual`](GenericHmac::read_usual) reads the same.
+fn usual_items<'a>(
+    value: &'a [u8],
+    name: &[u8],
+    join: &[u8],
+    key: &[u8],
+    length: usize,
+) -> Option<(&'a [u8], &'a [u8])> {
+    let rest = value.strip_prefix(name)?.strip_prefix(b"=")?;
+    let (rest, signature) = rest.split_at_checked(rest.len().checked_sub(length)?)?;
+    let timestamp = rest
+        .strip_suffix(b"=")?
+        .strip_suffix(key)?
+        .strip_suffix(join)?;
+    let separators = join.first()?;
+    let plain = !timestamp.is_empty()
+        && timestamp.iter().all(u8::is_ascii_digit)
+        && !signature.contains(separators);
+    plain.then_some((timestamp, signature))
 }
 
 /// A value read for a [`Field`]: text borrowed from a header, or a body member.
