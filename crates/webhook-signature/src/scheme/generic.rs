@@ -311,14 +311,10 @@ impl GenericHmac {
         }
     }
 
-    /// The timestamp in `text` as Unix seconds.
-    fn read_time(
-        &self,
-        format: TimeFormat,
-        text: &[u8],
-        field: &Field,
-    ) -> Result<i64, SignatureRejection> {
-        let parsed = match format {
+    /// The timestamp in `text` as Unix seconds, or `None`.
+    #[inline]
+    fn unix_seconds(format: TimeFormat, text: &[u8]) -> Option<i64> {
+        match format {
             TimeFormat::UnixSeconds => seconds(text),
             TimeFormat::UnixMillis => seconds(text).map(|millis| millis.div_euclid(1000)),
             TimeFormat::Rfc3339 => std::str::from_utf8(text)
@@ -326,8 +322,17 @@ impl GenericHmac {
                 .and_then(|text| humantime::parse_rfc3339(text).ok())
                 .and_then(|time| time.duration_since(UNIX_EPOCH).ok())
                 .and_then(|since| i64::try_from(since.as_secs()).ok()),
-        };
-        parsed.ok_or_else(|| {
+        }
+    }
+
+    /// The timestamp in `text` as Unix seconds.
+    fn read_time(
+        &self,
+        format: TimeFormat,
+        text: &[u8],
+        field: &Field,
+    ) -> Result<i64, SignatureRejection> {
+        Self::unix_seconds(format, text).ok_or_else(|| {
             let reason = match format {
                 TimeFormat::UnixSeconds => "expected a Unix timestamp in seconds",
                 TimeFormat::UnixMillis => "expected a Unix timestamp in milliseconds",
@@ -474,7 +479,7 @@ impl GenericHmac {
                 Field::Header(_) => ascii(timestamp_value.one()?)?,
                 _ => timestamp_text?,
             };
-            usual.timestamp = Some(self.read_time(*format, text, field).ok()?);
+            usual.timestamp = Some(Self::unix_seconds(*format, text)?);
             timestamp_text = Some(text);
         }
         let signed_id = self.content.iter().any(|part| matches!(part, Part::Id));
