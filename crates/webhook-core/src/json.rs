@@ -38,15 +38,13 @@ pub fn find<T: AsRef<str>>(body: &[u8], path: &[T]) -> Option<String> {
 /// `path`, when it gives a value for all of them, and otherwise `None`.
 ///
 /// ```
-/// let body = br#"{"signature":{"timestamp":"1700000000","token":"t1","signature":"ab"},"x":[1]}"#;
-/// let [timestamp, token, signature] = webhook_core::json::find_members(
-///     body,
-///     &["signature"],
-///     ["timestamp", "token", "signature"],
-/// )
-/// .unwrap();
-/// assert_eq!((timestamp.as_str(), token.as_str(), signature.as_str()), ("1700000000", "t1", "ab"));
-/// assert_eq!(webhook_core::json::find_members(body, &["signature"], ["token", "nonce"]), None);
+/// use webhook_core::json::find_members;
+///
+/// let body = br#"{"signature":{"timestamp":"1700000000","token":"t1","signature":"ab"}}"#;
+/// let names = ["timestamp", "token", "signature"];
+/// let [timestamp, token, signature] = find_members(body, &["signature"], names).unwrap();
+/// assert_eq!([timestamp, token, signature], ["1700000000", "t1", "ab"]);
+/// assert_eq!(find_members(body, &["signature"], ["token", "nonce"]), None);
 /// ```
 pub fn find_members<T: AsRef<str>, const N: usize>(
     body: &[u8],

@@ -25,7 +25,7 @@
 //! `user` is the same check as the providers' docs show it, and as a receiver writes
 //! it by hand: the HMAC keyed per message (`Hmac::<Sha>::new_from_slice(secret)`),
 //! `update` over the same signed content, then the received signature decoded from
-//! its text (hex or base64, `hex::decode` or `base64`'s `decode`, as allocated) and
+//! its text into a new `Vec` (`hex::decode`, or `base64`'s `decode`) and
 //! `verify_slice`; for Ed25519 and P-256 the signature decoded from its text and
 //! parsed, then verified. It skips what `raw` skips (reading the header, finding the
 //! signature in it); the GitLab secret token's is `raw`'s. The three routines run in
@@ -118,7 +118,6 @@ struct RawMac<M> {
 }
 
 /// A signature as it travels, for `user` to decode.
-#[derive(Clone)]
 enum Received {
     Hex(String),
     Base64(String),

@@ -376,8 +376,9 @@ impl GenericHmac {
 
 impl GenericHmac {
     /// Whether [`read_usual`](Self::read_usual) can read this scheme's usual
-    /// delivery: an HMAC-SHA256 or HMAC-SHA1 tag of up to four pieces (the URL counts two), the
-    /// body, then at most one piece; every piece from the headers or the request line.
+    /// delivery: an HMAC-SHA256 or HMAC-SHA1 tag of up to four pieces (the URL counts
+    /// two), the body, then at most one piece; every piece from the headers or the
+    /// request line.
     fn has_fast_path(&self) -> bool {
         let Some(at) = self
             .content

@@ -67,7 +67,8 @@ impl Scheme for GitLab {
         }
         let mut signed = Signed::new();
         signed.push_signature(hmac(Algorithm::HmacSha256, token, &[LABEL]));
-        // The label signed in the body's place, borrowed: an empty body allocates nothing.
+        // The label signed in the body's place, borrowed: an empty body allocates
+        // nothing.
         signed.push_prefix(LABEL);
         signed.replace_body(Vec::new());
         if let Some((value, id)) = id.bytes(&IDEMPOTENCY_KEY)? {
@@ -101,7 +102,8 @@ impl Scheme for GitLab {
 
 /// A delivery signed with a signing token, read as [`GitLab::parse`] hands it to
 /// [`StandardWebhooks::parse`] (see `fast.rs`): from the `webhook-` headers only,
-/// since without a `webhook-signature` `parse` reads the `svix-` ones no more.
+/// since `parse` hands a delivery on only when it has a `webhook-signature`, and
+/// `svix-` headers never sign a GitLab delivery.
 #[inline]
 pub(super) fn read_usual(headers: &HeaderMap) -> Option<Usual<'_>> {
     super::standard::read_usual_unprefixed(headers)
