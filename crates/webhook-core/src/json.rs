@@ -26,12 +26,8 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor
 /// ```
 pub fn find<T: AsRef<str>>(body: &[u8], path: &[T]) -> Option<String> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let found = Find {
-        path,
-        decimals: false,
-    }
-    .deserialize(&mut deserializer)
-    .ok()?;
+    let leaf = Leaf { decimals: false };
+    let found = Find { path, leaf }.deserialize(&mut deserializer).ok()?;
     deserializer.end().ok()?;
     found
 }
@@ -45,12 +41,8 @@ pub fn find<T: AsRef<str>>(body: &[u8], path: &[T]) -> Option<String> {
 /// ```
 pub fn find_time<T: AsRef<str>>(body: &[u8], path: &[T]) -> Option<String> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let found = Find {
-        path,
-        decimals: true,
-    }
-    .deserialize(&mut deserializer)
-    .ok()?;
+    let leaf = Leaf { decimals: true };
+    let found = Find { path, leaf }.deserialize(&mut deserializer).ok()?;
     deserializer.end().ok()?;
     found
 }
@@ -91,31 +83,60 @@ impl<'de> Visitor<'de> for NameEndingWith<'_> {
     }
 }
 
-struct Find<'p, T> {
-    path: &'p [T],
-    /// Whether a number with a fraction is a value.
-    decimals: bool,
+/// The strings or integers named `names` (distinct) in the object at `path`, as
+/// text, reading the document once: what [`find`] gives for each name appended to
+/// `path`, when it gives a value for all of them, and otherwise `None`.
+///
+/// ```
+/// use webhook_core::json::find_members;
+///
+/// let body = br#"{"signature":{"timestamp":"1700000000","token":"t1","signature":"ab"}}"#;
+/// let names = ["timestamp", "token", "signature"];
+/// let [timestamp, token, signature] = find_members(body, &["signature"], names).unwrap();
+/// assert_eq!([timestamp, token, signature], ["1700000000", "t1", "ab"]);
+/// assert_eq!(find_members(body, &["signature"], ["token", "nonce"]), None);
+/// ```
+pub fn find_members<T: AsRef<str>, const N: usize>(
+    body: &[u8],
+    path: &[T],
+    names: [&str; N],
+) -> Option<[String; N]> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let leaf = Members(names);
+    let found = Find { path, leaf }.deserialize(&mut deserializer).ok()?;
+    deserializer.end().ok()?;
+    found
 }
 
-impl<'de, T: AsRef<str>> DeserializeSeed<'de> for Find<'_, T> {
-    type Value = Option<String>;
+/// Walks `path`, then reads the value at its end with `leaf`.
+struct Find<'p, T, L> {
+    path: &'p [T],
+    leaf: L,
+}
+
+impl<'de, T: AsRef<str>, L, V> DeserializeSeed<'de> for Find<'_, T, L>
+where
+    L: Visitor<'de, Value = Option<V>> + Copy,
+{
+    type Value = Option<V>;
 
     fn deserialize<D: de::Deserializer<'de>>(
         self,
         deserializer: D,
     ) -> Result<Self::Value, D::Error> {
         if self.path.is_empty() {
-            deserializer.deserialize_any(Leaf {
-                decimals: self.decimals,
-            })
+            deserializer.deserialize_any(self.leaf)
         } else {
             deserializer.deserialize_any(self)
         }
     }
 }
 
-impl<'de, T: AsRef<str>> Visitor<'de> for Find<'_, T> {
-    type Value = Option<String>;
+impl<'de, T: AsRef<str>, L, V> Visitor<'de> for Find<'_, T, L>
+where
+    L: Visitor<'de, Value = Option<V>> + Copy,
+{
+    type Value = Option<V>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON document")
@@ -133,7 +154,7 @@ impl<'de, T: AsRef<str>> Visitor<'de> for Find<'_, T> {
                 seen = true;
                 found = map.next_value_seed(Find {
                     path: rest,
-                    decimals: self.decimals,
+                    leaf: self.leaf,
                 })?;
             } else {
                 map.next_value::<IgnoredAny>()?;
@@ -158,7 +179,7 @@ impl<'de, T: AsRef<str>> Visitor<'de> for Find<'_, T> {
             if Some(position) == index {
                 match seq.next_element_seed(Find {
                     path: rest,
-                    decimals: self.decimals,
+                    leaf: self.leaf,
                 })? {
                     Some(value) => found = value,
                     None => break,
@@ -197,7 +218,9 @@ impl<'de, T: AsRef<str>> Visitor<'de> for Find<'_, T> {
 }
 
 /// The value at the end of the path: a string or an integer is an id.
+#[derive(Clone, Copy)]
 struct Leaf {
+    /// Whether a number with a fraction is a value.
     decimals: bool,
 }
 
@@ -243,6 +266,96 @@ impl<'de> Visitor<'de> for Leaf {
     }
 }
 
+/// The object at the end of the path, for [`find_members`]: each named member read
+/// as [`Leaf`] reads it, a name that appears twice refused.
+#[derive(Clone, Copy)]
+struct Members<'n, const N: usize>([&'n str; N]);
+
+impl<'de, const N: usize> Visitor<'de> for Members<'_, N> {
+    type Value = Option<[String; N]>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found: [Option<String>; N] = std::array::from_fn(|_| None);
+        let mut seen = [false; N];
+        while let Some(at) = map.next_key_seed(KeyAmong(&self.0))? {
+            let Some(at) = at else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            if std::mem::replace(&mut seen[at], true) {
+                return Err(de::Error::custom("the name appears twice"));
+            }
+            found[at] = map.next_value_seed(Find::<&str, _> {
+                path: &[],
+                leaf: Leaf { decimals: false },
+            })?;
+        }
+        if found.iter().any(Option::is_none) {
+            return Ok(None);
+        }
+        Ok(Some(found.map(|value| value.unwrap_or_default())))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// Which of the wanted names an object's member name is, without allocating.
+struct KeyAmong<'a, 'n, const N: usize>(&'a [&'n str; N]);
+
+impl<'de, const N: usize> DeserializeSeed<'de> for KeyAmong<'_, '_, N> {
+    type Value = Option<usize>;
+
+    fn deserialize<D: de::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Option<usize>, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de, const N: usize> Visitor<'de> for KeyAmong<'_, '_, N> {
+    type Value = Option<usize>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Option<usize>, E> {
+        Ok(self.0.iter().position(|name| *name == value))
+    }
+}
+
 /// Compares an object's member name with the wanted one, without allocating.
 struct KeyIs<'a>(&'a str);
 
@@ -268,7 +381,35 @@ impl<'de> Visitor<'de> for KeyIs<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::find;
+    use super::{find, find_members};
+
+    #[test]
+    fn members_read_in_one_pass_are_what_find_reads_for_each() {
+        let names = ["timestamp", "token", "signature"];
+        for body in [
+            &br#"{"signature":{"timestamp":"1","token":"t","signature":"s"}}"#[..],
+            br#"{"signature":{"timestamp":1,"token":"t","signature":"s","x":{}},"y":[]}"#,
+            br#"{"signature":{"timestamp":"1","token":"t","signature":"s","token":"u"}}"#,
+            br#"{"signature":{"timestamp":"1","token":"t","signature":"s"},"signature":{}}"#,
+            br#"{"signature":{"timestamp":"1","token":"t","signature":"s","x":1,"x":2}}"#,
+            br#"{"signature":{"timestamp":"1","token":"t","signature":1.5}}"#,
+            br#"{"signature":{"timestamp":"1","token":"t"}}"#,
+            br#"{"signature":{"timestamp":"1","token":"t","signature":"s"}} x"#,
+            br#"{"signature":{"timestamp":"1","token":"t","signature":"s"},"x":}"#,
+            br#"{"signature":["1","t","s"]}"#,
+            br#"{"signature":"s"}"#,
+            br#"[{"signature":{"timestamp":"1","token":"t","signature":"s"}}]"#,
+            br#"{"signature":{"timestamp":"\u0031","tok\u0065n":"t","signature":"s"}}"#,
+            b"{\"signature\":{\"timestamp\":\"1\",\"token\":\"\xff\",\"signature\":\"s\"}}",
+        ] {
+            let each: Option<Vec<String>> = names
+                .iter()
+                .map(|name| find(body, &["signature", name]))
+                .collect();
+            let once = find_members(body, &["signature"], names).map(Vec::from);
+            assert_eq!(once, each, "{}", String::from_utf8_lossy(body));
+        }
+    }
 
     #[test]
     fn values_off_the_path_are_skipped_unread() {

@@ -29,10 +29,12 @@
 //! `Box<dyn Scheme>`, as a receiver configured by name holds it).
 //! `VERIFY_BENCH_INTERLEAVED_ONLY=1` prints that table alone (a few seconds).
 //!
-//! Last, every provider in `scheme::PROVIDERS` against its own raw baseline (HMAC-SHA1
-//! or HMAC-SHA256 with a pre-keyed state cloned per message, Ed25519, ECDSA P-256), in
-//! turns, at 256 B, 4 KiB and 64 KiB, then the `webhook-verify` crate against ours on
-//! the providers both verify: see `verify/providers.rs`.
+//! Last, every provider in `scheme::PROVIDERS` against two baselines of its own, in
+//! turns, at 256 B, 4 KiB and 64 KiB: `raw` (HMAC-SHA1 or HMAC-SHA256 with a pre-keyed
+//! state cloned per message, Ed25519, ECDSA P-256) and `user` (the same check as the
+//! providers' docs write it: keyed per message, the received signature decoded); then
+//! the `webhook-verify` crate against ours on the providers both verify: see
+//! `verify/providers.rs`.
 //! `VERIFY_BENCH_PROVIDERS_ONLY=1` prints those two tables alone (about a minute);
 //! `VERIFY_BENCH_PROVIDERS=stripe,discord` keeps the providers it names.
 

@@ -39,18 +39,39 @@ impl<D: EagerHash> HmacKey<D> {
 }
 
 impl HmacKey<Sha256> {
-    /// The tag of `prefix` pieces, then `body`.
+    /// The tag of `prefix` pieces, then `body`, then `suffix`.
     #[inline]
-    pub(crate) fn tag(&self, prefix: &[&[u8]], body: &[u8]) -> Tag {
+    pub(crate) fn tag(&self, prefix: &[&[u8]], body: &[u8], suffix: &[u8]) -> Tag {
         let mut core = self.0.clone();
         let mut buffer = Buffer::<HmacCore<Sha256>>::default();
         for piece in prefix {
             buffer.digest_blocks(piece, |blocks| core.update_blocks(blocks));
         }
         buffer.digest_blocks(body, |blocks| core.update_blocks(blocks));
+        buffer.digest_blocks(suffix, |blocks| core.update_blocks(blocks));
         let mut tag = Output::<HmacCore<Sha256>>::default();
         core.finalize_fixed_core(&mut buffer, &mut tag);
         tag.into()
+    }
+}
+
+impl HmacKey<Sha1> {
+    /// The tag of `prefix` pieces, then `body`, then `suffix`, followed by zeros to the
+    /// length of an HMAC-SHA256 tag.
+    #[inline]
+    pub(crate) fn padded_tag(&self, prefix: &[&[u8]], body: &[u8], suffix: &[u8]) -> Tag {
+        let mut core = self.0.clone();
+        let mut buffer = Buffer::<HmacCore<Sha1>>::default();
+        for piece in prefix {
+            buffer.digest_blocks(piece, |blocks| core.update_blocks(blocks));
+        }
+        buffer.digest_blocks(body, |blocks| core.update_blocks(blocks));
+        buffer.digest_blocks(suffix, |blocks| core.update_blocks(blocks));
+        let mut tag = Output::<HmacCore<Sha1>>::default();
+        core.finalize_fixed_core(&mut buffer, &mut tag);
+        let mut padded = Tag::default();
+        padded[..20].copy_from_slice(&tag);
+        padded
     }
 }
 
@@ -129,7 +150,7 @@ mod tests {
     fn rfc_4231_test_case_2_through_the_cloned_core() {
         let key = HmacKey::new(b"Jefe");
         for _ in 0..2 {
-            let tag = key.tag(&[b"what do ya want "], b"for nothing?");
+            let tag = key.tag(&[b"what do ya want "], b"for nothing?", b"");
             assert_eq!(
                 hex::encode(tag),
                 "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
@@ -146,12 +167,14 @@ mod tests {
             for body_len in (0..=140).chain([190, 191, 192, 247, 248, 256, 300]) {
                 let body = &data[..body_len];
                 let prefix: [&[u8]; 4] = [&data[5..36], b".", &data[40..50], b"."];
+                let suffix = &data[60..73];
                 let mut reference = HmacSha256::new_from_slice(key).unwrap();
                 prefix.iter().for_each(|piece| reference.update(piece));
                 reference.update(body);
+                reference.update(suffix);
                 let expected: Tag = reference.finalize().into_bytes().into();
                 assert_eq!(
-                    ours.tag(&prefix, body),
+                    ours.tag(&prefix, body, suffix),
                     expected,
                     "key {key_len}, body {body_len}"
                 );

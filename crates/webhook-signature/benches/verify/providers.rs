@@ -1,5 +1,5 @@
-//! Every provider in [`PROVIDERS`] against its raw baseline, timed in turns (see
-//! [`interleave`]) at 256 B, 4 KiB and 64 KiB.
+//! Every provider in [`PROVIDERS`] against two baselines, `raw` and `user`, timed in
+//! turns (see [`interleave3`]) at 256 B, 4 KiB and 64 KiB.
 //!
 //! `ours` is `Verifier::verify_request` (a `POST` to [`PATH`], the verifier built from
 //! the provider's entry in the table, as a receiver configured by name builds it, with
@@ -21,6 +21,15 @@
 //! content already assembled: Twilio's URL and sorted form parameters (the body is a
 //! form of the size), and Mailgun's `<timestamp><token>` (the signature is inside the
 //! body). Finding that content in the body is part of `ours` only.
+//!
+//! `user` is the same check as the providers' docs show it, and as a receiver writes
+//! it by hand: the HMAC keyed per message (`Hmac::<Sha>::new_from_slice(secret)`),
+//! `update` over the same signed content, then the received signature decoded from
+//! its text into a new `Vec` (`hex::decode`, or `base64`'s `decode`) and
+//! `verify_slice`; for Ed25519 and P-256 the signature decoded from its text and
+//! parsed, then verified. It skips what `raw` skips (reading the header, finding the
+//! signature in it); the GitLab secret token's is `raw`'s. The three routines run in
+//! the same rounds (see [`interleave3`]).
 //!
 //! A second table times the `webhook-verify` crate's `verify` against `ours` on the
 //! same deliveries, for the providers both verify.
@@ -83,11 +92,13 @@ enum Raw {
         key: ed25519_dalek::VerifyingKey,
         signature: ed25519_dalek::Signature,
         message: Vec<u8>,
+        received: Received,
     },
     P256 {
         key: p256::ecdsa::VerifyingKey,
         signature: p256::ecdsa::Signature,
         message: Vec<u8>,
+        received: Received,
     },
     /// A token compared with the configured one.
     Token {
@@ -96,11 +107,54 @@ enum Raw {
     },
 }
 
-/// A keyed HMAC state, the signed content in its three parts, and the expected tag.
+/// A keyed HMAC state, the signed content in its three parts, and the expected tag;
+/// for `user`, the key and the signature's text as received.
 struct RawMac<M> {
     keyed: M,
+    key: Vec<u8>,
     content: Content,
     expected: Vec<u8>,
+    received: Received,
+}
+
+/// A signature as it travels, for `user` to decode.
+enum Received {
+    Hex(String),
+    Base64(String),
+}
+
+impl Received {
+    /// The signature `expected`, in the encoding the delivery carries it in (in
+    /// `headers`, or in `body` for Mailgun).
+    fn find(label: &str, headers: &HeaderMap, body: &[u8], expected: &[u8]) -> Self {
+        let hex = hex::encode(expected);
+        let b64 = base64::engine::general_purpose::STANDARD.encode(expected);
+        let carries = |needle: &str| {
+            let found = |text: &[u8]| {
+                text.windows(needle.len())
+                    .any(|window| window == needle.as_bytes())
+            };
+            headers.values().any(|value| found(value.as_bytes())) || found(body)
+        };
+        if carries(&hex) {
+            Self::Hex(hex)
+        } else if carries(&b64) {
+            Self::Base64(b64)
+        } else {
+            panic!("{label}: the signature is neither in hex nor in base64")
+        }
+    }
+
+    /// Decoded as a receiver decodes it: into a new vector.
+    #[inline]
+    fn decode(&self) -> Vec<u8> {
+        match self {
+            Self::Hex(text) => hex::decode(black_box(text)).expect("hex"),
+            Self::Base64(text) => base64::engine::general_purpose::STANDARD
+                .decode(black_box(text))
+                .expect("base64"),
+        }
+    }
 }
 
 /// Signed content: `prefix || middle || suffix`, where `middle` is the body or what
@@ -118,16 +172,29 @@ impl Content {
 }
 
 impl<M: Mac + KeyInit + Clone> RawMac<M> {
-    fn new(key: &[u8], content: Content) -> Self {
+    /// `received` reads the signature's text off the delivery, given the tag.
+    fn new(key: &[u8], content: Content, received: impl FnOnce(&[u8]) -> Received) -> Self {
         let keyed = <M as KeyInit>::new_from_slice(key).expect("any key length");
         let mut mac = keyed.clone();
         mac.update(&content.joined());
         let expected = mac.finalize().into_bytes().to_vec();
         Self {
             keyed,
+            key: key.to_vec(),
             content,
+            received: received(&expected),
             expected,
         }
+    }
+
+    /// As a receiver writes it: keyed per message, the received text decoded.
+    #[inline]
+    fn check_as_user(&self) {
+        let mut mac = <M as KeyInit>::new_from_slice(black_box(&self.key)).expect("any key length");
+        mac.update(black_box(&self.content.prefix));
+        mac.update(black_box(&self.content.middle));
+        mac.update(black_box(&self.content.suffix));
+        assert!(mac.verify_slice(&self.received.decode()).is_ok());
     }
 
     #[inline]
@@ -150,6 +217,7 @@ impl Raw {
                 key,
                 signature,
                 message,
+                ..
             } => assert!(
                 black_box(key)
                     .verify(black_box(message), black_box(signature))
@@ -159,6 +227,7 @@ impl Raw {
                 key,
                 signature,
                 message,
+                ..
             } => assert!(
                 black_box(key)
                     .verify(black_box(message), black_box(signature))
@@ -168,6 +237,43 @@ impl Raw {
                 presented,
                 expected,
             } => assert!(bool::from(black_box(presented).ct_eq(black_box(expected)))),
+        }
+    }
+
+    /// The same check as a receiver writes it (see the module's docs).
+    #[inline]
+    fn check_as_user(&self) {
+        match self {
+            Self::HmacSha1(mac) => mac.check_as_user(),
+            Self::HmacSha256(mac) => mac.check_as_user(),
+            Self::Ed25519 {
+                key,
+                message,
+                received,
+                ..
+            } => {
+                let signature =
+                    ed25519_dalek::Signature::from_slice(&received.decode()).expect("64 bytes");
+                assert!(
+                    black_box(key)
+                        .verify(black_box(message), &signature)
+                        .is_ok()
+                );
+            }
+            Self::P256 {
+                key,
+                message,
+                received,
+                ..
+            } => {
+                let signature = p256::ecdsa::Signature::from_der(&received.decode()).expect("DER");
+                assert!(
+                    black_box(key)
+                        .verify(black_box(message), &signature)
+                        .is_ok()
+                );
+            }
+            Self::Token { .. } => self.check(),
         }
     }
 
@@ -374,6 +480,7 @@ fn case(provider: &Provider, row: Row, url: &str) -> Case {
                 .secret("current", *secret)
                 .build()
                 .expect("valid verifier");
+            let received = |tag: &[u8]| Received::find(&label, &headers, &body, tag);
             let raw = match (provider.name, label.as_str()) {
                 ("gitlab", "gitlab (secret token)") => Raw::Token {
                     presented: headers["x-gitlab-token"].as_bytes().to_vec(),
@@ -382,17 +489,19 @@ fn case(provider: &Provider, row: Row, url: &str) -> Case {
                 ("twilio", _) => Raw::HmacSha1(RawMac::new(
                     &decoded,
                     content(twilio_content(url, &body).into()),
+                    received,
                 )),
                 ("mailgun", _) => Raw::HmacSha256(RawMac::new(
                     &decoded,
                     content(format!("{NOW}{MAILGUN_TOKEN}").into()),
+                    received,
                 )),
                 _ => match provider.algorithm {
                     Algorithm::HmacSha1 => {
-                        Raw::HmacSha1(RawMac::new(&decoded, content(body.clone())))
+                        Raw::HmacSha1(RawMac::new(&decoded, content(body.clone()), received))
                     }
                     Algorithm::HmacSha256 => {
-                        Raw::HmacSha256(RawMac::new(&decoded, content(body.clone())))
+                        Raw::HmacSha256(RawMac::new(&decoded, content(body.clone()), received))
                     }
                     other => panic!("{label}: no raw baseline for {other}"),
                 },
@@ -421,6 +530,7 @@ fn case(provider: &Provider, row: Row, url: &str) -> Case {
                 key: signing.verifying_key(),
                 signature,
                 message,
+                received: Received::find(&label, &headers, &body, &signature.to_bytes()),
             };
             (headers, verifier, raw)
         }
@@ -445,6 +555,7 @@ fn case(provider: &Provider, row: Row, url: &str) -> Case {
                 key: *signing.verifying_key(),
                 signature,
                 message,
+                received: Received::find(&label, &headers, &body, signature.to_der().as_bytes()),
             };
             (headers, verifier, raw)
         }
@@ -464,6 +575,7 @@ fn case(provider: &Provider, row: Row, url: &str) -> Case {
         raw,
     };
     case.raw.check();
+    case.raw.check_as_user();
     let delivery = case.ours();
     assert_eq!(delivery.scheme(), provider.name, "{}", case.label);
     case
@@ -546,15 +658,16 @@ fn mailgun_payload(size: usize) -> Bytes {
     Bytes::from(json)
 }
 
-/// Times every provider's rows, `raw` against `ours` in turns, and prints the table:
-/// per row the ratio ours / raw at each size, and the cells over the bound. `only`
-/// keeps the providers it names (all when empty).
+/// Times every provider's rows, `raw`, `user` and `ours` in the same rounds, and
+/// prints the table: per row the ratios ours / user and ours / raw at each size, and
+/// the cells over the bound (judged against `user`). `only` keeps the providers it
+/// names (all when empty).
 pub(crate) fn table(only: &[String]) {
     let providers: Vec<&Provider> = PROVIDERS
         .iter()
         .filter(|provider| only.is_empty() || only.iter().any(|name| name == provider.name))
         .collect();
-    let mut rows: Vec<(String, Algorithm, Vec<Interleaved>)> = Vec::new();
+    let mut rows: Vec<(String, Algorithm, Vec<Timed>)> = Vec::new();
     for (size, _) in SIZES {
         let mut at = 0;
         for provider in &providers {
@@ -570,38 +683,47 @@ pub(crate) fn table(only: &[String]) {
         }
     }
     println!(
-        "\nEvery provider, {ROUNDS} rounds of raw and ours in turns; ours / raw, ratio of \
-         the fastest chunks (median of the per-round ratios):\n\
-         | provider | algorithm | 256 B | 4 KiB | 64 KiB | raw at 256 B, 4 KiB, 64 KiB |\n\
-         |---|---|---:|---:|---:|---:|"
+        "\nEvery provider, {ROUNDS} rounds of raw, user and ours in turns; ours / user and \
+         ours / raw, ratio of the fastest chunks (median of the per-round ratios):\n\
+         | provider | algorithm | / user, 256 B | / user, 4 KiB | / user, 64 KiB \
+         | / raw, 256 B | / raw, 4 KiB | / raw, 64 KiB | ours at 256 B, 4 KiB, 64 KiB |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|"
     );
     let mut over = Vec::new();
     for (label, algorithm, timed) in &rows {
-        let cells: Vec<String> = timed
+        let user: Vec<String> = timed
             .iter()
-            .map(|t| format!("{:.3}x ({:.3}x)", t.ratio(), t.median_ratio))
+            .map(|t| format!("{:.3}x ({:.3}x)", t.ours_ns / t.user_ns, t.median_user))
             .collect();
-        let raw: Vec<String> = timed.iter().map(|t| duration(t.raw_ns)).collect();
+        let raw: Vec<String> = timed
+            .iter()
+            .map(|t| format!("{:.3}x ({:.3}x)", t.ours_ns / t.raw_ns, t.median_raw))
+            .collect();
+        let ours: Vec<String> = timed.iter().map(|t| duration(t.ours_ns)).collect();
         println!(
-            "| {label} | {algorithm} | {} | {} |",
-            cells.join(" | "),
-            raw.join(", ")
+            "| {label} | {algorithm} | {} | {} | {} |",
+            user.join(" | "),
+            raw.join(" | "),
+            ours.join(", ")
         );
         for ((size, size_label), t) in SIZES.iter().zip(timed) {
             let bound = bound(*algorithm, *size);
-            if t.ratio() > bound {
+            let ratio = t.ours_ns / t.user_ns;
+            if ratio > bound {
                 over.push(format!(
-                    "{label} at {size_label}: {:.3}x (median {:.3}x; bound {bound:.2}x): ours {}, raw {}",
-                    t.ratio(),
-                    t.median_ratio,
+                    "{label} at {size_label}: {ratio:.3}x (median {:.3}x; bound {bound:.2}x): \
+                     ours {}, user {}, raw {}",
+                    t.median_user,
                     duration(t.ours_ns),
+                    duration(t.user_ns),
                     duration(t.raw_ns),
                 ));
             }
         }
     }
     println!(
-        "\nBounds: HMAC <= 1.00x at 256 B and <= 1.03x from 4 KiB; Ed25519 and ECDSA P-256 <= 1.05x."
+        "\nBounds, ours / user: HMAC <= 1.00x at 256 B and <= 1.03x from 4 KiB; Ed25519 and \
+         ECDSA P-256 <= 1.05x."
     );
     if over.is_empty() {
         println!("Every cell within its bound.");
@@ -613,15 +735,65 @@ pub(crate) fn table(only: &[String]) {
     }
 }
 
+/// What [`interleave3`] measured for one cell: the fastest chunk of each routine,
+/// per call, in nanoseconds, and the medians over the rounds of ours / user and
+/// ours / raw within the round.
+struct Timed {
+    raw_ns: f64,
+    user_ns: f64,
+    ours_ns: f64,
+    median_user: f64,
+    median_raw: f64,
+}
+
 /// One cell: each routine warmed up and timed for a chunk of about [`CHUNK`], then
-/// [`ROUNDS`] rounds in turns.
-fn time_case(case: &Case) -> Interleaved {
+/// [`ROUNDS`] rounds of the three.
+fn time_case(case: &Case) -> Timed {
     let raw = || case.raw.check();
+    let user = || case.raw.check_as_user();
     let ours = || {
         black_box(case.ours());
     };
-    let chunk = chunk_for(&raw, &ours);
-    interleave(chunk, ROUNDS, &raw, &ours)
+    let chunk = chunk_for(&user, &ours);
+    interleave3(chunk, ROUNDS, [&raw, &user, &ours])
+}
+
+/// `raw`, `user` and `ours` in turns, `chunk` calls at a time, for `rounds` rounds,
+/// the order rotated every round, so that a neighbour's load or a frequency change
+/// hits the three alike.
+fn interleave3(chunk: usize, rounds: usize, routines: [&dyn Fn(); 3]) -> Timed {
+    let time = |routine: &dyn Fn()| {
+        let start = Instant::now();
+        for _ in 0..chunk {
+            routine();
+        }
+        start.elapsed().as_secs_f64() * 1e9 / chunk as f64
+    };
+    let mut fastest = [f64::MAX; 3];
+    let (mut over_user, mut over_raw) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
+    for round in 0..rounds {
+        let mut ns = [0.0; 3];
+        for turn in 0..3 {
+            let which = (round + turn) % 3;
+            ns[which] = time(routines[which]);
+        }
+        for (fast, ns) in fastest.iter_mut().zip(ns) {
+            *fast = fast.min(ns);
+        }
+        over_raw.push(ns[2] / ns[0]);
+        over_user.push(ns[2] / ns[1]);
+    }
+    let median = |mut ratios: Vec<f64>| {
+        ratios.sort_by(f64::total_cmp);
+        ratios[rounds / 2]
+    };
+    Timed {
+        raw_ns: fastest[0],
+        user_ns: fastest[1],
+        ours_ns: fastest[2],
+        median_user: median(over_user),
+        median_raw: median(over_raw),
+    }
 }
 
 /// The calls of a chunk of about [`CHUNK`], once `a` and `b` are warmed up: at least

@@ -1,5 +1,6 @@
 //! The verifier's fast path: the usual delivery of each built-in scheme, read
-//! straight from the headers.
+//! straight from the headers (and the request's method and URL, for the providers
+//! that sign them).
 //!
 //! Almost every delivery is well formed: each header once, one signature in the
 //! layout its provider sends. For those, each built-in scheme's `read_usual` takes
@@ -19,6 +20,7 @@
 //! takes the fast path as its own type does. The scheme files import this module;
 //! `registry.rs` dispatches to them.
 
+use base64::Engine as _;
 use http::HeaderValue;
 
 use super::content::Tag;
@@ -44,6 +46,8 @@ pub(crate) enum Builtin {
     Standard,
     Slack,
     Shopify,
+    /// GitLab's signing token, read as Standard Webhooks.
+    GitLab,
     /// A provider described as data, whose usual delivery the engine reads.
     Described(Arc<GenericHmac>),
 }
@@ -66,6 +70,19 @@ pub(crate) enum Encoded<'a> {
     Hex(&'a [u8]),
     /// The canonical base64 of 32 bytes.
     Base64(&'a [u8]),
+    /// 40 hex digits, either case: an HMAC-SHA1 tag.
+    Sha1Hex(&'a [u8]),
+    /// The canonical base64 of 20 bytes: an HMAC-SHA1 tag.
+    Sha1Base64(&'a [u8]),
+}
+
+/// What a scheme that signs the request line reads besides the headers: the method,
+/// and the URL the provider called as two pieces, the public URL and then the
+/// request's path and query (`None` without a public URL).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Target<'a> {
+    pub(crate) method: &'a [u8],
+    pub(crate) url: Option<[&'a [u8]; 2]>,
 }
 
 /// What a usual delivery's headers hold.
@@ -74,6 +91,8 @@ pub(crate) struct Usual<'a> {
     signature: Encoded<'a>,
     prefix: [&'a [u8]; 4],
     prefix_len: usize,
+    /// What is signed after the body (HubSpot's timestamp), or nothing.
+    pub(crate) suffix: &'a [u8],
     /// The signed timestamp, for schemes that sign one.
     pub(crate) timestamp: Option<i64>,
     /// The header value carrying the event id, and the id (its bytes trimmed,
@@ -89,6 +108,7 @@ impl<'a> Usual<'a> {
             signature,
             prefix: [&[]; 4],
             prefix_len: 0,
+            suffix: &[],
             timestamp: None,
             event_id: None,
         }
@@ -117,14 +137,22 @@ impl<'a> Usual<'a> {
     }
 
     /// Whether the signature has its encoding's length (64 hex digits, 44 base64
-    /// characters): one that has not never verifies, and is sent to `parse` before
-    /// any hashing.
+    /// characters; 40 and 28 for HMAC-SHA1): one that has not never verifies, and is
+    /// sent to `parse` before any hashing.
     #[inline]
     pub(crate) fn well_sized(&self) -> bool {
         match self.signature {
             Encoded::Hex(text) => text.len() == 64,
             Encoded::Base64(text) => text.len() == 44,
+            Encoded::Sha1Hex(text) => text.len() == 40,
+            Encoded::Sha1Base64(text) => text.len() == 28,
         }
+    }
+
+    /// Whether the signature is an HMAC-SHA1 tag.
+    #[inline]
+    pub(crate) fn sha1(&self) -> bool {
+        matches!(self.signature, Encoded::Sha1Hex(_) | Encoded::Sha1Base64(_))
     }
 
     /// Whether to decode the signature before hashing rather than after. The hex
@@ -134,16 +162,28 @@ impl<'a> Usual<'a> {
     /// its encoding.
     #[inline]
     pub(crate) fn decode_first(&self) -> bool {
-        matches!(self.signature, Encoded::Hex(_))
+        matches!(self.signature, Encoded::Hex(_) | Encoded::Sha1Hex(_))
     }
 
-    /// The presented tag, or `None` when the signature does not decode (then
-    /// `parse` says why).
+    /// The presented tag (an HMAC-SHA1 one followed by zeros), or `None` when the
+    /// signature does not decode (then `parse` says why). The SHA-1 ones are decoded
+    /// by the functions `GenericHmac::decode` calls.
     #[inline]
     pub(crate) fn decode(&self) -> Option<Tag> {
+        let mut tag = Tag::default();
         match self.signature {
-            Encoded::Hex(text) => hex_tag_from_bytes(text).ok(),
-            Encoded::Base64(text) => base64_tag_from_bytes(text).ok(),
+            Encoded::Hex(text) => return hex_tag_from_bytes(text).ok(),
+            Encoded::Base64(text) => return base64_tag_from_bytes(text).ok(),
+            Encoded::Sha1Hex(text) => hex::decode_to_slice(text, &mut tag[..20]).ok()?,
+            Encoded::Sha1Base64(text) => {
+                let len = base64::engine::general_purpose::STANDARD
+                    .decode_slice(text, &mut tag[..21])
+                    .ok()?;
+                if len != 20 {
+                    return None;
+                }
+            }
         }
+        Some(tag)
     }
 }

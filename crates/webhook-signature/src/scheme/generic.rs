@@ -13,7 +13,7 @@ use webhook_core::envelope::Envelope;
 
 use super::algorithm::{Algorithm, PrivateKey, PublicKey, Signature};
 use super::decode::seconds;
-use super::fast::{Builtin, Encoded, FastPath, Usual};
+use super::fast::{Builtin, Encoded, FastPath, Target, Usual};
 use super::header::{Found, ascii, find_headers};
 use super::interface::{Delivery, Scheme, SignRequest, Signed};
 use crate::mac::hmac;
@@ -307,14 +307,10 @@ impl GenericHmac {
         }
     }
 
-    /// The timestamp in `text` as Unix seconds.
-    fn read_time(
-        &self,
-        format: TimeFormat,
-        text: &[u8],
-        field: &Field,
-    ) -> Result<i64, SignatureRejection> {
-        let parsed = match format {
+    /// The timestamp in `text` as Unix seconds, or `None`.
+    #[inline]
+    fn unix_seconds(format: TimeFormat, text: &[u8]) -> Option<i64> {
+        match format {
             TimeFormat::UnixSeconds => seconds(text),
             TimeFormat::UnixMillis => seconds(text).map(|millis| millis.div_euclid(1000)),
             TimeFormat::Rfc3339 => std::str::from_utf8(text)
@@ -322,8 +318,17 @@ impl GenericHmac {
                 .and_then(|text| humantime::parse_rfc3339(text).ok())
                 .and_then(|time| time.duration_since(UNIX_EPOCH).ok())
                 .and_then(|since| i64::try_from(since.as_secs()).ok()),
-        };
-        parsed.ok_or_else(|| {
+        }
+    }
+
+    /// The timestamp in `text` as Unix seconds.
+    fn read_time(
+        &self,
+        format: TimeFormat,
+        text: &[u8],
+        field: &Field,
+    ) -> Result<i64, SignatureRejection> {
+        Self::unix_seconds(format, text).ok_or_else(|| {
             let reason = match format {
                 TimeFormat::UnixSeconds => "expected a Unix timestamp in seconds",
                 TimeFormat::UnixMillis => "expected a Unix timestamp in milliseconds",
@@ -367,26 +372,45 @@ impl GenericHmac {
 
 impl GenericHmac {
     /// Whether [`read_usual`](Self::read_usual) can read this scheme's usual
-    /// delivery: an HMAC-SHA256 tag of up to four pieces then the body, every piece
-    /// from the headers.
+    /// delivery: an HMAC-SHA256 or HMAC-SHA1 tag of up to four pieces (the URL counts
+    /// two), the body, then at most one piece; every piece from the headers or the
+    /// request line.
     fn has_fast_path(&self) -> bool {
-        let (body, before) = match self.content.split_last() {
-            Some((Part::Body, before)) => (true, before),
-            _ => (false, &[][..]),
+        let Some(at) = self
+            .content
+            .iter()
+            .position(|part| matches!(part, Part::Body))
+        else {
+            return false;
         };
-        body && before.len() <= 4
-            && self.algorithm == Algorithm::HmacSha256
+        let (before, after) = (&self.content[..at], &self.content[at + 1..]);
+        let pieces: usize = before
+            .iter()
+            .map(|part| if matches!(part, Part::Url) { 2 } else { 1 })
+            .sum();
+        let from_headers =
+            |part: &Part| matches!(part, Part::Literal(_) | Part::Timestamp | Part::Id);
+        pieces <= 4
+            && after.len() <= 1
+            && matches!(self.algorithm, Algorithm::HmacSha256 | Algorithm::HmacSha1)
             && self.key_form == KeyForm::Text
             && before
                 .iter()
-                .all(|part| matches!(part, Part::Literal(_) | Part::Timestamp | Part::Id))
+                .all(|part| from_headers(part) || matches!(part, Part::Method | Part::Url))
+            && after.iter().all(from_headers)
             && !matches!(self.timestamp, Some((Field::Json(_), _)))
             && matches!(self.id, None | Some(Field::Header(_)))
     }
 
     /// The usual delivery, read as [`parse`](Scheme::parse) reads it (see
-    /// `fast.rs`): each header once and visible ASCII, one signature.
-    pub(crate) fn read_usual<'a>(&'a self, headers: &'a HeaderMap) -> Option<Usual<'a>> {
+    /// `fast.rs`): each header once and visible ASCII, one signature. Inlined into
+    /// its one caller, so that the reading is built where the verifier keeps it.
+    #[inline]
+    pub(crate) fn read_usual<'a>(
+        &'a self,
+        headers: &'a HeaderMap,
+        target: Target<'a>,
+    ) -> Option<Usual<'a>> {
         let signature_header = self.signature.header();
         let [signature_value, timestamp_value, id_value] = find_headers(
             headers,
@@ -401,13 +425,28 @@ impl GenericHmac {
         let mut timestamp_text: Option<&'a [u8]> = None;
         let encoded = match &self.signature {
             SignatureField::Header { prefix, .. } => value.strip_prefix(prefix.as_bytes())?,
-            SignatureField::Items { separator, key, .. } => {
+            SignatureField::Items {
+                separator,
+                join,
+                key,
+                ..
+            } => {
                 let timestamp_item = match &self.timestamp {
                     Some((Field::Item(name), _)) => Some(name.as_bytes()),
                     _ => None,
                 };
+                let layout = timestamp_item.and_then(|name| {
+                    let length = self.encoded_len();
+                    usual_items(value, name, join.as_bytes(), key.as_bytes(), length)
+                });
                 let mut signature = None;
-                for item in value.split(|&b| char::from(b) == *separator) {
+                if let Some((timestamp, text)) = layout {
+                    timestamp_text = Some(timestamp);
+                    signature = Some(text);
+                }
+                // Any other layout, item by item.
+                let items = if layout.is_some() { &[][..] } else { value };
+                for item in items.split(|&b| char::from(b) == *separator) {
                     let item = item.trim_ascii();
                     if item.is_empty() {
                         continue;
@@ -425,7 +464,10 @@ impl GenericHmac {
                 signature?
             }
         };
+        let sha1 = self.algorithm == Algorithm::HmacSha1;
         let mut usual = Usual::new(match self.encoding {
+            Encoding::Hex if sha1 => Encoded::Sha1Hex(encoded),
+            Encoding::Base64 if sha1 => Encoded::Sha1Base64(encoded),
             Encoding::Hex => Encoded::Hex(encoded),
             Encoding::Base64 => Encoded::Base64(encoded),
         });
@@ -434,7 +476,7 @@ impl GenericHmac {
                 Field::Header(_) => ascii(timestamp_value.one()?)?,
                 _ => timestamp_text?,
             };
-            usual.timestamp = Some(self.read_time(*format, text, field).ok()?);
+            usual.timestamp = Some(Self::unix_seconds(*format, text)?);
             timestamp_text = Some(text);
         }
         let signed_id = self.content.iter().any(|part| matches!(part, Part::Id));
@@ -449,17 +491,70 @@ impl GenericHmac {
                 None => {}
             }
         }
+        let mut after_body = false;
         for part in self.content.iter() {
-            usual.push_prefix(match part {
+            let piece = match part {
                 Part::Literal(text) => text.as_bytes(),
                 Part::Timestamp => timestamp_text?,
                 Part::Id => id_text,
-                Part::Body => break,
-                Part::Method | Part::Url => return None,
-            })?;
+                Part::Method => target.method,
+                Part::Url => {
+                    let [base, path] = target.url?;
+                    usual.push_prefix(base)?;
+                    path
+                }
+                Part::Body => {
+                    after_body = true;
+                    continue;
+                }
+            };
+            if after_body {
+                usual.suffix = piece;
+            } else {
+                usual.push_prefix(piece)?;
+            }
         }
         Some(usual)
     }
+
+    /// The length of a signature's text: a tag of the algorithm's length, in hex or
+    /// in padded base64.
+    fn encoded_len(&self) -> usize {
+        let tag = if self.algorithm == Algorithm::HmacSha1 {
+            20
+        } else {
+            32
+        };
+        match self.encoding {
+            Encoding::Hex => 2 * tag,
+            Encoding::Base64 => tag.div_ceil(3) * 4,
+        }
+    }
+}
+
+/// `<name>=<digits><join><key>=<signature>`, the layout the signer writes (Paddle's
+/// `ts=1;h1=<hex>`, Mux's `t=1,v1=<hex>`), read without splitting: the timestamp and
+/// the signature's text, `length` bytes without the separator (the first byte of
+/// `join`), or `None` for anything else. What it accepts, the item loop of
+/// [`read_usual`](GenericHmac::read_usual) reads the same.
+fn usual_items<'a>(
+    value: &'a [u8],
+    name: &[u8],
+    join: &[u8],
+    key: &[u8],
+    length: usize,
+) -> Option<(&'a [u8], &'a [u8])> {
+    let rest = value.strip_prefix(name)?.strip_prefix(b"=")?;
+    let (rest, signature) = rest.split_at_checked(rest.len().checked_sub(length)?)?;
+    let timestamp = rest
+        .strip_suffix(b"=")?
+        .strip_suffix(key)?
+        .strip_suffix(join)?;
+    let separators = join.first()?;
+    let plain = !timestamp.is_empty()
+        && timestamp.iter().all(u8::is_ascii_digit)
+        && !signature.contains(separators);
+    plain.then_some((timestamp, signature))
 }
 
 /// A value read for a [`Field`]: text borrowed from a header, or a body member.

@@ -40,9 +40,9 @@ impl Mailgun {
 
 /// The three signed fields, from a JSON body or form fields.
 fn fields(body: &[u8]) -> Option<(String, String, String)> {
-    let json = |member: &str| webhook_core::json::find(body, &["signature", member]);
-    if let (Some(timestamp), Some(token), Some(signature)) =
-        (json("timestamp"), json("token"), json("signature"))
+    let names = ["timestamp", "token", "signature"];
+    if let Some([timestamp, token, signature]) =
+        webhook_core::json::find_members(body, &["signature"], names)
     {
         return Some((timestamp, token, signature));
     }

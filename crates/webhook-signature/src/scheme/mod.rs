@@ -49,7 +49,7 @@ pub use algorithm::{Algorithm, PrivateKey, PublicKey, Signature};
 pub use content::{HmacSha256, Tag, hmac_tag};
 pub use decode::{decode_base64_tag, decode_hex_tag, encode_base64, parse_timestamp};
 pub use fast::FastPath;
-pub(crate) use fast::Usual;
+pub(crate) use fast::{Target, Usual};
 pub use generic::{Encoding, GenericHmac, GenericHmacBuilder, TimeFormat};
 pub use github::GitHub;
 pub use gitlab::GitLab;

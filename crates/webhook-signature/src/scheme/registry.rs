@@ -4,7 +4,7 @@
 
 use http::HeaderMap;
 
-use super::fast::{Builtin, FastPath, Usual};
+use super::fast::{Builtin, FastPath, Target, Usual};
 use super::providers::*;
 use super::{
     Algorithm, GitHub, GitLab, HopNow, Mailgun, Scheme, Shopify, Slack, StandardWebhooks, Stripe,
@@ -329,9 +329,14 @@ pub const NAMES: &[&str] = &{
 };
 
 impl FastPath {
-    /// The usual delivery in `headers`, or `None` for anything else.
+    /// The usual delivery in `headers` (and `target`, for a scheme that signs the
+    /// method or the URL), or `None` for anything else.
     #[inline]
-    pub(crate) fn read<'a>(&'a self, headers: &'a HeaderMap) -> Option<Usual<'a>> {
+    pub(crate) fn read<'a>(
+        &'a self,
+        headers: &'a HeaderMap,
+        target: Target<'a>,
+    ) -> Option<Usual<'a>> {
         match &self.0 {
             Builtin::HopNow => super::hopnow::read_usual(headers),
             Builtin::GitHub => super::github::read_usual(headers),
@@ -339,7 +344,8 @@ impl FastPath {
             Builtin::Standard => super::standard::read_usual(headers),
             Builtin::Slack => super::slack::read_usual(headers),
             Builtin::Shopify => super::shopify::read_usual(headers),
-            Builtin::Described(scheme) => scheme.read_usual(headers),
+            Builtin::GitLab => super::gitlab::read_usual(headers),
+            Builtin::Described(scheme) => scheme.read_usual(headers, target),
         }
     }
 
@@ -353,6 +359,7 @@ impl FastPath {
             Builtin::Standard => StandardWebhooks.name(),
             Builtin::Slack => Slack.name(),
             Builtin::Shopify => Shopify.name(),
+            Builtin::GitLab => GitLab.name(),
             Builtin::Described(scheme) => scheme.name,
         }
     }

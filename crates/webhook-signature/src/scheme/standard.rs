@@ -233,6 +233,18 @@ pub(super) fn read_usual(headers: &HeaderMap) -> Option<Usual<'_>> {
     if matches!(found[0], Found::Absent) {
         found = find_headers(headers, SVIX.all());
     }
+    read_found(found)
+}
+
+/// [`read_usual`] from the `webhook-` headers only, with no `svix-` fallback.
+#[inline]
+pub(super) fn read_usual_unprefixed(headers: &HeaderMap) -> Option<Usual<'_>> {
+    read_found(find_headers(headers, WEBHOOK.all()))
+}
+
+/// The usual delivery in the signature, id and timestamp headers found.
+#[inline]
+fn read_found(found: [Found<'_>; 3]) -> Option<Usual<'_>> {
     let [signature, id, timestamp] = found;
     let encoded = trimmed(signature.one()?).strip_prefix(b"v1,")?;
     let id_value = id.one()?;
