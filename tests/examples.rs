@@ -1270,7 +1270,8 @@ async fn the_receiver_verifies_a_url_signing_scheme_against_its_public_url() {
             ("WEBHOOK_PUBLIC_URL", "https://hooks.example.com"),
         ],
     );
-    let event = MockEvent::new("ping").id("evt_square");
+    // Square names its event in `event_id`.
+    let event = MockEvent::new("ping").member("event_id", serde_json::json!("evt_square"));
     let body = event.body();
     let signer = Signer::new(by_name("square").unwrap(), SECRET).unwrap();
     let signed_for = |url: &str| {

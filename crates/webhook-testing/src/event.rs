@@ -12,6 +12,7 @@ use serde_json::Value;
 use sha2::Digest as _;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use webhook_core::envelope::{Envelope, Member, TimeFormat};
 use webhook_signature::scheme::{Mailgun, Scheme, SignRequest};
 use webhook_signature::{ConfigError, SignError, Signer};
 use zeroize::Zeroizing;
@@ -289,6 +290,83 @@ impl MockEvent {
         Bytes::from(body)
     }
 
+    /// The event in a provider's [`Envelope`]: [`body`](Self::body) when the envelope
+    /// reads the standard members, else a JSON document with the id, type, created
+    /// time and data also where the envelope reads them (Paddle's `event_id`, Slack's
+    /// `event.type`, GitHub's payload as the whole body), and an array of this one
+    /// event for a batch (HubSpot, SendGrid). The members the envelope reads from
+    /// headers are the delivery's to send: [`MockDelivery`] adds them.
+    ///
+    /// ```
+    /// use webhook_signature::scheme::envelopes;
+    /// use webhook_testing::MockEvent;
+    ///
+    /// let event = MockEvent::new("transaction.paid").id("evt_1").created(1_700_000_000);
+    /// let body: serde_json::Value = serde_json::from_slice(&event.body_for(&envelopes::PADDLE)).unwrap();
+    /// assert_eq!(body["event_id"], "evt_1");
+    /// assert_eq!(body["event_type"], "transaction.paid");
+    /// assert_eq!(body["occurred_at"], "2023-11-14T22:13:20Z");
+    /// assert_eq!(event.body_for(&envelopes::STANDARD), event.body());
+    /// ```
+    pub fn body_for(&self, envelope: &Envelope) -> Bytes {
+        let standard_id = matches!(first_path(envelope.id_members()), None | Some(["id"]));
+        if envelope.is_standard() && standard_id {
+            return self.body();
+        }
+        let shaped = match envelope.batch_of() {
+            Some(batch) => Value::Array(vec![self.shaped(batch.item)]),
+            None => self.shaped(envelope),
+        };
+        Bytes::from(shaped.to_string())
+    }
+
+    fn shaped(&self, envelope: &Envelope) -> Value {
+        let mut root = self.to_json();
+        let data_path = envelope.data_path();
+        if data_path != ["data"] {
+            if let Value::Object(members) = &mut root {
+                members.remove("data");
+            }
+            match (data_path, &self.data, &mut root) {
+                ([], Value::Object(data), Value::Object(members)) => {
+                    for (name, value) in data {
+                        members.entry(name.clone()).or_insert_with(|| value.clone());
+                    }
+                }
+                ([], _, _) => {}
+                (path, data, root) => set(root, path, data.clone()),
+            }
+        }
+        if let Some(path) = first_path(envelope.id_members()) {
+            set(&mut root, path, Value::from(self.id.as_str()));
+        }
+        match envelope.event_type_members().first() {
+            Some(Member::Body(path)) => set(&mut root, path, Value::from(self.event_type.as_str())),
+            Some(Member::BodyMemberEndingWith(suffix)) if self.event_type.ends_with(suffix) => {
+                set(&mut root, &[self.event_type.as_str()], self.data.clone());
+            }
+            _ => {}
+        }
+        if let Some(path) = first_path(envelope.created_members()) {
+            let created = self.created_in(envelope.created_format());
+            set(&mut root, path, created);
+        }
+        root
+    }
+
+    /// The created time as `format` writes it.
+    fn created_in(&self, format: TimeFormat) -> Value {
+        let seconds = self.created.unix_seconds();
+        match format {
+            TimeFormat::UnixSeconds => Value::from(seconds),
+            TimeFormat::UnixMillis => Value::from(seconds.saturating_mul(1000)),
+            TimeFormat::Rfc3339 => OffsetDateTime::from_unix_timestamp(seconds)
+                .ok()
+                .and_then(|time| time.format(&Rfc3339).ok())
+                .map_or(Value::Null, Value::from),
+        }
+    }
+
     /// Starts a signed delivery of this event under `scheme` with `secret` (decoded as
     /// the scheme requires: `whsec_<base64>` for Standard Webhooks), timestamped now.
     pub fn sign(self, scheme: impl Scheme, secret: &str) -> MockDelivery {
@@ -460,8 +538,9 @@ impl MockDelivery {
         self.timestamp.saturating_add(self.shift)
     }
 
-    /// The body: [`MockEvent::body`], with the `signature` object for Mailgun (its
-    /// signature [corrupted](Self::corrupt_signature) when asked).
+    /// The body: the event in the scheme's envelope ([`MockEvent::body_for`]), with the
+    /// `signature` object for Mailgun (its signature
+    /// [corrupted](Self::corrupt_signature) when asked).
     pub fn body(&self) -> Bytes {
         let body = self.body_with(&self.key);
         if !(self.corrupt && matches!(self.carrier(), Carrier::Body)) {
@@ -516,7 +595,9 @@ impl MockDelivery {
         if !matches!(self.carrier(), Carrier::UrlHash) {
             return Ok(uri);
         }
-        let hash = hex::encode(sha2::Sha256::digest(self.event.body()));
+        let hash = hex::encode(sha2::Sha256::digest(
+            self.event.body_for(self.scheme.envelope()),
+        ));
         let separator = if uri.query().is_some() { '&' } else { '?' };
         format!("{uri}{separator}bodySHA256={hash}")
             .parse()
@@ -536,9 +617,10 @@ impl MockDelivery {
                     "token": token,
                     "signature": signature,
                 });
-                self.event.clone().member("signature", object).body()
+                let event = self.event.clone().member("signature", object);
+                event.body_for(self.scheme.envelope())
             }
-            _ => self.event.body(),
+            _ => self.event.body_for(self.scheme.envelope()),
         }
     }
 
@@ -580,10 +662,42 @@ impl MockDelivery {
             }
         }
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        self.envelope_headers(&mut headers);
         for (name, value) in &self.extra {
             headers.append(name, value.clone());
         }
         Ok(headers)
+    }
+
+    /// The id, type and created time where the scheme's envelope reads them from
+    /// headers (`X-GitHub-Delivery`, `X-Shopify-Topic`, ...), unless the signature
+    /// headers or the extra [`header`](Self::header)s carry them.
+    fn envelope_headers(&self, headers: &mut HeaderMap) {
+        let envelope = self.scheme.envelope();
+        let created = match self.event.created_in(envelope.created_format()) {
+            Value::String(text) => text,
+            other => other.to_string(),
+        };
+        let fields = [
+            (envelope.id_members(), self.event.id.as_str()),
+            (
+                envelope.event_type_members(),
+                self.event.event_type.as_str(),
+            ),
+            (envelope.created_members(), created.as_str()),
+        ];
+        for (members, text) in fields {
+            let header = members.iter().find_map(|member| match member {
+                Member::Header(name) => Some(*name),
+                _ => None,
+            });
+            let (Some(name), Ok(value)) = (header, HeaderValue::from_str(text)) else {
+                continue;
+            };
+            if !headers.contains_key(name) && !self.extra.contains_key(name) {
+                headers.insert(name, value);
+            }
+        }
     }
 
     /// Finds the signature by signing the same content with another key: the header
@@ -633,6 +747,38 @@ impl MockDelivery {
                     .collect()
             }
         }
+    }
+}
+
+/// The path of the first [`Member::Body`] among `members`.
+fn first_path(members: &[Member]) -> Option<&'static [&'static str]> {
+    members.iter().find_map(|member| match member {
+        Member::Body(path) => Some(*path),
+        _ => None,
+    })
+}
+
+/// Sets `value` at `path` in `root`, making objects on the way (an array index in the
+/// path makes a one-element array).
+fn set(root: &mut Value, path: &[&str], value: Value) {
+    let Some((head, rest)) = path.split_first() else {
+        *root = value;
+        return;
+    };
+    if let Ok(0) = head.parse::<usize>() {
+        if !matches!(root, Value::Array(items) if !items.is_empty()) {
+            *root = Value::Array(vec![Value::Null]);
+        }
+        if let Value::Array(items) = root {
+            set(&mut items[0], rest, value);
+        }
+        return;
+    }
+    if !root.is_object() {
+        *root = Value::Object(serde_json::Map::new());
+    }
+    if let Value::Object(members) = root {
+        set(members.entry(*head).or_insert(Value::Null), rest, value);
     }
 }
 
