@@ -417,7 +417,9 @@ fn rate_limit(
     ))
 }
 
-/// The event handlers, by event `type`; unknown types are answered 200 `ignored`.
+/// The event handlers, by event `type`: the HopNow payouts and `ping`; any other
+/// type, from any provider's envelope, is logged and answered 200 `ignored` with its
+/// id and type.
 fn events(guard: Arc<dyn OrderingGuard>) -> EventRouter {
     EventRouter::new()
         .on_each(PAYOUT_EVENTS, move |envelope: Envelope| {
@@ -425,7 +427,16 @@ fn events(guard: Arc<dyn OrderingGuard>) -> EventRouter {
         })
         .on("ping", |event: WebhookEvent| async move {
             tracing::info!(event_id = %event.id, key_id = %event.key_id(), "ping");
-            json!({ "status": "processed", "event_id": event.id })
+            json!({ "status": "processed", "event_id": event.id, "event_type": event.event_type })
+        })
+        .fallback(|event: WebhookEvent| async move {
+            tracing::info!(
+                event_id = %event.id,
+                event_type = %event.event_type,
+                scheme = event.scheme(),
+                "no handler for this event type: acknowledged"
+            );
+            json!({ "status": "ignored", "event_id": event.id, "event_type": event.event_type })
         })
 }
 
@@ -651,7 +662,10 @@ async fn apply_payout(
             "stale"
         }
     };
-    Ok(json!({ "status": status, "event_id": event.id }).into_event_response())
+    Ok(
+        json!({ "status": status, "event_id": event.id, "event_type": event.event_type })
+            .into_event_response(),
+    )
 }
 
 /// Answers a signed payout event whose `data` does not match [`Payout`]: 200, so the

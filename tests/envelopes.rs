@@ -322,3 +322,54 @@ async fn a_forged_sample_never_reaches_the_router() {
         assert_eq!(*handled.lock().unwrap(), 0, "{name}");
     }
 }
+
+/// GitHub's delivery id is an unsigned header: a captured delivery resent under a
+/// fresh id is new to the default key (the id), and a duplicate to `BodyHashKey`.
+#[tokio::test]
+async fn a_resend_under_a_fresh_unsigned_id_is_caught_only_when_keyed_on_the_body() {
+    use tower_webhook::core::BodyHashKey;
+    use tower_webhook::idempotency::store::MemoryStore;
+
+    let sample = samples()
+        .into_iter()
+        .find(|s| s.provider.name == "github")
+        .unwrap();
+    let runs = |layer: IdempotencyLayer| {
+        let handled = Arc::new(Mutex::new(0));
+        let router = {
+            let handled = handled.clone();
+            EventRouter::new().fallback(move |_: WebhookEvent<Value>| {
+                *handled.lock().unwrap() += 1;
+                async { Handled::Processed }
+            })
+        };
+        let service = ServiceBuilder::new()
+            .layer(VerifySignatureLayer::new(verifier(sample.provider)))
+            .layer(layer)
+            .service(router);
+        let (first, resent) = (request(&sample), {
+            let mut resent = request(&sample);
+            resent.headers_mut().insert(
+                "x-github-delivery",
+                HeaderValue::from_static("forged-fresh-id"),
+            );
+            resent
+        });
+        async move {
+            let first = service.clone().oneshot(first).await.unwrap();
+            let resent = service.oneshot(resent).await.unwrap();
+            assert_eq!(
+                (first.status(), resent.status()),
+                (StatusCode::OK, StatusCode::OK)
+            );
+            let replayed = resent.headers().contains_key("idempotent-replayed");
+            (*handled.lock().unwrap(), replayed)
+        }
+    };
+    assert_eq!(runs(IdempotencyLayer::in_memory()).await, (2, false));
+    let by_body = IdempotencyLayer::builder(MemoryStore::new())
+        .key(BodyHashKey)
+        .build()
+        .unwrap();
+    assert_eq!(runs(by_body).await, (1, true));
+}

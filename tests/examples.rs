@@ -148,7 +148,7 @@ async fn the_reference_receiver_verifies_deduplicates_and_orders() {
     assert_eq!(first.status, StatusCode::OK);
     assert_eq!(
         json(&first),
-        json!({"status": "processed", "event_id": "evt_ping"})
+        json!({"status": "processed", "event_id": "evt_ping", "event_type": "ping"})
     );
     assert!(first.headers.get("idempotent-replayed").is_none());
 
@@ -171,7 +171,7 @@ async fn the_reference_receiver_verifies_deduplicates_and_orders() {
     assert_eq!(created.status, StatusCode::OK);
     assert_eq!(
         json(&created),
-        json!({"status": "stale", "event_id": "evt_made"})
+        json!({"status": "stale", "event_id": "evt_made", "event_type": "payout.created"})
     );
 
     let unknown = receiver.post(&MockEvent::new("invoice.paid"), SECRET).await;
@@ -571,7 +571,10 @@ async fn the_guides_mock_event_is_processed_once_and_orders_the_payout() {
 
     let first = post_as_the_guide(&receiver, &completed).await;
     assert_eq!(first.status, StatusCode::OK);
-    assert_eq!(json(&first), json!({"status": "processed", "event_id": id}));
+    assert_eq!(
+        json(&first),
+        json!({"status": "processed", "event_id": id, "event_type": "payout.completed"})
+    );
     assert!(first.headers.get("idempotent-replayed").is_none());
 
     let retry = post_as_the_guide(&receiver, &completed).await;
@@ -591,7 +594,7 @@ async fn the_guides_mock_event_is_processed_once_and_orders_the_payout() {
     assert_eq!(stale.status, StatusCode::OK);
     assert_eq!(
         json(&stale),
-        json!({"status": "stale", "event_id": late_id})
+        json!({"status": "stale", "event_id": late_id, "event_type": "payout.created"})
     );
 
     // The guard keys on `data.id`: the same older event about another payout applies.
@@ -605,7 +608,7 @@ async fn the_guides_mock_event_is_processed_once_and_orders_the_payout() {
     let applied = post_as_the_guide(&receiver, &other).await;
     assert_eq!(
         json(&applied),
-        json!({"status": "processed", "event_id": other_id})
+        json!({"status": "processed", "event_id": other_id, "event_type": "payout.created"})
     );
 }
 
@@ -1227,7 +1230,7 @@ async fn the_receiver_verifies_discord_with_the_public_key() {
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
     assert_eq!(
         json(&reply),
-        json!({"status": "processed", "event_id": "evt_discord"})
+        json!({"status": "processed", "event_id": "evt_discord", "event_type": "ping"})
     );
 
     // The same signature over another body, and a signature by another key.
@@ -1353,4 +1356,56 @@ async fn the_receiver_answers_get_and_post_handshakes_on_the_same_route() {
         Some(1.0),
         "{metrics}"
     );
+}
+
+#[tokio::test]
+async fn the_github_example_routes_typed_events_and_processes_each_delivery_once() {
+    use webhook_signature::scheme::GitHub;
+    let secret = "github-example-secret";
+    let github = Example::start("github", &[("GITHUB_WEBHOOK_SECRET", secret)]);
+    // GitHub's own `issues.opened` sample (octokit/webhooks), as the envelope tests use it.
+    let samples: Value = serde_json::from_str(include_str!(
+        "../crates/webhook-testing/conformance/envelopes/github.json"
+    ))
+    .unwrap();
+    let issues = &samples["deliveries"][0];
+    let body = issues["body"].as_str().unwrap().to_owned();
+    let delivery = issues["headers"]["X-GitHub-Delivery"].as_str().unwrap();
+    let signed = |body: &str, event: &str| {
+        let mut headers = Signer::new(GitHub, secret)
+            .unwrap()
+            .sign(body.as_bytes(), 0, delivery)
+            .unwrap();
+        headers.insert("x-github-event", event.parse().unwrap());
+        headers
+    };
+    let send = |headers, body: String| {
+        send_http1(github.addr, post_full("/webhooks/github", headers, body))
+    };
+
+    let reply = send(signed(&body, "issues"), body.clone()).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(json(&reply)["status"], "processed");
+    let line = github.wait_for_line(" opened: ");
+    assert!(
+        line.starts_with("Codertocat/Hello-World #1 opened: "),
+        "{line}"
+    );
+
+    // GitHub's "Redeliver" sends the same delivery id: answered from the record.
+    let again = send(signed(&body, "issues"), body.clone()).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+
+    // A type with no handler is acknowledged; a forged signature never reaches one.
+    let star = r#"{"action":"created","starred_at":null}"#.to_owned();
+    let mut headers = signed(&star, "star");
+    headers.insert("x-github-delivery", "d-star".parse().unwrap());
+    let reply = send(headers, star).await;
+    assert_eq!(
+        (reply.status, json(&reply)["status"].clone()),
+        (StatusCode::OK, json!("ignored"))
+    );
+    let reply = send(signed("{}", "issues"), body).await;
+    reply.assert_problem(StatusCode::UNAUTHORIZED, "signature_mismatch", &[secret]);
 }

@@ -34,6 +34,7 @@
 use http::{Extensions, HeaderMap, HeaderName, HeaderValue, Method, Request, Uri, Version};
 
 use crate::VerifiedDelivery;
+use crate::envelope::Member;
 
 /// What a [`KeyExtractor`] sees of a request: everything but the body.
 #[derive(Debug, Clone, Copy)]
@@ -193,6 +194,34 @@ impl KeyExtractor<String> for HeaderKey {
             return None;
         }
         std::str::from_utf8(value).ok().map(str::to_owned)
+    }
+}
+
+/// Keys a verified delivery on the SHA-256 of its body, as lowercase hex: for
+/// providers whose id travels in an unsigned header (GitHub, Shopify), so that a
+/// captured delivery resent under a fresh id is still a duplicate. Two distinct
+/// deliveries with identical bytes then count as one. A request without the
+/// [`VerifiedDelivery`] marker has no key.
+///
+/// ```
+/// use bytes::Bytes;
+/// use http::Request;
+/// use webhook_core::{BodyHashKey, KeyExtractor, KeyId, RequestHead, VerifiedDelivery};
+///
+/// let mut request = Request::new(());
+/// assert_eq!(BodyHashKey.extract(&RequestHead::new(&request)), None);
+/// let delivery = VerifiedDelivery::new("github", KeyId::from("k"), Bytes::from_static(b"{}"));
+/// request.extensions_mut().insert(delivery);
+/// let key = BodyHashKey.extract(&RequestHead::new(&request)).unwrap();
+/// assert_eq!(key, "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a");
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BodyHashKey;
+
+impl KeyExtractor<String> for BodyHashKey {
+    fn extract(&self, head: &RequestHead<'_>) -> Option<String> {
+        let body = head.delivery()?.body();
+        Member::BodyHash.from_body(body).map(String::from)
     }
 }
 

@@ -76,7 +76,7 @@ pub use body::{BytesBody, ResponseBody, VerifiedBody};
 pub use delivery::{EventType, KeyId, VerifiedDelivery};
 pub use handshake::Handshake;
 pub use header::IDEMPOTENT_REPLAYED;
-pub use key::{HeaderKey, KeyExtractor, MissingKeyPolicy, RequestHead};
+pub use key::{BodyHashKey, HeaderKey, KeyExtractor, MissingKeyPolicy, RequestHead};
 pub use rejection::{
     PROBLEM_JSON, Problem, REJECTION_CODES, RefusalLogged, Rejection, RejectionCode,
     RenderRejection, grpc_status_for, is_grpc, is_known_code, refuse, refuse_with,

@@ -28,6 +28,12 @@ use crate::parse::{self, Envelope};
 ///
 /// Other members are ignored; a member given twice is refused.
 ///
+/// That is the standard envelope. A provider with its own (GitHub's id and type in
+/// headers and its payload as the whole body, Paddle's `event_id` and `occurred_at`,
+/// ...) is read by the [`Envelope`](webhook_core::envelope::Envelope) the signature
+/// layer attached to the marker: the type and created time where it says, `data` the
+/// payload at its path, and `created` `None` where the provider sends no such time.
+///
 /// # Typed events
 ///
 /// `T` is usually the payload struct of one event type, or `serde_json::Value` (the

@@ -95,7 +95,13 @@
 //!
 //! # The pieces
 //!
-//! - [`WebhookEvent<T>`]: the envelope `{ id, type, created, data: T }` and the marker.
+//! - [`WebhookEvent<T>`]: the event's id, type, created time and payload `T`, read
+//!   where the provider's [`Envelope`](webhook_core::envelope::Envelope) puts them
+//!   (the signature layer attaches it to the marker): `{ id, type, created, data }`
+//!   in the body for HopNow, Stripe and Standard Webhooks; GitHub's headers and whole
+//!   body; Slack's `event_id` and `event`; and so on for every built-in provider (the
+//!   README's "Envelopes" table). [`WebhookBatch<T>`] holds the events of a batch
+//!   delivery (HubSpot, SendGrid).
 //!   `created` is RFC 3339 text or Unix seconds. Framework-free constructors
 //!   ([`WebhookEvent::from_parts`], [`WebhookEvent::from_request`],
 //!   [`WebhookEvent::from_delivery`]) serve hyper and tonic; with the feature `axum`
