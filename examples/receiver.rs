@@ -457,6 +457,8 @@ fn queued(
         return Ok((webhook_endpoint(enqueue), None));
     }
     let workers = Workers::serve(queue, events)
+        // Jobs read back from Redis are read with their provider's envelope.
+        .envelopes(|name| Some(tower_webhook::signature::scheme::by_name(name)?.envelope()))
         .concurrency(concurrency)
         .metrics(metrics)
         .spawn()?;

@@ -63,6 +63,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|_| "4".to_owned())
         .parse()?;
     let workers = Workers::serve(queue, events())
+        // Jobs read back from Redis are read with their provider's envelope.
+        .envelopes(|name| Some(tower_webhook::signature::scheme::by_name(name)?.envelope()))
         .concurrency(concurrency)
         .spawn()?;
     println!("worker started: {concurrency} at once; Ctrl-C drains and stops");

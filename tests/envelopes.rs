@@ -373,3 +373,39 @@ async fn a_resend_under_a_fresh_unsigned_id_is_caught_only_when_keyed_on_the_bod
         .unwrap();
     assert_eq!(runs(by_body).await, (1, true));
 }
+
+/// A delivery queued in a backend that stores bytes (Redis) comes back without its
+/// envelope; given back by scheme name, as `WorkersBuilder::envelopes` does, the
+/// worker reads each sample as the live delivery was read.
+#[tokio::test]
+async fn each_sample_is_read_alike_after_the_queue() {
+    use tower_webhook::queue::Job;
+    use tower_webhook::signature::scheme::by_name;
+
+    for sample in samples() {
+        let name = &sample.name;
+        let delivery = verifier(sample.provider)
+            .verify_request(
+                &http::Method::POST,
+                Some(&PATH.parse().unwrap()),
+                &sample.headers,
+                &sample.body,
+            )
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .with_envelope((sample.provider.scheme)().envelope(), &sample.headers);
+        let stored = Job::from_bytes(&Job::from_delivery(&delivery).to_bytes()).unwrap();
+        let job = stored.with_envelope(by_name(sample.provider.name).unwrap().envelope());
+
+        let handled: Arc<Mutex<Vec<Expected>>> = Arc::default();
+        let router = {
+            let handled = handled.clone();
+            EventRouter::new().fallback(move |event: WebhookEvent<Value>| {
+                handled.lock().unwrap().push(seen(&event));
+                async { Handled::Processed }
+            })
+        };
+        let response = router.oneshot(job.to_request()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{name}");
+        assert_eq!(*handled.lock().unwrap(), sample.events, "{name}");
+    }
+}

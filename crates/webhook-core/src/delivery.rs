@@ -255,6 +255,64 @@ impl VerifiedDelivery {
         self.read_headers(headers)
     }
 
+    /// What [`with_envelope`](Self::with_envelope) read from the request's headers:
+    /// the event type and the created time, where the envelope takes them from
+    /// headers. A queue that stores a delivery keeps them (the headers are gone by
+    /// the time a worker runs it) and gives them back to
+    /// [`with_envelope_headers`](Self::with_envelope_headers).
+    pub fn envelope_headers(&self) -> (Option<&str>, Option<&str>) {
+        match &self.from_headers {
+            Some(fields) => (fields.event_type.as_deref(), fields.created.as_deref()),
+            None => (None, None),
+        }
+    }
+
+    /// Rebuilds the marker of a stored delivery: its provider's `envelope`, and the
+    /// type and created time it had read from headers
+    /// ([`envelope_headers`](Self::envelope_headers)). The event id is set apart,
+    /// with [`with_event_id`](Self::with_event_id).
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use http::HeaderMap;
+    /// use webhook_core::envelope::{Envelope, Member, TimeFormat};
+    /// use webhook_core::{KeyId, VerifiedDelivery};
+    ///
+    /// static GITHUB: Envelope = Envelope::new()
+    ///     .id(&[Member::Header("x-github-delivery")])
+    ///     .event_type(&[Member::Header("x-github-event")])
+    ///     .created(&[], TimeFormat::UnixSeconds)
+    ///     .data(&[]);
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("x-github-delivery", "d-1".parse().unwrap());
+    /// headers.insert("x-github-event", "push".parse().unwrap());
+    /// let live = VerifiedDelivery::new("github", KeyId::from("k"), Bytes::from_static(b"{}"))
+    ///     .with_envelope(&GITHUB, &headers);
+    ///
+    /// let (event_type, created) = live.envelope_headers();
+    /// let stored = VerifiedDelivery::new("github", KeyId::from("k"), Bytes::from_static(b"{}"))
+    ///     .with_event_id(live.event_id().unwrap())
+    ///     .with_envelope_headers(&GITHUB, event_type, created);
+    /// assert_eq!(stored.event_type(), live.event_type());
+    /// assert_eq!(stored.event_id(), Some("d-1"));
+    /// ```
+    #[must_use]
+    pub fn with_envelope_headers(
+        mut self,
+        envelope: &'static Envelope,
+        event_type: Option<&str>,
+        created: Option<&str>,
+    ) -> Self {
+        self.envelope = envelope;
+        self.from_headers = (event_type.is_some() || created.is_some()).then(|| {
+            Arc::new(FromHeaders {
+                event_type: event_type.map(Box::from),
+                created: created.map(Box::from),
+            })
+        });
+        self
+    }
+
     fn read_headers(mut self, headers: &HeaderMap) -> Self {
         let event_type = header_text(self.envelope.event_type_members(), headers);
         let created = header_text(self.envelope.created_members(), headers);

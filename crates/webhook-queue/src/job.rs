@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http::{Method, Request};
+use webhook_core::envelope::Envelope;
 use webhook_core::{KeyId, VerifiedBody, VerifiedDelivery};
 
 /// A job's own id, unique across processes: 32 hex digits.
@@ -101,6 +102,12 @@ pub struct Job {
     event_id: Option<Arc<str>>,
     scheme: Arc<str>,
     key_id: KeyId,
+    /// The provider's envelope: kept in memory; a stored job comes back with the
+    /// standard one until [`with_envelope`](Self::with_envelope).
+    envelope: &'static Envelope,
+    /// The type and created time the envelope read from headers.
+    event_type_header: Option<Arc<str>>,
+    created_header: Option<Arc<str>>,
     body: Bytes,
     /// Unix milliseconds.
     received_at: u64,
@@ -116,6 +123,9 @@ impl Job {
             event_id: None,
             scheme: Arc::from(""),
             key_id: KeyId::from(""),
+            envelope: &Envelope::STANDARD,
+            event_type_header: None,
+            created_header: None,
             body: body.into(),
             received_at: unix_millis(SystemTime::now()),
             attempts: 0,
@@ -123,14 +133,21 @@ impl Job {
     }
 
     /// A job for a verified delivery, received now, with the delivery's
-    /// [`event_id`](VerifiedDelivery::event_id): the scheme's id, else the body's.
+    /// [`event_id`](VerifiedDelivery::event_id) (the family's one rule), its provider's
+    /// envelope, and the type and created time the envelope read from headers
+    /// ([`VerifiedDelivery::envelope_headers`]), so that a worker reads the event as
+    /// the live delivery would have been read.
     pub fn from_delivery(delivery: &VerifiedDelivery) -> Self {
         let event_id = delivery.event_id().map(Arc::from);
+        let (event_type_header, created_header) = delivery.envelope_headers();
         Self {
             id: JobId::generate(),
             event_id,
             scheme: Arc::from(delivery.scheme()),
             key_id: delivery.key_id().clone(),
+            envelope: delivery.envelope(),
+            event_type_header: event_type_header.map(Arc::from),
+            created_header: created_header.map(Arc::from),
             body: delivery.body().clone(),
             received_at: unix_millis(SystemTime::now()),
             attempts: 0,
@@ -164,10 +181,33 @@ impl Job {
             self.key_id.clone(),
             self.body.clone(),
         );
-        match self.event_id.as_deref() {
+        let delivery = match self.event_id.as_deref() {
             Some(id) => delivery.with_event_id(id),
             None => delivery,
-        }
+        };
+        delivery.with_envelope_headers(
+            self.envelope,
+            self.event_type_header.as_deref(),
+            self.created_header.as_deref(),
+        )
+    }
+
+    /// The provider's envelope the job is read with (see
+    /// [`Scheme::envelope`](https://docs.rs/webhook-signature)): the delivery's, or
+    /// the standard one for a job read back from bytes.
+    pub fn envelope(&self) -> &'static Envelope {
+        self.envelope
+    }
+
+    /// Sets the provider's envelope: a job read back from a backend's bytes does not
+    /// carry it (a `&'static` description), and [`WorkersBuilder::envelopes`]
+    /// gives it back by scheme name.
+    ///
+    /// [`WorkersBuilder::envelopes`]: crate::WorkersBuilder::envelopes
+    #[must_use]
+    pub fn with_envelope(mut self, envelope: &'static Envelope) -> Self {
+        self.envelope = envelope;
+        self
     }
 
     /// The request a handler behind the signature layer would have received: a
@@ -287,15 +327,19 @@ impl Job {
     /// fields. [`from_bytes`](Self::from_bytes) reads it back.
     pub fn to_bytes(&self) -> Bytes {
         let event_id = self.event_id.as_deref().unwrap_or("");
+        let event_type = self.event_type_header.as_deref();
+        let created = self.created_header.as_deref();
         let mut buf = BytesMut::with_capacity(
             1 + 4
                 + 8
-                + 1
-                + 4 * 5
+                + 3
+                + 4 * 7
                 + self.id.as_str().len()
                 + event_id.len()
                 + self.scheme.len()
                 + self.key_id.as_str().len()
+                + event_type.map_or(0, str::len)
+                + created.map_or(0, str::len)
                 + self.body.len(),
         );
         buf.put_u8(FORMAT_VERSION);
@@ -306,6 +350,10 @@ impl Job {
         put_str(&mut buf, event_id);
         put_str(&mut buf, &self.scheme);
         put_str(&mut buf, self.key_id.as_str());
+        for field in [event_type, created] {
+            buf.put_u8(u8::from(field.is_some()));
+            put_str(&mut buf, field.unwrap_or(""));
+        }
         put_bytes(&mut buf, &self.body);
         buf.freeze()
     }
@@ -313,7 +361,8 @@ impl Job {
     /// Reads a job written by [`to_bytes`](Self::to_bytes).
     pub fn from_bytes(mut bytes: &[u8]) -> Result<Self, DecodeError> {
         let buf = &mut bytes;
-        if get_u8(buf)? != FORMAT_VERSION {
+        let version = get_u8(buf)?;
+        if version != FORMAT_VERSION && version != 1 {
             return Err(DecodeError("unknown format version"));
         }
         let attempts = get_u32(buf)?;
@@ -323,6 +372,16 @@ impl Job {
         let event_id = get_str(buf)?;
         let scheme = get_str(buf)?;
         let key_id = get_str(buf)?;
+        // Version 1 (before the envelope's header fields) has none.
+        let mut header_fields = [None, None];
+        if version == FORMAT_VERSION {
+            for field in &mut header_fields {
+                let present = get_u8(buf)? == 1;
+                let text = get_str(buf)?;
+                *field = present.then(|| Arc::from(text));
+            }
+        }
+        let [event_type_header, created_header] = header_fields;
         let body = Bytes::copy_from_slice(get_bytes(buf)?);
         if !buf.is_empty() {
             return Err(DecodeError("trailing bytes"));
@@ -332,6 +391,9 @@ impl Job {
             event_id: has_event_id.then(|| Arc::from(event_id)),
             scheme: Arc::from(scheme),
             key_id: KeyId::from(key_id),
+            envelope: &Envelope::STANDARD,
+            event_type_header,
+            created_header,
             body,
             received_at,
             attempts,
@@ -354,7 +416,7 @@ impl fmt::Debug for Job {
     }
 }
 
-const FORMAT_VERSION: u8 = 1;
+const FORMAT_VERSION: u8 = 2;
 
 fn put_str(buf: &mut BytesMut, text: &str) {
     put_bytes(buf, text.as_bytes());
@@ -421,6 +483,36 @@ pub(crate) fn unix_millis(at: SystemTime) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_job_stored_before_the_envelope_fields_still_reads() {
+        let mut buf = BytesMut::new();
+        buf.put_u8(1);
+        buf.put_u32(2);
+        buf.put_u64(1_700_000_000_000);
+        put_str(&mut buf, "job-1");
+        buf.put_u8(1);
+        put_str(&mut buf, "evt_1");
+        put_str(&mut buf, "github");
+        put_str(&mut buf, "current");
+        put_bytes(&mut buf, b"{}");
+        let job = Job::from_bytes(&buf).unwrap();
+        assert_eq!(
+            (job.event_id(), job.scheme(), job.attempts()),
+            (Some("evt_1"), "github", 2)
+        );
+        assert_eq!(job.to_delivery().envelope_headers(), (None, None));
+    }
+
+    #[test]
+    fn the_envelope_header_fields_survive_the_round_trip() {
+        let delivery = VerifiedDelivery::new("github", KeyId::from("k"), Bytes::from_static(b"{}"))
+            .with_event_id("d-1")
+            .with_envelope_headers(&Envelope::STANDARD, Some("push"), None);
+        let back = Job::from_bytes(&Job::from_delivery(&delivery).to_bytes()).unwrap();
+        assert_eq!(back.to_delivery().envelope_headers(), (Some("push"), None));
+        assert_eq!(back.to_delivery().event_id(), Some("d-1"));
+    }
 
     #[test]
     fn a_job_survives_the_round_trip_through_bytes() {

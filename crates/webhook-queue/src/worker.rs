@@ -14,6 +14,7 @@ use http::{Request, Response};
 use http_body::Body;
 use tower_service::Service;
 use webhook_core::VerifiedBody;
+use webhook_core::envelope::Envelope;
 
 use crate::job::process_seed;
 use crate::metrics::{Metrics, NoopMetrics};
@@ -299,6 +300,28 @@ pub struct WorkersBuilder<Q> {
 }
 
 impl<Q: Queue + Clone> WorkersBuilder<Q> {
+    /// Gives each job its provider's envelope, by its scheme's name, before it is
+    /// processed: a job read back from a backend's bytes (Redis) does not carry the
+    /// envelope, and without it a provider whose type is a header or whose payload is
+    /// not `data` (GitHub, Slack, Paddle, ...) is read as the standard envelope. The
+    /// built-in providers' come from the signature crate:
+    /// `.envelopes(|scheme| Some(webhook_signature::scheme::by_name(scheme)?.envelope()))`.
+    /// A job whose scheme `resolve` does not know keeps its own.
+    pub fn envelopes<F>(mut self, resolve: F) -> Self
+    where
+        F: Fn(&str) -> Option<&'static Envelope> + Send + Sync + 'static,
+    {
+        let process = self.process;
+        self.process = Arc::new(move |job: Job| {
+            let job = match resolve(job.scheme()) {
+                Some(envelope) => job.with_envelope(envelope),
+                None => job,
+            };
+            process(job)
+        });
+        self
+    }
+
     /// How many jobs are processed at once: the number of worker tasks (default
     /// [`DEFAULT_CONCURRENCY`]).
     pub fn concurrency(mut self, workers: usize) -> Self {
