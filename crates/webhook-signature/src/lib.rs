@@ -73,6 +73,12 @@
 //!   decoded and absorbed into precomputed HMAC states when the verifier is built
 //!   (which refuses an empty keyring or an empty secret), zeroized on drop, redacted
 //!   in `Debug`, and never logged.
+//! - **The event's envelope**: the verified marker carries the scheme's
+//!   [`Envelope`](webhook_core::envelope::Envelope) (`Scheme::envelope`; the built-in
+//!   providers' are in [`scheme::envelopes`]), and its event id follows the family's
+//!   one rule: the id the scheme signed, else the envelope's id members (a header,
+//!   a body path, or the body's hash). The event crate reads type, created time and
+//!   payload from the same envelope.
 //!
 //! # Handshakes
 //!
