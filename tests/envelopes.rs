@@ -203,6 +203,20 @@ fn request(sample: &Sample) -> Request<String> {
     request
 }
 
+/// The sample verified, with its provider's envelope attached, as the signature
+/// layer does.
+fn verified(sample: &Sample) -> VerifiedDelivery {
+    verifier(sample.provider)
+        .verify_request(
+            &http::Method::POST,
+            Some(&PATH.parse().unwrap()),
+            &sample.headers,
+            &sample.body,
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", sample.name))
+        .with_envelope((sample.provider.scheme)().envelope(), &sample.headers)
+}
+
 fn seen(event: &WebhookEvent<Value>) -> Expected {
     Expected {
         id: event.id.clone(),
@@ -230,15 +244,7 @@ fn the_samples_cover_every_provider() {
 fn each_sample_yields_its_id_type_and_created_time() {
     for sample in samples() {
         let name = &sample.name;
-        let delivery = verifier(sample.provider)
-            .verify_request(
-                &http::Method::POST,
-                Some(&PATH.parse().unwrap()),
-                &sample.headers,
-                &sample.body,
-            )
-            .unwrap_or_else(|e| panic!("{name}: {e}"))
-            .with_envelope((sample.provider.scheme)().envelope(), &sample.headers);
+        let delivery = verified(&sample);
         let got: Vec<Expected> = if delivery.envelope().batch_of().is_some() {
             let batch = WebhookBatch::<Value>::from_delivery(delivery.clone())
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -384,15 +390,7 @@ async fn each_sample_is_read_alike_after_the_queue() {
 
     for sample in samples() {
         let name = &sample.name;
-        let delivery = verifier(sample.provider)
-            .verify_request(
-                &http::Method::POST,
-                Some(&PATH.parse().unwrap()),
-                &sample.headers,
-                &sample.body,
-            )
-            .unwrap_or_else(|e| panic!("{name}: {e}"))
-            .with_envelope((sample.provider.scheme)().envelope(), &sample.headers);
+        let delivery = verified(&sample);
         let stored = Job::from_bytes(&Job::from_delivery(&delivery).to_bytes()).unwrap();
         let job = stored.with_envelope(by_name(sample.provider.name).unwrap().envelope());
 

@@ -239,7 +239,7 @@ fn locate<'t>(
     let mut current = whole;
     for (depth, name) in path.iter().enumerate() {
         let mut de = serde_json::Deserializer::from_str(current.get());
-        match de.deserialize_any(MemberSeed { name }) {
+        match de.deserialize_map(MemberSeed { name }) {
             Ok(Some(value)) => current = value,
             Ok(None) => return Ok(None),
             Err(error) => {
@@ -253,7 +253,8 @@ fn locate<'t>(
     Ok(Some(current))
 }
 
-/// Finds one member of an object, refusing it twice; anything but an object has none.
+/// Finds one member of an object, refusing it twice (anything but an object on the
+/// path is refused too).
 struct MemberSeed<'n> {
     name: &'n str,
 }
@@ -262,7 +263,7 @@ impl<'de> de::Visitor<'de> for MemberSeed<'_> {
     type Value = Option<&'de RawValue>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
+        f.write_str("a JSON object")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
@@ -281,43 +282,6 @@ impl<'de> de::Visitor<'de> for MemberSeed<'_> {
             }
         }
         Ok(found)
-    }
-
-    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for MemberSeed<'_> {
-    type Value = Option<&'de RawValue>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_any(self)
     }
 }
 
