@@ -27,9 +27,13 @@
 //! `update` over the same signed content, then the received signature decoded from
 //! its text into a new `Vec` (`hex::decode`, or `base64`'s `decode`) and
 //! `verify_slice`; for Ed25519 and P-256 the signature decoded from its text and
-//! parsed, then verified. It skips what `raw` skips (reading the header, finding the
-//! signature in it); the GitLab secret token's is `raw`'s. The three routines run in
-//! the same rounds (see [`interleave3`]).
+//! parsed, then verified. Where the provider's SDK reads the body before it can
+//! check, `user` reads it as the SDK does ([`Reads`]): Linear's and Mailgun's parse
+//! the JSON document (for `webhookTimestamp`, for the `signature` object), Twilio's
+//! `RequestValidator` joins the form's decoded, sorted parameters after the URL. It
+//! skips what `raw` skips (reading the header, finding the signature in it); the
+//! GitLab secret token's is `raw`'s. The three routines run in the same rounds (see
+//! [`interleave3`]).
 //!
 //! A second table times the `webhook-verify` crate's `verify` against `ours` on the
 //! same deliveries, for the providers both verify.
@@ -115,6 +119,19 @@ struct RawMac<M> {
     content: Content,
     expected: Vec<u8>,
     received: Received,
+    reads: Reads,
+}
+
+/// What `user` reads off the body before its check, as the provider's SDK does it.
+enum Reads {
+    /// Nothing: the signed content is the body (and headers).
+    Nothing,
+    /// The whole JSON document: Linear's SDK parses the body for its
+    /// `webhookTimestamp`, Mailgun's receivers for the `signature` object.
+    Json(Bytes),
+    /// The form's parameters, decoded and sorted, then joined after the URL: Twilio's
+    /// `RequestValidator`, given the parameters its web framework parsed.
+    Form { url: String, body: Bytes },
 }
 
 /// A signature as it travels, for `user` to decode.
@@ -184,13 +201,33 @@ impl<M: Mac + KeyInit + Clone> RawMac<M> {
             content,
             received: received(&expected),
             expected,
+            reads: Reads::Nothing,
         }
+    }
+
+    /// What `user` reads off the body first.
+    fn reading(mut self, reads: Reads) -> Self {
+        self.reads = reads;
+        self
     }
 
     /// As a receiver writes it: keyed per message, the received text decoded.
     #[inline]
     fn check_as_user(&self) {
         let mut mac = <M as KeyInit>::new_from_slice(black_box(&self.key)).expect("any key length");
+        match &self.reads {
+            Reads::Nothing => {}
+            Reads::Json(body) => {
+                let document: serde_json::Value =
+                    serde_json::from_slice(black_box(body)).expect("JSON");
+                black_box(&document);
+            }
+            Reads::Form { url, body } => {
+                mac.update(&twilio_content(black_box(url), black_box(body)));
+                assert!(mac.verify_slice(&self.received.decode()).is_ok());
+                return;
+            }
+        }
         mac.update(black_box(&self.content.prefix));
         mac.update(black_box(&self.content.middle));
         mac.update(black_box(&self.content.suffix));
@@ -486,16 +523,29 @@ fn case(provider: &Provider, row: Row, url: &str) -> Case {
                     presented: headers["x-gitlab-token"].as_bytes().to_vec(),
                     expected: decoded,
                 },
-                ("twilio", _) => Raw::HmacSha1(RawMac::new(
-                    &decoded,
-                    content(twilio_content(url, &body).into()),
-                    received,
-                )),
-                ("mailgun", _) => Raw::HmacSha256(RawMac::new(
-                    &decoded,
-                    content(format!("{NOW}{MAILGUN_TOKEN}").into()),
-                    received,
-                )),
+                ("twilio", _) => Raw::HmacSha1(
+                    RawMac::new(
+                        &decoded,
+                        content(twilio_content(url, &body).into()),
+                        received,
+                    )
+                    .reading(Reads::Form {
+                        url: url.to_owned(),
+                        body: body.clone(),
+                    }),
+                ),
+                ("mailgun", _) => Raw::HmacSha256(
+                    RawMac::new(
+                        &decoded,
+                        content(format!("{NOW}{MAILGUN_TOKEN}").into()),
+                        received,
+                    )
+                    .reading(Reads::Json(body.clone())),
+                ),
+                ("linear", _) => Raw::HmacSha256(
+                    RawMac::new(&decoded, content(body.clone()), received)
+                        .reading(Reads::Json(body.clone())),
+                ),
                 _ => match provider.algorithm {
                     Algorithm::HmacSha1 => {
                         Raw::HmacSha1(RawMac::new(&decoded, content(body.clone()), received))
