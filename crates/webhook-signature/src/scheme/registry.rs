@@ -41,9 +41,6 @@ pub struct Provider {
     /// The header that carries the signature, lowercase (`"stripe-signature"`), or
     /// `"body"` where the signature travels inside the body (Mailgun).
     pub signature_header: &'static str,
-    /// The header that names the event's type, for providers that send it there
-    /// rather than in the body (`"x-github-event"`).
-    pub event_type_header: Option<&'static str>,
     /// A fresh instance of the scheme.
     pub scheme: fn() -> Box<dyn Scheme>,
 }
@@ -68,7 +65,6 @@ pub const PROVIDERS: &[Provider] = &[
         aliases: &[],
         algorithm: Algorithm::HmacSha256,
         signature_header: "x-webhook-signature",
-        event_type_header: None,
         scheme: || Box::new(HopNow),
     },
     Provider {
@@ -76,7 +72,6 @@ pub const PROVIDERS: &[Provider] = &[
         aliases: &[],
         algorithm: Algorithm::HmacSha256,
         signature_header: "x-hub-signature-256",
-        event_type_header: Some("x-github-event"),
         scheme: || Box::new(GitHub),
     },
     Provider {
@@ -84,7 +79,6 @@ pub const PROVIDERS: &[Provider] = &[
         aliases: &[],
         algorithm: Algorithm::HmacSha256,
         signature_header: "stripe-signature",
-        event_type_header: None,
         scheme: || Box::new(Stripe),
     },
     Provider {
@@ -98,7 +92,6 @@ pub const PROVIDERS: &[Provider] = &[
         ],
         algorithm: Algorithm::HmacSha256,
         signature_header: "webhook-signature",
-        event_type_header: None,
         scheme: || Box::new(StandardWebhooks),
     },
     Provider {
@@ -106,7 +99,6 @@ pub const PROVIDERS: &[Provider] = &[
         aliases: &[],
         algorithm: Algorithm::HmacSha256,
         signature_header: "x-slack-signature",
-        event_type_header: None,
         scheme: || Box::new(Slack),
     },
     Provider {
@@ -114,7 +106,6 @@ pub const PROVIDERS: &[Provider] = &[
         aliases: &[],
         algorithm: Algorithm::HmacSha256,
         signature_header: "x-shopify-hmac-sha256",
-        event_type_header: Some("x-shopify-topic"),
         scheme: || Box::new(Shopify),
     },
     Provider {
@@ -122,7 +113,6 @@ pub const PROVIDERS: &[Provider] = &[
         aliases: &[],
         algorithm: Algorithm::HmacSha256,
         signature_header: "paddle-signature",
-        event_type_header: None,
         scheme: || Box::new(paddle()),
     },
     Provider {
@@ -130,7 +120,6 @@ pub const PROVIDERS: &[Provider] = &[
         aliases: &[],
         algorithm: Algorithm::HmacSha256,
         signature_header: "linear-signature",
-        event_type_header: None,
         scheme: || Box::new(linear()),
     },
     Provider {
@@ -138,7 +127,6 @@ pub const PROVIDERS: &[Provider] = &[
         aliases: &[],
         algorithm: Algorithm::HmacSha1,
         signature_header: "x-hub-signature",
-        event_type_header: None,
         scheme: || Box::new(intercom()),
     },
     Provider {
@@ -146,7 +134,6 @@ pub const PROVIDERS: &[Provider] = &[
         aliases: &[],
         algorithm: Algorithm::HmacSha256,
         signature_header: "x-hub-signature",
-        event_type_header: Some("x-event-key"),
         scheme: || Box::new(bitbucket()),
     },
     Provider {
@@ -154,7 +141,6 @@ pub const PROVIDERS: &[Provider] = &[
         aliases: &[],
         algorithm: Algorithm::HmacSha256,
         signature_header: "typeform-signature",
-        event_type_header: None,
         scheme: || Box::new(typeform()),
     },
     Provider {
@@ -162,7 +148,6 @@ pub const PROVIDERS: &[Provider] = &[
         aliases: &[],
         algorithm: Algorithm::HmacSha256,
         signature_header: "calendly-webhook-signature",
-        event_type_header: None,
         scheme: || Box::new(calendly()),
     },
     Provider {
@@ -170,7 +155,6 @@ pub const PROVIDERS: &[Provider] = &[
         aliases: &["lemon-squeezy"],
         algorithm: Algorithm::HmacSha256,
         signature_header: "x-signature",
-        event_type_header: Some("x-event-name"),
         scheme: || Box::new(lemonsqueezy()),
     },
     Provider {
@@ -178,7 +162,6 @@ pub const PROVIDERS: &[Provider] = &[
         aliases: &[],
         algorithm: Algorithm::HmacSha256,
         signature_header: "mux-signature",
-        event_type_header: None,
         scheme: || Box::new(mux()),
     },
     Provider {
@@ -186,7 +169,6 @@ pub const PROVIDERS: &[Provider] = &[
         aliases: &[],
         algorithm: Algorithm::HmacSha1,
         signature_header: "x-vercel-signature",
-        event_type_header: None,
         scheme: || Box::new(vercel()),
     },
     Provider {
@@ -194,7 +176,6 @@ pub const PROVIDERS: &[Provider] = &[
         aliases: &[],
         algorithm: Algorithm::HmacSha256,
         signature_header: "sentry-hook-signature",
-        event_type_header: Some("sentry-hook-resource"),
         scheme: || Box::new(sentry()),
     },
     Provider {
@@ -202,7 +183,6 @@ pub const PROVIDERS: &[Provider] = &[
         aliases: &[],
         algorithm: Algorithm::HmacSha256,
         signature_header: "workos-signature",
-        event_type_header: None,
         scheme: || Box::new(workos()),
     },
     Provider {
@@ -210,7 +190,6 @@ pub const PROVIDERS: &[Provider] = &[
         aliases: &["coinbase-commerce"],
         algorithm: Algorithm::HmacSha256,
         signature_header: "x-cc-webhook-signature",
-        event_type_header: None,
         scheme: || Box::new(coinbase()),
     },
     Provider {
@@ -218,7 +197,6 @@ pub const PROVIDERS: &[Provider] = &[
         aliases: &["facebook", "instagram", "whatsapp"],
         algorithm: Algorithm::HmacSha256,
         signature_header: "x-hub-signature-256",
-        event_type_header: None,
         scheme: || Box::new(meta()),
     },
     Provider {
@@ -226,7 +204,6 @@ pub const PROVIDERS: &[Provider] = &[
         aliases: &["x"],
         algorithm: Algorithm::HmacSha256,
         signature_header: "x-twitter-webhooks-signature",
-        event_type_header: None,
         scheme: || Box::new(twitter()),
     },
     Provider {
@@ -234,7 +211,6 @@ pub const PROVIDERS: &[Provider] = &[
         aliases: &[],
         algorithm: Algorithm::HmacSha256,
         signature_header: "x-dropbox-signature",
-        event_type_header: None,
         scheme: || Box::new(dropbox()),
     },
     Provider {
@@ -242,7 +218,6 @@ pub const PROVIDERS: &[Provider] = &[
         aliases: &[],
         algorithm: Algorithm::HmacSha256,
         signature_header: "x-zm-signature",
-        event_type_header: None,
         scheme: || Box::new(zoom()),
     },
     Provider {
@@ -250,7 +225,6 @@ pub const PROVIDERS: &[Provider] = &[
         aliases: &[],
         algorithm: Algorithm::HmacSha256,
         signature_header: "twitch-eventsub-message-signature",
-        event_type_header: Some("twitch-eventsub-subscription-type"),
         scheme: || Box::new(twitch()),
     },
     Provider {
@@ -258,7 +232,6 @@ pub const PROVIDERS: &[Provider] = &[
         aliases: &[],
         algorithm: Algorithm::HmacSha256,
         signature_header: "x-square-hmacsha256-signature",
-        event_type_header: None,
         scheme: || Box::new(square()),
     },
     Provider {
@@ -266,7 +239,6 @@ pub const PROVIDERS: &[Provider] = &[
         aliases: &[],
         algorithm: Algorithm::HmacSha256,
         signature_header: "x-hubspot-signature-v3",
-        event_type_header: None,
         scheme: || Box::new(hubspot()),
     },
     Provider {
@@ -274,7 +246,6 @@ pub const PROVIDERS: &[Provider] = &[
         aliases: &[],
         algorithm: Algorithm::Ed25519,
         signature_header: "x-signature-ed25519",
-        event_type_header: None,
         scheme: || Box::new(discord()),
     },
     Provider {
@@ -282,7 +253,6 @@ pub const PROVIDERS: &[Provider] = &[
         aliases: &[],
         algorithm: Algorithm::EcdsaP256Sha256,
         signature_header: "x-twilio-email-event-webhook-signature",
-        event_type_header: None,
         scheme: || Box::new(sendgrid()),
     },
     Provider {
@@ -290,7 +260,6 @@ pub const PROVIDERS: &[Provider] = &[
         aliases: &[],
         algorithm: Algorithm::HmacSha1,
         signature_header: "x-twilio-signature",
-        event_type_header: None,
         scheme: || Box::new(Twilio),
     },
     Provider {
@@ -298,7 +267,6 @@ pub const PROVIDERS: &[Provider] = &[
         aliases: &[],
         algorithm: Algorithm::HmacSha256,
         signature_header: "body",
-        event_type_header: None,
         scheme: || Box::new(Mailgun),
     },
     Provider {
@@ -306,7 +274,6 @@ pub const PROVIDERS: &[Provider] = &[
         aliases: &[],
         algorithm: Algorithm::HmacSha256,
         signature_header: "x-gitlab-token",
-        event_type_header: Some("x-gitlab-event"),
         scheme: || Box::new(GitLab),
     },
 ];
