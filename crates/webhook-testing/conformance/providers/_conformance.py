@@ -30,21 +30,23 @@ class Cases:
     """The cases of one provider, in order, with unique names prefixed by the provider.
 
     A case without a source (neither its own nor `default_source`) has no `source` field;
-    with `scheme`, every case names it in a `scheme` field.
+    with `scheme`, every case names it in a `scheme` field; with `method`, every case that
+    has a `url` carries that request method unless it gives its own.
     """
 
-    def __init__(self, provider, default_source=None, tolerance=None, scheme=None):
+    def __init__(self, provider, default_source=None, tolerance=None, scheme=None, method=None):
         self.provider = provider
         self.default_source = default_source
         self.tolerance = tolerance
         self.scheme = scheme
+        self.method = method
         self.entries = []
 
     def add(self, name, headers, body, now, expect, *, secrets=None, public_keys=None,
             private_key=None, source=None, note=None, method=None, url=None, **extra):
         """Appends a case; `secrets`/`public_keys` are (key_id, value) pairs.
 
-        `method` and `url` are the request's, for schemes that sign them.
+        `url` and `method` are the request's, for schemes that sign them.
         """
         entry = {"name": f"{self.provider}: {name}"}
         if self.scheme is not None:
@@ -60,9 +62,8 @@ class Cases:
             entry["public_keys"] = [{"key_id": k, "public_key": v} for k, v in public_keys]
         if private_key is not None:
             entry["private_key"] = private_key
-        if method is not None:
-            entry["method"] = method
         if url is not None:
+            entry["method"] = method or self.method
             entry["url"] = url
         entry["headers"] = [[n, v] for n, v in headers]
         if isinstance(body, str):
