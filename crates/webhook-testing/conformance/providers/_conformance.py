@@ -16,8 +16,7 @@ REJECTED = {"outcome": "rejected"}
 
 
 def ok(key_id, event_id=None, timestamp=None):
-    """The expectation of a valid case: accepted with `key_id`, and its event id and timestamp
-    if any."""
+    """A valid case's expectation: accepted with `key_id`, and its event id and timestamp if any."""
     out = {"outcome": "ok", "key_id": key_id}
     if event_id is not None:
         out["event_id"] = event_id
