@@ -15,33 +15,55 @@ import re
 REJECTED = {"outcome": "rejected"}
 
 
-def ok(key_id, event_id=None):
-    """The expectation of a valid case: accepted with `key_id`, and its event id if any."""
+def ok(key_id, event_id=None, timestamp=None):
+    """A valid case's expectation: accepted with `key_id`, and its event id and timestamp if any."""
     out = {"outcome": "ok", "key_id": key_id}
     if event_id is not None:
         out["event_id"] = event_id
+    if timestamp is not None:
+        out["timestamp"] = timestamp
     return out
 
 
 class Cases:
-    """The cases of one provider, in order, with unique names prefixed by the provider."""
+    """The cases of one provider, in order, with unique names prefixed by the provider.
 
-    def __init__(self, provider, default_source, tolerance=None):
+    A case without a source (neither its own nor `default_source`) has no `source` field;
+    with `scheme`, every case names it in a `scheme` field; with `method`, every case that
+    has a `url` carries that request method unless it gives its own.
+    """
+
+    def __init__(self, provider, default_source=None, tolerance=None, scheme=None, method=None):
         self.provider = provider
         self.default_source = default_source
         self.tolerance = tolerance
+        self.scheme = scheme
+        self.method = method
         self.entries = []
 
     def add(self, name, headers, body, now, expect, *, secrets=None, public_keys=None,
-            private_key=None, source=None, **extra):
-        """Appends a case; `secrets`/`public_keys` are (key_id, value) pairs."""
-        entry = {"name": f"{self.provider}: {name}", "source": source or self.default_source}
+            private_key=None, source=None, note=None, method=None, url=None, **extra):
+        """Appends a case; `secrets`/`public_keys` are (key_id, value) pairs.
+
+        `url` and `method` are the request's, for schemes that sign them.
+        """
+        entry = {"name": f"{self.provider}: {name}"}
+        if self.scheme is not None:
+            entry["scheme"] = self.scheme
+        source = source or self.default_source
+        if source:
+            entry["source"] = source
+        if note:
+            entry["note"] = note
         if secrets is not None:
             entry["secrets"] = [{"key_id": k, "secret": v} for k, v in secrets]
         if public_keys is not None:
             entry["public_keys"] = [{"key_id": k, "public_key": v} for k, v in public_keys]
         if private_key is not None:
             entry["private_key"] = private_key
+        if url is not None:
+            entry["method"] = method or self.method
+            entry["url"] = url
         entry["headers"] = [[n, v] for n, v in headers]
         if isinstance(body, str):
             body = body.encode("utf-8")

@@ -16,8 +16,8 @@ import base64
 import hashlib
 import hmac
 import json
-import os
-import re
+
+from _conformance import REJECTED, Cases, ok, write
 
 PROVIDER = "bitbucket"
 DOCS = ("Bitbucket Cloud docs, \"Manage webhooks\" "
@@ -57,38 +57,12 @@ SPEC = {
     ),
 }
 
-CASES = []
+cases = Cases(PROVIDER, scheme=PROVIDER)
 
 
 def sign(key: str, body: bytes) -> bytes:
     return hmac.new(key.encode(), body, hashlib.sha256).digest()
 
-
-def case(name, secrets, headers, body, now, expect, source=None, note=None):
-    entry = {"name": f"{PROVIDER}: {name}", "scheme": PROVIDER}
-    if source:
-        entry["source"] = source
-    if note:
-        entry["note"] = note
-    entry["secrets"] = [{"key_id": k, "secret": s} for k, s in secrets]
-    entry["headers"] = [[n, v] for n, v in headers]
-    try:
-        entry["body"] = body.decode("utf-8")
-    except UnicodeDecodeError:
-        entry["body_base64"] = base64.b64encode(body).decode()
-    entry["now"] = now
-    entry["expect"] = expect
-    CASES.append(entry)
-
-
-def ok(key_id, event_id=None):
-    out = {"outcome": "ok", "key_id": key_id}
-    if event_id is not None:
-        out["event_id"] = event_id
-    return out
-
-
-REJECTED = {"outcome": "rejected"}
 
 SECRET = "Qm9yZWQtZm94LTI5LWp1bXBz"  # an opaque secret, as "Generate secret" makes
 OTHER = "the previous webhook secret"
@@ -114,37 +88,29 @@ def hdrs(value):
             ("x-request-uuid", REQUEST), ("x-hook-uuid", HOOK), ("x-attempt-number", "1")]
 
 
-case("computed repo:push vector", [("k1", SECRET)], hdrs("sha256=" + HEX), BODY, T0,
-     ok("k1", event_id=REQUEST), source=COMPUTED)
-case("rotation, the second key matches", [("k1", OTHER), ("k2", SECRET)],
-     hdrs("sha256=" + HEX), BODY, T0, ok("k2", event_id=REQUEST), source=COMPUTED)
-case("changed body", [("k1", SECRET)], hdrs("sha256=" + HEX),
-     BODY.replace(b'"main"', b'"mainx"'), T0, REJECTED, source=COMPUTED)
-case("wrong key", [("k1", OTHER)], hdrs("sha256=" + HEX), BODY, T0, REJECTED, source=COMPUTED)
-case("a retry, an hour later, still verifies (nothing time-bound is signed)", [("k1", SECRET)],
-     [(n, "2" if n == "x-attempt-number" else v) for n, v in hdrs("sha256=" + HEX)], BODY,
-     T0 + 3600, ok("k1", event_id=REQUEST), source=COMPUTED)
-case("hex without the sha256= prefix", [("k1", SECRET)], hdrs(HEX), BODY, T0, REJECTED)
-case("GitHub-style sha1= signature in the same header", [("k1", SECRET)],
-     hdrs("sha1=" + hmac.new(SECRET.encode(), BODY, hashlib.sha1).hexdigest()), BODY, T0,
-     REJECTED, note="Bitbucket Cloud signs with SHA-256 only")
-case("base64 where hex is expected", [("k1", SECRET)],
-     hdrs("sha256=" + base64.b64encode(TAG).decode()), BODY, T0, REJECTED)
-case("truncated signature", [("k1", SECRET)], hdrs("sha256=" + HEX[:-2]), BODY, T0, REJECTED)
-case("no signature header (webhook without a secret)", [("k1", SECRET)],
-     [h for h in hdrs("") if h[0] != "x-hub-signature"], BODY, T0, REJECTED,
-     note="Bitbucket sends no x-hub-signature when the webhook has no secret; a receiver "
-          "configured with a secret must reject")
+cases.add("computed repo:push vector", hdrs("sha256=" + HEX), BODY, T0, ok("k1", event_id=REQUEST),
+          secrets=[("k1", SECRET)], source=COMPUTED)
+cases.add("rotation, the second key matches", hdrs("sha256=" + HEX), BODY, T0,
+          ok("k2", event_id=REQUEST), secrets=[("k1", OTHER), ("k2", SECRET)], source=COMPUTED)
+cases.add("changed body", hdrs("sha256=" + HEX), BODY.replace(b'"main"', b'"mainx"'), T0, REJECTED,
+          secrets=[("k1", SECRET)], source=COMPUTED)
+cases.add("wrong key", hdrs("sha256=" + HEX), BODY, T0, REJECTED, secrets=[("k1", OTHER)],
+          source=COMPUTED)
+cases.add("a retry, an hour later, still verifies (nothing time-bound is signed)",
+          [(n, "2" if n == "x-attempt-number" else v) for n, v in hdrs("sha256=" + HEX)], BODY,
+          T0 + 3600, ok("k1", event_id=REQUEST), secrets=[("k1", SECRET)], source=COMPUTED)
+cases.add("hex without the sha256= prefix", hdrs(HEX), BODY, T0, REJECTED, secrets=[("k1", SECRET)])
+cases.add("GitHub-style sha1= signature in the same header",
+          hdrs("sha1=" + hmac.new(SECRET.encode(), BODY, hashlib.sha1).hexdigest()), BODY, T0,
+          REJECTED, secrets=[("k1", SECRET)], note="Bitbucket Cloud signs with SHA-256 only")
+cases.add("base64 where hex is expected", hdrs("sha256=" + base64.b64encode(TAG).decode()), BODY,
+          T0, REJECTED, secrets=[("k1", SECRET)])
+cases.add("truncated signature", hdrs("sha256=" + HEX[:-2]), BODY, T0, REJECTED,
+          secrets=[("k1", SECRET)])
+cases.add("no signature header (webhook without a secret)",
+          [h for h in hdrs("") if h[0] != "x-hub-signature"], BODY, T0, REJECTED,
+          secrets=[("k1", SECRET)],
+          note="Bitbucket sends no x-hub-signature when the webhook has no secret; a receiver "
+               "configured with a secret must reject")
 
-names = [c["name"] for c in CASES]
-assert len(names) == len(set(names)), "case names are unique"
-
-document = {"provider": PROVIDER, "spec": SPEC, "cases": CASES}
-text = json.dumps(document, indent=2, ensure_ascii=False)
-STRING = r'"(?:[^"\\]|\\.)*"'
-text = re.sub(r"\[\n\s+(" + STRING + r"),\n\s+(" + STRING + r")\n\s+\]", r"[\1, \2]", text)
-assert json.loads(text) == document
-here = os.path.dirname(os.path.abspath(__file__))
-with open(os.path.join(here, f"{PROVIDER}.json"), "w", encoding="utf-8") as out:
-    out.write(text + "\n")
-print(f"wrote {len(CASES)} {PROVIDER} cases")
+write(__file__, PROVIDER, SPEC, cases)

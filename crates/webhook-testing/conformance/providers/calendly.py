@@ -14,8 +14,8 @@ import base64
 import hashlib
 import hmac
 import json
-import os
-import re
+
+from _conformance import REJECTED, Cases, ok, write
 
 PROVIDER = "calendly"
 DOCS = ("Calendly developer docs, \"Webhook Signatures\" "
@@ -48,39 +48,12 @@ SPEC = {
     ),
 }
 
-CASES = []
+cases = Cases(PROVIDER, tolerance=SPEC["tolerance_seconds"], scheme=PROVIDER)
 
 
 def sign(key: str, t: int, body: bytes) -> bytes:
     return hmac.new(key.encode(), f"{t}.".encode() + body, hashlib.sha256).digest()
 
-
-def case(name, secrets, headers, body, now, expect, source=None, note=None):
-    entry = {"name": f"{PROVIDER}: {name}", "scheme": PROVIDER}
-    if source:
-        entry["source"] = source
-    if note:
-        entry["note"] = note
-    entry["secrets"] = [{"key_id": k, "secret": s} for k, s in secrets]
-    entry["headers"] = [[n, v] for n, v in headers]
-    try:
-        entry["body"] = body.decode("utf-8")
-    except UnicodeDecodeError:
-        entry["body_base64"] = base64.b64encode(body).decode()
-    entry["now"] = now
-    entry["tolerance"] = SPEC["tolerance_seconds"]
-    entry["expect"] = expect
-    CASES.append(entry)
-
-
-def ok(key_id, timestamp=None):
-    out = {"outcome": "ok", "key_id": key_id}
-    if timestamp is not None:
-        out["timestamp"] = timestamp
-    return out
-
-
-REJECTED = {"outcome": "rejected"}
 
 SECRET = "u7Xb2kQ9vR4tY1wE6sD3fG8hJ5lP0zMa"
 OTHER = "the-old-signing-key"
@@ -109,41 +82,30 @@ def hdr(value):
 
 GOOD = hdr(f"t={T},v1={HEX}")
 
-case("computed vector", [("k1", SECRET)], GOOD, BODY, T + 1, ok("k1", timestamp=T),
-     source=COMPUTED)
-case("rotation, the second key matches", [("k1", OTHER), ("k2", SECRET)], GOOD, BODY, T + 1,
-     ok("k2", timestamp=T), source=COMPUTED)
-case("changed body", [("k1", SECRET)], GOOD, BODY.replace(b"zoe@", b"zoa@"), T + 1, REJECTED,
-     source=COMPUTED)
-case("wrong key", [("k1", OTHER)], GOOD, BODY, T + 1, REJECTED, source=COMPUTED)
-case("exactly at the tolerance", [("k1", SECRET)], GOOD, BODY, T + 180, ok("k1", timestamp=T),
-     source=COMPUTED)
-case("out of tolerance, past", [("k1", SECRET)], GOOD, BODY, T + 181, REJECTED,
-     source=COMPUTED)
-case("timestamp changed, signature kept", [("k1", SECRET)], hdr(f"t={T + 1},v1={HEX}"), BODY,
-     T + 1, REJECTED, source=COMPUTED)
-case("items in the other order", [("k1", SECRET)], hdr(f"v1={HEX},t={T}"), BODY, T + 1,
-     ok("k1", timestamp=T), note="the docs' sample reads key=value items in any order")
-case("base64 where hex is expected", [("k1", SECRET)],
-     hdr(f"t={T},v1=" + base64.b64encode(TAG).decode()), BODY, T + 1, REJECTED)
-case("truncated signature", [("k1", SECRET)], hdr(f"t={T},v1={HEX[:-2]}"), BODY, T + 1,
-     REJECTED)
-case("no t item", [("k1", SECRET)], hdr(f"v1={HEX}"), BODY, T + 1, REJECTED)
-case("no v1 item", [("k1", SECRET)], hdr(f"t={T}"), BODY, T + 1, REJECTED)
-case("Stripe-style v0 instead of v1", [("k1", SECRET)], hdr(f"t={T},v0={HEX}"), BODY, T + 1,
-     REJECTED)
-case("no signature header (subscription without a signing key)", [("k1", SECRET)], [], BODY,
-     T + 1, REJECTED)
+cases.add("computed vector", GOOD, BODY, T + 1, ok("k1", timestamp=T), secrets=[("k1", SECRET)],
+          source=COMPUTED)
+cases.add("rotation, the second key matches", GOOD, BODY, T + 1, ok("k2", timestamp=T),
+          secrets=[("k1", OTHER), ("k2", SECRET)], source=COMPUTED)
+cases.add("changed body", GOOD, BODY.replace(b"zoe@", b"zoa@"), T + 1, REJECTED,
+          secrets=[("k1", SECRET)], source=COMPUTED)
+cases.add("wrong key", GOOD, BODY, T + 1, REJECTED, secrets=[("k1", OTHER)], source=COMPUTED)
+cases.add("exactly at the tolerance", GOOD, BODY, T + 180, ok("k1", timestamp=T),
+          secrets=[("k1", SECRET)], source=COMPUTED)
+cases.add("out of tolerance, past", GOOD, BODY, T + 181, REJECTED, secrets=[("k1", SECRET)],
+          source=COMPUTED)
+cases.add("timestamp changed, signature kept", hdr(f"t={T + 1},v1={HEX}"), BODY, T + 1, REJECTED,
+          secrets=[("k1", SECRET)], source=COMPUTED)
+cases.add("items in the other order", hdr(f"v1={HEX},t={T}"), BODY, T + 1, ok("k1", timestamp=T),
+          secrets=[("k1", SECRET)], note="the docs' sample reads key=value items in any order")
+cases.add("base64 where hex is expected", hdr(f"t={T},v1=" + base64.b64encode(TAG).decode()), BODY,
+          T + 1, REJECTED, secrets=[("k1", SECRET)])
+cases.add("truncated signature", hdr(f"t={T},v1={HEX[:-2]}"), BODY, T + 1, REJECTED,
+          secrets=[("k1", SECRET)])
+cases.add("no t item", hdr(f"v1={HEX}"), BODY, T + 1, REJECTED, secrets=[("k1", SECRET)])
+cases.add("no v1 item", hdr(f"t={T}"), BODY, T + 1, REJECTED, secrets=[("k1", SECRET)])
+cases.add("Stripe-style v0 instead of v1", hdr(f"t={T},v0={HEX}"), BODY, T + 1, REJECTED,
+          secrets=[("k1", SECRET)])
+cases.add("no signature header (subscription without a signing key)", [], BODY, T + 1, REJECTED,
+          secrets=[("k1", SECRET)])
 
-names = [c["name"] for c in CASES]
-assert len(names) == len(set(names)), "case names are unique"
-
-document = {"provider": PROVIDER, "spec": SPEC, "cases": CASES}
-text = json.dumps(document, indent=2, ensure_ascii=False)
-STRING = r'"(?:[^"\\]|\\.)*"'
-text = re.sub(r"\[\n\s+(" + STRING + r"),\n\s+(" + STRING + r")\n\s+\]", r"[\1, \2]", text)
-assert json.loads(text) == document
-here = os.path.dirname(os.path.abspath(__file__))
-with open(os.path.join(here, f"{PROVIDER}.json"), "w", encoding="utf-8") as out:
-    out.write(text + "\n")
-print(f"wrote {len(CASES)} {PROVIDER} cases")
+write(__file__, PROVIDER, SPEC, cases)

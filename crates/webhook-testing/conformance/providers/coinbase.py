@@ -9,9 +9,8 @@ Coinbase Commerce's Node SDK tests is copied verbatim and checked against the re
 import base64
 import hashlib
 import hmac
-import json
-import os
-import re
+
+from _conformance import REJECTED, Cases, ok, write
 
 PROVIDER = "coinbase"
 SDK = "coinbase/coinbase-commerce-node"
@@ -42,33 +41,11 @@ SPEC = {
     ),
 }
 
-CASES = []
+cases = Cases(PROVIDER)
 
 
 def tag(secret: str, body: bytes) -> bytes:
     return hmac.new(secret.encode(), body, hashlib.sha256).digest()
-
-
-def ok(key_id, event_id=None):
-    out = {"outcome": "ok", "key_id": key_id}
-    if event_id is not None:
-        out["event_id"] = event_id
-    return out
-
-
-REJECTED = {"outcome": "rejected"}
-
-
-def case(name, secrets, headers, body, now, expect, source=None):
-    entry = {"name": f"{PROVIDER}: {name}"}
-    if source:
-        entry["source"] = source
-    entry["secrets"] = [{"key_id": k, "secret": s} for k, s in secrets]
-    entry["headers"] = [[n, v] for n, v in headers]
-    entry["body"] = body.decode("utf-8")
-    entry["now"] = now
-    entry["expect"] = expect
-    CASES.append(entry)
 
 
 def hdr(value):
@@ -95,24 +72,25 @@ assert RAW.hex() == SIG
 EVENT_ID = "24934862-d980-46cb-9402-43c81b0cdba6"
 NOW = 1485895802  # 2017-01-31T20:50:02Z, the delivery's scheduled_for
 
-case("published SDK vector", [("k1", SECRET)], hdr(SIG), BODY, NOW,
-     ok("k1", event_id=EVENT_ID),
-     source=PUB_SRC + ", 'should successfully verify signature and return event'")
-case("two keys, the second matches", [("k1", INVALID_SECRET), ("k2", SECRET)], hdr(SIG), BODY,
-     NOW, ok("k2", event_id=EVENT_ID), source=PUB_SRC)
-case("wrong key (the SDK test's invalid secret)", [("k1", INVALID_SECRET)], hdr(SIG), BODY, NOW,
-     REJECTED, source=PUB_SRC + ", 'should fail verification with invalid secret key'")
-case("tampered body", [("k1", SECRET)], hdr(SIG),
-     BODY.replace(b'"status":"NEW"', b'"status":"COMPLETED"'), NOW, REJECTED, source=PUB_SRC)
-case("body with a trailing newline", [("k1", SECRET)], hdr(SIG), BODY + b"\n", NOW, REJECTED,
-     source=PUB_SRC)
-case("base64 where hex is expected", [("k1", SECRET)], hdr(base64.b64encode(RAW).decode()),
-     BODY, NOW, REJECTED, source=PUB_SRC)
-case("truncated signature", [("k1", SECRET)], hdr(SIG[:-2]), BODY, NOW, REJECTED,
-     source=PUB_SRC)
-case("sha256= prefix is not part of the format", [("k1", SECRET)], hdr("sha256=" + SIG), BODY,
-     NOW, REJECTED, source=PUB_SRC)
-case("no signature header", [("k1", SECRET)], [], BODY, NOW, REJECTED)
+cases.add("published SDK vector", hdr(SIG), BODY, NOW, ok("k1", event_id=EVENT_ID),
+          secrets=[("k1", SECRET)],
+          source=PUB_SRC + ", 'should successfully verify signature and return event'")
+cases.add("two keys, the second matches", hdr(SIG), BODY, NOW, ok("k2", event_id=EVENT_ID),
+          secrets=[("k1", INVALID_SECRET), ("k2", SECRET)], source=PUB_SRC)
+cases.add("wrong key (the SDK test's invalid secret)", hdr(SIG), BODY, NOW, REJECTED,
+          secrets=[("k1", INVALID_SECRET)],
+          source=PUB_SRC + ", 'should fail verification with invalid secret key'")
+cases.add("tampered body", hdr(SIG), BODY.replace(b'"status":"NEW"', b'"status":"COMPLETED"'), NOW,
+          REJECTED, secrets=[("k1", SECRET)], source=PUB_SRC)
+cases.add("body with a trailing newline", hdr(SIG), BODY + b"\n", NOW, REJECTED,
+          secrets=[("k1", SECRET)], source=PUB_SRC)
+cases.add("base64 where hex is expected", hdr(base64.b64encode(RAW).decode()), BODY, NOW, REJECTED,
+          secrets=[("k1", SECRET)], source=PUB_SRC)
+cases.add("truncated signature", hdr(SIG[:-2]), BODY, NOW, REJECTED, secrets=[("k1", SECRET)],
+          source=PUB_SRC)
+cases.add("sha256= prefix is not part of the format", hdr("sha256=" + SIG), BODY, NOW, REJECTED,
+          secrets=[("k1", SECRET)], source=PUB_SRC)
+cases.add("no signature header", [], BODY, NOW, REJECTED, secrets=[("k1", SECRET)])
 
 # A computed charge:confirmed delivery, to exercise a second body and key.
 SECRET2 = "b7c1e0f2-6a3d-4e59-8f14-2d9c0a7e5b31"
@@ -122,24 +100,9 @@ BODY2 = (b'{"attempt_number":1,"event":{"api_version":"2018-03-22","created_at":
          b'a7a5d8c0e0f3","resource":"event","type":"charge:confirmed"},"id":"8d9c4ba4-6df2-4c4e'
          b'-bc6e-7e0c1c5fb0a1","scheduled_for":"2023-11-14T22:13:20Z"}')
 SIG2 = tag(SECRET2, BODY2).hex()
-case("computed charge:confirmed", [("k1", SECRET2)], hdr(SIG2), BODY2, 1700000001,
-     ok("k1", event_id="1b0b1a4e-9f0d-4bf6-b5b1-a7a5d8c0e0f3"),
-     source="computed here: hmac-sha256(secret, body).hexdigest(), the recipe that reproduces "
-            "the published SDK vector")
+cases.add("computed charge:confirmed", hdr(SIG2), BODY2, 1700000001,
+          ok("k1", event_id="1b0b1a4e-9f0d-4bf6-b5b1-a7a5d8c0e0f3"), secrets=[("k1", SECRET2)],
+          source="computed here: hmac-sha256(secret, body).hexdigest(), the recipe that reproduces "
+                 "the published SDK vector")
 
-
-def write():
-    names = [c["name"] for c in CASES]
-    assert len(names) == len(set(names)), "case names are unique"
-    document = {"provider": PROVIDER, "spec": SPEC, "cases": CASES}
-    text = json.dumps(document, indent=2, ensure_ascii=False)
-    string = r'"(?:[^"\\]|\\.)*"'
-    text = re.sub(r"\[\n\s+(" + string + r"),\n\s+(" + string + r")\n\s+\]", r"[\1, \2]", text)
-    assert json.loads(text) == document
-    here = os.path.dirname(os.path.abspath(__file__))
-    with open(os.path.join(here, f"{PROVIDER}.json"), "w", encoding="utf-8") as out:
-        out.write(text + "\n")
-    print(f"wrote {PROVIDER}.json: {len(CASES)} cases")
-
-
-write()
+write(__file__, PROVIDER, SPEC, cases)

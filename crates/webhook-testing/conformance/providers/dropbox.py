@@ -10,44 +10,11 @@ third-party test vector is copied verbatim as a cross-check.
 import base64
 import hashlib
 import hmac
-import json
-import pathlib
-import re
+
+from _conformance import REJECTED, Cases, ok, write
 
 PROVIDER = "dropbox"
-CASES = []
-
-
-def case(name, headers, body, now, expect, secrets, source=None):
-    entry = {"name": f"{PROVIDER}: {name}"}
-    if source:
-        entry["source"] = source
-    entry["secrets"] = [{"key_id": k, "secret": s} for k, s in secrets]
-    entry["headers"] = [[n, v] for n, v in headers]
-    entry["body"] = body
-    entry["now"] = now
-    entry["expect"] = expect
-    CASES.append(entry)
-
-
-def ok(key_id):
-    return {"outcome": "ok", "key_id": key_id}
-
-
-REJECTED = {"outcome": "rejected"}
-
-
-def write(spec):
-    names = [c["name"] for c in CASES]
-    assert len(names) == len(set(names)), "case names are unique"
-    document = {"provider": PROVIDER, "spec": spec, "cases": CASES}
-    text = json.dumps(document, indent=2, ensure_ascii=False)
-    string = r'"(?:[^"\\]|\\.)*"'
-    text = re.sub(r"\[\n\s+(" + string + r"),\n\s+(" + string + r")\n\s+\]", r"[\1, \2]", text)
-    assert json.loads(text) == document
-    out = pathlib.Path(__file__).with_name(f"{PROVIDER}.json")
-    out.write_text(text + "\n", encoding="utf-8")
-    print(f"wrote {len(CASES)} cases to {out.name}")
+cases = Cases(PROVIDER)
 
 
 # --- The recipe ----------------------------------------------------------------------
@@ -82,24 +49,26 @@ HAPI_BODY = '{"delta": {"users": [12345]}}'
 HAPI_SIG = "0a8c16b085420b960dc78664279fe09e936a2a01b1f91064869d9e77dfd64529"
 assert sign(HAPI_SECRET, HAPI_BODY) == HAPI_SIG
 
-case("a list_folder notification", headers((HEADER, SIG)), BODY, T0, ok("k1"), K1, source=SAMPLE)
-case("third-party vector: a legacy delta notification", headers((HEADER, HAPI_SIG)), HAPI_BODY,
-     T0, ok("k1"), [("k1", HAPI_SECRET)],
-     source="hapi-dropbox-webhooks 1.1.0 (npm, not Dropbox's): test/index.js")
-case("rotation: the second app secret matches", headers((HEADER, SIG)), BODY, T0, ok("k2"),
-     [("k1", "previous-secret"), ("k2", APP_SECRET)], source=SAMPLE)
-case("tampered body", headers((HEADER, SIG)), BODY.replace("dbid:AAH4", "dbid:AAH5"), T0,
-     REJECTED, K1, source=SAMPLE)
-case("wrong key", headers((HEADER, SIG)), BODY, T0, REJECTED, [("k1", "previous-secret")],
-     source=SAMPLE)
-case("base64 where hex is expected", headers((HEADER, base64.b64encode(
-     tag(APP_SECRET, BODY)).decode())), BODY, T0, REJECTED, K1, source=SAMPLE)
-case("truncated signature", headers((HEADER, SIG[:-2])), BODY, T0, REJECTED, K1, source=SAMPLE)
-case("sha256= prefix (Dropbox sends bare hex)", headers((HEADER, "sha256=" + SIG)), BODY, T0,
-     REJECTED, K1, source=SAMPLE)
-case("no signature header", headers(), BODY, T0, REJECTED, K1)
+cases.add("a list_folder notification", headers((HEADER, SIG)), BODY, T0, ok("k1"), secrets=K1,
+          source=SAMPLE)
+cases.add("third-party vector: a legacy delta notification", headers((HEADER, HAPI_SIG)), HAPI_BODY,
+          T0, ok("k1"), secrets=[("k1", HAPI_SECRET)],
+          source="hapi-dropbox-webhooks 1.1.0 (npm, not Dropbox's): test/index.js")
+cases.add("rotation: the second app secret matches", headers((HEADER, SIG)), BODY, T0, ok("k2"),
+          secrets=[("k1", "previous-secret"), ("k2", APP_SECRET)], source=SAMPLE)
+cases.add("tampered body", headers((HEADER, SIG)), BODY.replace("dbid:AAH4", "dbid:AAH5"), T0,
+          REJECTED, secrets=K1, source=SAMPLE)
+cases.add("wrong key", headers((HEADER, SIG)), BODY, T0, REJECTED,
+          secrets=[("k1", "previous-secret")], source=SAMPLE)
+cases.add("base64 where hex is expected", headers((HEADER, base64.b64encode(
+          tag(APP_SECRET, BODY)).decode())), BODY, T0, REJECTED, secrets=K1, source=SAMPLE)
+cases.add("truncated signature", headers((HEADER, SIG[:-2])), BODY, T0, REJECTED, secrets=K1,
+          source=SAMPLE)
+cases.add("sha256= prefix (Dropbox sends bare hex)", headers((HEADER, "sha256=" + SIG)), BODY, T0,
+          REJECTED, secrets=K1, source=SAMPLE)
+cases.add("no signature header", headers(), BODY, T0, REJECTED, secrets=K1)
 
-write({
+write(__file__, PROVIDER, {
     "source": ("dropbox/mdwebhook: app.py (webhook, challenge), Dropbox's sample app; no "
                "Dropbox SDK verifies webhooks"),
     "signature_header": "x-dropbox-signature",
@@ -123,4 +92,4 @@ write({
         "there. A notification says only which accounts changed; the receiver then calls "
         "list_folder/continue with its stored cursor, so a replayed or duplicated "
         "notification is harmless and there is no timestamp or delivery id."),
-})
+}, cases)

@@ -10,49 +10,11 @@ this file's recipe before anything is written.
 import base64
 import hashlib
 import hmac
-import json
-import pathlib
-import re
+
+from _conformance import REJECTED, Cases, ok, write
 
 PROVIDER = "hubspot"
-CASES = []
-
-
-def case(name, headers, body, now, expect, secrets, url, method="POST", source=None):
-    entry = {"name": f"{PROVIDER}: {name}"}
-    if source:
-        entry["source"] = source
-    entry["secrets"] = [{"key_id": k, "secret": s} for k, s in secrets]
-    entry["method"] = method
-    entry["url"] = url
-    entry["headers"] = [[n, v] for n, v in headers]
-    entry["body"] = body
-    entry["now"] = now
-    entry["expect"] = expect
-    CASES.append(entry)
-
-
-def ok(key_id, timestamp=None):
-    out = {"outcome": "ok", "key_id": key_id}
-    if timestamp is not None:
-        out["timestamp"] = timestamp
-    return out
-
-
-REJECTED = {"outcome": "rejected"}
-
-
-def write(spec):
-    names = [c["name"] for c in CASES]
-    assert len(names) == len(set(names)), "case names are unique"
-    document = {"provider": PROVIDER, "spec": spec, "cases": CASES}
-    text = json.dumps(document, indent=2, ensure_ascii=False)
-    string = r'"(?:[^"\\]|\\.)*"'
-    text = re.sub(r"\[\n\s+(" + string + r"),\n\s+(" + string + r")\n\s+\]", r"[\1, \2]", text)
-    assert json.loads(text) == document
-    out = pathlib.Path(__file__).with_name(f"{PROVIDER}.json")
-    out.write_text(text + "\n", encoding="utf-8")
-    print(f"wrote {len(CASES)} cases to {out.name}")
+cases = Cases(PROVIDER, method="POST")
 
 
 # --- The recipe ----------------------------------------------------------------------
@@ -89,8 +51,8 @@ assert sign(SECRET, "POST", URL, BODY, TS) == SIG
 TS_S = int(TS) // 1000
 
 K1 = [("k1", SECRET)]
-case("published SDK vector", headers(SIG, TS), BODY, TS_S + 10, ok("k1", timestamp=TS_S), K1,
-     URL, source=SDK + ": test_get_signature__v3")
+cases.add("published SDK vector", headers(SIG, TS), BODY, TS_S + 10, ok("k1", timestamp=TS_S),
+          secrets=K1, url=URL, source=SDK + ": test_get_signature__v3")
 
 # --- Computed cases -------------------------------------------------------------------
 # A realistic delivery: a JSON array of events, a query string on the target URL.
@@ -104,41 +66,46 @@ EV_BODY = ('[{"eventId":1813471034,"subscriptionId":2305731,"portalId":62515,"ap
            '"propertyValue":"jörg@example.com","changeSource":"CRM"}]')
 EV_SIG = sign(APP_SECRET, "POST", EV_URL, EV_BODY, EV_TS)
 EK = [("k1", APP_SECRET)]
-case("a batch of events to a URL with a query string (UTF-8 body)", headers(EV_SIG, EV_TS),
-     EV_BODY, EV_S + 2, ok("k1", timestamp=EV_S), EK, EV_URL)
-case("rotation: the second client secret matches", headers(EV_SIG, EV_TS), EV_BODY, EV_S + 2,
-     ok("k2", timestamp=EV_S), [("k1", SECRET), ("k2", APP_SECRET)], EV_URL)
-case("299 seconds old is inside the 5-minute window", headers(EV_SIG, EV_TS), EV_BODY,
-     EV_S + 299, ok("k1", timestamp=EV_S), EK, EV_URL)
-case("expired: 301 seconds old", headers(EV_SIG, EV_TS), EV_BODY, EV_S + 301, REJECTED, EK,
-     EV_URL)
-case("published SDK vector: expired a day later", headers(SIG, TS), BODY, TS_S + 86400, REJECTED,
-     K1, URL, source=SDK)
-case("tampered body", headers(EV_SIG, EV_TS), EV_BODY.replace("jörg", "jorg"), EV_S + 2,
-     REJECTED, EK, EV_URL)
-case("wrong key", headers(EV_SIG, EV_TS), EV_BODY, EV_S + 2, REJECTED, [("k1", SECRET)], EV_URL)
-case("another method (the method is signed)", headers(EV_SIG, EV_TS), EV_BODY, EV_S + 2,
-     REJECTED, EK, EV_URL, method="PUT")
-case("another query string (the URL is signed)", headers(EV_SIG, EV_TS), EV_BODY, EV_S + 2,
-     REJECTED, EK, EV_URL.replace("v=3", "v=4"))
-case("another timestamp header than the signed one", headers(EV_SIG, str(int(EV_TS) + 1000)),
-     EV_BODY, EV_S + 2, REJECTED, EK, EV_URL)
+cases.add("a batch of events to a URL with a query string (UTF-8 body)", headers(EV_SIG, EV_TS),
+          EV_BODY, EV_S + 2, ok("k1", timestamp=EV_S), secrets=EK, url=EV_URL)
+cases.add("rotation: the second client secret matches", headers(EV_SIG, EV_TS), EV_BODY, EV_S + 2,
+          ok("k2", timestamp=EV_S), secrets=[("k1", SECRET), ("k2", APP_SECRET)], url=EV_URL)
+cases.add("299 seconds old is inside the 5-minute window", headers(EV_SIG, EV_TS), EV_BODY,
+          EV_S + 299, ok("k1", timestamp=EV_S), secrets=EK, url=EV_URL)
+cases.add("expired: 301 seconds old", headers(EV_SIG, EV_TS), EV_BODY, EV_S + 301, REJECTED,
+          secrets=EK, url=EV_URL)
+cases.add("published SDK vector: expired a day later", headers(SIG, TS), BODY, TS_S + 86400,
+          REJECTED, secrets=K1, url=URL, source=SDK)
+cases.add("tampered body", headers(EV_SIG, EV_TS), EV_BODY.replace("jörg", "jorg"), EV_S + 2,
+          REJECTED, secrets=EK, url=EV_URL)
+cases.add("wrong key", headers(EV_SIG, EV_TS), EV_BODY, EV_S + 2, REJECTED,
+          secrets=[("k1", SECRET)], url=EV_URL)
+cases.add("another method (the method is signed)", headers(EV_SIG, EV_TS), EV_BODY, EV_S + 2,
+          REJECTED, secrets=EK, url=EV_URL, method="PUT")
+cases.add("another query string (the URL is signed)", headers(EV_SIG, EV_TS), EV_BODY, EV_S + 2,
+          REJECTED, secrets=EK, url=EV_URL.replace("v=3", "v=4"))
+cases.add("another timestamp header than the signed one", headers(EV_SIG, str(int(EV_TS) + 1000)),
+          EV_BODY, EV_S + 2, REJECTED, secrets=EK, url=EV_URL)
 secs = str(EV_S)
-case("timestamp in seconds (read as milliseconds it is in 1970)",
-     headers(sign(APP_SECRET, "POST", EV_URL, EV_BODY, secs), secs), EV_BODY, EV_S + 2, REJECTED,
-     EK, EV_URL)
-case("hex where base64 is expected",
-     headers(tag(APP_SECRET, "POST", EV_URL, EV_BODY, EV_TS).hex(), EV_TS), EV_BODY, EV_S + 2,
-     REJECTED, EK, EV_URL)
-case("truncated signature", headers(EV_SIG[:-4], EV_TS), EV_BODY, EV_S + 2, REJECTED, EK, EV_URL)
-case("no timestamp header", headers(EV_SIG, None), EV_BODY, EV_S + 2, REJECTED, EK, EV_URL)
-case("no signature header", headers(None, EV_TS), EV_BODY, EV_S + 2, REJECTED, EK, EV_URL)
+cases.add("timestamp in seconds (read as milliseconds it is in 1970)",
+          headers(sign(APP_SECRET, "POST", EV_URL, EV_BODY, secs), secs), EV_BODY, EV_S + 2,
+          REJECTED, secrets=EK, url=EV_URL)
+cases.add("hex where base64 is expected",
+          headers(tag(APP_SECRET, "POST", EV_URL, EV_BODY, EV_TS).hex(), EV_TS), EV_BODY, EV_S + 2,
+          REJECTED, secrets=EK, url=EV_URL)
+cases.add("truncated signature", headers(EV_SIG[:-4], EV_TS), EV_BODY, EV_S + 2, REJECTED,
+          secrets=EK, url=EV_URL)
+cases.add("no timestamp header", headers(EV_SIG, None), EV_BODY, EV_S + 2, REJECTED, secrets=EK,
+          url=EV_URL)
+cases.add("no signature header", headers(None, EV_TS), EV_BODY, EV_S + 2, REJECTED, secrets=EK,
+          url=EV_URL)
 v1 = hashlib.sha256((APP_SECRET + EV_BODY).encode()).hexdigest()
-case("only the legacy v1 signature", [("x-hubspot-signature", v1),
-     ("x-hubspot-signature-version", "v1"), ("x-hubspot-request-timestamp", EV_TS),
-     ("content-type", "application/json")], EV_BODY, EV_S + 2, REJECTED, EK, EV_URL)
+cases.add("only the legacy v1 signature", [("x-hubspot-signature", v1),
+          ("x-hubspot-signature-version", "v1"), ("x-hubspot-request-timestamp", EV_TS),
+          ("content-type", "application/json")], EV_BODY, EV_S + 2, REJECTED, secrets=EK,
+          url=EV_URL)
 
-write({
+write(__file__, PROVIDER, {
     "source": ("HubSpot/hubspot-api-python: hubspot/utils/signature.py (Signature.is_valid, "
                "get_signature, v3); HubSpot/hubspot-api-nodejs: src/utils/signature.ts"),
     "signature_header": "x-hubspot-signature-v3",
@@ -168,4 +135,4 @@ write({
         "no percent-encoding. Requests still carry the legacy x-hubspot-signature with "
         "x-hubspot-signature-version v1 (plain SHA-256 hex of secret+body) or v2 (SHA-256 hex "
         "of secret+method+url+body): not HMACs, no timestamp."),
-})
+}, cases)

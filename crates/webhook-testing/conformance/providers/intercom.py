@@ -17,8 +17,8 @@ import base64
 import hashlib
 import hmac
 import json
-import os
-import re
+
+from _conformance import REJECTED, Cases, ok, write
 
 PROVIDER = "intercom"
 DOCS = ("Intercom developer docs, \"Webhook models\", section \"Signed notifications\" "
@@ -52,38 +52,12 @@ SPEC = {
     ),
 }
 
-CASES = []
+cases = Cases(PROVIDER, scheme=PROVIDER)
 
 
 def sign(key: str, body: bytes) -> bytes:
     return hmac.new(key.encode(), body, hashlib.sha1).digest()
 
-
-def case(name, secrets, headers, body, now, expect, source=None, note=None):
-    entry = {"name": f"{PROVIDER}: {name}", "scheme": PROVIDER}
-    if source:
-        entry["source"] = source
-    if note:
-        entry["note"] = note
-    entry["secrets"] = [{"key_id": k, "secret": s} for k, s in secrets]
-    entry["headers"] = [[n, v] for n, v in headers]
-    try:
-        entry["body"] = body.decode("utf-8")
-    except UnicodeDecodeError:
-        entry["body_base64"] = base64.b64encode(body).decode()
-    entry["now"] = now
-    entry["expect"] = expect
-    CASES.append(entry)
-
-
-def ok(key_id, event_id=None):
-    out = {"outcome": "ok", "key_id": key_id}
-    if event_id is not None:
-        out["event_id"] = event_id
-    return out
-
-
-REJECTED = {"outcome": "rejected"}
 
 SECRET = "0b6c1f36-4d2e-4a4f-9e0a-7c1d2b3a4f5e"  # shaped like a client_secret
 OTHER = "5f4e3d2c-1b0a-4f9e-8d7c-6b5a4f3e2d1c"
@@ -119,42 +93,36 @@ def hdrs(value):
     return [("x-hub-signature", value), ("user-agent", "intercom-parrot-service-client/1.0")]
 
 
-case("computed vector over the docs' example body", [("k1", SECRET)], hdrs("sha1=" + HEX), BODY,
-     T0, ok("k1", event_id=EVENT), source=COMPUTED)
-case("rotation, the second key matches", [("k1", OTHER), ("k2", SECRET)], hdrs("sha1=" + HEX),
-     BODY, T0, ok("k2", event_id=EVENT), source=COMPUTED)
-case("changed body", [("k1", SECRET)], hdrs("sha1=" + HEX), BODY.replace(b"Joe", b"Jim"), T0,
-     REJECTED, source=COMPUTED)
-case("body re-serialised without spaces", [("k1", SECRET)], hdrs("sha1=" + HEX),
-     json.dumps(json.loads(BODY), separators=(",", ":")).encode(), T0, REJECTED,
-     source=COMPUTED)
-case("wrong key", [("k1", OTHER)], hdrs("sha1=" + HEX), BODY, T0, REJECTED, source=COMPUTED)
-case("the docs' example signature (its secret is not published)", [("k1", SECRET)],
-     hdrs("sha1=21ff2e149e0fdcac6f947740f6177f6434bda921"), BODY, T0, REJECTED, source=DOCS)
-case("an old notification still verifies (nothing time-bound is signed)", [("k1", SECRET)],
-     hdrs("sha1=" + HEX), BODY, T0 + 30 * 86_400, ok("k1", event_id=EVENT), source=COMPUTED)
-case("hex without the sha1= prefix", [("k1", SECRET)], hdrs(HEX), BODY, T0, REJECTED)
-case("sha256= prefix with the SHA-1 hex", [("k1", SECRET)], hdrs("sha256=" + HEX), BODY, T0,
-     REJECTED)
-case("sha256= prefix with an HMAC-SHA256", [("k1", SECRET)],
-     hdrs("sha256=" + hmac.new(SECRET.encode(), BODY, hashlib.sha256).hexdigest()), BODY, T0,
-     REJECTED, note="Intercom signs with SHA-1 only; a verifier must not switch algorithm on "
-                    "the prefix it receives")
-case("base64 where hex is expected", [("k1", SECRET)],
-     hdrs("sha1=" + base64.b64encode(TAG).decode()), BODY, T0, REJECTED)
-case("truncated signature", [("k1", SECRET)], hdrs("sha1=" + HEX[:-2]), BODY, T0, REJECTED)
-case("no signature header", [("k1", SECRET)],
-     [("user-agent", "intercom-parrot-service-client/1.0")], BODY, T0, REJECTED)
+cases.add("computed vector over the docs' example body", hdrs("sha1=" + HEX), BODY, T0,
+          ok("k1", event_id=EVENT), secrets=[("k1", SECRET)], source=COMPUTED)
+cases.add("rotation, the second key matches", hdrs("sha1=" + HEX), BODY, T0,
+          ok("k2", event_id=EVENT), secrets=[("k1", OTHER), ("k2", SECRET)], source=COMPUTED)
+cases.add("changed body", hdrs("sha1=" + HEX), BODY.replace(b"Joe", b"Jim"), T0, REJECTED,
+          secrets=[("k1", SECRET)], source=COMPUTED)
+cases.add("body re-serialised without spaces", hdrs("sha1=" + HEX),
+          json.dumps(json.loads(BODY), separators=(",", ":")).encode(), T0, REJECTED,
+          secrets=[("k1", SECRET)], source=COMPUTED)
+cases.add("wrong key", hdrs("sha1=" + HEX), BODY, T0, REJECTED, secrets=[("k1", OTHER)],
+          source=COMPUTED)
+cases.add("the docs' example signature (its secret is not published)",
+          hdrs("sha1=21ff2e149e0fdcac6f947740f6177f6434bda921"), BODY, T0, REJECTED,
+          secrets=[("k1", SECRET)], source=DOCS)
+cases.add("an old notification still verifies (nothing time-bound is signed)", hdrs("sha1=" + HEX),
+          BODY, T0 + 30 * 86_400, ok("k1", event_id=EVENT), secrets=[("k1", SECRET)],
+          source=COMPUTED)
+cases.add("hex without the sha1= prefix", hdrs(HEX), BODY, T0, REJECTED, secrets=[("k1", SECRET)])
+cases.add("sha256= prefix with the SHA-1 hex", hdrs("sha256=" + HEX), BODY, T0, REJECTED,
+          secrets=[("k1", SECRET)])
+cases.add("sha256= prefix with an HMAC-SHA256",
+          hdrs("sha256=" + hmac.new(SECRET.encode(), BODY, hashlib.sha256).hexdigest()), BODY, T0,
+          REJECTED, secrets=[("k1", SECRET)],
+          note="Intercom signs with SHA-1 only; a verifier must not switch algorithm on "
+               "the prefix it receives")
+cases.add("base64 where hex is expected", hdrs("sha1=" + base64.b64encode(TAG).decode()), BODY, T0,
+          REJECTED, secrets=[("k1", SECRET)])
+cases.add("truncated signature", hdrs("sha1=" + HEX[:-2]), BODY, T0, REJECTED,
+          secrets=[("k1", SECRET)])
+cases.add("no signature header", [("user-agent", "intercom-parrot-service-client/1.0")], BODY, T0,
+          REJECTED, secrets=[("k1", SECRET)])
 
-names = [c["name"] for c in CASES]
-assert len(names) == len(set(names)), "case names are unique"
-
-document = {"provider": PROVIDER, "spec": SPEC, "cases": CASES}
-text = json.dumps(document, indent=2, ensure_ascii=False)
-STRING = r'"(?:[^"\\]|\\.)*"'
-text = re.sub(r"\[\n\s+(" + STRING + r"),\n\s+(" + STRING + r")\n\s+\]", r"[\1, \2]", text)
-assert json.loads(text) == document
-here = os.path.dirname(os.path.abspath(__file__))
-with open(os.path.join(here, f"{PROVIDER}.json"), "w", encoding="utf-8") as out:
-    out.write(text + "\n")
-print(f"wrote {len(CASES)} {PROVIDER} cases")
+write(__file__, PROVIDER, SPEC, cases)

@@ -10,9 +10,8 @@ computed with the recipe of the official Laravel package.
 import base64
 import hashlib
 import hmac
-import json
-import os
-import re
+
+from _conformance import REJECTED, Cases, ok, write
 
 PROVIDER = "lemonsqueezy"
 
@@ -43,26 +42,11 @@ SPEC = {
     ),
 }
 
-CASES = []
+cases = Cases(PROVIDER)
 
 
 def tag(secret: str, body: bytes) -> bytes:
     return hmac.new(secret.encode(), body, hashlib.sha256).digest()
-
-
-REJECTED = {"outcome": "rejected"}
-
-
-def case(name, secrets, headers, body, now, expect, source=None):
-    entry = {"name": f"{PROVIDER}: {name}"}
-    if source:
-        entry["source"] = source
-    entry["secrets"] = [{"key_id": k, "secret": s} for k, s in secrets]
-    entry["headers"] = [[n, v] for n, v in headers]
-    entry["body"] = body.decode("utf-8")
-    entry["now"] = now
-    entry["expect"] = expect
-    CASES.append(entry)
 
 
 def hdr(sig):
@@ -84,35 +68,20 @@ NOW = 1700000000
 SRC = ("computed here with the Laravel package's recipe: hmac-sha256(secret, body)"
        ".hexdigest()")
 
-case("computed order_created", [("k1", SECRET)], hdr(SIG), BODY, NOW,
-     {"outcome": "ok", "key_id": "k1"}, source=SRC)
-case("two keys, the second matches", [("k1", OTHER), ("k2", SECRET)], hdr(SIG), BODY, NOW,
-     {"outcome": "ok", "key_id": "k2"}, source=SRC)
-case("tampered body", [("k1", SECRET)], hdr(SIG), BODY.replace(b'"total":1199', b'"total":1'),
-     NOW, REJECTED)
-case("wrong key", [("k1", OTHER)], hdr(SIG), BODY, NOW, REJECTED)
-case("base64 where hex is expected", [("k1", SECRET)], hdr(base64.b64encode(RAW).decode()),
-     BODY, NOW, REJECTED)
-case("truncated signature", [("k1", SECRET)], hdr(SIG[:-2]), BODY, NOW, REJECTED)
-case("sha256= prefix is not part of the format", [("k1", SECRET)], hdr("sha256=" + SIG), BODY,
-     NOW, REJECTED)
-case("empty signature", [("k1", SECRET)], hdr(""), BODY, NOW, REJECTED)
-case("no signature header", [("k1", SECRET)], [("x-event-name", "order_created")], BODY, NOW,
-     REJECTED)
+cases.add("computed order_created", hdr(SIG), BODY, NOW, ok("k1"), secrets=[("k1", SECRET)],
+          source=SRC)
+cases.add("two keys, the second matches", hdr(SIG), BODY, NOW, ok("k2"),
+          secrets=[("k1", OTHER), ("k2", SECRET)], source=SRC)
+cases.add("tampered body", hdr(SIG), BODY.replace(b'"total":1199', b'"total":1'), NOW, REJECTED,
+          secrets=[("k1", SECRET)])
+cases.add("wrong key", hdr(SIG), BODY, NOW, REJECTED, secrets=[("k1", OTHER)])
+cases.add("base64 where hex is expected", hdr(base64.b64encode(RAW).decode()), BODY, NOW, REJECTED,
+          secrets=[("k1", SECRET)])
+cases.add("truncated signature", hdr(SIG[:-2]), BODY, NOW, REJECTED, secrets=[("k1", SECRET)])
+cases.add("sha256= prefix is not part of the format", hdr("sha256=" + SIG), BODY, NOW, REJECTED,
+          secrets=[("k1", SECRET)])
+cases.add("empty signature", hdr(""), BODY, NOW, REJECTED, secrets=[("k1", SECRET)])
+cases.add("no signature header", [("x-event-name", "order_created")], BODY, NOW, REJECTED,
+          secrets=[("k1", SECRET)])
 
-
-def write():
-    names = [c["name"] for c in CASES]
-    assert len(names) == len(set(names)), "case names are unique"
-    document = {"provider": PROVIDER, "spec": SPEC, "cases": CASES}
-    text = json.dumps(document, indent=2, ensure_ascii=False)
-    string = r'"(?:[^"\\]|\\.)*"'
-    text = re.sub(r"\[\n\s+(" + string + r"),\n\s+(" + string + r")\n\s+\]", r"[\1, \2]", text)
-    assert json.loads(text) == document
-    here = os.path.dirname(os.path.abspath(__file__))
-    with open(os.path.join(here, f"{PROVIDER}.json"), "w", encoding="utf-8") as out:
-        out.write(text + "\n")
-    print(f"wrote {PROVIDER}.json: {len(CASES)} cases")
-
-
-write()
+write(__file__, PROVIDER, SPEC, cases)

@@ -18,8 +18,8 @@ import base64
 import hashlib
 import hmac
 import json
-import os
-import re
+
+from _conformance import REJECTED, Cases, ok, write
 
 PROVIDER = "linear"
 CLIENT = "linear/linear (8335e09): packages/sdk/src/webhooks/client.ts"
@@ -54,39 +54,12 @@ SPEC = {
     ),
 }
 
-CASES = []
+cases = Cases(PROVIDER, tolerance=SPEC["tolerance_seconds"], scheme=PROVIDER)
 
 
 def sign(key: str, body: bytes) -> bytes:
     return hmac.new(key.encode(), body, hashlib.sha256).digest()
 
-
-def case(name, secrets, headers, body, now, expect, source=None, note=None):
-    entry = {"name": f"{PROVIDER}: {name}", "scheme": PROVIDER}
-    if source:
-        entry["source"] = source
-    if note:
-        entry["note"] = note
-    entry["secrets"] = [{"key_id": k, "secret": s} for k, s in secrets]
-    entry["headers"] = [[n, v] for n, v in headers]
-    try:
-        entry["body"] = body.decode("utf-8")
-    except UnicodeDecodeError:
-        entry["body_base64"] = base64.b64encode(body).decode()
-    entry["now"] = now
-    entry["tolerance"] = SPEC["tolerance_seconds"]
-    entry["expect"] = expect
-    CASES.append(entry)
-
-
-def ok(key_id, event_id=None):
-    out = {"outcome": "ok", "key_id": key_id}
-    if event_id is not None:
-        out["event_id"] = event_id
-    return out
-
-
-REJECTED = {"outcome": "rejected"}
 
 SECRET = "SECRET"  # the SDK tests' secret
 OTHER = "WRONG_SECRET"  # the SDK tests' wrong secret
@@ -132,70 +105,62 @@ def hdrs(signature=HEX, delivery=DELIVERY, timestamp=None):
     return out
 
 
-case("computed vector", [("k1", SECRET)], hdrs(), BODY, T0, ok("k1", event_id=DELIVERY),
-     source=COMPUTED)
-case("rotation, the second key matches", [("k1", OTHER), ("k2", SECRET)], hdrs(), BODY, T0,
-     ok("k2", event_id=DELIVERY), source=COMPUTED)
-case("changed body", [("k1", SECRET)], hdrs(), BODY.replace(b"Indeed", b"Indeeb"), T0, REJECTED,
-     source=COMPUTED)
-case("wrong key", [("k1", OTHER)], hdrs(), BODY, T0, REJECTED,
-     source=TEST + ", \"incorrect signature, should fail verification\"")
-case("exactly at the tolerance, past", [("k1", SECRET)], hdrs(), BODY, T0 + 60,
-     ok("k1", event_id=DELIVERY), source=COMPUTED)
-case("exactly at the tolerance, future", [("k1", SECRET)], hdrs(), BODY, T0 - 60,
-     ok("k1", event_id=DELIVERY), source=COMPUTED)
-case("out of tolerance, past", [("k1", SECRET)], hdrs(), BODY, T0 + 61, REJECTED,
-     source=COMPUTED)
-case("out of tolerance, future", [("k1", SECRET)], hdrs(), BODY, T0 - 61, REJECTED,
-     source=COMPUTED)
-case("1000 s old", [("k1", SECRET)], hdrs(), BODY, T0 + 1000, REJECTED,
-     source=TEST + ", \"correct signature, invalid timestamp should fail verification\" "
-                   "(Date.now() - 1_000_000)")
-case("stale signed body, fresh linear-timestamp header", [("k1", SECRET)],
-     hdrs(timestamp=(T0 + 600) * 1000), BODY, T0 + 600, REJECTED,
-     source=HANDLER_TEST + ", \"rejects a stale signed body even when a fresh linear-timestamp "
-                           "header is supplied\"")
-case("fresh signed body, stale linear-timestamp header", [("k1", SECRET)],
-     hdrs(timestamp=(T0 - 600) * 1000), BODY, T0, ok("k1", event_id=DELIVERY),
-     source=CLIENT + ": `parsedBody.webhookTimestamp ?? timestampHeader`")
+cases.add("computed vector", hdrs(), BODY, T0, ok("k1", event_id=DELIVERY),
+          secrets=[("k1", SECRET)], source=COMPUTED)
+cases.add("rotation, the second key matches", hdrs(), BODY, T0, ok("k2", event_id=DELIVERY),
+          secrets=[("k1", OTHER), ("k2", SECRET)], source=COMPUTED)
+cases.add("changed body", hdrs(), BODY.replace(b"Indeed", b"Indeeb"), T0, REJECTED,
+          secrets=[("k1", SECRET)], source=COMPUTED)
+cases.add("wrong key", hdrs(), BODY, T0, REJECTED, secrets=[("k1", OTHER)],
+          source=TEST + ", \"incorrect signature, should fail verification\"")
+cases.add("exactly at the tolerance, past", hdrs(), BODY, T0 + 60, ok("k1", event_id=DELIVERY),
+          secrets=[("k1", SECRET)], source=COMPUTED)
+cases.add("exactly at the tolerance, future", hdrs(), BODY, T0 - 60, ok("k1", event_id=DELIVERY),
+          secrets=[("k1", SECRET)], source=COMPUTED)
+cases.add("out of tolerance, past", hdrs(), BODY, T0 + 61, REJECTED, secrets=[("k1", SECRET)],
+          source=COMPUTED)
+cases.add("out of tolerance, future", hdrs(), BODY, T0 - 61, REJECTED, secrets=[("k1", SECRET)],
+          source=COMPUTED)
+cases.add("1000 s old", hdrs(), BODY, T0 + 1000, REJECTED, secrets=[("k1", SECRET)],
+          source=TEST + ", \"correct signature, invalid timestamp should fail verification\" "
+                        "(Date.now() - 1_000_000)")
+cases.add("stale signed body, fresh linear-timestamp header", hdrs(timestamp=(T0 + 600) * 1000),
+          BODY, T0 + 600, REJECTED, secrets=[("k1", SECRET)],
+          source=HANDLER_TEST + ", \"rejects a stale signed body even when a fresh "
+                                "linear-timestamp header is supplied\"")
+cases.add("fresh signed body, stale linear-timestamp header", hdrs(timestamp=(T0 - 600) * 1000),
+          BODY, T0, ok("k1", event_id=DELIVERY), secrets=[("k1", SECRET)],
+          source=CLIENT + ": `parsedBody.webhookTimestamp ?? timestampHeader`")
 
 NO_TS_BODY = comment_body()
 NO_TS_HEX = sign(SECRET, NO_TS_BODY).hex()
-case("no body timestamp, fresh linear-timestamp header", [("k1", SECRET)],
-     hdrs(NO_TS_HEX, timestamp=T0 * 1000), NO_TS_BODY, T0 + 30, ok("k1", event_id=DELIVERY),
-     source=TEST + ", \"correct signature, string timestamp from header should pass\"")
-case("no body timestamp, stale linear-timestamp header", [("k1", SECRET)],
-     hdrs(NO_TS_HEX, timestamp=(T0 - 1000) * 1000), NO_TS_BODY, T0, REJECTED,
-     source=TEST + ", \"correct signature, invalid string timestamp from header should fail\"")
-case("no body timestamp, non-numeric linear-timestamp header", [("k1", SECRET)],
-     hdrs(NO_TS_HEX) + [("linear-timestamp", "not-a-number")], NO_TS_BODY, T0, REJECTED,
-     source=TEST + ", \"correct signature, non-numeric string timestamp should fail\"")
-case("no timestamp anywhere", [("k1", SECRET)], hdrs(NO_TS_HEX), NO_TS_BODY, T0,
-     ok("k1", event_id=DELIVERY),
-     source=TEST + ", \"correct signature, no timestamp, should pass verification\"",
-     note="the SDK skips the time check when neither the body nor the header has a timestamp; "
-          "Linear's deliveries always carry webhookTimestamp, so a stricter verifier may reject")
+cases.add("no body timestamp, fresh linear-timestamp header", hdrs(NO_TS_HEX, timestamp=T0 * 1000),
+          NO_TS_BODY, T0 + 30, ok("k1", event_id=DELIVERY), secrets=[("k1", SECRET)],
+          source=TEST + ", \"correct signature, string timestamp from header should pass\"")
+cases.add("no body timestamp, stale linear-timestamp header",
+          hdrs(NO_TS_HEX, timestamp=(T0 - 1000) * 1000), NO_TS_BODY, T0, REJECTED,
+          secrets=[("k1", SECRET)],
+          source=TEST + ", \"correct signature, invalid string timestamp from header should fail\"")
+cases.add("no body timestamp, non-numeric linear-timestamp header",
+          hdrs(NO_TS_HEX) + [("linear-timestamp", "not-a-number")], NO_TS_BODY, T0, REJECTED,
+          secrets=[("k1", SECRET)],
+          source=TEST + ", \"correct signature, non-numeric string timestamp should fail\"")
+cases.add("no timestamp anywhere", hdrs(NO_TS_HEX), NO_TS_BODY, T0, ok("k1", event_id=DELIVERY),
+          secrets=[("k1", SECRET)],
+          source=TEST + ", \"correct signature, no timestamp, should pass verification\"",
+          note="the SDK skips the time check when neither the body nor the header has a "
+               "timestamp; Linear's deliveries always carry webhookTimestamp, so a stricter "
+               "verifier may reject")
 
-case("uppercase hex", [("k1", SECRET)], hdrs(HEX.upper()), BODY, T0, REJECTED,
-     note="the SDK compares hex strings byte for byte")
-case("sha256= prefix", [("k1", SECRET)], hdrs("sha256=" + HEX), BODY, T0, REJECTED)
-case("base64 where hex is expected", [("k1", SECRET)], hdrs(base64.b64encode(SIG).decode()),
-     BODY, T0, REJECTED)
-case("truncated signature", [("k1", SECRET)], hdrs(HEX[:-2]), BODY, T0, REJECTED)
-case("no signature header", [("k1", SECRET)],
-     [h for h in hdrs() if h[0] != "linear-signature"], BODY, T0, REJECTED,
-     source=CLIENT + ": 400 \"Missing webhook signature\"")
+cases.add("uppercase hex", hdrs(HEX.upper()), BODY, T0, REJECTED, secrets=[("k1", SECRET)],
+          note="the SDK compares hex strings byte for byte")
+cases.add("sha256= prefix", hdrs("sha256=" + HEX), BODY, T0, REJECTED, secrets=[("k1", SECRET)])
+cases.add("base64 where hex is expected", hdrs(base64.b64encode(SIG).decode()), BODY, T0, REJECTED,
+          secrets=[("k1", SECRET)])
+cases.add("truncated signature", hdrs(HEX[:-2]), BODY, T0, REJECTED, secrets=[("k1", SECRET)])
+cases.add("no signature header", [h for h in hdrs() if h[0] != "linear-signature"], BODY, T0,
+          REJECTED, secrets=[("k1", SECRET)], source=CLIENT + ": 400 \"Missing webhook signature\"")
 
-names = [c["name"] for c in CASES]
-assert len(names) == len(set(names)), "case names are unique"
 assert json.loads(BODY)["webhookTimestamp"] == T0 * 1000
 
-document = {"provider": PROVIDER, "spec": SPEC, "cases": CASES}
-text = json.dumps(document, indent=2, ensure_ascii=False)
-STRING = r'"(?:[^"\\]|\\.)*"'
-text = re.sub(r"\[\n\s+(" + STRING + r"),\n\s+(" + STRING + r")\n\s+\]", r"[\1, \2]", text)
-assert json.loads(text) == document
-here = os.path.dirname(os.path.abspath(__file__))
-with open(os.path.join(here, f"{PROVIDER}.json"), "w", encoding="utf-8") as out:
-    out.write(text + "\n")
-print(f"wrote {len(CASES)} {PROVIDER} cases")
+write(__file__, PROVIDER, SPEC, cases)

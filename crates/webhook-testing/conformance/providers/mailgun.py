@@ -12,51 +12,12 @@ import base64
 import hashlib
 import hmac
 import json
-import pathlib
-import re
 from urllib.parse import urlencode
 
+from _conformance import REJECTED, Cases, ok, write
+
 PROVIDER = "mailgun"
-CASES = []
-
-
-def case(name, headers, body, now, expect, secrets, source=None, tolerance=None):
-    entry = {"name": f"{PROVIDER}: {name}"}
-    if source:
-        entry["source"] = source
-    entry["secrets"] = [{"key_id": k, "secret": s} for k, s in secrets]
-    entry["headers"] = [[n, v] for n, v in headers]
-    entry["body"] = body
-    entry["now"] = now
-    if tolerance is not None:
-        entry["tolerance"] = tolerance
-    entry["expect"] = expect
-    CASES.append(entry)
-
-
-def ok(key_id, event_id=None, timestamp=None):
-    out = {"outcome": "ok", "key_id": key_id}
-    if event_id is not None:
-        out["event_id"] = event_id
-    if timestamp is not None:
-        out["timestamp"] = timestamp
-    return out
-
-
-REJECTED = {"outcome": "rejected"}
-
-
-def write(spec):
-    names = [c["name"] for c in CASES]
-    assert len(names) == len(set(names)), "case names are unique"
-    document = {"provider": PROVIDER, "spec": spec, "cases": CASES}
-    text = json.dumps(document, indent=2, ensure_ascii=False)
-    string = r'"(?:[^"\\]|\\.)*"'
-    text = re.sub(r"\[\n\s+(" + string + r"),\n\s+(" + string + r")\n\s+\]", r"[\1, \2]", text)
-    assert json.loads(text) == document
-    out = pathlib.Path(__file__).with_name(f"{PROVIDER}.json")
-    out.write_text(text + "\n", encoding="utf-8")
-    print(f"wrote {len(CASES)} cases to {out.name}")
+cases = Cases(PROVIDER)
 
 
 # --- The recipe ----------------------------------------------------------------------
@@ -100,46 +61,52 @@ SIGNATURE = {"token": TOKEN, "timestamp": TS, "signature": SIG}
 BODY = json_body(SIGNATURE, EVENT)
 K1 = [("k1", KEY)]
 # The published (timestamp, token, signature) triple, placed in the body Mailgun posts.
-case("published SDK vector (JSON body)", JSON_HEADERS, BODY, T + 5,
-     ok("k1", event_id=EVENT_ID, timestamp=T), K1, source=SDK + ": testVerifyWebhookGood")
+cases.add("published SDK vector (JSON body)", JSON_HEADERS, BODY, T + 5,
+          ok("k1", event_id=EVENT_ID, timestamp=T), secrets=K1,
+          source=SDK + ": testVerifyWebhookGood")
 FORM_BODY = urlencode([("event", "delivered"), ("recipient", "alice@example.com"),
                        ("Message-Id", "<20140624213700.1234.5678@example.com>"),
                        ("timestamp", TS), ("token", TOKEN), ("signature", SIG)])
-case("published SDK vector (legacy form fields)", FORM_HEADERS, FORM_BODY, T + 5,
-     ok("k1", timestamp=T), K1, source=SDK + ": testVerifyWebhookGood")
-case("published SDK vector: another token", JSON_HEADERS,
-     json_body({**SIGNATURE, "token": BAD_TOKEN}, EVENT), T + 5, REJECTED, K1,
-     source=SDK + ": testVerifyWebhookBad")
+cases.add("published SDK vector (legacy form fields)", FORM_HEADERS, FORM_BODY, T + 5,
+          ok("k1", timestamp=T), secrets=K1, source=SDK + ": testVerifyWebhookGood")
+cases.add("published SDK vector: another token", JSON_HEADERS,
+          json_body({**SIGNATURE, "token": BAD_TOKEN}, EVENT), T + 5, REJECTED, secrets=K1,
+          source=SDK + ": testVerifyWebhookBad")
 
 # --- Computed cases -------------------------------------------------------------------
-case("rotation: the second signing key matches", JSON_HEADERS, BODY, T + 5,
-     ok("k2", event_id=EVENT_ID, timestamp=T), [("k1", "key-previous0000000000000000000000"),
-                                                ("k2", KEY)], source=SDK)
-case("event-data changed: still verifies (only timestamp and token are signed)", JSON_HEADERS,
-     json_body(SIGNATURE, {**EVENT, "event": "failed"}), T + 5,
-     ok("k1", event_id=EVENT_ID, timestamp=T), K1, source=SDK)
-case("wrong key", JSON_HEADERS, BODY, T + 5, REJECTED, [("k1", "key-not-the-signing-key")],
-     source=SDK)
-case("another timestamp than the signed one", JSON_HEADERS,
-     json_body({**SIGNATURE, "timestamp": str(T + 1)}, EVENT), T + 5, REJECTED, K1, source=SDK)
-case("expired: 301 seconds old, receiver tolerance 300 s", JSON_HEADERS, BODY, T + 301, REJECTED,
-     K1, source=SDK, tolerance=300)
-case("published SDK vector: form fields, another token", FORM_HEADERS,
-     FORM_BODY.replace(TOKEN, BAD_TOKEN), T + 5, REJECTED, K1, source=SDK)
-case("base64 where hex is expected", JSON_HEADERS,
-     json_body({**SIGNATURE, "signature": base64.b64encode(tag(KEY, TS, TOKEN)).decode()}, EVENT),
-     T + 5, REJECTED, K1, source=SDK)
-case("truncated signature", JSON_HEADERS, json_body({**SIGNATURE, "signature": SIG[:-2]}, EVENT),
-     T + 5, REJECTED, K1, source=SDK)
-case("token and timestamp swapped", JSON_HEADERS,
-     json_body({**SIGNATURE, "signature": sign(KEY, TOKEN, TS)}, EVENT), T + 5, REJECTED, K1,
-     source=SDK)
-case("no signature object", JSON_HEADERS, json.dumps({"event-data": EVENT}, separators=(",", ":")),
-     T + 5, REJECTED, K1)
-case("signature object without a token", JSON_HEADERS,
-     json_body({"timestamp": TS, "signature": SIG}, EVENT), T + 5, REJECTED, K1, source=SDK)
+cases.add("rotation: the second signing key matches", JSON_HEADERS, BODY, T + 5,
+          ok("k2", event_id=EVENT_ID, timestamp=T),
+          secrets=[("k1", "key-previous0000000000000000000000"),
+                   ("k2", KEY)], source=SDK)
+cases.add("event-data changed: still verifies (only timestamp and token are signed)", JSON_HEADERS,
+          json_body(SIGNATURE, {**EVENT, "event": "failed"}), T + 5,
+          ok("k1", event_id=EVENT_ID, timestamp=T), secrets=K1, source=SDK)
+cases.add("wrong key", JSON_HEADERS, BODY, T + 5, REJECTED,
+          secrets=[("k1", "key-not-the-signing-key")], source=SDK)
+cases.add("another timestamp than the signed one", JSON_HEADERS,
+          json_body({**SIGNATURE, "timestamp": str(T + 1)}, EVENT), T + 5, REJECTED, secrets=K1,
+          source=SDK)
+cases.add("expired: 301 seconds old, receiver tolerance 300 s", JSON_HEADERS, BODY, T + 301,
+          REJECTED, secrets=K1, source=SDK, tolerance=300)
+cases.add("published SDK vector: form fields, another token", FORM_HEADERS,
+          FORM_BODY.replace(TOKEN, BAD_TOKEN), T + 5, REJECTED, secrets=K1, source=SDK)
+cases.add("base64 where hex is expected", JSON_HEADERS,
+          json_body({**SIGNATURE, "signature": base64.b64encode(tag(KEY, TS, TOKEN)).decode()},
+                    EVENT),
+          T + 5, REJECTED, secrets=K1, source=SDK)
+cases.add("truncated signature", JSON_HEADERS,
+          json_body({**SIGNATURE, "signature": SIG[:-2]}, EVENT), T + 5, REJECTED, secrets=K1,
+          source=SDK)
+cases.add("token and timestamp swapped", JSON_HEADERS,
+          json_body({**SIGNATURE, "signature": sign(KEY, TOKEN, TS)}, EVENT), T + 5, REJECTED,
+          secrets=K1, source=SDK)
+cases.add("no signature object", JSON_HEADERS,
+          json.dumps({"event-data": EVENT}, separators=(",", ":")), T + 5, REJECTED, secrets=K1)
+cases.add("signature object without a token", JSON_HEADERS,
+          json_body({"timestamp": TS, "signature": SIG}, EVENT), T + 5, REJECTED, secrets=K1,
+          source=SDK)
 
-write({
+write(__file__, PROVIDER, {
     "source": ("mailgun/mailgun-go: webhooks.go (VerifyWebhookSignature), mtypes/webhooks.go "
                "(Signature, WebhookPayload); mailgun/mailgun-php: src/Api/Webhook.php "
                "(verifyWebhookSignature)"),
@@ -172,4 +139,4 @@ write({
         "SDK reads it, and no case says whether a receiver holding only the parent key should "
         "accept it. Legacy webhooks post form fields (multipart/form-data when there are "
         "attachments); the event id is not a form field there."),
-})
+}, cases)

@@ -10,43 +10,11 @@ import base64
 import hashlib
 import hmac
 import json
-import pathlib
-import re
+
+from _conformance import REJECTED, Cases, ok, write
 
 PROVIDER = "meta"
-CASES = []
-
-
-def case(name, headers, body, now, expect, secrets, source=None):
-    entry = {"name": f"{PROVIDER}: {name}"}
-    if source:
-        entry["source"] = source
-    entry["secrets"] = [{"key_id": k, "secret": s} for k, s in secrets]
-    entry["headers"] = [[n, v] for n, v in headers]
-    entry["body"] = body
-    entry["now"] = now
-    entry["expect"] = expect
-    CASES.append(entry)
-
-
-def ok(key_id):
-    return {"outcome": "ok", "key_id": key_id}
-
-
-REJECTED = {"outcome": "rejected"}
-
-
-def write(spec):
-    names = [c["name"] for c in CASES]
-    assert len(names) == len(set(names)), "case names are unique"
-    document = {"provider": PROVIDER, "spec": spec, "cases": CASES}
-    text = json.dumps(document, indent=2, ensure_ascii=False)
-    string = r'"(?:[^"\\]|\\.)*"'
-    text = re.sub(r"\[\n\s+(" + string + r"),\n\s+(" + string + r")\n\s+\]", r"[\1, \2]", text)
-    assert json.loads(text) == document
-    out = pathlib.Path(__file__).with_name(f"{PROVIDER}.json")
-    out.write_text(text + "\n", encoding="utf-8")
-    print(f"wrote {len(CASES)} cases to {out.name}")
+cases = Cases(PROVIDER)
 
 
 # --- The recipe ----------------------------------------------------------------------
@@ -85,35 +53,36 @@ assert "\\u00e4" in ESCAPED and json.loads(ESCAPED)["entry"][0]["messaging"][0][
     "text"] == "äöå 😀"
 DECODED = ESCAPED.replace("\\u00e4\\u00f6\\u00e5 \\ud83d\\ude00", "äöå 😀")
 
-case("a WhatsApp message notification", headers(("x-hub-signature-256", SIG)), BODY, T0, ok("k1"),
-     K1, source=SDK)
-case("escaped Unicode is signed as sent", headers(("x-hub-signature-256",
-     sign(APP_SECRET, ESCAPED))), ESCAPED, T0, ok("k1"), K1, source=SDK)
-case("the same text with the escapes decoded is another body",
-     headers(("x-hub-signature-256", sign(APP_SECRET, ESCAPED))), DECODED, T0, REJECTED, K1,
-     source=SDK)
-case("both headers sent, the SHA-256 one verifies", headers(
-     ("x-hub-signature", "sha1=" + tag(APP_SECRET, BODY, hashlib.sha1).hex()),
-     ("x-hub-signature-256", SIG)), BODY, T0, ok("k1"), K1, source=SDK)
-case("rotation: the second app secret matches", headers(("x-hub-signature-256", SIG)), BODY, T0,
-     ok("k2"), [("k1", "fedcba9876543210fedcba9876543210"), ("k2", APP_SECRET)], source=SDK)
-case("tampered body", headers(("x-hub-signature-256", SIG)),
-     BODY.replace("another color", "other colour"), T0, REJECTED, K1, source=SDK)
-case("wrong key", headers(("x-hub-signature-256", SIG)), BODY, T0, REJECTED,
-     [("k1", "fedcba9876543210fedcba9876543210")], source=SDK)
-case("base64 where hex is expected", headers(("x-hub-signature-256",
-     "sha256=" + base64.b64encode(tag(APP_SECRET, BODY)).decode())), BODY, T0, REJECTED, K1,
-     source=SDK)
-case("truncated signature", headers(("x-hub-signature-256", SIG[:-2])), BODY, T0, REJECTED, K1,
-     source=SDK)
-case("only the legacy SHA-1 header", headers(
-     ("x-hub-signature", "sha1=" + tag(APP_SECRET, BODY, hashlib.sha1).hex())), BODY, T0,
-     REJECTED, K1, source=SDK)
-case("sha1= prefix in the SHA-256 header", headers(("x-hub-signature-256",
-     "sha1=" + tag(APP_SECRET, BODY).hex())), BODY, T0, REJECTED, K1, source=SDK)
-case("no signature header", headers(), BODY, T0, REJECTED, K1)
+cases.add("a WhatsApp message notification", headers(("x-hub-signature-256", SIG)), BODY, T0,
+          ok("k1"), secrets=K1, source=SDK)
+cases.add("escaped Unicode is signed as sent", headers(("x-hub-signature-256",
+          sign(APP_SECRET, ESCAPED))), ESCAPED, T0, ok("k1"), secrets=K1, source=SDK)
+cases.add("the same text with the escapes decoded is another body",
+          headers(("x-hub-signature-256", sign(APP_SECRET, ESCAPED))), DECODED, T0, REJECTED,
+          secrets=K1, source=SDK)
+cases.add("both headers sent, the SHA-256 one verifies", headers(
+          ("x-hub-signature", "sha1=" + tag(APP_SECRET, BODY, hashlib.sha1).hex()),
+          ("x-hub-signature-256", SIG)), BODY, T0, ok("k1"), secrets=K1, source=SDK)
+cases.add("rotation: the second app secret matches", headers(("x-hub-signature-256", SIG)), BODY,
+          T0, ok("k2"), secrets=[("k1", "fedcba9876543210fedcba9876543210"), ("k2", APP_SECRET)],
+          source=SDK)
+cases.add("tampered body", headers(("x-hub-signature-256", SIG)),
+          BODY.replace("another color", "other colour"), T0, REJECTED, secrets=K1, source=SDK)
+cases.add("wrong key", headers(("x-hub-signature-256", SIG)), BODY, T0, REJECTED,
+          secrets=[("k1", "fedcba9876543210fedcba9876543210")], source=SDK)
+cases.add("base64 where hex is expected", headers(("x-hub-signature-256",
+          "sha256=" + base64.b64encode(tag(APP_SECRET, BODY)).decode())), BODY, T0, REJECTED,
+          secrets=K1, source=SDK)
+cases.add("truncated signature", headers(("x-hub-signature-256", SIG[:-2])), BODY, T0, REJECTED,
+          secrets=K1, source=SDK)
+cases.add("only the legacy SHA-1 header", headers(
+          ("x-hub-signature", "sha1=" + tag(APP_SECRET, BODY, hashlib.sha1).hex())), BODY, T0,
+          REJECTED, secrets=K1, source=SDK)
+cases.add("sha1= prefix in the SHA-256 header", headers(("x-hub-signature-256",
+          "sha1=" + tag(APP_SECRET, BODY).hex())), BODY, T0, REJECTED, secrets=K1, source=SDK)
+cases.add("no signature header", headers(), BODY, T0, REJECTED, secrets=K1)
 
-write({
+write(__file__, PROVIDER, {
     "source": ("WhatsApp/WhatsApp-Nodejs-SDK: src/utils.ts (generateXHub256Sig), "
                "src/api/webhooks.ts (POST and GET handling); fbsamples/graph-api-webhooks-"
                "samples: heroku/index.js (Meta's sample app, legacy X-Hub-Signature sha1)"),
@@ -146,4 +115,4 @@ write({
         "hex value; no case encodes that leniency. No timestamp is signed: replays are only "
         "caught by de-duplicating ids from the body. Instagram, Messenger, Page and WhatsApp "
         "webhooks share this scheme and the app's secret."),
-})
+}, cases)

@@ -9,9 +9,8 @@ from Mux's Node SDK tests are copied verbatim and checked against the recipe bel
 import base64
 import hashlib
 import hmac
-import json
-import os
-import re
+
+from _conformance import REJECTED, Cases, ok, write
 
 PROVIDER = "mux"
 SDK = "muxinc/mux-node-sdk"
@@ -44,7 +43,7 @@ SPEC = {
     ),
 }
 
-CASES = []
+cases = Cases(PROVIDER)
 
 
 def tag(secret: str, content: bytes) -> bytes:
@@ -53,33 +52,6 @@ def tag(secret: str, content: bytes) -> bytes:
 
 def sign(secret: str, t: int, body: bytes) -> str:
     return tag(secret, f"{t}.".encode() + body).hex()
-
-
-def ok(key_id, event_id=None, timestamp=None):
-    out = {"outcome": "ok", "key_id": key_id}
-    if event_id is not None:
-        out["event_id"] = event_id
-    if timestamp is not None:
-        out["timestamp"] = timestamp
-    return out
-
-
-REJECTED = {"outcome": "rejected"}
-
-
-def case(name, secrets, headers, body, now, expect, source=None):
-    entry = {"name": f"{PROVIDER}: {name}"}
-    if source:
-        entry["source"] = source
-    entry["secrets"] = [{"key_id": k, "secret": s} for k, s in secrets]
-    entry["headers"] = [[n, v] for n, v in headers]
-    try:
-        entry["body"] = body.decode("utf-8")
-    except UnicodeDecodeError:
-        entry["body_base64"] = base64.b64encode(body).decode()
-    entry["now"] = now
-    entry["expect"] = expect
-    CASES.append(entry)
 
 
 # Published vectors: Mux's Node SDK tests (copied verbatim).
@@ -98,30 +70,31 @@ def hdr(value):
     return [("mux-signature", value)]
 
 
-case("published SDK vector", [("k1", PUB_SECRET)], hdr(f"t={PUB_T},v1={PUB_HASH}"), PUB_BODY,
-     PUB_T, ok("k1", timestamp=PUB_T),
-     source=PUB_SRC + ", 'verifySignature should pass for valid signature'")
-case("second published SDK vector (unwrap_times)", [("k1", PUB_SECRET)],
-     hdr(f"t={PUB_T},v1={PUB2_HASH}"), PUB2_BODY, PUB_T, ok("k1", timestamp=PUB_T),
-     source=PUB_SRC + ", 'unwrap_times deserializes the payload object'")
-case("several v1 items, the second valid", [("k1", PUB_SECRET)],
-     hdr(f"t={PUB_T},v1=invalid-sig,v1={PUB_HASH}"), PUB_BODY, PUB_T,
-     ok("k1", timestamp=PUB_T), source=PUB_SRC + ", 'should pass for multiple signatures'")
-case("a v2 item before the valid v1 item is ignored", [("k1", PUB_SECRET)],
-     hdr(f"t={PUB_T},v2={PUB_HASH},v1={PUB_HASH}"), PUB_BODY, PUB_T,
-     ok("k1", timestamp=PUB_T),
-     source=PUB_SRC + ", 'should pass for multiple signatures with different version'")
-case("only a v2 item", [("k1", PUB_SECRET)], hdr(f"t={PUB_T},v2={PUB_HASH}"), PUB_BODY,
-     PUB_T, REJECTED, source=PUB_SRC + ", 'should throw for different signature version'")
-case("no t item", [("k1", PUB_SECRET)], hdr(PUB_HASH), PUB_BODY, PUB_T, REJECTED,
-     source=PUB_SRC + ", 'should throw if signature timestamp is missing'")
-case("six minutes old", [("k1", PUB_SECRET)], hdr(f"t={PUB_T},v1={PUB_HASH}"), PUB_BODY,
-     PUB_T + 360, REJECTED,
-     source=PUB_SRC + ", 'should throw for timestamp outside threshold'")
-case("exactly 300 s old", [("k1", PUB_SECRET)], hdr(f"t={PUB_T},v1={PUB_HASH}"), PUB_BODY,
-     PUB_T + 300, ok("k1", timestamp=PUB_T), source=PUB_SRC)
-case("301 s old", [("k1", PUB_SECRET)], hdr(f"t={PUB_T},v1={PUB_HASH}"), PUB_BODY,
-     PUB_T + 301, REJECTED, source=PUB_SRC)
+cases.add("published SDK vector", hdr(f"t={PUB_T},v1={PUB_HASH}"), PUB_BODY, PUB_T,
+          ok("k1", timestamp=PUB_T), secrets=[("k1", PUB_SECRET)],
+          source=PUB_SRC + ", 'verifySignature should pass for valid signature'")
+cases.add("second published SDK vector (unwrap_times)", hdr(f"t={PUB_T},v1={PUB2_HASH}"), PUB2_BODY,
+          PUB_T, ok("k1", timestamp=PUB_T), secrets=[("k1", PUB_SECRET)],
+          source=PUB_SRC + ", 'unwrap_times deserializes the payload object'")
+cases.add("several v1 items, the second valid", hdr(f"t={PUB_T},v1=invalid-sig,v1={PUB_HASH}"),
+          PUB_BODY, PUB_T, ok("k1", timestamp=PUB_T), secrets=[("k1", PUB_SECRET)],
+          source=PUB_SRC + ", 'should pass for multiple signatures'")
+cases.add("a v2 item before the valid v1 item is ignored",
+          hdr(f"t={PUB_T},v2={PUB_HASH},v1={PUB_HASH}"), PUB_BODY, PUB_T, ok("k1", timestamp=PUB_T),
+          secrets=[("k1", PUB_SECRET)],
+          source=PUB_SRC + ", 'should pass for multiple signatures with different version'")
+cases.add("only a v2 item", hdr(f"t={PUB_T},v2={PUB_HASH}"), PUB_BODY, PUB_T, REJECTED,
+          secrets=[("k1", PUB_SECRET)],
+          source=PUB_SRC + ", 'should throw for different signature version'")
+cases.add("no t item", hdr(PUB_HASH), PUB_BODY, PUB_T, REJECTED, secrets=[("k1", PUB_SECRET)],
+          source=PUB_SRC + ", 'should throw if signature timestamp is missing'")
+cases.add("six minutes old", hdr(f"t={PUB_T},v1={PUB_HASH}"), PUB_BODY, PUB_T + 360, REJECTED,
+          secrets=[("k1", PUB_SECRET)],
+          source=PUB_SRC + ", 'should throw for timestamp outside threshold'")
+cases.add("exactly 300 s old", hdr(f"t={PUB_T},v1={PUB_HASH}"), PUB_BODY, PUB_T + 300,
+          ok("k1", timestamp=PUB_T), secrets=[("k1", PUB_SECRET)], source=PUB_SRC)
+cases.add("301 s old", hdr(f"t={PUB_T},v1={PUB_HASH}"), PUB_BODY, PUB_T + 301, REJECTED,
+          secrets=[("k1", PUB_SECRET)], source=PUB_SRC)
 
 # Computed cases, with a realistic event body.
 SECRET = "mux-whsec-5c1d8e0a7f4b4f7e9a2d"
@@ -138,36 +111,23 @@ RAW = tag(SECRET, f"{T}.".encode() + BODY)
 COMPUTED = ("computed here: hmac-sha256(secret, f'{t}.{body}').hexdigest(), the recipe that "
             "reproduces the published SDK vectors")
 
-case("computed event", [("k1", SECRET)], hdr(f"t={T},v1={SIG}"), BODY, T + 2,
-     ok("k1", event_id=EVENT_ID, timestamp=T), source=COMPUTED)
-case("two keys, the second matches", [("k1", OTHER), ("k2", SECRET)], hdr(f"t={T},v1={SIG}"),
-     BODY, T + 2, ok("k2", event_id=EVENT_ID, timestamp=T), source=COMPUTED)
-case("tampered body", [("k1", SECRET)], hdr(f"t={T},v1={SIG}"),
-     BODY.replace(b'"status":"ready"', b'"status":"errored"'), T + 2, REJECTED)
-case("wrong key", [("k1", OTHER)], hdr(f"t={T},v1={SIG}"), BODY, T + 2, REJECTED)
-case("timestamp changed, signature kept", [("k1", SECRET)], hdr(f"t={T + 1},v1={SIG}"), BODY,
-     T + 2, REJECTED)
-case("expired", [("k1", SECRET)], hdr(f"t={T},v1={SIG}"), BODY, T + 301, REJECTED)
-case("base64 where hex is expected", [("k1", SECRET)],
-     hdr(f"t={T},v1={base64.b64encode(RAW).decode()}"), BODY, T + 2, REJECTED)
-case("truncated signature", [("k1", SECRET)], hdr(f"t={T},v1={SIG[:-2]}"), BODY, T + 2,
-     REJECTED)
-case("empty v1 item", [("k1", SECRET)], hdr(f"t={T},v1="), BODY, T + 2, REJECTED)
-case("no signature header", [("k1", SECRET)], [], BODY, T + 2, REJECTED)
+cases.add("computed event", hdr(f"t={T},v1={SIG}"), BODY, T + 2,
+          ok("k1", event_id=EVENT_ID, timestamp=T), secrets=[("k1", SECRET)], source=COMPUTED)
+cases.add("two keys, the second matches", hdr(f"t={T},v1={SIG}"), BODY, T + 2,
+          ok("k2", event_id=EVENT_ID, timestamp=T), secrets=[("k1", OTHER), ("k2", SECRET)],
+          source=COMPUTED)
+cases.add("tampered body", hdr(f"t={T},v1={SIG}"),
+          BODY.replace(b'"status":"ready"', b'"status":"errored"'), T + 2, REJECTED,
+          secrets=[("k1", SECRET)])
+cases.add("wrong key", hdr(f"t={T},v1={SIG}"), BODY, T + 2, REJECTED, secrets=[("k1", OTHER)])
+cases.add("timestamp changed, signature kept", hdr(f"t={T + 1},v1={SIG}"), BODY, T + 2, REJECTED,
+          secrets=[("k1", SECRET)])
+cases.add("expired", hdr(f"t={T},v1={SIG}"), BODY, T + 301, REJECTED, secrets=[("k1", SECRET)])
+cases.add("base64 where hex is expected", hdr(f"t={T},v1={base64.b64encode(RAW).decode()}"), BODY,
+          T + 2, REJECTED, secrets=[("k1", SECRET)])
+cases.add("truncated signature", hdr(f"t={T},v1={SIG[:-2]}"), BODY, T + 2, REJECTED,
+          secrets=[("k1", SECRET)])
+cases.add("empty v1 item", hdr(f"t={T},v1="), BODY, T + 2, REJECTED, secrets=[("k1", SECRET)])
+cases.add("no signature header", [], BODY, T + 2, REJECTED, secrets=[("k1", SECRET)])
 
-
-def write():
-    names = [c["name"] for c in CASES]
-    assert len(names) == len(set(names)), "case names are unique"
-    document = {"provider": PROVIDER, "spec": SPEC, "cases": CASES}
-    text = json.dumps(document, indent=2, ensure_ascii=False)
-    string = r'"(?:[^"\\]|\\.)*"'
-    text = re.sub(r"\[\n\s+(" + string + r"),\n\s+(" + string + r")\n\s+\]", r"[\1, \2]", text)
-    assert json.loads(text) == document
-    here = os.path.dirname(os.path.abspath(__file__))
-    with open(os.path.join(here, f"{PROVIDER}.json"), "w", encoding="utf-8") as out:
-        out.write(text + "\n")
-    print(f"wrote {PROVIDER}.json: {len(CASES)} cases")
-
-
-write()
+write(__file__, PROVIDER, SPEC, cases)

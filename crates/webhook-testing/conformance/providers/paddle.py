@@ -15,8 +15,8 @@ import base64
 import hashlib
 import hmac
 import json
-import os
-import re
+
+from _conformance import REJECTED, Cases, ok, write
 
 PROVIDER = "paddle"
 NODE_VALIDATOR = ("PaddleHQ/paddle-node-sdk (b8ee4b1): "
@@ -57,7 +57,7 @@ SPEC = {
     ),
 }
 
-CASES = []
+cases = Cases(PROVIDER, tolerance=SPEC["tolerance_seconds"], scheme=PROVIDER)
 
 
 def tag(key: str, content: bytes) -> bytes:
@@ -66,36 +66,6 @@ def tag(key: str, content: bytes) -> bytes:
 
 def sign(key: str, ts: int, body: bytes) -> str:
     return tag(key, f"{ts}:".encode() + body).hex()
-
-
-def case(name, secrets, headers, body, now, expect, source=None, note=None):
-    entry = {"name": f"{PROVIDER}: {name}", "scheme": PROVIDER}
-    if source:
-        entry["source"] = source
-    if note:
-        entry["note"] = note
-    entry["secrets"] = [{"key_id": k, "secret": s} for k, s in secrets]
-    entry["headers"] = [[n, v] for n, v in headers]
-    try:
-        entry["body"] = body.decode("utf-8")
-    except UnicodeDecodeError:
-        entry["body_base64"] = base64.b64encode(body).decode()
-    entry["now"] = now
-    entry["tolerance"] = SPEC["tolerance_seconds"]
-    entry["expect"] = expect
-    CASES.append(entry)
-
-
-def ok(key_id, event_id=None, timestamp=None):
-    out = {"outcome": "ok", "key_id": key_id}
-    if event_id is not None:
-        out["event_id"] = event_id
-    if timestamp is not None:
-        out["timestamp"] = timestamp
-    return out
-
-
-REJECTED = {"outcome": "rejected"}
 
 
 def hdr(value):
@@ -119,33 +89,34 @@ go_h1 = sign(GO_SECRET, GO_TS, GO_BODY)
 assert f"ts={GO_TS};h1={go_h1}" == GO_SIG
 assert json.loads(GO_BODY)["event_id"] == GO_EVENT
 
-case("published Go SDK vector", [("k1", GO_SECRET)], hdr(GO_SIG), GO_BODY, GO_TS + 1,
-     ok("k1", event_id=GO_EVENT, timestamp=GO_TS),
-     source=GO_TEST + ", TestVerifier_Verify \"valid signature\"")
-case("rotation, the second key matches", [("k1", "pdl_ntfset_01hsdn8d43dt7mezr1ef2jtbaw_old"),
-                                          ("k2", GO_SECRET)], hdr(GO_SIG), GO_BODY, GO_TS + 1,
-     ok("k2", event_id=GO_EVENT, timestamp=GO_TS), source=GO_TEST)
-case("Go SDK vector, body replaced", [("k1", GO_SECRET)], hdr(GO_SIG), b"{}", GO_TS + 1,
-     REJECTED, source=GO_TEST + ", \"invalid payload\"")
-case("Go SDK vector, wrong key", [("k1", "abc")], hdr(GO_SIG), GO_BODY, GO_TS + 1, REJECTED,
-     source=GO_TEST + ", \"invalid secret key\"")
-case("Go SDK vector, body with a trailing newline", [("k1", GO_SECRET)], hdr(GO_SIG),
-     GO_BODY + b"\n", GO_TS + 1, REJECTED)
-case("base64 where hex is expected", [("k1", GO_SECRET)],
-     hdr(f"ts={GO_TS};h1=" + base64.b64encode(bytes.fromhex(go_h1)).decode()), GO_BODY,
-     GO_TS + 1, REJECTED)
-case("truncated signature", [("k1", GO_SECRET)], hdr(f"ts={GO_TS};h1={go_h1[:-2]}"), GO_BODY,
-     GO_TS + 1, REJECTED)
-case("uppercase hex", [("k1", GO_SECRET)], hdr(f"ts={GO_TS};h1={go_h1.upper()}"), GO_BODY,
-     GO_TS + 1, REJECTED,
-     note="every Paddle SDK compares lowercase hex: Node and Python compare strings, Go's "
-          "regex is [a-f0-9]{64}")
-case("items in the other order", [("k1", GO_SECRET)], hdr(f"h1={go_h1};ts={GO_TS}"), GO_BODY,
-     GO_TS + 1, ok("k1", event_id=GO_EVENT, timestamp=GO_TS),
-     note="Node and Python read key=value items in any order; the Go SDK's regex requires "
-          "ts first")
-case("timestamp changed, signature kept", [("k1", GO_SECRET)], hdr(f"ts={GO_TS + 1};h1={go_h1}"),
-     GO_BODY, GO_TS + 1, REJECTED)
+cases.add("published Go SDK vector", hdr(GO_SIG), GO_BODY, GO_TS + 1,
+          ok("k1", event_id=GO_EVENT, timestamp=GO_TS), secrets=[("k1", GO_SECRET)],
+          source=GO_TEST + ", TestVerifier_Verify \"valid signature\"")
+cases.add("rotation, the second key matches", hdr(GO_SIG), GO_BODY, GO_TS + 1,
+          ok("k2", event_id=GO_EVENT, timestamp=GO_TS),
+          secrets=[("k1", "pdl_ntfset_01hsdn8d43dt7mezr1ef2jtbaw_old"),
+                   ("k2", GO_SECRET)], source=GO_TEST)
+cases.add("Go SDK vector, body replaced", hdr(GO_SIG), b"{}", GO_TS + 1, REJECTED,
+          secrets=[("k1", GO_SECRET)], source=GO_TEST + ", \"invalid payload\"")
+cases.add("Go SDK vector, wrong key", hdr(GO_SIG), GO_BODY, GO_TS + 1, REJECTED,
+          secrets=[("k1", "abc")], source=GO_TEST + ", \"invalid secret key\"")
+cases.add("Go SDK vector, body with a trailing newline", hdr(GO_SIG), GO_BODY + b"\n", GO_TS + 1,
+          REJECTED, secrets=[("k1", GO_SECRET)])
+cases.add("base64 where hex is expected",
+          hdr(f"ts={GO_TS};h1=" + base64.b64encode(bytes.fromhex(go_h1)).decode()), GO_BODY,
+          GO_TS + 1, REJECTED, secrets=[("k1", GO_SECRET)])
+cases.add("truncated signature", hdr(f"ts={GO_TS};h1={go_h1[:-2]}"), GO_BODY, GO_TS + 1, REJECTED,
+          secrets=[("k1", GO_SECRET)])
+cases.add("uppercase hex", hdr(f"ts={GO_TS};h1={go_h1.upper()}"), GO_BODY, GO_TS + 1, REJECTED,
+          secrets=[("k1", GO_SECRET)],
+          note="every Paddle SDK compares lowercase hex: Node and Python compare strings, Go's "
+               "regex is [a-f0-9]{64}")
+cases.add("items in the other order", hdr(f"h1={go_h1};ts={GO_TS}"), GO_BODY, GO_TS + 1,
+          ok("k1", event_id=GO_EVENT, timestamp=GO_TS), secrets=[("k1", GO_SECRET)],
+          note="Node and Python read key=value items in any order; the Go SDK's regex requires "
+               "ts first")
+cases.add("timestamp changed, signature kept", hdr(f"ts={GO_TS + 1};h1={go_h1}"), GO_BODY,
+          GO_TS + 1, REJECTED, secrets=[("k1", GO_SECRET)])
 
 # --- Node SDK vectors ------------------------------------------------------------------
 NODE_SECRET = "VALID_SECRET"
@@ -159,40 +130,42 @@ NODE_MULTI_SIG = ("ts=1698796800;h1=28981e941fae76e53db32f3d2a83cb69db41476595e8
                   "h1=28981e941fae76e53db32f3d2a83cb69db41476595e84e1970a1b5d98f62b261;h2=RANDOM_HASH")
 assert sign(NODE_SECRET, NODE_TS, NODE_MULTI_BODY) == NODE_MULTI_SIG.split(";")[1][3:]
 
-case("published Node SDK vector", [("k1", NODE_SECRET)], hdr(NODE_SIG), NODE_BODY, NODE_TS,
-     ok("k1", timestamp=NODE_TS), source=NODE_TEST + ", \"Valid signature\"")
-case("Node SDK vector, 1 s later", [("k1", NODE_SECRET)], hdr(NODE_SIG), NODE_BODY, NODE_TS + 1,
-     ok("k1", timestamp=NODE_TS),
-     source=NODE_TEST + ", \"Validates signature with correct TS within 5 seconds\"")
-case("Node SDK vector, exactly at the tolerance", [("k1", NODE_SECRET)], hdr(NODE_SIG), NODE_BODY,
-     NODE_TS + 5, ok("k1", timestamp=NODE_TS),
-     source=NODE_TEST + ", \"Validates signature at max allowed time at 5 seconds\"")
-case("Node SDK vector, out of tolerance", [("k1", NODE_SECRET)], hdr(NODE_SIG), NODE_BODY,
-     NODE_TS + 6, REJECTED,
-     source=NODE_TEST + ", \"Will reject if current time is more than 5seconds\"")
-case("Node SDK vector, days later", [("k1", NODE_SECRET)], hdr(NODE_SIG), NODE_BODY,
-     NODE_TS + 4 * 86_400, REJECTED,
-     source=NODE_TEST + ", \"Will reject if current time is more than a few days\"")
-case("Node SDK vector, wrong key", [("k1", "INVALID_VALID_SECRET")], hdr(NODE_SIG), NODE_BODY,
-     NODE_TS, REJECTED, source=NODE_TEST + ", \"Invalid secret\"")
-case("Node SDK vector, body with more spaces", [("k1", NODE_SECRET)], hdr(NODE_SIG),
-     b'{ "data": [ "1", "2" ]}', NODE_TS, REJECTED,
-     source=NODE_TEST + ", \"Invalid data - has more space\"")
-case("Node SDK vector, old timestamp in the header", [("k1", NODE_SECRET)],
-     hdr(f"ts=9876;h1={node_h1}"), NODE_BODY, NODE_TS, REJECTED,
-     source=NODE_TEST + ", \"Invalid timestamp\"")
-case("several h1 items and an unknown h2", [("k1", NODE_SECRET)], hdr(NODE_MULTI_SIG),
-     NODE_MULTI_BODY, NODE_TS, ok("k1", timestamp=NODE_TS),
-     source=NODE_TEST + ", \"Valid signature with multiple hashes\"",
-     note="Node SDK: accepted (unknown items ignored). The Python SDK raises on h2 and the Go "
-          "SDK's regex rejects the header")
-case("no ts item", [("k1", NODE_SECRET)], hdr("h1=invalid_header"), NODE_BODY, NODE_TS, REJECTED,
-     source=NODE_TEST + ", \"validate header - Missing TS\"")
-case("no h1 item", [("k1", NODE_SECRET)], hdr("ts=1234;h2=invalid_header"), NODE_BODY, NODE_TS,
-     REJECTED, source=NODE_TEST + ", \"validate header - Missing H1\"")
-case("neither item", [("k1", NODE_SECRET)], hdr("invalid_header"), NODE_BODY, NODE_TS, REJECTED,
-     source=NODE_TEST + ", \"validate header - Missing TS and H1\"")
-case("no signature header", [("k1", NODE_SECRET)], [], NODE_BODY, NODE_TS, REJECTED)
+cases.add("published Node SDK vector", hdr(NODE_SIG), NODE_BODY, NODE_TS,
+          ok("k1", timestamp=NODE_TS), secrets=[("k1", NODE_SECRET)],
+          source=NODE_TEST + ", \"Valid signature\"")
+cases.add("Node SDK vector, 1 s later", hdr(NODE_SIG), NODE_BODY, NODE_TS + 1,
+          ok("k1", timestamp=NODE_TS), secrets=[("k1", NODE_SECRET)],
+          source=NODE_TEST + ", \"Validates signature with correct TS within 5 seconds\"")
+cases.add("Node SDK vector, exactly at the tolerance", hdr(NODE_SIG), NODE_BODY, NODE_TS + 5,
+          ok("k1", timestamp=NODE_TS), secrets=[("k1", NODE_SECRET)],
+          source=NODE_TEST + ", \"Validates signature at max allowed time at 5 seconds\"")
+cases.add("Node SDK vector, out of tolerance", hdr(NODE_SIG), NODE_BODY, NODE_TS + 6, REJECTED,
+          secrets=[("k1", NODE_SECRET)],
+          source=NODE_TEST + ", \"Will reject if current time is more than 5seconds\"")
+cases.add("Node SDK vector, days later", hdr(NODE_SIG), NODE_BODY, NODE_TS + 4 * 86_400, REJECTED,
+          secrets=[("k1", NODE_SECRET)],
+          source=NODE_TEST + ", \"Will reject if current time is more than a few days\"")
+cases.add("Node SDK vector, wrong key", hdr(NODE_SIG), NODE_BODY, NODE_TS, REJECTED,
+          secrets=[("k1", "INVALID_VALID_SECRET")], source=NODE_TEST + ", \"Invalid secret\"")
+cases.add("Node SDK vector, body with more spaces", hdr(NODE_SIG), b'{ "data": [ "1", "2" ]}',
+          NODE_TS, REJECTED, secrets=[("k1", NODE_SECRET)],
+          source=NODE_TEST + ", \"Invalid data - has more space\"")
+cases.add("Node SDK vector, old timestamp in the header", hdr(f"ts=9876;h1={node_h1}"), NODE_BODY,
+          NODE_TS, REJECTED, secrets=[("k1", NODE_SECRET)],
+          source=NODE_TEST + ", \"Invalid timestamp\"")
+cases.add("several h1 items and an unknown h2", hdr(NODE_MULTI_SIG), NODE_MULTI_BODY, NODE_TS,
+          ok("k1", timestamp=NODE_TS), secrets=[("k1", NODE_SECRET)],
+          source=NODE_TEST + ", \"Valid signature with multiple hashes\"",
+          note="Node SDK: accepted (unknown items ignored). The Python SDK raises on h2 and the Go "
+               "SDK's regex rejects the header")
+cases.add("no ts item", hdr("h1=invalid_header"), NODE_BODY, NODE_TS, REJECTED,
+          secrets=[("k1", NODE_SECRET)], source=NODE_TEST + ", \"validate header - Missing TS\"")
+cases.add("no h1 item", hdr("ts=1234;h2=invalid_header"), NODE_BODY, NODE_TS, REJECTED,
+          secrets=[("k1", NODE_SECRET)], source=NODE_TEST + ", \"validate header - Missing H1\"")
+cases.add("neither item", hdr("invalid_header"), NODE_BODY, NODE_TS, REJECTED,
+          secrets=[("k1", NODE_SECRET)],
+          source=NODE_TEST + ", \"validate header - Missing TS and H1\"")
+cases.add("no signature header", [], NODE_BODY, NODE_TS, REJECTED, secrets=[("k1", NODE_SECRET)])
 
 # --- Python SDK vectors ----------------------------------------------------------------
 PY_SIG = ("ts=1696195954;h1=dummy;"
@@ -207,12 +180,12 @@ PY_SECRETS = [
 assert sign(PY_SECRETS[2][1], PY_TS, PY_BODY) == PY_SIG.rsplit("h1=", 1)[1]
 assert all(sign(s, PY_TS, PY_BODY) != PY_SIG.rsplit("h1=", 1)[1] for _, s in PY_SECRETS[:2])
 
-case("published Python SDK vector, three keys, the third matches", PY_SECRETS, hdr(PY_SIG),
-     PY_BODY, PY_TS, ok("k3", timestamp=PY_TS),
-     source=PY_TEST + ", test_validate_paddle_signature_header_integrity",
-     note="the first h1 is the placeholder `dummy`: the Python SDK compares each h1 and "
-          "passes; the Node SDK keeps only the last h1 (the valid one) and passes; the Go SDK's "
-          "regex rejects the header")
+cases.add("published Python SDK vector, three keys, the third matches", hdr(PY_SIG), PY_BODY, PY_TS,
+          ok("k3", timestamp=PY_TS), secrets=PY_SECRETS,
+          source=PY_TEST + ", test_validate_paddle_signature_header_integrity",
+          note="the first h1 is the placeholder `dummy`: the Python SDK compares each h1 and "
+               "passes; the Node SDK keeps only the last h1 (the valid one) and passes; the Go "
+               "SDK's regex rejects the header")
 
 PY_SPECIAL_SECRET = "pdl_ntfset_01hs0t3tw21j988db1pam5xg8m_GrOWLNef+vmtjJYq4mSnHNzvc8uWoJ1I"
 PY_SPECIAL_TS = 1_710_498_288
@@ -230,30 +203,20 @@ PY_SPECIAL_BODY = (
 assert len(PY_SPECIAL_BODY) == 510
 assert sign(PY_SPECIAL_SECRET, PY_SPECIAL_TS, PY_SPECIAL_BODY) == PY_SPECIAL_SIG.split("h1=")[1]
 
-case("published Python SDK vector, escaped non-ASCII names", [("k1", PY_SPECIAL_SECRET)],
-     hdr(PY_SPECIAL_SIG), PY_SPECIAL_BODY, PY_SPECIAL_TS,
-     ok("k1", event_id="evt_01hs0t94tjvtv62azjmkbeysz7", timestamp=PY_SPECIAL_TS),
-     source=PY_TEST + ", test_validate_payload_body_integrity \"Special characters payload\" "
-            "(fixture _fixtures/special_chars_payload.json, stripped)")
+cases.add("published Python SDK vector, escaped non-ASCII names", hdr(PY_SPECIAL_SIG),
+          PY_SPECIAL_BODY, PY_SPECIAL_TS,
+          ok("k1", event_id="evt_01hs0t94tjvtv62azjmkbeysz7", timestamp=PY_SPECIAL_TS),
+          secrets=[("k1", PY_SPECIAL_SECRET)],
+          source=PY_TEST + ", test_validate_payload_body_integrity \"Special characters payload\" "
+                 "(fixture _fixtures/special_chars_payload.json, stripped)")
 
 # --- Computed: a UTF-8 body -------------------------------------------------------------
 UTF8_BODY = '{"event_id":"evt_utf8","event_type":"customer.updated","data":{"name":"Zoë Ünal"}}'
 UTF8_BODY = UTF8_BODY.encode("utf-8")
 UTF8_TS = 1_700_000_000
-case("raw UTF-8 body, computed", [("k1", GO_SECRET)],
-     hdr(f"ts={UTF8_TS};h1={sign(GO_SECRET, UTF8_TS, UTF8_BODY)}"), UTF8_BODY, UTF8_TS + 2,
-     ok("k1", event_id="evt_utf8", timestamp=UTF8_TS),
-     source="computed here: HMAC-SHA256 over the UTF-8 bytes of `{ts}:{body}`")
+cases.add("raw UTF-8 body, computed", hdr(f"ts={UTF8_TS};h1={sign(GO_SECRET, UTF8_TS, UTF8_BODY)}"),
+          UTF8_BODY, UTF8_TS + 2, ok("k1", event_id="evt_utf8", timestamp=UTF8_TS),
+          secrets=[("k1", GO_SECRET)],
+          source="computed here: HMAC-SHA256 over the UTF-8 bytes of `{ts}:{body}`")
 
-names = [c["name"] for c in CASES]
-assert len(names) == len(set(names)), "case names are unique"
-
-document = {"provider": PROVIDER, "spec": SPEC, "cases": CASES}
-text = json.dumps(document, indent=2, ensure_ascii=False)
-STRING = r'"(?:[^"\\]|\\.)*"'
-text = re.sub(r"\[\n\s+(" + STRING + r"),\n\s+(" + STRING + r")\n\s+\]", r"[\1, \2]", text)
-assert json.loads(text) == document
-here = os.path.dirname(os.path.abspath(__file__))
-with open(os.path.join(here, f"{PROVIDER}.json"), "w", encoding="utf-8") as out:
-    out.write(text + "\n")
-print(f"wrote {len(CASES)} {PROVIDER} cases")
+write(__file__, PROVIDER, SPEC, cases)

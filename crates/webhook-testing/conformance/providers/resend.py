@@ -12,8 +12,8 @@ import base64
 import hashlib
 import hmac
 import json
-import os
-import re
+
+from _conformance import REJECTED, Cases, ok, write
 
 PROVIDER = "resend"
 
@@ -47,7 +47,7 @@ SPEC = {
     ),
 }
 
-CASES = []
+cases = Cases(PROVIDER)
 
 
 def tag(key: bytes, content: bytes) -> bytes:
@@ -56,21 +56,6 @@ def tag(key: bytes, content: bytes) -> bytes:
 
 def b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
-
-
-REJECTED = {"outcome": "rejected"}
-
-
-def case(name, secrets, headers, body, now, expect, source=None):
-    entry = {"name": f"{PROVIDER}: {name}"}
-    if source:
-        entry["source"] = source
-    entry["secrets"] = [{"key_id": k, "secret": s} for k, s in secrets]
-    entry["headers"] = [[n, v] for n, v in headers]
-    entry["body"] = body.decode("utf-8")
-    entry["now"] = now
-    entry["expect"] = expect
-    CASES.append(entry)
 
 
 # Constants of resend/resend-node src/webhooks/webhooks.spec.ts, describe('verify').
@@ -93,41 +78,24 @@ def hdr(sig, ts=TS, msg_id=MSG_ID):
     return [("svix-id", msg_id), ("svix-timestamp", str(ts)), ("svix-signature", sig)]
 
 
-def ok(key_id):
-    return {"outcome": "ok", "key_id": key_id, "event_id": MSG_ID, "timestamp": TS}
+cases.add("computed email.sent", hdr(SIG), BODY, TS + 1, ok("k1", MSG_ID, TS),
+          secrets=[("k1", SECRET)], source=SRC)
+cases.add("two keys, the second matches", hdr(SIG), BODY, TS + 1, ok("k2", MSG_ID, TS),
+          secrets=[("k1", OTHER), ("k2", SECRET)], source=SRC)
+cases.add("an invalid signature before the valid one", hdr("v1,invalid_signature " + SIG), BODY,
+          TS + 1, ok("k1", MSG_ID, TS), secrets=[("k1", SECRET)], source=SRC)
+cases.add("tampered body", hdr(SIG), BODY.replace(b"email.sent", b"email.bounced"), TS + 1,
+          REJECTED, secrets=[("k1", SECRET)])
+cases.add("wrong key", hdr(SIG), BODY, TS + 1, REJECTED, secrets=[("k1", OTHER)])
+cases.add("signature of another body",
+          hdr("v1," + b64(tag(KEY, f"{MSG_ID}.{TS}.".encode() + b'{"type":"email.sent"}'))), BODY,
+          TS + 1, REJECTED, secrets=[("k1", SECRET)],
+          source=SRC + "; 'throws when the signature does not match'")
+cases.add("expired (301 s old)", hdr(SIG), BODY, TS + 301, REJECTED, secrets=[("k1", SECRET)])
+cases.add("too new (301 s ahead)", hdr(SIG), BODY, TS - 301, REJECTED, secrets=[("k1", SECRET)])
+cases.add("hex where base64 is expected", hdr("v1," + RAW.hex()), BODY, TS + 1, REJECTED,
+          secrets=[("k1", SECRET)])
+cases.add("truncated signature", hdr(SIG[:-2]), BODY, TS + 1, REJECTED, secrets=[("k1", SECRET)])
+cases.add("no svix-id header", hdr(SIG)[1:], BODY, TS + 1, REJECTED, secrets=[("k1", SECRET)])
 
-
-case("computed email.sent", [("k1", SECRET)], hdr(SIG), BODY, TS + 1, ok("k1"), source=SRC)
-case("two keys, the second matches", [("k1", OTHER), ("k2", SECRET)], hdr(SIG), BODY, TS + 1,
-     ok("k2"), source=SRC)
-case("an invalid signature before the valid one", [("k1", SECRET)],
-     hdr("v1,invalid_signature " + SIG), BODY, TS + 1, ok("k1"), source=SRC)
-case("tampered body", [("k1", SECRET)], hdr(SIG),
-     BODY.replace(b"email.sent", b"email.bounced"), TS + 1, REJECTED)
-case("wrong key", [("k1", OTHER)], hdr(SIG), BODY, TS + 1, REJECTED)
-case("signature of another body", [("k1", SECRET)],
-     hdr("v1," + b64(tag(KEY, f"{MSG_ID}.{TS}.".encode() + b'{"type":"email.sent"}'))), BODY,
-     TS + 1, REJECTED, source=SRC + "; 'throws when the signature does not match'")
-case("expired (301 s old)", [("k1", SECRET)], hdr(SIG), BODY, TS + 301, REJECTED)
-case("too new (301 s ahead)", [("k1", SECRET)], hdr(SIG), BODY, TS - 301, REJECTED)
-case("hex where base64 is expected", [("k1", SECRET)], hdr("v1," + RAW.hex()), BODY, TS + 1,
-     REJECTED)
-case("truncated signature", [("k1", SECRET)], hdr(SIG[:-2]), BODY, TS + 1, REJECTED)
-case("no svix-id header", [("k1", SECRET)], hdr(SIG)[1:], BODY, TS + 1, REJECTED)
-
-
-def write():
-    names = [c["name"] for c in CASES]
-    assert len(names) == len(set(names)), "case names are unique"
-    document = {"provider": PROVIDER, "spec": SPEC, "cases": CASES}
-    text = json.dumps(document, indent=2, ensure_ascii=False)
-    string = r'"(?:[^"\\]|\\.)*"'
-    text = re.sub(r"\[\n\s+(" + string + r"),\n\s+(" + string + r")\n\s+\]", r"[\1, \2]", text)
-    assert json.loads(text) == document
-    here = os.path.dirname(os.path.abspath(__file__))
-    with open(os.path.join(here, f"{PROVIDER}.json"), "w", encoding="utf-8") as out:
-        out.write(text + "\n")
-    print(f"wrote {PROVIDER}.json: {len(CASES)} cases")
-
-
-write()
+write(__file__, PROVIDER, SPEC, cases)

@@ -11,8 +11,8 @@ import base64
 import hashlib
 import hmac
 import json
-import os
-import re
+
+from _conformance import REJECTED, Cases, ok, write
 
 PROVIDER = "sentry"
 
@@ -54,26 +54,11 @@ SPEC = {
     ),
 }
 
-CASES = []
+cases = Cases(PROVIDER)
 
 
 def tag(secret: str, body: bytes) -> bytes:
     return hmac.new(secret.encode(), body, hashlib.sha256).digest()
-
-
-REJECTED = {"outcome": "rejected"}
-
-
-def case(name, secrets, headers, body, now, expect, source=None):
-    entry = {"name": f"{PROVIDER}: {name}"}
-    if source:
-        entry["source"] = source
-    entry["secrets"] = [{"key_id": k, "secret": s} for k, s in secrets]
-    entry["headers"] = [[n, v] for n, v in headers]
-    entry["body"] = body.decode("utf-8")
-    entry["now"] = now
-    entry["expect"] = expect
-    CASES.append(entry)
 
 
 def sentry_dumps(value) -> bytes:
@@ -105,10 +90,10 @@ def hdr(sig, resource="issue"):
             ("sentry-hook-timestamp", str(TS)), ("sentry-hook-signature", sig)]
 
 
-case("computed issue.created", [("k1", SECRET)], hdr(SIG), BODY, TS + 1,
-     {"outcome": "ok", "key_id": "k1", "event_id": REQUEST_ID}, source=SRC)
-case("two keys, the second matches", [("k1", OTHER), ("k2", SECRET)], hdr(SIG), BODY, TS + 1,
-     {"outcome": "ok", "key_id": "k2", "event_id": REQUEST_ID}, source=SRC)
+cases.add("computed issue.created", hdr(SIG), BODY, TS + 1, ok("k1", REQUEST_ID),
+          secrets=[("k1", SECRET)], source=SRC)
+cases.add("two keys, the second matches", hdr(SIG), BODY, TS + 1, ok("k2", REQUEST_ID),
+          secrets=[("k1", OTHER), ("k2", SECRET)], source=SRC)
 
 # Non-ASCII text and a float that JSON.stringify would print differently ("1.0" -> "1").
 ALERT = {
@@ -125,42 +110,26 @@ ALERT_SIG = tag(SECRET, ALERT_BODY).hex()
 REPARSED = json.dumps(json.loads(ALERT_BODY), separators=(",", ":"), ensure_ascii=False)
 REPARSED = REPARSED.replace('"sample_rate":1.0', '"sample_rate":1').encode()
 assert REPARSED != ALERT_BODY and tag(SECRET, REPARSED).hex() != ALERT_SIG
-case("escaped non-ASCII and a 1.0 float, verified over the raw bytes", [("k1", SECRET)],
-     hdr(ALERT_SIG, "event_alert"), ALERT_BODY, TS + 1,
-     {"outcome": "ok", "key_id": "k1", "event_id": REQUEST_ID},
-     source=SRC + "; a verifier that re-serializes the parsed body (the docs' "
-     "JSON.stringify snippet) computes over different text and fails this case")
-case("the same alert re-serialized the JavaScript way is not what was signed",
-     [("k1", SECRET)], hdr(ALERT_SIG, "event_alert"), REPARSED, TS + 1, REJECTED,
-     source=SRC)
-case("empty body signed as the empty string", [("k1", SECRET)],
-     hdr(tag(SECRET, b"").hex(), "installation"), b"", TS + 1,
-     {"outcome": "ok", "key_id": "k1", "event_id": REQUEST_ID},
-     source=("getsentry/integration-platform-example, backend-py/src/api/middleware/"
-             "verify_sentry_signature.py: 'Sentry sends an empty body (i.e. b'') with a "
-             "Content-Type of application/json for some requests'"))
-case("tampered body", [("k1", SECRET)], hdr(SIG),
-     BODY.replace(b'"level":"error"', b'"level":"fatal"'), TS + 1, REJECTED)
-case("wrong key", [("k1", OTHER)], hdr(SIG), BODY, TS + 1, REJECTED)
-case("base64 where hex is expected", [("k1", SECRET)], hdr(base64.b64encode(RAW).decode()),
-     BODY, TS + 1, REJECTED)
-case("truncated signature", [("k1", SECRET)], hdr(SIG[:-2]), BODY, TS + 1, REJECTED)
-case("no signature header", [("k1", SECRET)],
-     [h for h in hdr(SIG) if h[0] != "sentry-hook-signature"], BODY, TS + 1, REJECTED)
+cases.add("escaped non-ASCII and a 1.0 float, verified over the raw bytes",
+          hdr(ALERT_SIG, "event_alert"), ALERT_BODY, TS + 1, ok("k1", REQUEST_ID),
+          secrets=[("k1", SECRET)],
+          source=SRC + "; a verifier that re-serializes the parsed body (the docs' "
+          "JSON.stringify snippet) computes over different text and fails this case")
+cases.add("the same alert re-serialized the JavaScript way is not what was signed",
+          hdr(ALERT_SIG, "event_alert"), REPARSED, TS + 1, REJECTED, secrets=[("k1", SECRET)],
+          source=SRC)
+cases.add("empty body signed as the empty string", hdr(tag(SECRET, b"").hex(), "installation"), b"",
+          TS + 1, ok("k1", REQUEST_ID), secrets=[("k1", SECRET)],
+          source="getsentry/integration-platform-example, backend-py/src/api/middleware/"
+                 "verify_sentry_signature.py: 'Sentry sends an empty body (i.e. b'') with a "
+                 "Content-Type of application/json for some requests'")
+cases.add("tampered body", hdr(SIG), BODY.replace(b'"level":"error"', b'"level":"fatal"'), TS + 1,
+          REJECTED, secrets=[("k1", SECRET)])
+cases.add("wrong key", hdr(SIG), BODY, TS + 1, REJECTED, secrets=[("k1", OTHER)])
+cases.add("base64 where hex is expected", hdr(base64.b64encode(RAW).decode()), BODY, TS + 1,
+          REJECTED, secrets=[("k1", SECRET)])
+cases.add("truncated signature", hdr(SIG[:-2]), BODY, TS + 1, REJECTED, secrets=[("k1", SECRET)])
+cases.add("no signature header", [h for h in hdr(SIG) if h[0] != "sentry-hook-signature"], BODY,
+          TS + 1, REJECTED, secrets=[("k1", SECRET)])
 
-
-def write():
-    names = [c["name"] for c in CASES]
-    assert len(names) == len(set(names)), "case names are unique"
-    document = {"provider": PROVIDER, "spec": SPEC, "cases": CASES}
-    text = json.dumps(document, indent=2, ensure_ascii=False)
-    string = r'"(?:[^"\\]|\\.)*"'
-    text = re.sub(r"\[\n\s+(" + string + r"),\n\s+(" + string + r")\n\s+\]", r"[\1, \2]", text)
-    assert json.loads(text) == document
-    here = os.path.dirname(os.path.abspath(__file__))
-    with open(os.path.join(here, f"{PROVIDER}.json"), "w", encoding="utf-8") as out:
-        out.write(text + "\n")
-    print(f"wrote {PROVIDER}.json: {len(CASES)} cases")
-
-
-write()
+write(__file__, PROVIDER, SPEC, cases)

@@ -10,49 +10,11 @@ this file's recipe before anything is written.
 import base64
 import hashlib
 import hmac
-import json
-import pathlib
-import re
+
+from _conformance import REJECTED, Cases, ok, write
 
 PROVIDER = "square"
-CASES = []
-
-
-def case(name, headers, body, now, expect, secrets, url, source=None):
-    entry = {"name": f"{PROVIDER}: {name}"}
-    if source:
-        entry["source"] = source
-    entry["secrets"] = [{"key_id": k, "secret": s} for k, s in secrets]
-    entry["method"] = "POST"
-    entry["url"] = url
-    entry["headers"] = [[n, v] for n, v in headers]
-    entry["body"] = body
-    entry["now"] = now
-    entry["expect"] = expect
-    CASES.append(entry)
-
-
-def ok(key_id, event_id=None):
-    out = {"outcome": "ok", "key_id": key_id}
-    if event_id is not None:
-        out["event_id"] = event_id
-    return out
-
-
-REJECTED = {"outcome": "rejected"}
-
-
-def write(spec):
-    names = [c["name"] for c in CASES]
-    assert len(names) == len(set(names)), "case names are unique"
-    document = {"provider": PROVIDER, "spec": spec, "cases": CASES}
-    text = json.dumps(document, indent=2, ensure_ascii=False)
-    string = r'"(?:[^"\\]|\\.)*"'
-    text = re.sub(r"\[\n\s+(" + string + r"),\n\s+(" + string + r")\n\s+\]", r"[\1, \2]", text)
-    assert json.loads(text) == document
-    out = pathlib.Path(__file__).with_name(f"{PROVIDER}.json")
-    out.write_text(text + "\n", encoding="utf-8")
-    print(f"wrote {len(CASES)} cases to {out.name}")
+cases = Cases(PROVIDER, method="POST")
 
 
 # --- The recipe ----------------------------------------------------------------------
@@ -118,44 +80,49 @@ assert sign(KEY, URL, CHANGED_BODY) != SIG and sign(KEY, URL, FORMATTED_BODY) !=
 assert len(base64.b64decode(BAD_SIG)) == 20
 
 K1 = [("k1", KEY)]
-case("published SDK vector", headers(SIG), BODY, CREATED + 5, ok("k1", EVENT_ID), K1, URL,
-     source=SDK + ": test_signature_validation_pass")
-case("published SDK vector: body with > and <", headers(ESCAPED_SIG), ESCAPED_BODY, T0, ok("k1"),
-     [("k1", ESCAPED_KEY)], ESCAPED_URL, source=SDK + ": test_signature_validation_escaped_pass")
-case("published SDK vector: another notification URL", headers(SIG), BODY, CREATED + 5, REJECTED,
-     K1, OTHER_URL, source=SDK + ": test_signature_validation_url_mismatch")
-case("published SDK vector: wrong key", headers(SIG), BODY, CREATED + 5, REJECTED,
-     [("k1", OTHER_KEY)], URL, source=SDK + ": test_signature_validation_invalid_signature_key")
-case("published SDK vector: another signature (20 bytes, SHA-1 length)", headers(BAD_SIG), BODY,
-     CREATED + 5, REJECTED, K1, URL,
-     source=SDK + ": test_signature_validation_invalid_signature_header")
-case("published SDK vector: tampered body (created_at changed)", headers(SIG), CHANGED_BODY,
-     CREATED + 5, REJECTED, K1, URL,
-     source=("square/square-python-sdk: legacy/tests/utilities/test_webhooks_helper.py: "
-             "test_signature_validation_body_mismatch"))
-case("published SDK vector: the same JSON re-formatted", headers(SIG), FORMATTED_BODY,
-     CREATED + 5, REJECTED, K1, URL, source=SDK + ": test_signature_validation_body_formatted")
+cases.add("published SDK vector", headers(SIG), BODY, CREATED + 5, ok("k1", EVENT_ID), secrets=K1,
+          url=URL, source=SDK + ": test_signature_validation_pass")
+cases.add("published SDK vector: body with > and <", headers(ESCAPED_SIG), ESCAPED_BODY, T0,
+          ok("k1"), secrets=[("k1", ESCAPED_KEY)], url=ESCAPED_URL,
+          source=SDK + ": test_signature_validation_escaped_pass")
+cases.add("published SDK vector: another notification URL", headers(SIG), BODY, CREATED + 5,
+          REJECTED, secrets=K1, url=OTHER_URL,
+          source=SDK + ": test_signature_validation_url_mismatch")
+cases.add("published SDK vector: wrong key", headers(SIG), BODY, CREATED + 5, REJECTED,
+          secrets=[("k1", OTHER_KEY)], url=URL,
+          source=SDK + ": test_signature_validation_invalid_signature_key")
+cases.add("published SDK vector: another signature (20 bytes, SHA-1 length)", headers(BAD_SIG),
+          BODY, CREATED + 5, REJECTED, secrets=K1, url=URL,
+          source=SDK + ": test_signature_validation_invalid_signature_header")
+cases.add("published SDK vector: tampered body (created_at changed)", headers(SIG), CHANGED_BODY,
+          CREATED + 5, REJECTED, secrets=K1, url=URL,
+          source="square/square-python-sdk: legacy/tests/utilities/test_webhooks_helper.py: "
+                 "test_signature_validation_body_mismatch")
+cases.add("published SDK vector: the same JSON re-formatted", headers(SIG), FORMATTED_BODY,
+          CREATED + 5, REJECTED, secrets=K1, url=URL,
+          source=SDK + ": test_signature_validation_body_formatted")
 
 # --- Computed cases -------------------------------------------------------------------
-case("rotation: the second key matches", headers(SIG), BODY, CREATED + 5, ok("k2", EVENT_ID),
-     [("k1", OTHER_KEY), ("k2", KEY)], URL, source=SDK)
-case("a week-old event still verifies (no timestamp is signed)", headers(SIG), BODY,
-     CREATED + 7 * 86400, ok("k1", EVENT_ID), K1, URL, source=SDK)
-case("the URL with a trailing slash is another URL", headers(SIG), BODY, CREATED + 5, REJECTED,
-     K1, URL + "/", source=SDK)
-case("hex where base64 is expected", headers(tag(KEY, URL, BODY).hex()), BODY, CREATED + 5,
-     REJECTED, K1, URL, source=SDK)
-case("truncated signature", headers(SIG[:-4]), BODY, CREATED + 5, REJECTED, K1, URL, source=SDK)
-case("HMAC-SHA1 (the legacy x-square-signature recipe) in the SHA-256 header",
-     headers(base64.b64encode(tag(KEY, URL, BODY, hashlib.sha1)).decode()), BODY, CREATED + 5,
-     REJECTED, K1, URL, source=SDK)
-case("body signed without the URL", headers(base64.b64encode(hmac.new(
-     KEY.encode(), BODY.encode(), hashlib.sha256).digest()).decode()), BODY, CREATED + 5,
-     REJECTED, K1, URL, source=SDK)
-case("no signature header", [("content-type", "application/json")], BODY, CREATED + 5, REJECTED,
-     K1, URL)
+cases.add("rotation: the second key matches", headers(SIG), BODY, CREATED + 5, ok("k2", EVENT_ID),
+          secrets=[("k1", OTHER_KEY), ("k2", KEY)], url=URL, source=SDK)
+cases.add("a week-old event still verifies (no timestamp is signed)", headers(SIG), BODY,
+          CREATED + 7 * 86400, ok("k1", EVENT_ID), secrets=K1, url=URL, source=SDK)
+cases.add("the URL with a trailing slash is another URL", headers(SIG), BODY, CREATED + 5, REJECTED,
+          secrets=K1, url=URL + "/", source=SDK)
+cases.add("hex where base64 is expected", headers(tag(KEY, URL, BODY).hex()), BODY, CREATED + 5,
+          REJECTED, secrets=K1, url=URL, source=SDK)
+cases.add("truncated signature", headers(SIG[:-4]), BODY, CREATED + 5, REJECTED, secrets=K1,
+          url=URL, source=SDK)
+cases.add("HMAC-SHA1 (the legacy x-square-signature recipe) in the SHA-256 header",
+          headers(base64.b64encode(tag(KEY, URL, BODY, hashlib.sha1)).decode()), BODY, CREATED + 5,
+          REJECTED, secrets=K1, url=URL, source=SDK)
+cases.add("body signed without the URL", headers(base64.b64encode(hmac.new(
+          KEY.encode(), BODY.encode(), hashlib.sha256).digest()).decode()), BODY, CREATED + 5,
+          REJECTED, secrets=K1, url=URL, source=SDK)
+cases.add("no signature header", [("content-type", "application/json")], BODY, CREATED + 5,
+          REJECTED, secrets=K1, url=URL)
 
-write({
+write(__file__, PROVIDER, {
     "source": ("square/square-python-sdk: src/square/utils/webhooks_helper.py (verify_signature); "
                "tests/integration/test_webhooks_helper.py"),
     "signature_header": "x-square-hmacsha256-signature",
@@ -182,4 +149,4 @@ write({
         "legacy helper) only implements x-square-hmacsha256-signature. The docs list other "
         "metadata headers (square-environment, ...), none of them signed. No timestamp is "
         "signed, so replays are only caught by de-duplicating event_id."),
-})
+}, cases)

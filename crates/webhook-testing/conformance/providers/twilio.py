@@ -10,47 +10,12 @@ this file's recipe before anything is written.
 import base64
 import hashlib
 import hmac
-import json
-import pathlib
-import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from _conformance import REJECTED, Cases, ok, write
+
 PROVIDER = "twilio"
-CASES = []
-
-
-def case(name, headers, body, now, expect, secrets, url, method="POST", source=None):
-    entry = {"name": f"{PROVIDER}: {name}"}
-    if source:
-        entry["source"] = source
-    entry["secrets"] = [{"key_id": k, "secret": s} for k, s in secrets]
-    entry["method"] = method
-    entry["url"] = url
-    entry["headers"] = [[n, v] for n, v in headers]
-    entry["body"] = body
-    entry["now"] = now
-    entry["expect"] = expect
-    CASES.append(entry)
-
-
-def ok(key_id):
-    return {"outcome": "ok", "key_id": key_id}
-
-
-REJECTED = {"outcome": "rejected"}
-
-
-def write(spec):
-    names = [c["name"] for c in CASES]
-    assert len(names) == len(set(names)), "case names are unique"
-    document = {"provider": PROVIDER, "spec": spec, "cases": CASES}
-    text = json.dumps(document, indent=2, ensure_ascii=False)
-    string = r'"(?:[^"\\]|\\.)*"'
-    text = re.sub(r"\[\n\s+(" + string + r"),\n\s+(" + string + r")\n\s+\]", r"[\1, \2]", text)
-    assert json.loads(text) == document
-    out = pathlib.Path(__file__).with_name(f"{PROVIDER}.json")
-    out.write_text(text + "\n", encoding="utf-8")
-    print(f"wrote {len(CASES)} cases to {out.name}")
+cases = Cases(PROVIDER, method="POST")
 
 
 # --- The recipe ----------------------------------------------------------------------
@@ -131,25 +96,26 @@ def json_headers(sig):
 
 
 K1 = [("k1", TOKEN)]
-case("published SDK vector (form parameters)", form_headers(EXPECTED), FORM_BODY, T0, ok("k1"),
-     K1, URL, source=SDK + ": test_compute_signature, test_validation")
-case("published SDK vector: a repeated parameter's values are sorted and de-duplicated",
-     form_headers(DUPLICATE_EXPECTED), DUPLICATE_BODY, T0, ok("k1"), K1, URL,
-     source=SDK + ": test_compute_signature_duplicate_query_dict")
-case("published SDK vector: signed with :443, received without a port",
-     form_headers(HTTPS_443_EXPECTED), FORM_BODY, T0, ok("k1"), K1, URL,
-     source=SDK + ": test_validation_adds_port_on_https")
-case("published SDK vector: signed without a port, received on https port 1234",
-     form_headers(EXPECTED), FORM_BODY, T0, ok("k1"), K1, with_port(URL, 1234),
-     source=SDK + ": test_validation_removes_port_on_https")
-case("published SDK vector: http, signed and received with port 1234",
-     form_headers(HTTP_1234_EXPECTED), FORM_BODY, T0, ok("k1"), K1, with_port(HTTP_URL, 1234),
-     source=SDK + ": test_validation_removes_port_on_http")
-case("published SDK vector: http, signed with :80, received without a port",
-     form_headers(HTTP_80_EXPECTED), FORM_BODY, T0, ok("k1"), K1, HTTP_URL,
-     source=SDK + ": test_validation_adds_port_on_http")
-case("published SDK vector (JSON body, bodySHA256 in the URL)", json_headers(JSON_SIG), BODY_JSON,
-     T0, ok("k1"), K1, URL_WITH_BODY, source=SDK + ": test_validation_of_body_succeeds")
+cases.add("published SDK vector (form parameters)", form_headers(EXPECTED), FORM_BODY, T0, ok("k1"),
+          secrets=K1, url=URL, source=SDK + ": test_compute_signature, test_validation")
+cases.add("published SDK vector: a repeated parameter's values are sorted and de-duplicated",
+          form_headers(DUPLICATE_EXPECTED), DUPLICATE_BODY, T0, ok("k1"), secrets=K1, url=URL,
+          source=SDK + ": test_compute_signature_duplicate_query_dict")
+cases.add("published SDK vector: signed with :443, received without a port",
+          form_headers(HTTPS_443_EXPECTED), FORM_BODY, T0, ok("k1"), secrets=K1, url=URL,
+          source=SDK + ": test_validation_adds_port_on_https")
+cases.add("published SDK vector: signed without a port, received on https port 1234",
+          form_headers(EXPECTED), FORM_BODY, T0, ok("k1"), secrets=K1, url=with_port(URL, 1234),
+          source=SDK + ": test_validation_removes_port_on_https")
+cases.add("published SDK vector: http, signed and received with port 1234",
+          form_headers(HTTP_1234_EXPECTED), FORM_BODY, T0, ok("k1"), secrets=K1,
+          url=with_port(HTTP_URL, 1234), source=SDK + ": test_validation_removes_port_on_http")
+cases.add("published SDK vector: http, signed with :80, received without a port",
+          form_headers(HTTP_80_EXPECTED), FORM_BODY, T0, ok("k1"), secrets=K1, url=HTTP_URL,
+          source=SDK + ": test_validation_adds_port_on_http")
+cases.add("published SDK vector (JSON body, bodySHA256 in the URL)", json_headers(JSON_SIG),
+          BODY_JSON, T0, ok("k1"), secrets=K1, url=URL_WITH_BODY,
+          source=SDK + ": test_validation_of_body_succeeds")
 
 # --- Published vectors: twilio/twilio-node spec/validation.spec.js ------------------------
 NODE = "twilio/twilio-node: spec/validation.spec.js"
@@ -173,26 +139,26 @@ assert sign(TOKEN, SPECIAL_URL, FORM_PAIRS) != SPECIAL_SIG
 assert sign(TOKEN, SPECIAL_URL.replace("'", "%27"), FORM_PAIRS) == SPECIAL_SIG
 assert sign(TOKEN, URL, parse_qsl(ARRAY_BODY)) == ARRAY_SIG
 
-case("published SDK vector: JSON body {} signed with :443", json_headers(EMPTY_SIG), "{}", T0,
-     ok("k1"), K1, URL + "&bodySHA256=" + EMPTY_HASH,
-     source=NODE + ": should validate request body when empty")
-case("published SDK vector: bodySHA256 is the only query parameter", json_headers(SHORT_SIG),
-     BODY_JSON, T0, ok("k1"), K1, SHORT_URL,
-     source=NODE + ": should validate request body with only sha param")
-case("published SDK vector: user and password in the URL are signed", form_headers(CREDS_SIG),
-     FORM_BODY, T0, ok("k1"), K1, CREDS_URL,
-     source=NODE + ": should validate urls with credentials")
-case("published SDK vector: ' in the query string is signed as %27 (twilio-node only)",
-     form_headers(SPECIAL_SIG), FORM_BODY, T0, ok("k1"), K1, SPECIAL_URL,
-     source=NODE + ": should validate urls with special characters")
-case("published SDK vector: a repeated parameter's values are sorted", form_headers(ARRAY_SIG),
-     ARRAY_BODY, T0, ok("k1"), K1, URL,
-     source=NODE + ": should validate request body with an array parameter")
+cases.add("published SDK vector: JSON body {} signed with :443", json_headers(EMPTY_SIG), "{}", T0,
+          ok("k1"), secrets=K1, url=URL + "&bodySHA256=" + EMPTY_HASH,
+          source=NODE + ": should validate request body when empty")
+cases.add("published SDK vector: bodySHA256 is the only query parameter", json_headers(SHORT_SIG),
+          BODY_JSON, T0, ok("k1"), secrets=K1, url=SHORT_URL,
+          source=NODE + ": should validate request body with only sha param")
+cases.add("published SDK vector: user and password in the URL are signed", form_headers(CREDS_SIG),
+          FORM_BODY, T0, ok("k1"), secrets=K1, url=CREDS_URL,
+          source=NODE + ": should validate urls with credentials")
+cases.add("published SDK vector: ' in the query string is signed as %27 (twilio-node only)",
+          form_headers(SPECIAL_SIG), FORM_BODY, T0, ok("k1"), secrets=K1, url=SPECIAL_URL,
+          source=NODE + ": should validate urls with special characters")
+cases.add("published SDK vector: a repeated parameter's values are sorted", form_headers(ARRAY_SIG),
+          ARRAY_BODY, T0, ok("k1"), secrets=K1, url=URL,
+          source=NODE + ": should validate request body with an array parameter")
 
 # --- Computed cases -------------------------------------------------------------------
 shuffled = "&".join(reversed(FORM_BODY.split("&")))
-case("form parameters in another order verify the same", form_headers(EXPECTED), shuffled, T0,
-     ok("k1"), K1, URL, source=SDK)
+cases.add("form parameters in another order verify the same", form_headers(EXPECTED), shuffled, T0,
+          ok("k1"), secrets=K1, url=URL, source=SDK)
 SMS_URL = "https://example.com/webhooks/twilio/sms"
 SMS_BODY = ("MessageSid=SM0123456789abcdef0123456789abcdef&AccountSid=AC0123456789abcdef0123456"
             "789abcdef&From=%2B15005550006&To=%2B15005550001&Body=Hello+world%21+%C3%A4%C3%B6"
@@ -201,36 +167,39 @@ SMS_PAIRS = parse_qsl(SMS_BODY, keep_blank_values=True)
 assert ("Body", "Hello world! äöå") in SMS_PAIRS and ("Empty", "") in SMS_PAIRS
 SMS_TOKEN = "0123456789abcdef0123456789abcdef"
 SMS_SIG = sign(SMS_TOKEN, SMS_URL, SMS_PAIRS)
-case("form values are URL-decoded before signing (+ is a space, UTF-8, empty value kept)",
-     form_headers(SMS_SIG), SMS_BODY, T0, ok("k1"), [("k1", SMS_TOKEN)], SMS_URL)
-case("rotation: the second token matches", form_headers(EXPECTED), FORM_BODY, T0, ok("k2"),
-     [("k1", "secondary-auth-token-0000000000"), ("k2", TOKEN)], URL, source=SDK)
-case("tampered form parameter", form_headers(EXPECTED), FORM_BODY.replace("Digits=1234",
-     "Digits=1235"), T0, REJECTED, K1, URL, source=SDK)
-case("an added form parameter", form_headers(EXPECTED), FORM_BODY + "&Extra=1", T0, REJECTED,
-     K1, URL, source=SDK)
-case("wrong key", form_headers(EXPECTED), FORM_BODY, T0, REJECTED, [("k1", "54321")], URL,
-     source=SDK)
-case("another URL path", form_headers(EXPECTED), FORM_BODY, T0, REJECTED, K1,
-     URL.replace("/myapp.php", "/other.php"), source=SDK)
-case("another query string", form_headers(EXPECTED), FORM_BODY, T0, REJECTED, K1,
-     URL.replace("foo=1", "foo=3"), source=SDK)
-case("tampered JSON body (bodySHA256 no longer matches)", json_headers(JSON_SIG),
-     BODY_JSON.replace("value", "other"), T0, REJECTED, K1, URL_WITH_BODY, source=SDK)
+cases.add("form values are URL-decoded before signing (+ is a space, UTF-8, empty value kept)",
+          form_headers(SMS_SIG), SMS_BODY, T0, ok("k1"), secrets=[("k1", SMS_TOKEN)], url=SMS_URL)
+cases.add("rotation: the second token matches", form_headers(EXPECTED), FORM_BODY, T0, ok("k2"),
+          secrets=[("k1", "secondary-auth-token-0000000000"), ("k2", TOKEN)], url=URL, source=SDK)
+cases.add("tampered form parameter", form_headers(EXPECTED), FORM_BODY.replace("Digits=1234",
+          "Digits=1235"), T0, REJECTED, secrets=K1, url=URL, source=SDK)
+cases.add("an added form parameter", form_headers(EXPECTED), FORM_BODY + "&Extra=1", T0, REJECTED,
+          secrets=K1, url=URL, source=SDK)
+cases.add("wrong key", form_headers(EXPECTED), FORM_BODY, T0, REJECTED, secrets=[("k1", "54321")],
+          url=URL, source=SDK)
+cases.add("another URL path", form_headers(EXPECTED), FORM_BODY, T0, REJECTED, secrets=K1,
+          url=URL.replace("/myapp.php", "/other.php"), source=SDK)
+cases.add("another query string", form_headers(EXPECTED), FORM_BODY, T0, REJECTED, secrets=K1,
+          url=URL.replace("foo=1", "foo=3"), source=SDK)
+cases.add("tampered JSON body (bodySHA256 no longer matches)", json_headers(JSON_SIG),
+          BODY_JSON.replace("value", "other"), T0, REJECTED, secrets=K1, url=URL_WITH_BODY,
+          source=SDK)
 tampered_json = BODY_JSON.replace("value", "other")
-case("tampered JSON body with bodySHA256 rewritten to match (the URL is signed)",
-     json_headers(JSON_SIG), tampered_json, T0, REJECTED, K1,
-     URL + "&bodySHA256=" + hashlib.sha256(tampered_json.encode()).hexdigest(), source=SDK)
-case("hex where base64 is expected", form_headers(raw_tag(TOKEN, URL, FORM_PAIRS).hex()),
-     FORM_BODY, T0, REJECTED, K1, URL, source=SDK)
-case("truncated signature", form_headers(EXPECTED[:-4]), FORM_BODY, T0, REJECTED, K1, URL,
-     source=SDK)
-case("HMAC-SHA256 where HMAC-SHA1 is expected", form_headers(base64.b64encode(hmac.new(
-     TOKEN.encode(), signed_content(URL, FORM_PAIRS).encode(), hashlib.sha256).digest()).decode()),
-     FORM_BODY, T0, REJECTED, K1, URL, source=SDK)
-case("no signature header", [("content-type", FORM)], FORM_BODY, T0, REJECTED, K1, URL)
+cases.add("tampered JSON body with bodySHA256 rewritten to match (the URL is signed)",
+          json_headers(JSON_SIG), tampered_json, T0, REJECTED, secrets=K1,
+          url=URL + "&bodySHA256=" + hashlib.sha256(tampered_json.encode()).hexdigest(), source=SDK)
+cases.add("hex where base64 is expected", form_headers(raw_tag(TOKEN, URL, FORM_PAIRS).hex()),
+          FORM_BODY, T0, REJECTED, secrets=K1, url=URL, source=SDK)
+cases.add("truncated signature", form_headers(EXPECTED[:-4]), FORM_BODY, T0, REJECTED, secrets=K1,
+          url=URL, source=SDK)
+cases.add("HMAC-SHA256 where HMAC-SHA1 is expected", form_headers(base64.b64encode(hmac.new(
+              TOKEN.encode(), signed_content(URL, FORM_PAIRS).encode(),
+              hashlib.sha256).digest()).decode()),
+          FORM_BODY, T0, REJECTED, secrets=K1, url=URL, source=SDK)
+cases.add("no signature header", [("content-type", FORM)], FORM_BODY, T0, REJECTED, secrets=K1,
+          url=URL)
 
-write({
+write(__file__, PROVIDER, {
     "source": ("twilio/twilio-python: twilio/request_validator.py (RequestValidator."
                "compute_signature, validate); twilio/twilio-node: src/webhooks/webhooks.ts "
                "(getExpectedTwilioSignature, validateRequest, validateRequestWithBody)"),
@@ -270,4 +239,4 @@ write({
         "sign with a SharedKey and HMAC_SHA256 instead, announced by an "
         "X-Twilio-Webhooks-Signature-Settings: key=...,algorithm=HMAC_SHA256 header; the signed "
         "content is unchanged. No CRC/challenge handshake."),
-})
+}, cases)

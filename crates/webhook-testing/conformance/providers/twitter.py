@@ -10,43 +10,11 @@ import base64
 import hashlib
 import hmac
 import json
-import pathlib
-import re
+
+from _conformance import REJECTED, Cases, ok, write
 
 PROVIDER = "twitter"
-CASES = []
-
-
-def case(name, headers, body, now, expect, secrets, source=None):
-    entry = {"name": f"{PROVIDER}: {name}"}
-    if source:
-        entry["source"] = source
-    entry["secrets"] = [{"key_id": k, "secret": s} for k, s in secrets]
-    entry["headers"] = [[n, v] for n, v in headers]
-    entry["body"] = body
-    entry["now"] = now
-    entry["expect"] = expect
-    CASES.append(entry)
-
-
-def ok(key_id):
-    return {"outcome": "ok", "key_id": key_id}
-
-
-REJECTED = {"outcome": "rejected"}
-
-
-def write(spec):
-    names = [c["name"] for c in CASES]
-    assert len(names) == len(set(names)), "case names are unique"
-    document = {"provider": PROVIDER, "spec": spec, "cases": CASES}
-    text = json.dumps(document, indent=2, ensure_ascii=False)
-    string = r'"(?:[^"\\]|\\.)*"'
-    text = re.sub(r"\[\n\s+(" + string + r"),\n\s+(" + string + r")\n\s+\]", r"[\1, \2]", text)
-    assert json.loads(text) == document
-    out = pathlib.Path(__file__).with_name(f"{PROVIDER}.json")
-    out.write_text(text + "\n", encoding="utf-8")
-    print(f"wrote {len(CASES)} cases to {out.name}")
+cases = Cases(PROVIDER)
 
 
 # --- The recipe ----------------------------------------------------------------------
@@ -85,23 +53,27 @@ SIG = sign(SECRET, BODY)
 CRC_TOKEN = "challenge_string"
 CRC = crc_response(SECRET, CRC_TOKEN)
 
-case("an Account Activity delivery", headers((HEADER, SIG)), BODY, T0, ok("k1"), K1, source=SOURCE)
-case("rotation: the second consumer secret matches", headers((HEADER, SIG)), BODY, T0, ok("k2"),
-     [("k1", "previous-consumer-secret-000000000000000000000000"), ("k2", SECRET)], source=SOURCE)
-case("tampered body", headers((HEADER, SIG)), BODY.replace("hello", "hullo"), T0, REJECTED, K1,
-     source=SOURCE)
-case("wrong key", headers((HEADER, SIG)), BODY, T0, REJECTED,
-     [("k1", "previous-consumer-secret-000000000000000000000000")], source=SOURCE)
-case("hex where base64 is expected", headers((HEADER, "sha256=" + tag(SECRET, BODY).hex())), BODY,
-     T0, REJECTED, K1, source=SOURCE)
-case("truncated signature", headers((HEADER, SIG[:-4])), BODY, T0, REJECTED, K1, source=SOURCE)
-case("base64 without the sha256= prefix", headers((HEADER, SIG.removeprefix("sha256="))), BODY,
-     T0, REJECTED, K1, source=SOURCE)
-case("a CRC response token is not a body signature", headers((HEADER, CRC["response_token"])),
-     BODY, T0, REJECTED, K1, source=SOURCE)
-case("no signature header", headers(), BODY, T0, REJECTED, K1)
+cases.add("an Account Activity delivery", headers((HEADER, SIG)), BODY, T0, ok("k1"), secrets=K1,
+          source=SOURCE)
+cases.add("rotation: the second consumer secret matches", headers((HEADER, SIG)), BODY, T0,
+          ok("k2"),
+          secrets=[("k1", "previous-consumer-secret-000000000000000000000000"), ("k2", SECRET)],
+          source=SOURCE)
+cases.add("tampered body", headers((HEADER, SIG)), BODY.replace("hello", "hullo"), T0, REJECTED,
+          secrets=K1, source=SOURCE)
+cases.add("wrong key", headers((HEADER, SIG)), BODY, T0, REJECTED,
+          secrets=[("k1", "previous-consumer-secret-000000000000000000000000")], source=SOURCE)
+cases.add("hex where base64 is expected", headers((HEADER, "sha256=" + tag(SECRET, BODY).hex())),
+          BODY, T0, REJECTED, secrets=K1, source=SOURCE)
+cases.add("truncated signature", headers((HEADER, SIG[:-4])), BODY, T0, REJECTED, secrets=K1,
+          source=SOURCE)
+cases.add("base64 without the sha256= prefix", headers((HEADER, SIG.removeprefix("sha256="))), BODY,
+          T0, REJECTED, secrets=K1, source=SOURCE)
+cases.add("a CRC response token is not a body signature", headers((HEADER, CRC["response_token"])),
+          BODY, T0, REJECTED, secrets=K1, source=SOURCE)
+cases.add("no signature header", headers(), BODY, T0, REJECTED, secrets=K1)
 
-write({
+write(__file__, PROVIDER, {
     "source": SOURCE + " (validateWebhook for the CRC)",
     "signature_header": "x-twitter-webhooks-signature",
     "layout": "sha256=<base64>",
@@ -133,4 +105,4 @@ write({
         "refuse tokens that are not short opaque strings). The webhook URL may not contain a "
         "port (docs). A third-party project mentions an x-twitter-webhooks-signature-oauth2 "
         "header; X's docs do not."),
-})
+}, cases)

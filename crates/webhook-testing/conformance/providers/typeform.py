@@ -14,8 +14,8 @@ import base64
 import hashlib
 import hmac
 import json
-import os
-import re
+
+from _conformance import REJECTED, Cases, ok, write
 
 PROVIDER = "typeform"
 DOCS = ("Typeform docs, \"Secure your webhooks\" "
@@ -44,38 +44,12 @@ SPEC = {
     ),
 }
 
-CASES = []
+cases = Cases(PROVIDER, scheme=PROVIDER)
 
 
 def sign(key: str, body: bytes) -> bytes:
     return hmac.new(key.encode(), body, hashlib.sha256).digest()
 
-
-def case(name, secrets, headers, body, now, expect, source=None, note=None):
-    entry = {"name": f"{PROVIDER}: {name}", "scheme": PROVIDER}
-    if source:
-        entry["source"] = source
-    if note:
-        entry["note"] = note
-    entry["secrets"] = [{"key_id": k, "secret": s} for k, s in secrets]
-    entry["headers"] = [[n, v] for n, v in headers]
-    try:
-        entry["body"] = body.decode("utf-8")
-    except UnicodeDecodeError:
-        entry["body_base64"] = base64.b64encode(body).decode()
-    entry["now"] = now
-    entry["expect"] = expect
-    CASES.append(entry)
-
-
-def ok(key_id, event_id=None):
-    out = {"outcome": "ok", "key_id": key_id}
-    if event_id is not None:
-        out["event_id"] = event_id
-    return out
-
-
-REJECTED = {"outcome": "rejected"}
 
 SECRET = "5f2a8c1e9d3b7a604f1e2d3c4b5a69788796a5b4"  # SecureRandom.hex(20)-shaped
 OTHER = "0123456789abcdef0123456789abcdef01234567"
@@ -116,35 +90,29 @@ def hdrs(value):
     return [("typeform-signature", value)]
 
 
-case("computed vector", [("k1", SECRET)], hdrs("sha256=" + B64), BODY, T0,
-     ok("k1", event_id=EVENT), source=COMPUTED)
-case("rotation, the second key matches", [("k1", OTHER), ("k2", SECRET)],
-     hdrs("sha256=" + B64), BODY, T0, ok("k2", event_id=EVENT), source=COMPUTED)
-case("changed body", [("k1", SECRET)], hdrs("sha256=" + B64),
-     BODY.replace(b"Webhooks example", b"Webhooks exampel"), T0, REJECTED, source=COMPUTED)
-case("wrong key", [("k1", OTHER)], hdrs("sha256=" + B64), BODY, T0, REJECTED, source=COMPUTED)
-case("an old delivery still verifies (nothing time-bound is signed)", [("k1", SECRET)],
-     hdrs("sha256=" + B64), BODY, T0 + 7 * 86_400, ok("k1", event_id=EVENT), source=COMPUTED)
-case("hex where base64 is expected", [("k1", SECRET)], hdrs("sha256=" + TAG.hex()), BODY, T0,
-     REJECTED)
-case("URL-safe base64 alphabet", [("k1", SECRET)],
-     hdrs("sha256=" + base64.urlsafe_b64encode(TAG).decode()), BODY, T0, REJECTED,
-     note="the docs compare against strict (standard alphabet) base64")
-case("base64 without its padding", [("k1", SECRET)], hdrs("sha256=" + B64.rstrip("=")), BODY,
-     T0, REJECTED, note="the docs compare the whole padded string")
-case("truncated signature", [("k1", SECRET)], hdrs("sha256=" + B64[:-4]), BODY, T0, REJECTED)
-case("base64 without the sha256= prefix", [("k1", SECRET)], hdrs(B64), BODY, T0, REJECTED)
-case("no signature header", [("k1", SECRET)], [], BODY, T0, REJECTED)
+cases.add("computed vector", hdrs("sha256=" + B64), BODY, T0, ok("k1", event_id=EVENT),
+          secrets=[("k1", SECRET)], source=COMPUTED)
+cases.add("rotation, the second key matches", hdrs("sha256=" + B64), BODY, T0,
+          ok("k2", event_id=EVENT), secrets=[("k1", OTHER), ("k2", SECRET)], source=COMPUTED)
+cases.add("changed body", hdrs("sha256=" + B64),
+          BODY.replace(b"Webhooks example", b"Webhooks exampel"), T0, REJECTED,
+          secrets=[("k1", SECRET)], source=COMPUTED)
+cases.add("wrong key", hdrs("sha256=" + B64), BODY, T0, REJECTED, secrets=[("k1", OTHER)],
+          source=COMPUTED)
+cases.add("an old delivery still verifies (nothing time-bound is signed)", hdrs("sha256=" + B64),
+          BODY, T0 + 7 * 86_400, ok("k1", event_id=EVENT), secrets=[("k1", SECRET)],
+          source=COMPUTED)
+cases.add("hex where base64 is expected", hdrs("sha256=" + TAG.hex()), BODY, T0, REJECTED,
+          secrets=[("k1", SECRET)])
+cases.add("URL-safe base64 alphabet", hdrs("sha256=" + base64.urlsafe_b64encode(TAG).decode()),
+          BODY, T0, REJECTED, secrets=[("k1", SECRET)],
+          note="the docs compare against strict (standard alphabet) base64")
+cases.add("base64 without its padding", hdrs("sha256=" + B64.rstrip("=")), BODY, T0, REJECTED,
+          secrets=[("k1", SECRET)], note="the docs compare the whole padded string")
+cases.add("truncated signature", hdrs("sha256=" + B64[:-4]), BODY, T0, REJECTED,
+          secrets=[("k1", SECRET)])
+cases.add("base64 without the sha256= prefix", hdrs(B64), BODY, T0, REJECTED,
+          secrets=[("k1", SECRET)])
+cases.add("no signature header", [], BODY, T0, REJECTED, secrets=[("k1", SECRET)])
 
-names = [c["name"] for c in CASES]
-assert len(names) == len(set(names)), "case names are unique"
-
-document = {"provider": PROVIDER, "spec": SPEC, "cases": CASES}
-text = json.dumps(document, indent=2, ensure_ascii=False)
-STRING = r'"(?:[^"\\]|\\.)*"'
-text = re.sub(r"\[\n\s+(" + STRING + r"),\n\s+(" + STRING + r")\n\s+\]", r"[\1, \2]", text)
-assert json.loads(text) == document
-here = os.path.dirname(os.path.abspath(__file__))
-with open(os.path.join(here, f"{PROVIDER}.json"), "w", encoding="utf-8") as out:
-    out.write(text + "\n")
-print(f"wrote {len(CASES)} {PROVIDER} cases")
+write(__file__, PROVIDER, SPEC, cases)

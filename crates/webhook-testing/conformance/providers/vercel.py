@@ -10,9 +10,8 @@ docs example.
 import base64
 import hashlib
 import hmac
-import json
-import os
-import re
+
+from _conformance import REJECTED, Cases, ok, write
 
 PROVIDER = "vercel"
 
@@ -43,26 +42,11 @@ SPEC = {
     ),
 }
 
-CASES = []
+cases = Cases(PROVIDER)
 
 
 def tag(secret: str, body: bytes) -> bytes:
     return hmac.new(secret.encode(), body, hashlib.sha1).digest()
-
-
-REJECTED = {"outcome": "rejected"}
-
-
-def case(name, secrets, headers, body, now, expect, source=None):
-    entry = {"name": f"{PROVIDER}: {name}"}
-    if source:
-        entry["source"] = source
-    entry["secrets"] = [{"key_id": k, "secret": s} for k, s in secrets]
-    entry["headers"] = [[n, v] for n, v in headers]
-    entry["body"] = body.decode("utf-8")
-    entry["now"] = now
-    entry["expect"] = expect
-    CASES.append(entry)
 
 
 def hdr(sig):
@@ -84,35 +68,21 @@ SIG = RAW.hex()
 NOW = 1700000001
 SRC = "computed here with the docs' recipe: hmac-sha1(secret, body).hexdigest()"
 
-case("computed deployment.succeeded", [("k1", SECRET)], hdr(SIG), BODY, NOW,
-     {"outcome": "ok", "key_id": "k1", "event_id": EVENT_ID}, source=SRC)
-case("two keys, the second matches", [("k1", OTHER), ("k2", SECRET)], hdr(SIG), BODY, NOW,
-     {"outcome": "ok", "key_id": "k2", "event_id": EVENT_ID}, source=SRC)
-case("tampered body", [("k1", SECRET)], hdr(SIG),
-     BODY.replace(b'"target":"production"', b'"target":"preview"'), NOW, REJECTED)
-case("wrong key", [("k1", OTHER)], hdr(SIG), BODY, NOW, REJECTED)
-case("base64 where hex is expected", [("k1", SECRET)], hdr(base64.b64encode(RAW).decode()),
-     BODY, NOW, REJECTED)
-case("truncated signature", [("k1", SECRET)], hdr(SIG[:-2]), BODY, NOW, REJECTED)
-case("hmac-sha256 instead of hmac-sha1", [("k1", SECRET)],
-     hdr(hmac.new(SECRET.encode(), BODY, hashlib.sha256).hexdigest()), BODY, NOW, REJECTED)
-case("sha1= prefix is not part of the format", [("k1", SECRET)], hdr("sha1=" + SIG), BODY, NOW,
-     REJECTED)
-case("no signature header", [("k1", SECRET)], [], BODY, NOW, REJECTED)
+cases.add("computed deployment.succeeded", hdr(SIG), BODY, NOW, ok("k1", EVENT_ID),
+          secrets=[("k1", SECRET)], source=SRC)
+cases.add("two keys, the second matches", hdr(SIG), BODY, NOW, ok("k2", EVENT_ID),
+          secrets=[("k1", OTHER), ("k2", SECRET)], source=SRC)
+cases.add("tampered body", hdr(SIG), BODY.replace(b'"target":"production"', b'"target":"preview"'),
+          NOW, REJECTED, secrets=[("k1", SECRET)])
+cases.add("wrong key", hdr(SIG), BODY, NOW, REJECTED, secrets=[("k1", OTHER)])
+cases.add("base64 where hex is expected", hdr(base64.b64encode(RAW).decode()), BODY, NOW, REJECTED,
+          secrets=[("k1", SECRET)])
+cases.add("truncated signature", hdr(SIG[:-2]), BODY, NOW, REJECTED, secrets=[("k1", SECRET)])
+cases.add("hmac-sha256 instead of hmac-sha1",
+          hdr(hmac.new(SECRET.encode(), BODY, hashlib.sha256).hexdigest()), BODY, NOW, REJECTED,
+          secrets=[("k1", SECRET)])
+cases.add("sha1= prefix is not part of the format", hdr("sha1=" + SIG), BODY, NOW, REJECTED,
+          secrets=[("k1", SECRET)])
+cases.add("no signature header", [], BODY, NOW, REJECTED, secrets=[("k1", SECRET)])
 
-
-def write():
-    names = [c["name"] for c in CASES]
-    assert len(names) == len(set(names)), "case names are unique"
-    document = {"provider": PROVIDER, "spec": SPEC, "cases": CASES}
-    text = json.dumps(document, indent=2, ensure_ascii=False)
-    string = r'"(?:[^"\\]|\\.)*"'
-    text = re.sub(r"\[\n\s+(" + string + r"),\n\s+(" + string + r")\n\s+\]", r"[\1, \2]", text)
-    assert json.loads(text) == document
-    here = os.path.dirname(os.path.abspath(__file__))
-    with open(os.path.join(here, f"{PROVIDER}.json"), "w", encoding="utf-8") as out:
-        out.write(text + "\n")
-    print(f"wrote {PROVIDER}.json: {len(CASES)} cases")
-
-
-write()
+write(__file__, PROVIDER, SPEC, cases)

@@ -10,9 +10,8 @@ recipe with fixed timestamps.
 import base64
 import hashlib
 import hmac
-import json
-import os
-import re
+
+from _conformance import REJECTED, Cases, ok, write
 
 PROVIDER = "workos"
 NODE = "workos/workos-node: src/common/crypto/signature-provider.ts (SignatureProvider.verifyHeader)"
@@ -47,7 +46,7 @@ SPEC = {
     ),
 }
 
-CASES = []
+cases = Cases(PROVIDER)
 
 
 def tag(secret: str, content: bytes) -> bytes:
@@ -56,28 +55,6 @@ def tag(secret: str, content: bytes) -> bytes:
 
 def sign(secret: str, t: str, body: bytes) -> str:
     return tag(secret, f"{t}.".encode() + body).hex()
-
-
-def ok(key_id, event_id=None):
-    out = {"outcome": "ok", "key_id": key_id}
-    if event_id is not None:
-        out["event_id"] = event_id
-    return out
-
-
-REJECTED = {"outcome": "rejected"}
-
-
-def case(name, secrets, headers, body, now, expect, source=None):
-    entry = {"name": f"{PROVIDER}: {name}"}
-    if source:
-        entry["source"] = source
-    entry["secrets"] = [{"key_id": k, "secret": s} for k, s in secrets]
-    entry["headers"] = [[n, v] for n, v in headers]
-    entry["body"] = body.decode("utf-8")
-    entry["now"] = now
-    entry["expect"] = expect
-    CASES.append(entry)
 
 
 def hdr(t, sig):
@@ -102,49 +79,37 @@ SRC = ("computed here with the SDKs' recipe: hmac-sha256(secret, f'{t_ms}.{body}
        ".hexdigest(); header 't=<ms>, v1=<hex>' as built by the SDKs' test helpers "
        "(workos-python _make_sig_header, workos-go buildWebhookSigHeader)")
 
-case("computed event", [("k1", SECRET)], hdr(T_MS, SIG), BODY, NOW,
-     ok("k1", event_id=EVENT_ID), source=SRC)
-case("two keys, the second matches", [("k1", OTHER), ("k2", SECRET)], hdr(T_MS, SIG), BODY,
-     NOW, ok("k2", event_id=EVENT_ID), source=SRC)
+cases.add("computed event", hdr(T_MS, SIG), BODY, NOW, ok("k1", event_id=EVENT_ID),
+          secrets=[("k1", SECRET)], source=SRC)
+cases.add("two keys, the second matches", hdr(T_MS, SIG), BODY, NOW, ok("k2", event_id=EVENT_ID),
+          secrets=[("k1", OTHER), ("k2", SECRET)], source=SRC)
 T_EDGE = 1700000000000
 SIG_EDGE = sign(SECRET, str(T_EDGE), BODY)
-case("exactly 180 s old", [("k1", SECRET)], hdr(T_EDGE, SIG_EDGE), BODY, 1700000180,
-     ok("k1", event_id=EVENT_ID), source=SRC)
-case("181 s old (expired)", [("k1", SECRET)], hdr(T_EDGE, SIG_EDGE), BODY, 1700000181,
-     REJECTED, source=SRC)
-case("expired by an hour", [("k1", SECRET)], hdr(T_MS, SIG), BODY, NOW + 3600, REJECTED)
+cases.add("exactly 180 s old", hdr(T_EDGE, SIG_EDGE), BODY, 1700000180, ok("k1", event_id=EVENT_ID),
+          secrets=[("k1", SECRET)], source=SRC)
+cases.add("181 s old (expired)", hdr(T_EDGE, SIG_EDGE), BODY, 1700000181, REJECTED,
+          secrets=[("k1", SECRET)], source=SRC)
+cases.add("expired by an hour", hdr(T_MS, SIG), BODY, NOW + 3600, REJECTED,
+          secrets=[("k1", SECRET)])
 T_SEC = 1700000000
 SIG_SEC = sign(SECRET, str(T_SEC), BODY)
-case("t in seconds is read as milliseconds (January 1970, expired)", [("k1", SECRET)],
-     hdr(T_SEC, SIG_SEC), BODY, T_SEC, REJECTED, source=SRC)
-case("tampered body", [("k1", SECRET)], hdr(T_MS, SIG),
-     BODY.replace(b"test@example.com", b"evil@example.com"), NOW, REJECTED)
-case("wrong key", [("k1", OTHER)], hdr(T_MS, SIG), BODY, NOW, REJECTED)
-case("timestamp changed, signature kept", [("k1", SECRET)], hdr(T_MS + 1, SIG), BODY, NOW,
-     REJECTED)
-case("base64 where hex is expected", [("k1", SECRET)],
-     hdr(T_MS, base64.b64encode(RAW).decode()), BODY, NOW, REJECTED)
-case("truncated signature", [("k1", SECRET)], hdr(T_MS, SIG[:-2]), BODY, NOW, REJECTED)
-case("empty v1 value", [("k1", SECRET)], hdr(T_MS, ""), BODY, NOW, REJECTED,
-     source="workos-node src/webhooks/webhooks.spec.ts, 'with an empty signature hash'")
-case("no v1 item", [("k1", SECRET)], [("workos-signature", f"t={T_MS}")], BODY, NOW, REJECTED,
-     source="workos-go webhook_verification_test.go, ParseWebhookSignatureHeader('t=1234567890')")
-case("empty header", [("k1", SECRET)], [("workos-signature", "")], BODY, NOW, REJECTED,
-     source="workos-node src/webhooks/webhooks.spec.ts, 'with an empty header'")
+cases.add("t in seconds is read as milliseconds (January 1970, expired)", hdr(T_SEC, SIG_SEC), BODY,
+          T_SEC, REJECTED, secrets=[("k1", SECRET)], source=SRC)
+cases.add("tampered body", hdr(T_MS, SIG), BODY.replace(b"test@example.com", b"evil@example.com"),
+          NOW, REJECTED, secrets=[("k1", SECRET)])
+cases.add("wrong key", hdr(T_MS, SIG), BODY, NOW, REJECTED, secrets=[("k1", OTHER)])
+cases.add("timestamp changed, signature kept", hdr(T_MS + 1, SIG), BODY, NOW, REJECTED,
+          secrets=[("k1", SECRET)])
+cases.add("base64 where hex is expected", hdr(T_MS, base64.b64encode(RAW).decode()), BODY, NOW,
+          REJECTED, secrets=[("k1", SECRET)])
+cases.add("truncated signature", hdr(T_MS, SIG[:-2]), BODY, NOW, REJECTED, secrets=[("k1", SECRET)])
+cases.add("empty v1 value", hdr(T_MS, ""), BODY, NOW, REJECTED, secrets=[("k1", SECRET)],
+          source="workos-node src/webhooks/webhooks.spec.ts, 'with an empty signature hash'")
+cases.add("no v1 item", [("workos-signature", f"t={T_MS}")], BODY, NOW, REJECTED,
+          secrets=[("k1", SECRET)],
+          source=("workos-go webhook_verification_test.go, "
+                  "ParseWebhookSignatureHeader('t=1234567890')"))
+cases.add("empty header", [("workos-signature", "")], BODY, NOW, REJECTED, secrets=[("k1", SECRET)],
+          source="workos-node src/webhooks/webhooks.spec.ts, 'with an empty header'")
 
-
-def write():
-    names = [c["name"] for c in CASES]
-    assert len(names) == len(set(names)), "case names are unique"
-    document = {"provider": PROVIDER, "spec": SPEC, "cases": CASES}
-    text = json.dumps(document, indent=2, ensure_ascii=False)
-    string = r'"(?:[^"\\]|\\.)*"'
-    text = re.sub(r"\[\n\s+(" + string + r"),\n\s+(" + string + r")\n\s+\]", r"[\1, \2]", text)
-    assert json.loads(text) == document
-    here = os.path.dirname(os.path.abspath(__file__))
-    with open(os.path.join(here, f"{PROVIDER}.json"), "w", encoding="utf-8") as out:
-        out.write(text + "\n")
-    print(f"wrote {PROVIDER}.json: {len(CASES)} cases")
-
-
-write()
+write(__file__, PROVIDER, SPEC, cases)
