@@ -341,13 +341,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("metrics on http://{}/metrics", listener.local_addr()?);
             let server = server.clone();
             Some(tokio::spawn(async move {
+                let operations = operations.with_state(());
                 server.serve(listener, operations, shutdown_signal()).await;
             }))
         }
         None => None,
     };
     // Until Ctrl-C or SIGTERM, then the deliveries in flight finish (DRAIN_TIMEOUT_SECS).
-    server.serve(listener, app, shutdown_signal()).await;
+    // Routes turned into services once, not on every request (see `serve`'s docs).
+    server
+        .serve(listener, app.with_state(()), shutdown_signal())
+        .await;
     if let Some(operations) = operations {
         operations.await?;
     }

@@ -37,6 +37,12 @@
 //! `axum` feature also axum's `ConnectInfo<SocketAddr>`: the HTTPS guard, per-IP
 //! rate limits and axum's `ConnectInfo` extractor read it.
 //!
+//! Hand an axum `Router` over as `router.with_state(())`. Until `with_state` is
+//! called, a route made with `post(handler)` is turned into a service, with every
+//! layer above it, on each request; `with_state` does it once (`axum::serve` calls it
+//! for each connection). Both answer alike; the cost per request is in BENCHMARKS.md
+//! ("CPU per delivery in process").
+//!
 //! ```no_run
 //! use axum::{Router, routing::post};
 //!
@@ -45,7 +51,7 @@
 //! let app = Router::new().route("/webhooks", post(|| async { "ok" }));
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
 //! // The defaults above; returns after Ctrl-C or SIGTERM, once drained.
-//! tower_webhook::serve::serve(listener, app).await;
+//! tower_webhook::serve::serve(listener, app.with_state(())).await;
 //! # Ok(())
 //! # }
 //! ```
@@ -66,7 +72,7 @@
 //!     .drain_timeout(Duration::from_secs(20))
 //!     .build()?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
-//! server.serve(listener, app, shutdown_signal()).await;
+//! server.serve(listener, app.with_state(()), shutdown_signal()).await;
 //! # Ok(())
 //! # }
 //! ```

@@ -63,7 +63,9 @@ pub(crate) async fn cpu(args: CpuArgs) -> Result<(), BoxError> {
         let app = app(target, Handler::Parse, None, Duration::ZERO, true)
             .await
             .map_err(|error| error.to_string())?;
-        apps.push(app);
+        // Routes turned into services once, as `axum::serve` does for each
+        // connection, not on every request.
+        apps.push(app.with_state(()));
     }
     for (index, (target, app)) in args.targets.iter().zip(&apps).enumerate() {
         let mut sent = 0;
