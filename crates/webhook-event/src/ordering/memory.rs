@@ -1,8 +1,11 @@
-use std::collections::{BTreeMap, HashMap};
+use std::collections::VecDeque;
 use std::fmt;
+use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use foldhash::fast::RandomState;
+use hashbrown::HashTable;
 use time::OffsetDateTime;
 use tokio::time::Instant;
 
@@ -13,6 +16,10 @@ use super::{
 
 /// The default largest number of entities a [`MemoryOrderingGuard`] remembers.
 const DEFAULT_CAPACITY: usize = 100_000;
+
+/// How many stale write slots may pile up beyond the entities before they are
+/// dropped in one pass.
+const COMPACT_SLACK: usize = 1024;
 
 /// An [`OrderingGuard`] in this process's memory: for one replica, tests and local
 /// tools.
@@ -25,7 +32,10 @@ const DEFAULT_CAPACITY: usize = 100_000;
 /// Its table is allocated when the guard is built, with room for twice `max_entries`:
 /// a table that grows moves every entity while every event waits on the lock, and
 /// a full guard's evictions leave tombstones that would make a table with less room
-/// grow once more.
+/// grow once more. An entity costs one allocation for its name and one for its
+/// newest event id; every entity shares the one TTL, so the order of writes is the
+/// order of expiry, and a queue of writes (not a sorted index) finds the next to
+/// expire or to evict.
 ///
 /// ```
 /// use std::time::Duration;
@@ -52,41 +62,85 @@ struct Inner {
 
 #[derive(Default)]
 struct State {
-    entries: HashMap<Box<str>, Entry>,
-    /// Entities by expiry; the sequence number breaks ties and orders by write.
-    expiries: BTreeMap<(Instant, u64), Box<str>>,
+    /// The entities, found by their name's hash: by name, or by `seq` where a slot
+    /// holds the hash.
+    entries: HashTable<Entry>,
+    hasher: RandomState,
+    /// Every write in order, oldest first: with one TTL, also the order of expiry.
+    /// A slot whose entity was written again since, or forgotten, is stale and
+    /// skipped when it comes up.
+    writes: VecDeque<Slot>,
     next_seq: u64,
 }
 
+/// A write's place in [`State::writes`].
+struct Slot {
+    expiry: Instant,
+    seq: u64,
+    hash: u64,
+}
+
 struct Entry {
+    entity: Box<str>,
     newest: Newest,
-    expiry: (Instant, u64),
+    /// The entity's last write: what a live slot refers to (its expiry is there).
+    seq: u64,
 }
 
 impl State {
+    fn hash(&self, entity: &str) -> u64 {
+        self.hasher.hash_one(entity.as_bytes())
+    }
+
+    fn find(&self, hash: u64, entity: &str) -> Option<&Entry> {
+        self.entries.find(hash, |entry| &*entry.entity == entity)
+    }
+
     fn purge_expired(&mut self, now: Instant) {
-        while let Some(entry) = self.expiries.first_entry() {
-            if entry.key().0 > now {
+        while let Some(slot) = self.writes.front() {
+            if slot.expiry > now {
                 break;
             }
-            let entity = entry.remove();
-            self.entries.remove(&entity);
+            self.pop_write();
         }
+    }
+
+    /// Removes the oldest write slot and its entity, if the slot is not stale.
+    /// Returns the entity that went.
+    fn pop_write(&mut self) -> Option<Entry> {
+        let slot = self.writes.pop_front()?;
+        let entry = self
+            .entries
+            .find_entry(slot.hash, |entry| entry.seq == slot.seq)
+            .ok()?;
+        Some(entry.remove().0)
     }
 
     fn evict_oldest(&mut self) {
-        if let Some((_, entity)) = self.expiries.pop_first() {
-            tracing::debug!(
-                entity = &*entity,
-                "ordering guard full: forgetting the least recently written entity"
-            );
-            self.entries.remove(&entity);
+        while !self.writes.is_empty() {
+            if let Some(entry) = self.pop_write() {
+                tracing::debug!(
+                    entity = &*entry.entity,
+                    "ordering guard full: forgetting the least recently written entity"
+                );
+                return;
+            }
         }
     }
 
-    fn next_expiry(&mut self, now: Instant, ttl: Duration) -> (Instant, u64) {
-        self.next_seq += 1;
-        (now + ttl, self.next_seq)
+    /// Queues the write `seq` of the entity hashed to `hash`.
+    fn push_write(&mut self, expiry: Instant, seq: u64, hash: u64) {
+        self.writes.push_back(Slot { expiry, seq, hash });
+        // Drops the stale slots once they outnumber the entities (plus some slack):
+        // amortized, a constant cost per write.
+        if self.writes.len() > 2 * self.entries.len() + COMPACT_SLACK {
+            let entries = &self.entries;
+            self.writes.retain(|slot| {
+                entries
+                    .find(slot.hash, |entry| entry.seq == slot.seq)
+                    .is_some()
+            });
+        }
     }
 }
 
@@ -108,7 +162,8 @@ impl MemoryOrderingGuard {
     pub fn newest(&self, entity: &str) -> Option<Newest> {
         let mut state = self.lock();
         state.purge_expired(Instant::now());
-        state.entries.get(entity).map(|entry| entry.newest.clone())
+        let hash = state.hash(entity);
+        state.find(hash, entity).map(|entry| entry.newest.clone())
     }
 
     /// The number of entities remembered (after dropping the expired ones).
@@ -134,44 +189,46 @@ impl MemoryOrderingGuard {
 
     fn apply(&self, entity: &str, created: OffsetDateTime, event_id: &str) -> GuardDecision {
         let now = Instant::now();
-        let ttl = self.inner.ttl;
+        // A TTL too long for the clock: remembered for a century.
+        let expiry = now
+            .checked_add(self.inner.ttl)
+            .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600));
         let mut state = self.lock();
         state.purge_expired(now);
         let state = &mut *state;
-        if let Some(entry) = state.entries.get(entity) {
+        let hash = state.hash(entity);
+        let seq = state.next_seq;
+        if let Some(entry) = state
+            .entries
+            .find_mut(hash, |entry| &*entry.entity == entity)
+        {
             if is_older(created, event_id, &entry.newest) {
                 return GuardDecision::Stale;
             }
-            let old_expiry = entry.expiry;
-            let expiry = state.next_expiry(now, ttl);
-            let entity_key = state
-                .expiries
-                .remove(&old_expiry)
-                .unwrap_or_else(|| entity.into());
-            state.expiries.insert(expiry, entity_key);
-            let entry = state.entries.get_mut(entity).expect("present above");
-            entry.newest = Newest {
-                created,
-                event_id: event_id.to_owned(),
-            };
-            entry.expiry = expiry;
-            return GuardDecision::Applied;
-        }
-        if state.entries.len() >= self.inner.capacity {
-            state.evict_oldest();
-        }
-        let expiry = state.next_expiry(now, ttl);
-        state.expiries.insert(expiry, entity.into());
-        state.entries.insert(
-            entity.into(),
-            Entry {
+            entry.newest.created = created;
+            // The old id's buffer, reused.
+            entry.newest.event_id.clear();
+            entry.newest.event_id.push_str(event_id);
+            entry.seq = seq;
+        } else {
+            if state.entries.len() >= self.inner.capacity {
+                state.evict_oldest();
+            }
+            let entry = Entry {
+                entity: entity.into(),
                 newest: Newest {
                     created,
                     event_id: event_id.to_owned(),
                 },
-                expiry,
-            },
-        );
+                seq,
+            };
+            let hasher = &state.hasher;
+            state.entries.insert_unique(hash, entry, |entry| {
+                hasher.hash_one(entry.entity.as_bytes())
+            });
+        }
+        state.next_seq += 1;
+        state.push_write(expiry, seq, hash);
         GuardDecision::Applied
     }
 }
@@ -234,7 +291,13 @@ impl MemoryOrderingGuardBuilder {
         }
         let mut state = State::default();
         // When the allocator refuses that much, the table grows on demand.
-        let _ = state.entries.try_reserve(self.capacity.saturating_mul(2));
+        let hasher = &state.hasher;
+        let _ = state
+            .entries
+            .try_reserve(self.capacity.saturating_mul(2), |entry| {
+                hasher.hash_one(entry.entity.as_bytes())
+            });
+        let _ = state.writes.try_reserve(self.capacity);
         Ok(MemoryOrderingGuard {
             inner: Arc::new(Inner {
                 ttl: self.ttl,
@@ -348,6 +411,21 @@ mod tests {
         assert!(guard.lock().entries.capacity() <= table);
         assert!(guard.newest("payout:pout_19999").is_some());
         assert!(guard.newest("payout:pout_0").is_none());
+    }
+
+    #[test]
+    fn rewriting_one_entity_does_not_pile_up_write_slots() {
+        // Each write of a known entity leaves its previous slot stale; they are
+        // dropped once they outnumber the entities, so the queue stays bounded.
+        let guard = guard(3600, 10);
+        let t = datetime!(2025-11-02 10:00 UTC);
+        for i in 0..20_000 {
+            let id = format!("evt_{i:05}");
+            assert_eq!(guard.apply("payout:1", t, &id), GuardDecision::Applied);
+        }
+        assert!(guard.lock().writes.len() <= 2 + COMPACT_SLACK + 1);
+        assert_eq!(guard.newest("payout:1").unwrap().event_id, "evt_19999");
+        assert_eq!(guard.len(), 1);
     }
 
     #[test]
