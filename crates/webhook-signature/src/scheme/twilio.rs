@@ -82,7 +82,7 @@ impl Scheme for Twilio {
             .is_some_and(|kind| kind.trim().eq_ignore_ascii_case(FORM));
         let parameters = parameters(url, form, delivery.body)?;
         let mut candidates = spellings(url).into_iter();
-        let first = candidates.next().unwrap_or_else(|| url.to_owned());
+        let first = candidates.next().unwrap_or(Cow::Borrowed(url));
         signed.replace_body(content(&first, &parameters));
         for candidate in candidates {
             signed.push_alternative_body(content(&candidate, &parameters));
@@ -139,29 +139,35 @@ fn parameters<'b>(
             reason: "the body is neither form parameters nor covered by the URL's bodySHA256",
         });
     }
-    let mut parameters = Vec::new();
-    for pair in body.split(|&b| b == b'&').filter(|pair| !pair.is_empty()) {
-        let at = pair.iter().position(|&b| b == b'=').unwrap_or(pair.len());
-        let value = pair.get(at + 1..).unwrap_or_default();
-        parameters.push((form_decode(&pair[..at])?, form_decode(value)?));
+    // Checked once as a whole: `&` and `=` are ASCII, so every piece of a UTF-8 body
+    // is UTF-8, and a piece with nothing to decode is borrowed as it is. A body that is
+    // not UTF-8 has a piece that is not, decoded or not.
+    let body = std::str::from_utf8(body).map_err(not_utf8)?;
+    let mut parameters = Vec::with_capacity(memchr::memchr_iter(b'&', body.as_bytes()).count() + 1);
+    for pair in body.split('&').filter(|pair| !pair.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        parameters.push((form_decode(name)?, form_decode(value)?));
     }
     parameters.sort();
     parameters.dedup();
     Ok(parameters)
 }
 
+/// The refusal of a form that is not UTF-8, decoded or as sent.
+fn not_utf8(_: std::str::Utf8Error) -> SignatureRejection {
+    SignatureRejection::MalformedSignature {
+        reason: "a form parameter is not UTF-8 once decoded",
+    }
+}
+
 /// A form name or value, decoded (`+` is a space; `%` and two hex digits a byte, any
 /// other `%` itself), refused unless it is UTF-8: a lossy decoding would let bytes
 /// that were never signed verify. Borrowed when there is nothing to decode.
-fn form_decode(text: &[u8]) -> Result<Cow<'_, str>, SignatureRejection> {
-    let not_utf8 = |_| SignatureRejection::MalformedSignature {
-        reason: "a form parameter is not UTF-8 once decoded",
-    };
-    if !text.iter().any(|&b| b == b'+' || b == b'%') {
-        return std::str::from_utf8(text)
-            .map(Cow::Borrowed)
-            .map_err(not_utf8);
+fn form_decode(text: &str) -> Result<Cow<'_, str>, SignatureRejection> {
+    if !text.bytes().any(|b| b == b'+' || b == b'%') {
+        return Ok(Cow::Borrowed(text));
     }
+    let text = text.as_bytes();
     let mut decoded = Vec::with_capacity(text.len());
     // Runs without `%` are copied with `+` replaced, branch-free; each `%` is then
     // decoded with the two digits after it, or kept.
@@ -229,9 +235,9 @@ fn content(url: &str, parameters: &[Parameter<'_>]) -> Vec<u8> {
 
 /// The spellings of `url` Twilio's SDKs accept: without its port, with the scheme's
 /// default port when it has none, and each with `'` in the query as `%27`.
-fn spellings(url: &str) -> Vec<String> {
+fn spellings(url: &str) -> Vec<Cow<'_, str>> {
     let Some((scheme, rest)) = url.split_once("://") else {
-        return vec![url.to_owned()];
+        return vec![Cow::Borrowed(url)];
     };
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, path) = rest.split_at(end);
@@ -246,21 +252,30 @@ fn spellings(url: &str) -> Vec<String> {
         }
         _ => (host_port, None),
     };
-    let mut spellings = vec![format!("{scheme}://{userinfo}{host}{path}")];
-    let with_port = match (port, scheme) {
-        (Some(port), _) => format!("{scheme}://{userinfo}{host}:{port}{path}"),
-        (None, "https") => format!("{scheme}://{userinfo}{host}:443{path}"),
-        (None, "http") => format!("{scheme}://{userinfo}{host}:80{path}"),
-        (None, _) => url.to_owned(),
+    let (without_port, with_port) = match (port, scheme) {
+        (Some(port), _) => (
+            Cow::Owned(format!("{scheme}://{userinfo}{host}{path}")),
+            Cow::Owned(format!("{scheme}://{userinfo}{host}:{port}{path}")),
+        ),
+        // The usual URL, given without its port, is the first spelling as it is.
+        (None, "https") => (
+            url.into(),
+            format!("{scheme}://{userinfo}{host}:443{path}").into(),
+        ),
+        (None, "http") => (
+            url.into(),
+            format!("{scheme}://{userinfo}{host}:80{path}").into(),
+        ),
+        (None, _) => (url.into(), url.into()),
     };
-    spellings.push(with_port);
-    let escaped: Vec<String> = spellings
+    let mut spellings = vec![without_port, with_port];
+    let escaped: Vec<Cow<'_, str>> = spellings
         .iter()
         .filter_map(|spelling| {
             let (base, query) = spelling.split_once('?')?;
             query
                 .contains('\'')
-                .then(|| format!("{base}?{}", query.replace('\'', "%27")))
+                .then(|| format!("{base}?{}", query.replace('\'', "%27")).into())
         })
         .collect();
     spellings.extend(escaped);
@@ -289,13 +304,13 @@ mod tests {
         );
         // `+` and `%XX` decoded in one pass; a `%` without two hex digits kept.
         for (text, expected) in [
-            (&b"a+b%2Bc%2bd"[..], "a b+c+d"),
-            (b"%+1", "% 1"),
-            (b"100%", "100%"),
-            (b"%4", "%4"),
-            (b"%zz%41", "%zzA"),
-            (b"%E2%9C%93+ok", "\u{2713} ok"),
-            (b"plain", "plain"),
+            ("a+b%2Bc%2bd", "a b+c+d"),
+            ("%+1", "% 1"),
+            ("100%", "100%"),
+            ("%4", "%4"),
+            ("%zz%41", "%zzA"),
+            ("%E2%9C%93+ok", "\u{2713} ok"),
+            ("plain", "plain"),
         ] {
             assert_eq!(form_decode(text).unwrap(), expected);
         }
@@ -352,11 +367,12 @@ mod tests {
                 .map(|&b| if b == b'+' { b' ' } else { b })
                 .collect();
             let reference = percent_encoding::percent_decode(&spaced).decode_utf8().ok();
-            assert_eq!(
-                form_decode(&text).ok().as_deref(),
-                reference.as_deref(),
-                "{text:?}"
-            );
+            // As a form's value: the body as sent is checked UTF-8 first, then decoded.
+            let body = [&b"k="[..], &text].concat();
+            let decoded = parameters("https://example.com/", true, &body)
+                .ok()
+                .map(|parameters| parameters[0].1.to_string());
+            assert_eq!(decoded.as_deref(), reference.as_deref(), "{text:?}");
         }
     }
 
