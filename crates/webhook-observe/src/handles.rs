@@ -10,7 +10,7 @@
 //! metric again.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock};
 
 use metrics::{Counter, Histogram, Recorder};
 use webhook_core::KeyId;
@@ -31,7 +31,10 @@ pub(crate) struct Handles {
     by_type: HashMap<Arc<str>, TypeHandles>,
     /// By `reason` label: every kept code and `other`.
     by_reason: HashMap<&'static str, OnceLock<Counter>>,
-    verified: RwLock<Vec<(Box<str>, KeyId, Counter)>>,
+    /// Filled in order and never emptied, so a reader stops at the first empty slot:
+    /// reading takes no lock, and the workers of a multi-threaded runtime do not take
+    /// turns writing one lock's word on every delivery.
+    verified: [OnceLock<(Box<str>, KeyId, Counter)>; MAX_VERIFIED_SERIES],
 }
 
 /// The handles labelled with one event type.
@@ -63,7 +66,7 @@ impl Handles {
             clock_skew: OnceLock::new(),
             by_type,
             by_reason,
-            verified: RwLock::new(Vec::new()),
+            verified: std::array::from_fn(|_| OnceLock::new()),
         }
     }
 
@@ -85,34 +88,39 @@ impl Handles {
         key_id: &KeyId,
         register: impl FnOnce() -> Counter,
     ) {
-        {
-            let read = self.verified.read().unwrap_or_else(PoisonError::into_inner);
-            if let Some(counter) = find(&read, scheme, key_id) {
-                return counter.increment(1);
-            }
+        let mut from = 0;
+        if let Some(counter) = self.find_verified(&mut from, scheme, key_id) {
+            return counter.increment(1);
         }
         let counter = register();
         counter.increment(1);
-        let mut write = self
-            .verified
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        if write.len() < MAX_VERIFIED_SERIES && find(&write, scheme, key_id).is_none() {
-            write.push((scheme.into(), key_id.clone(), counter));
+        let mut entry = Some((scheme.into(), key_id.clone(), counter));
+        // Into the first empty slot; when another thread fills it first, the next one,
+        // unless that thread kept this very series.
+        while let Some(slot) = self.verified.get(from) {
+            match slot.set(entry.take().expect("kept until set")) {
+                Ok(()) => return,
+                Err(back) => entry = Some(back),
+            }
+            if self.find_verified(&mut from, scheme, key_id).is_some() {
+                return;
+            }
         }
     }
-}
 
-/// The kept `verified` counter of `(scheme, key_id)`.
-fn find<'a>(
-    series: &'a [(Box<str>, KeyId, Counter)],
-    scheme: &str,
-    key_id: &KeyId,
-) -> Option<&'a Counter> {
-    series
-        .iter()
-        .find(|(s, k, _)| **s == *scheme && k == key_id)
-        .map(|(_, _, counter)| counter)
+    /// The kept `verified` counter of `(scheme, key_id)`, looking from slot `from` on;
+    /// `from` is left at the first empty slot.
+    fn find_verified(&self, from: &mut usize, scheme: &str, key_id: &KeyId) -> Option<&Counter> {
+        while let Some((kept_scheme, kept_key, counter)) =
+            self.verified.get(*from).and_then(OnceLock::get)
+        {
+            if **kept_scheme == *scheme && kept_key == key_id {
+                return Some(counter);
+            }
+            *from += 1;
+        }
+        None
+    }
 }
 
 /// Uses the handle in `slot`, registering it with `register` the first time; without
@@ -188,7 +196,14 @@ mod tests {
                     || metrics::counter!("verified", "scheme" => scheme, "key_id" => key),
                 );
             }
-            assert_eq!(handles.verified.read().unwrap().len(), 3);
+            assert_eq!(
+                handles
+                    .verified
+                    .iter()
+                    .filter(|slot| slot.get().is_some())
+                    .count(),
+                3
+            );
         });
         let mut counts: Vec<(String, u64)> = snapshotter
             .snapshot()
@@ -212,5 +227,46 @@ mod tests {
                 ("standard/b".to_owned(), 1)
             ]
         );
+    }
+
+    #[test]
+    fn threads_racing_to_keep_series_count_every_delivery_once_and_keep_each_series_once() {
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        let handles = Handles::new(&HashSet::new(), &HashSet::new());
+        // 80 series, more than there are slots, each hit 50 times by each of 4 threads.
+        let series = MAX_VERIFIED_SERIES + 16;
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    metrics::with_local_recorder(&recorder, || {
+                        for round in 0..50 {
+                            for n in 0..series {
+                                let key = format!("k{}", (n + round) % series);
+                                handles.verified(
+                                    "standard",
+                                    &KeyId::new(key.as_str()),
+                                    || metrics::counter!("verified", "key_id" => key.clone()),
+                                );
+                            }
+                        }
+                    });
+                });
+            }
+        });
+        let kept: Vec<&str> = handles
+            .verified
+            .iter()
+            .filter_map(OnceLock::get)
+            .map(|(_, key, _)| key.as_str())
+            .collect();
+        assert_eq!(kept.len(), MAX_VERIFIED_SERIES);
+        let distinct: HashSet<&str> = kept.iter().copied().collect();
+        assert_eq!(distinct.len(), MAX_VERIFIED_SERIES, "a series kept twice");
+        let snapshot = snapshotter.snapshot().into_vec();
+        assert_eq!(snapshot.len(), series);
+        for (key, _, _, value) in snapshot {
+            assert_eq!(value, DebugValue::Counter(200), "{key:?}");
+        }
     }
 }
