@@ -172,6 +172,17 @@ type Envelope = WebhookEvent<Option<IgnoredAny>>;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // mimalloc asks the kernel for transparent huge pages. Where the host lets a page
+    // fault assemble one (THP `defrag` set to `madvise`, a common default), the first
+    // touch of each 2 MiB page holds up the deliveries in flight: p99 rose to 40-50 ms
+    // in the first second after a start (BENCHMARKS.md, "The reference receiver from a
+    // cold start"). With 4 KiB pages that second is like any other.
+    #[cfg(target_os = "linux")]
+    if let Err(error) = nix::sys::prctl::set_thp_disable(true) {
+        eprintln!(
+            "cannot turn transparent huge pages off ({error}): the first seconds may be slower"
+        );
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
