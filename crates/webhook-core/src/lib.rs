@@ -33,6 +33,8 @@
 //!   data; the signature layer attaches its scheme's [`Envelope`](envelope::Envelope)
 //!   to the marker.
 //! - [`json`]: one value read out of a JSON body without building a tree.
+//! - [`table`]: [`SlabTable`](table::SlabTable), the cache-friendly hash table of the
+//!   in-memory stores.
 //! - `redis` (feature `redis`): the [`RedisConnection`](crate::redis::RedisConnection)
 //!   every Redis backend of the family takes, one connection shareable by all of them;
 //!   `rediss://` URLs with the feature `redis-tls`.
@@ -71,6 +73,7 @@ pub mod net;
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis;
 mod rejection;
+pub mod table;
 
 pub use body::{BytesBody, ResponseBody, VerifiedBody};
 pub use delivery::{EventType, KeyId, VerifiedDelivery};

@@ -1,17 +1,15 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
-use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
-use foldhash::fast::RandomState;
-use hashbrown::HashTable;
 use tokio::time::Instant;
+use webhook_core::table::{SlabTable, SlotId};
 
 use super::{Claim, Completion, Store, StoreError, StoreErrorKind, StoredResponse, Token};
 
-/// The default [`MemoryStore`] capacity: 100,000 entries (about 33 MB with short
+/// The default [`MemoryStore`] capacity: 100,000 entries (about 23 MB with short
 /// responses; see the [`MemoryStore`] docs).
 pub const DEFAULT_CAPACITY: usize = 100_000;
 
@@ -52,10 +50,12 @@ const COMPACT_SLACK: usize = 1024;
 /// flight (figures in BENCHMARKS.md, "Other figures").
 ///
 /// **Footprint**: one allocation per entry (the key, then the encoded record), in a
-/// hash table with room for twice the capacity and an expiry index sized to the
-/// capacity, both allocated when the store is built: a table that grows moves every
-/// entry while every delivery waits on the lock, and a full store's evictions leave
-/// tombstones that would make a table with less room grow once more.
+/// [`SlabTable`] (the entries in a slab sized to the capacity, found through an index
+/// of 5 bytes per bucket with room for twice the capacity, which stays in the CPU
+/// cache) and an expiry index sized to the capacity, all allocated when the store is
+/// built: a table that grows moves every entry while every delivery waits on the
+/// lock, and a full store's evictions leave tombstones that would make an index with
+/// less room grow once more.
 /// `tests/memory_footprint.rs` counts the bytes the allocator hands out for a store of
 /// 100,000 entries, from its construction, and asserts an upper bound per entry; the
 /// figures are in BENCHMARKS.md ("Other figures"). Longer keys and bodies add their
@@ -87,16 +87,13 @@ struct Shared {
     state: Mutex<State>,
 }
 
-#[derive(Default)]
 struct State {
-    /// The entries, found by their key's hash: by key, or by `seq` where an index
-    /// holds the hash (so removing an old entry reads no key to hash it).
-    entries: HashTable<Entry>,
-    hasher: RandomState,
-    /// Every claim once, ordered by deadline; the `u64` breaks ties. Few at a time
-    /// (the deliveries in flight), so the tree stays small and warm. The value is
-    /// the key's hash.
-    claims: BTreeMap<(Instant, u64), u64>,
+    /// The entries, found by their key's hash; an index refers to one by its
+    /// [`SlotId`] and `seq`, so removing an old entry reads no key.
+    entries: SlabTable<Entry>,
+    /// Every claim once, ordered by deadline; the `u64` (its `seq`) breaks ties. Few
+    /// at a time (the deliveries in flight), so the tree stays small and warm.
+    claims: BTreeMap<(Instant, u64), SlotId>,
     /// Records in the order they were written, oldest first: with one retention
     /// period, also the order they expire in. A slot whose entry has since been
     /// removed or claimed again is stale and skipped when it comes up.
@@ -108,7 +105,7 @@ struct State {
 struct Slot {
     deadline: Instant,
     seq: u64,
-    hash: u64,
+    id: SlotId,
 }
 
 struct Entry {
@@ -140,9 +137,10 @@ impl MemoryStore {
         Self::with_capacity(DEFAULT_CAPACITY)
     }
 
-    /// A store holding at most `capacity` entries (at least 1).
+    /// A store holding at most `capacity` entries (at least 1, at most
+    /// [`SlabTable::MAX_CAPACITY`]).
     pub fn with_capacity(capacity: usize) -> Self {
-        let capacity = capacity.max(1);
+        let capacity = capacity.clamp(1, SlabTable::<Entry>::MAX_CAPACITY);
         Self {
             shared: Arc::new(Shared {
                 capacity,
@@ -179,8 +177,8 @@ impl MemoryStore {
         let now = Instant::now();
         let mut state = self.lock();
         state.purge(now);
-        let hash = state.hash(key);
-        if let Some(entry) = state.find(hash, key) {
+        let hash = state.entries.hash(key.as_bytes());
+        if let Some((id, entry)) = state.find(hash, key) {
             if entry.deadline > now {
                 return match &entry.value {
                     Value::Claimed(_) => Ok(Claim::InFlight {
@@ -193,7 +191,7 @@ impl MemoryStore {
                 };
             }
             let seq = entry.seq;
-            state.remove(hash, seq);
+            state.remove(id, seq);
         }
         state.make_room(self.shared.capacity)?;
         let data = key.as_bytes().into();
@@ -212,11 +210,13 @@ impl MemoryStore {
         let now = Instant::now();
         let mut state = self.lock();
         state.purge(now);
-        let hash = state.hash(key);
+        let Some((id, _)) = state.find(state.entries.hash(key.as_bytes()), key) else {
+            return false;
+        };
         let State {
             entries, claims, ..
         } = &mut *state;
-        let Some(entry) = entries.find_mut(hash, |entry| entry.key() == key.as_bytes()) else {
+        let Some(entry) = entries.get_mut(id) else {
             return false;
         };
         let held =
@@ -224,7 +224,7 @@ impl MemoryStore {
         if held {
             claims.remove(&(entry.deadline, entry.seq));
             entry.deadline = deadline(now, lease);
-            claims.insert((entry.deadline, entry.seq), hash);
+            claims.insert((entry.deadline, entry.seq), id);
         }
         held
     }
@@ -241,7 +241,12 @@ impl MemoryStore {
         let mut state = self.lock();
         state.purge(now);
         let deadline = deadline(now, retention);
-        let hash = state.hash(key);
+        let hash = state.entries.hash(key.as_bytes());
+        let Some((id, _)) = state.find(hash, key) else {
+            state.make_room(self.shared.capacity)?;
+            state.insert(hash, data, key.len(), deadline, Value::Done);
+            return Ok(Completion::Recorded);
+        };
         let seq = state.next_seq;
         state.next_seq += 1;
         let State {
@@ -250,17 +255,13 @@ impl MemoryStore {
             records,
             ..
         } = &mut *state;
-        let Some(entry) = entries.find_mut(hash, |entry| entry.key() == key.as_bytes()) else {
-            state.make_room(self.shared.capacity)?;
-            state.insert(hash, data, key.len(), deadline, Value::Done);
-            return Ok(Completion::Recorded);
-        };
+        let entry = entries.get_mut(id).expect("found just now");
         let live = entry.deadline > now;
         let ours = matches!(entry.value, Value::Claimed(held) if held == token);
         if live && !ours {
             return Ok(Completion::Fenced);
         }
-        // In place: the entry keeps its place in the table; an expired record's slot
+        // In place: the entry keeps its slot; an expired record's place in the queue
         // goes stale.
         if let Value::Claimed(_) = entry.value {
             claims.remove(&(entry.deadline, entry.seq));
@@ -269,11 +270,7 @@ impl MemoryStore {
         entry.deadline = deadline;
         entry.seq = seq;
         entry.value = Value::Done;
-        records.push_back(Slot {
-            deadline,
-            seq,
-            hash,
-        });
+        records.push_back(Slot { deadline, seq, id });
         state.compact_records();
         Ok(Completion::Recorded)
     }
@@ -282,14 +279,15 @@ impl MemoryStore {
         let now = Instant::now();
         let mut state = self.lock();
         state.purge(now);
-        let hash = state.hash(key);
-        let held = state.find(hash, key).and_then(|entry| {
-            let held = entry.deadline > now
-                && matches!(entry.value, Value::Claimed(held) if held == token);
-            held.then_some(entry.seq)
-        });
-        if let Some(seq) = held {
-            state.remove(hash, seq);
+        let held = state
+            .find(state.entries.hash(key.as_bytes()), key)
+            .and_then(|(id, entry)| {
+                let held = entry.deadline > now
+                    && matches!(entry.value, Value::Claimed(held) if held == token);
+                held.then_some((id, entry.seq))
+            });
+        if let Some((id, seq)) = held {
+            state.remove(id, seq);
         }
         held.is_some()
     }
@@ -304,25 +302,21 @@ impl State {
     /// Empty, its tables allocated for `capacity` entries (see "Footprint" on
     /// [`MemoryStore`]); when the allocator refuses that much, they grow on demand.
     fn sized_for(capacity: usize) -> Self {
-        let mut state = Self::default();
-        let hasher = &state.hasher;
-        let _ = state
+        let mut records = VecDeque::new();
+        let _ = records.try_reserve(capacity);
+        Self {
+            entries: SlabTable::with_capacity(capacity),
+            claims: BTreeMap::new(),
+            records,
+            next_seq: 0,
+        }
+    }
+
+    fn find(&self, hash: u64, key: &str) -> Option<(SlotId, &Entry)> {
+        let id = self
             .entries
-            .try_reserve(capacity.saturating_mul(2), |entry| {
-                hasher.hash_one(entry.key())
-            });
-        let _ = state.records.try_reserve(capacity);
-        state
-    }
-
-    /// Hashes keys as bytes, as [`Entry::key`] holds them.
-    fn hash(&self, key: &str) -> u64 {
-        self.hasher.hash_one(key.as_bytes())
-    }
-
-    fn find(&self, hash: u64, key: &str) -> Option<&Entry> {
-        self.entries
-            .find(hash, |entry| entry.key() == key.as_bytes())
+            .find(hash, |entry| entry.key() == key.as_bytes())?;
+        Some((id, self.entries.get(id)?))
     }
 
     fn purge(&mut self, now: Instant) {
@@ -335,8 +329,8 @@ impl State {
                 break;
             }
             let seq = claim.key().1;
-            let hash = claim.remove();
-            self.take(hash, seq);
+            let id = claim.remove();
+            self.take(id, seq);
             budget -= 1;
         }
         while budget > 0 {
@@ -357,22 +351,26 @@ impl State {
         let Some(slot) = self.records.pop_front() else {
             return false;
         };
-        self.take(slot.hash, slot.seq).is_some()
+        self.take(slot.id, slot.seq).is_some()
+    }
+
+    /// Whether `id` holds the entry `seq`: an index entry that does not is stale.
+    fn holds(&self, id: SlotId, seq: u64) -> bool {
+        self.entries.get(id).is_some_and(|entry| entry.seq == seq)
     }
 
     /// Takes the entry `seq` out of the table, leaving the indexes as they are.
-    fn take(&mut self, hash: u64, seq: u64) -> Option<Entry> {
-        let entry = self
-            .entries
-            .find_entry(hash, |entry| entry.seq == seq)
-            .ok()?;
-        Some(entry.remove().0)
+    fn take(&mut self, id: SlotId, seq: u64) -> Option<Entry> {
+        if !self.holds(id, seq) {
+            return None;
+        }
+        self.entries.remove(id)
     }
 
-    /// Removes the entry `seq` (of the key hashed to `hash`), and its claim if it is
-    /// one; a record's slot goes stale.
-    fn remove(&mut self, hash: u64, seq: u64) {
-        if let Some(entry) = self.take(hash, seq) {
+    /// Removes the entry `seq` (in `id`), and its claim if it is one; a record's slot
+    /// goes stale.
+    fn remove(&mut self, id: SlotId, seq: u64) {
+        if let Some(entry) = self.take(id, seq) {
             if let Value::Claimed(_) = entry.value {
                 self.claims.remove(&(entry.deadline, entry.seq));
             }
@@ -391,18 +389,7 @@ impl State {
     ) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        match value {
-            Value::Claimed(_) => {
-                self.claims.insert((deadline, seq), hash);
-            }
-            Value::Done => {
-                self.records.push_back(Slot {
-                    deadline,
-                    seq,
-                    hash,
-                });
-            }
-        }
+        let claimed = matches!(value, Value::Claimed(_));
         let entry = Entry {
             data,
             key_len,
@@ -410,9 +397,12 @@ impl State {
             seq,
             value,
         };
-        let hasher = &self.hasher;
-        self.entries
-            .insert_unique(hash, entry, |entry| hasher.hash_one(entry.key()));
+        let id = self.entries.insert(hash, entry);
+        if claimed {
+            self.claims.insert((deadline, seq), id);
+        } else {
+            self.records.push_back(Slot { deadline, seq, id });
+        }
         self.compact_records();
     }
 
@@ -427,8 +417,8 @@ impl State {
         let entries = &self.entries;
         self.records.retain(|slot| {
             entries
-                .find(slot.hash, |entry| entry.seq == slot.seq)
-                .is_some()
+                .get(slot.id)
+                .is_some_and(|entry| entry.seq == slot.seq)
         });
     }
 
@@ -749,16 +739,15 @@ mod tests {
             (state.entries.capacity(), state.records.capacity())
         };
         let (table, records) = sizes(&store);
-        assert!(table >= 2000 && records >= 1000, "{table} {records}");
+        assert!(table >= 1000 && records >= 1000, "{table} {records}");
         // Full after 1,000 deliveries; then every delivery evicts the oldest record.
         for i in 0..20_000 {
             process(&store, &format!("hopnow:evt_{i}"), RETENTION).await;
         }
         assert_eq!(store.len(), 1000);
-        // `capacity` counts the room left: tombstones lower it, growth would double it.
         let (table_now, records_now) = sizes(&store);
         assert!(
-            table_now <= table && records_now == records,
+            table_now == table && records_now == records,
             "{table_now} {records_now}"
         );
         assert!(matches!(
