@@ -97,11 +97,10 @@ use axum::routing::{MethodFilter, MethodRouter, get, on_service};
 use axum::{Json, Router};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde::Deserialize;
-use serde::de::IgnoredAny;
 use serde_json::{Value, json};
 use tower_webhook::core::redis::RedisConnection;
-use tower_webhook::core::{RefusalLogged, RejectionCode};
-use tower_webhook::event::{EventRejection, IntoEventResponse, OffsetDateTime};
+use tower_webhook::core::{RefusalLogged, RejectionCode, VerifiedDelivery};
+use tower_webhook::event::{EventRejection, IntoEventResponse, OffsetDateTime, RejectedEvent};
 use tower_webhook::event::{
     EventRouter, GuardDecision, GuardError, MemoryOrderingGuard, OrderingGuard, RedisOrderingGuard,
     WebhookEvent,
@@ -164,11 +163,6 @@ impl PayoutEvent {
 
 /// The types of [`PayoutEvent`], handled by [`apply_payout`].
 const PAYOUT_EVENTS: [&str; 3] = ["payout.created", "payout.completed", "payout.failed"];
-
-/// An event with its `data` left unread. The payout handler takes the envelope first
-/// and reads `data` as a [`PayoutEvent`] itself, so that an event whose `data` does
-/// not match is logged with its id.
-type Envelope = WebhookEvent<Option<IgnoredAny>>;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -437,9 +431,13 @@ fn rate_limit(
 /// id and type.
 fn events(guard: Arc<dyn OrderingGuard>) -> EventRouter {
     EventRouter::new()
-        .on_each(PAYOUT_EVENTS, move |envelope: Envelope| {
-            apply_payout(envelope, guard.clone())
-        })
+        // A `Result`: the handler answers the payout events that do not parse too.
+        .on_each(
+            PAYOUT_EVENTS,
+            move |event: Result<WebhookEvent<PayoutEvent>, RejectedEvent>| {
+                apply_payout(event, guard.clone())
+            },
+        )
         .on("ping", |event: WebhookEvent| async move {
             tracing::info!(event_id = %event.id, key_id = %event.key_id(), "ping");
             json!({ "status": "processed", "event_id": event.id, "event_type": event.event_type })
@@ -644,16 +642,17 @@ async fn healthz(redis: Option<RedisConnection>) -> (StatusCode, Json<Value>) {
 /// already. A guard failure answers 503, so the sender retries; `data` that does not
 /// match [`Payout`] is acknowledged, see [`invalid_data`].
 async fn apply_payout(
-    envelope: Envelope,
+    event: Result<WebhookEvent<PayoutEvent>, RejectedEvent>,
     guard: Arc<dyn OrderingGuard>,
 ) -> Result<Response<Bytes>, GuardError> {
-    let event = match WebhookEvent::<PayoutEvent>::from_delivery(envelope.delivery().clone()) {
+    let event = match event {
         Ok(event) => event,
-        Err(EventRejection::InvalidData { path, reason, .. }) => {
-            return Ok(invalid_data(&envelope, &path, &reason));
-        }
+        Err(RejectedEvent {
+            rejection: EventRejection::InvalidData { path, reason, .. },
+            delivery,
+        }) => return Ok(invalid_data(&delivery, &path, &reason)),
         // Any other rejection keeps the library's answer.
-        Err(other) => return Ok(other.into_event_response()),
+        Err(other) => return Ok(other.rejection.into_event_response()),
     };
     let payout = event.data.payout();
     let entity = format!("payout:{}", payout.id);
@@ -690,17 +689,17 @@ async fn apply_payout(
 /// don't retry"); logged at `ERROR` with the event id and the JSON `path` that failed;
 /// its [`RejectionCode`] counts it in `webhooks_rejected_total{reason="invalid_data"}`,
 /// and [`RefusalLogged`] keeps `ObserveLayer` from logging it a second time.
-fn invalid_data(envelope: &Envelope, path: &str, reason: &str) -> Response<Bytes> {
+fn invalid_data(delivery: &VerifiedDelivery, path: &str, reason: &str) -> Response<Bytes> {
+    let event_id = delivery.event_id();
     tracing::error!(
-        event_id = %envelope.id,
-        event_type = %envelope.event_type,
+        event_id,
         path,
         reason,
         "payout event not applied: its data does not match; acknowledged so the sender does not retry it"
     );
     let body = json!({
         "status": "invalid_data",
-        "event_id": envelope.id,
+        "event_id": event_id,
         "path": path,
         "reason": reason,
     });

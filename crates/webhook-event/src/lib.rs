@@ -145,6 +145,6 @@ pub use ordering::{
     OrderingGuard,
 };
 pub use rejection::EventRejection;
-pub use router::{EventRouter, Handled, IntoEventResponse};
+pub use router::{EventRouter, FromDelivery, Handled, IntoEventResponse, RejectedEvent};
 /// The type of [`WebhookEvent::created`], re-exported from the `time` crate.
 pub use time::OffsetDateTime;

@@ -34,7 +34,8 @@ type ErasedHandler = Arc<
 /// [`VerifiedDelivery`] marker (a request without it gets 500
 /// `missing_verified_delivery`) and never reads the request body. Each handler
 /// receives a [`WebhookEvent<T>`] for its own `T`; a body that does not parse as that
-/// `T` gets the [`EventRejection`] response (400 or 422).
+/// `T` gets the [`EventRejection`] response (400 or 422), unless the handler takes
+/// `Result<WebhookEvent<T>, RejectedEvent>` to answer it itself ([`FromDelivery`]).
 ///
 /// An event type with no handler is answered `200 {"status":"ignored"}` and logged at
 /// `debug`: providers add types without notice, and refusing them would make the
@@ -96,21 +97,107 @@ struct Inner {
     on_rejection: Option<RenderRejection<EventRejection>>,
 }
 
-fn erase<T, H, Fut, R>(handler: H) -> ErasedHandler
+fn erase<E, H, Fut, R>(handler: H) -> ErasedHandler
 where
-    T: DeserializeOwned + Send + 'static,
-    H: Fn(WebhookEvent<T>) -> Fut + Send + Sync + 'static,
+    E: FromDelivery,
+    H: Fn(E) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = R> + Send + 'static,
     R: IntoEventResponse,
 {
     Arc::new(move |delivery, element| {
-        let event = match element {
-            None => WebhookEvent::<T>::from_delivery(delivery)?,
-            Some(element) => WebhookEvent::<T>::from_element(delivery, element)?,
-        };
-        let future = handler(event);
+        let future = handler(E::from_delivery(delivery, element)?);
         Ok(Box::pin(async move { future.await.into_event_response() }) as HandlerFuture)
     })
+}
+
+/// What an [`EventRouter`] handler takes, read from the verified delivery.
+///
+/// - [`WebhookEvent<T>`]: the event, its `data` parsed as `T`. An event that does not
+///   parse never reaches the handler: the router answers its [`EventRejection`].
+/// - `Result<WebhookEvent<T>, RejectedEvent>`: the same, but the handler answers the
+///   events that do not parse too, knowing their delivery (its event id, for one).
+///
+/// ```
+/// use http::StatusCode;
+/// use serde::Deserialize;
+/// use webhook_core::Rejection;
+/// use webhook_event::{EventRejection, EventRouter, RejectedEvent, WebhookEvent};
+///
+/// #[derive(Deserialize)]
+/// struct Payout {
+///     payout_id: String,
+/// }
+///
+/// // Acknowledge a payout whose data does not match (the sender would retry the same
+/// // bytes for days), and log its id to look it up at the sender.
+/// let router = EventRouter::new().on(
+///     "payout.completed",
+///     |event: Result<WebhookEvent<Payout>, RejectedEvent>| async move {
+///         match event {
+///             Ok(event) => {
+///                 println!("payout {} completed", event.data.payout_id);
+///                 StatusCode::OK
+///             }
+///             Err(RejectedEvent { rejection: EventRejection::InvalidData { path, .. }, delivery }) => {
+///                 eprintln!("event {:?}: its data does not match at {path}", delivery.event_id());
+///                 StatusCode::OK
+///             }
+///             Err(other) => other.rejection.status(),
+///         }
+///     },
+/// );
+/// # drop(router);
+/// ```
+pub trait FromDelivery: Sized + Send + 'static {
+    /// Reads the input from `delivery`, or from `element`, one event of a batch
+    /// delivery (see [`WebhookBatch`](crate::WebhookBatch)).
+    ///
+    /// # Errors
+    ///
+    /// The rejection the router answers instead of calling the handler.
+    fn from_delivery(
+        delivery: VerifiedDelivery,
+        element: Option<&[u8]>,
+    ) -> Result<Self, EventRejection>;
+}
+
+impl<T: DeserializeOwned + Send + 'static> FromDelivery for WebhookEvent<T> {
+    fn from_delivery(
+        delivery: VerifiedDelivery,
+        element: Option<&[u8]>,
+    ) -> Result<Self, EventRejection> {
+        match element {
+            None => WebhookEvent::from_delivery(delivery),
+            Some(element) => WebhookEvent::from_element(delivery, element),
+        }
+    }
+}
+
+impl<T: DeserializeOwned + Send + 'static> FromDelivery for Result<WebhookEvent<T>, RejectedEvent> {
+    fn from_delivery(
+        delivery: VerifiedDelivery,
+        element: Option<&[u8]>,
+    ) -> Result<Self, EventRejection> {
+        let parsed = match element {
+            None => WebhookEvent::from_delivery(delivery.clone()),
+            Some(element) => WebhookEvent::from_element(delivery.clone(), element),
+        };
+        Ok(parsed.map_err(|rejection| RejectedEvent {
+            rejection,
+            delivery,
+        }))
+    }
+}
+
+/// An event that did not parse as its handler's type, given to a handler that takes
+/// `Result<WebhookEvent<T>, RejectedEvent>` (see [`FromDelivery`]).
+#[derive(Debug, Clone)]
+pub struct RejectedEvent {
+    /// Why it did not parse: the answer the router would have given.
+    pub rejection: EventRejection,
+    /// The verified delivery it came in: its [`event_id`](VerifiedDelivery::event_id),
+    /// scheme and key id, and the body as the sender signed it.
+    pub delivery: VerifiedDelivery,
 }
 
 impl EventRouter {
@@ -119,16 +206,17 @@ impl EventRouter {
         Self::default()
     }
 
-    /// Calls `handler` for events of type `event_type`, parsed as `WebhookEvent<T>`.
+    /// Calls `handler` for events of type `event_type`, parsed as `WebhookEvent<T>`
+    /// (or as another [`FromDelivery`] input).
     ///
     /// # Panics
     ///
     /// When `event_type` already has a handler.
     #[must_use]
-    pub fn on<T, H, Fut, R>(self, event_type: &str, handler: H) -> Self
+    pub fn on<E, H, Fut, R>(self, event_type: &str, handler: H) -> Self
     where
-        T: DeserializeOwned + Send + 'static,
-        H: Fn(WebhookEvent<T>) -> Fut + Send + Sync + 'static,
+        E: FromDelivery,
+        H: Fn(E) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = R> + Send + 'static,
         R: IntoEventResponse,
     {
@@ -142,14 +230,14 @@ impl EventRouter {
     ///
     /// When one of the types already has a handler.
     #[must_use]
-    pub fn on_each<'t, T, H, Fut, R>(
+    pub fn on_each<'t, E, H, Fut, R>(
         self,
         event_types: impl IntoIterator<Item = &'t str>,
         handler: H,
     ) -> Self
     where
-        T: DeserializeOwned + Send + 'static,
-        H: Fn(WebhookEvent<T>) -> Fut + Send + Sync + 'static,
+        E: FromDelivery,
+        H: Fn(E) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = R> + Send + 'static,
         R: IntoEventResponse,
     {
@@ -168,10 +256,10 @@ impl EventRouter {
     /// # drop(router);
     /// ```
     #[must_use]
-    pub fn fallback<T, H, Fut, R>(mut self, handler: H) -> Self
+    pub fn fallback<E, H, Fut, R>(mut self, handler: H) -> Self
     where
-        T: DeserializeOwned + Send + 'static,
-        H: Fn(WebhookEvent<T>) -> Fut + Send + Sync + 'static,
+        E: FromDelivery,
+        H: Fn(E) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = R> + Send + 'static,
         R: IntoEventResponse,
     {

@@ -13,7 +13,9 @@ use serde_json::Value;
 use time::macros::datetime;
 use tower::{ServiceBuilder, ServiceExt};
 use webhook_core::{KeyId, PROBLEM_JSON, Rejection, VerifiedDelivery};
-use webhook_event::{EventRejection, EventRouter, Handled, UnverifiedWebhookEvent, WebhookEvent};
+use webhook_event::{
+    EventRejection, EventRouter, Handled, RejectedEvent, UnverifiedWebhookEvent, WebhookEvent,
+};
 use webhook_signature::scheme::{HopNow, StandardWebhooks};
 use webhook_signature::{Signer, Verifier, VerifySignatureLayer};
 
@@ -518,6 +520,59 @@ async fn the_router_answers_rejections_as_problems() {
         (status, &body[..]),
         (StatusCode::OK, &b"malformed_json"[..])
     );
+}
+
+#[tokio::test]
+async fn a_handler_taking_a_result_answers_the_events_that_do_not_parse() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    let router = EventRouter::new().on_each(
+        ["payout.created", "payout.completed"],
+        move |event: Result<WebhookEvent<PayoutEvent>, RejectedEvent>| {
+            counted.fetch_add(1, AtomicOrdering::SeqCst);
+            async move {
+                match event {
+                    Ok(event) => (StatusCode::OK, serde_json::json!({ "applied": event.id })),
+                    Err(RejectedEvent {
+                        rejection: EventRejection::InvalidData { path, .. },
+                        delivery,
+                    }) => (
+                        StatusCode::OK,
+                        serde_json::json!({ "invalid": delivery.event_id(), "path": path }),
+                    ),
+                    Err(other) => (
+                        StatusCode::BAD_GATEWAY,
+                        serde_json::json!({ "other": other.rejection.code() }),
+                    ),
+                }
+            }
+        },
+    );
+    let (status, _, body) = send(&router, request(COMPLETED)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, r#"{"applied":"evt_2"}"#);
+
+    // The handler's own answer, with the delivery's event id, not the router's 422.
+    let bad =
+        r#"{"id":"evt_3","type":"payout.created","created":1,"data":{"payout_id":7,"amount":1}}"#;
+    let marked = delivery(bad).with_event_id("evt_3");
+    let mut with_marker = Request::post("/webhooks").body(()).unwrap();
+    with_marker.extensions_mut().insert(marked);
+    let (status, _, body) = send(&router, with_marker).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, r#"{"invalid":"evt_3","path":"data.payout_id"}"#);
+
+    // Every other rejection of the parse reaches the handler too.
+    let no_created = r#"{"id":"evt_4","type":"payout.created","created":"soon","data":{}}"#;
+    let (status, _, body) = send(&router, request(no_created)).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    assert_eq!(body, r#"{"other":"invalid_envelope"}"#);
+    assert_eq!(calls.load(AtomicOrdering::SeqCst), 3);
+
+    // What the router refuses before choosing a handler never reaches one.
+    let (status, _, _) = send(&router, request("{")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(calls.load(AtomicOrdering::SeqCst), 3);
 }
 
 #[tokio::test]
