@@ -8,7 +8,7 @@
 //!
 //! | setting | default | what it does |
 //! |---|---|---|
-//! | [`header_read_timeout`](ServerBuilder::header_read_timeout) | 10 s | a connection that has not sent a complete request head within it is closed: hyper's HTTP/1 `header_read_timeout`, which also runs while a kept-alive connection waits for its next request; for a connection that sends nothing, or HTTP/2, the server closes it when no request started within it |
+//! | [`header_read_timeout`](ServerBuilder::header_read_timeout) | 10 s | a connection that has not sent a complete request head within it is closed (a slow-headers attack, Slowloris): from its opening, and on HTTP/1 also from the end of each request while a kept-alive connection waits for its next one; one timer per connection, looked at again within the timeout, where hyper's own `header_read_timeout` would make and drop one per request |
 //! | [`idle_timeout`](ServerBuilder::idle_timeout) | 60 s | a connection with no request in flight for this long is shut down gracefully (HTTP/2: `GOAWAY`); HTTP/1 keep-alive connections are closed sooner, by the header read timeout |
 //! | [`max_connections`](ServerBuilder::max_connections) | 1,024 | connections open at once; at the cap the server stops accepting, and new connections wait in the listen backlog until one closes |
 //! | [`http2_max_concurrent_streams`](ServerBuilder::http2_max_concurrent_streams) | 100 | requests in flight on one HTTP/2 connection |
@@ -85,7 +85,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use http::{Request, Response};
+use http::{Request, Response, Version};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -329,11 +329,10 @@ impl Server {
 
     fn connection_builder(&self) -> auto::Builder<TokioExecutor> {
         let settings = &self.settings;
+        // HTTP/1's header read timeout is the connection's own timer (`Connection::run`):
+        // hyper's makes and drops a timer for every request on a kept-alive connection.
+        // Without a timer, hyper applies none of its own.
         let mut builder = auto::Builder::new(TokioExecutor::new());
-        builder
-            .http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(settings.header_read_timeout);
         builder
             .http2()
             .timer(TokioTimer::new())
@@ -459,9 +458,17 @@ impl Connection {
                 () = tokio::time::sleep_until(check) => {
                     let now = Instant::now();
                     match activity.idle_until(&settings) {
-                        None => check = now + settings.idle_timeout,
-                        Some(until) if until > now => check = until,
-                        Some(_) => {
+                        // Looked at again within the header read timeout, so that
+                        // an HTTP/1 connection gone idle meanwhile is closed on time.
+                        None => check = now + settings.header_read_timeout,
+                        Some((until, _)) if until > now => check = until,
+                        Some((_, Wait::Head)) => {
+                            // As hyper does: a head not complete in time ends the
+                            // connection; no request is in flight on it.
+                            tracing::debug!(%peer, "closing a connection: no complete request head within the header read timeout");
+                            return;
+                        }
+                        Some((_, Wait::Idle)) => {
                             tracing::debug!(%peer, "closing an idle connection");
                             break now + settings.header_read_timeout;
                         }
@@ -491,6 +498,17 @@ struct Idle {
     since: Instant,
     /// Whether a request ever started on the connection.
     served: bool,
+    /// Whether it speaks HTTP/2 (known from its first request).
+    http2: bool,
+}
+
+/// What an idle connection waits for, and so which timeout applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wait {
+    /// A request head: before the first request, and between requests on HTTP/1.
+    Head,
+    /// A new stream on an HTTP/2 connection that served one.
+    Idle,
 }
 
 impl Activity {
@@ -500,13 +518,14 @@ impl Activity {
             idle: Mutex::new(Idle {
                 since: Instant::now(),
                 served: false,
+                http2: false,
             }),
         }
     }
 
-    /// When the connection has been idle too long, or `None` while a request is in
-    /// flight. Before its first request the header read timeout applies.
-    fn idle_until(&self, settings: &Settings) -> Option<Instant> {
+    /// When the connection has waited too long, and for what; `None` while a
+    /// request is in flight.
+    fn idle_until(&self, settings: &Settings) -> Option<(Instant, Wait)> {
         if self.in_flight.load(Ordering::Acquire) > 0 {
             return None;
         }
@@ -514,19 +533,21 @@ impl Activity {
             .idle
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
-        Some(if idle.served {
-            idle.since + settings.idle_timeout
+        Some(if idle.served && idle.http2 {
+            (idle.since + settings.idle_timeout, Wait::Idle)
         } else {
-            idle.since + settings.header_read_timeout
+            (idle.since + settings.header_read_timeout, Wait::Head)
         })
     }
 
-    fn start(self: &Arc<Self>) -> InFlight {
+    fn start(self: &Arc<Self>, version: Version) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
-        self.idle
+        let mut idle = self
+            .idle
             .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
-            .served = true;
+            .unwrap_or_else(|poison| poison.into_inner());
+        idle.served = true;
+        idle.http2 = version == Version::HTTP_2;
         InFlight(self.clone())
     }
 }
@@ -571,7 +592,7 @@ where
         request
             .extensions_mut()
             .insert(axum::extract::ConnectInfo(self.peer));
-        let in_flight = self.activity.start();
+        let in_flight = self.activity.start(request.version());
         let mut service = self.inner.clone();
         Box::pin(async move {
             std::future::poll_fn(|cx| service.poll_ready(cx)).await?;

@@ -1,6 +1,6 @@
 //! `tower_webhook::serve::Server` on real loopback sockets: graceful shutdown with
-//! handlers mid-run, the drain timeout, connections that send nothing, and the peer
-//! address the layers read.
+//! handlers mid-run, the drain timeout, connections that send nothing or a slow head,
+//! the idle timeout, and the peer address the layers read.
 
 mod common;
 
@@ -175,6 +175,95 @@ async fn a_connection_that_sends_nothing_is_closed_at_the_header_read_timeout() 
             "{opening:?}: {took:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_kept_alive_http1_connection_gets_the_header_read_timeout_between_requests() {
+    use tokio::io::AsyncWriteExt;
+    let app = Router::new().route("/webhooks", post(|| async { "ok" }));
+    let (listener, addr) = bind().await;
+    let server = Server::builder()
+        .header_read_timeout(Duration::from_secs(1))
+        .idle_timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let (_stop, _serving) = spawn(app, server, listener);
+    let request = b"POST /webhooks HTTP/1.1\r\nhost: localhost\r\ncontent-length: 0\r\n\r\n";
+    // After an answered request: nothing more, then a head that trickles in.
+    for next in [&b""[..], b"POST /webhooks HTTP/1.1\r\nx-slow: "] {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream.write_all(request).await.unwrap();
+        let mut answer = [0; 1024];
+        let read = stream.read(&mut answer).await.unwrap();
+        assert!(answer[..read].starts_with(b"HTTP/1.1 200"), "{next:?}");
+        let answered = Instant::now();
+        stream.write_all(next).await.unwrap();
+        let (mut reader, mut writer) = stream.into_split();
+        let trickle = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                if writer.write_all(b"a").await.is_err() {
+                    return;
+                }
+            }
+        });
+        let mut rest = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(10), reader.read_to_end(&mut rest))
+            .await
+            .expect("closed by the server");
+        trickle.abort();
+        let took = answered.elapsed();
+        assert!(rest.is_empty(), "{next:?}: {rest:?}");
+        assert!(
+            (Duration::from_millis(900)..Duration::from_secs(3)).contains(&took),
+            "{next:?}: {took:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_http2_connection_gets_the_idle_timeout_between_requests() {
+    let app = Router::new().route("/webhooks", post(|| async { "ok" }));
+    let (listener, addr) = bind().await;
+    let server = Server::builder()
+        .header_read_timeout(Duration::from_millis(500))
+        .idle_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let (_stop, _serving) = spawn(app, server, listener);
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .unwrap();
+    let connection = tokio::spawn(connection);
+    let request = || {
+        http::Request::post(format!("http://{addr}/webhooks"))
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .unwrap()
+    };
+    let opened = Instant::now();
+    assert_eq!(
+        sender.send_request(request()).await.unwrap().status(),
+        StatusCode::OK
+    );
+    // Past the header read timeout, within the idle timeout: still open.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        sender.send_request(request()).await.unwrap().status(),
+        StatusCode::OK
+    );
+    // Then idle: closed (GOAWAY) once the idle timeout has passed.
+    let _ = tokio::time::timeout(Duration::from_secs(10), connection)
+        .await
+        .expect("closed by the server");
+    let took = opened.elapsed();
+    assert!(
+        (Duration::from_secs(3)..Duration::from_secs(6)).contains(&took),
+        "{took:?}"
+    );
 }
 
 #[tokio::test]
