@@ -486,7 +486,8 @@ impl Connection {
     }
 }
 
-/// Requests in flight on one connection, and since when it has none.
+/// Requests in flight on one connection (answers being sent included), and since
+/// when it has none.
 #[derive(Debug)]
 struct Activity {
     in_flight: AtomicUsize,
@@ -552,7 +553,8 @@ impl Activity {
     }
 }
 
-/// One request in flight; the connection is idle again when the last one drops.
+/// One request in flight, from its complete head until its response is sent; the
+/// connection is idle again when the last one drops.
 struct InFlight(Arc<Activity>);
 
 impl Drop for InFlight {
@@ -568,21 +570,23 @@ impl Drop for InFlight {
 }
 
 /// The service as hyper calls it: records the peer address in the request and
-/// counts the request in flight until its response is ready.
+/// counts the request in flight until its response is sent.
 struct PeerService<S> {
     inner: S,
     peer: SocketAddr,
     activity: Arc<Activity>,
 }
 
-type ResponseFuture<B, E> = Pin<Box<dyn Future<Output = Result<Response<B>, E>> + Send>>;
+type ResponseFuture<B, E> =
+    Pin<Box<dyn Future<Output = Result<Response<SendingBody<B>>, E>> + Send>>;
 
 impl<S, B> hyper::service::Service<Request<Incoming>> for PeerService<S>
 where
     S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
     S::Future: Send + 'static,
+    B: Send + 'static,
 {
-    type Response = Response<B>;
+    type Response = Response<SendingBody<B>>;
     type Error = S::Error;
     type Future = ResponseFuture<B, S::Error>;
 
@@ -596,9 +600,42 @@ where
         let mut service = self.inner.clone();
         Box::pin(async move {
             std::future::poll_fn(|cx| service.poll_ready(cx)).await?;
-            let response = service.call(request).await;
-            drop(in_flight);
-            response
+            let response = service.call(request).await?;
+            Ok(response.map(|body| SendingBody {
+                inner: body,
+                _in_flight: in_flight,
+            }))
         })
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A response body being sent: its request stays in flight until hyper drops
+    /// it, once sent or when the connection ends, so that a long response (a slow
+    /// reader, a stream) is never taken for an idle connection.
+    struct SendingBody<B> {
+        #[pin]
+        inner: B,
+        _in_flight: InFlight,
+    }
+}
+
+impl<B: http_body::Body> http_body::Body for SendingBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<B::Data>, B::Error>>> {
+        self.project().inner.poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }

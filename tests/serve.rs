@@ -222,6 +222,42 @@ async fn a_kept_alive_http1_connection_gets_the_header_read_timeout_between_requ
 }
 
 #[tokio::test]
+async fn a_response_still_being_sent_is_not_an_idle_connection() {
+    // A body that takes three header read timeouts to send, a chunk at a time.
+    let app = Router::new().route(
+        "/webhooks",
+        post(|| async {
+            let chunks = futures_util::stream::unfold(0, |sent| async move {
+                if sent == 6 {
+                    return None;
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                Some((Ok::<_, std::io::Error>(format!("chunk {sent}\n")), sent + 1))
+            });
+            axum::body::Body::from_stream(chunks)
+        }),
+    );
+    let (listener, addr) = bind().await;
+    let server = Server::builder()
+        .header_read_timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let (_stop, _serving) = spawn(app, server, listener);
+    let reply = send_http1(
+        addr,
+        http::Request::post("/webhooks")
+            .body(String::new())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.body,
+        "chunk 0\nchunk 1\nchunk 2\nchunk 3\nchunk 4\nchunk 5\n"
+    );
+}
+
+#[tokio::test]
 async fn an_http2_connection_gets_the_idle_timeout_between_requests() {
     let app = Router::new().route("/webhooks", post(|| async { "ok" }));
     let (listener, addr) = bind().await;
