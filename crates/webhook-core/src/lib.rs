@@ -33,7 +33,7 @@
 //!   data; the signature layer attaches its scheme's [`Envelope`](envelope::Envelope)
 //!   to the marker.
 //! - [`json`]: one value read out of a JSON body without building a tree.
-//! - [`table`]: [`SlabTable`](table::SlabTable), the cache-friendly hash table of the
+//! - [`table`]: [`SlabTable`](table::SlabTable), the compact-index hash table of the
 //!   in-memory stores.
 //! - `redis` (feature `redis`): the [`RedisConnection`](crate::redis::RedisConnection)
 //!   every Redis backend of the family takes, one connection shareable by all of them;

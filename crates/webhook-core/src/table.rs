@@ -16,9 +16,10 @@ pub struct SlotId(u32);
 /// compact index of 4-byte slot numbers.
 ///
 /// Built for a bounded store under load that evicts its oldest entry for each new
-/// one. The index (5 bytes per bucket, with room for twice the capacity) is small
-/// enough to stay in the CPU cache where a table of the entries themselves would
-/// not: finding a key reads the index, and an entry only when its hash matches.
+/// one. The index (5 bytes per bucket, with room for twice the capacity: 1.3 MB for
+/// 100,000 entries) is a fourteenth of a table of the 70-byte entries themselves
+/// (19 MB), so it is found in the CPU's caches far more often: finding a key reads
+/// the index, and an entry only when its hash matches.
 /// Removing an entry by its [`SlotId`] reads no key. A removed entry's slot is the
 /// next one filled, so a store that evicts in the order it inserted walks the slab
 /// in order.

@@ -28,8 +28,8 @@ const COMPACT_SLACK: usize = 1024;
 /// event as newest again. Cheap to clone; clones share the state.
 ///
 /// Its table, a [`SlabTable`], is allocated when the guard is built: a slab of
-/// `max_entries` entities, found through an index with room for twice as many that
-/// stays in the CPU cache. A table that grows moves every entity while every event
+/// `max_entries` entities, found through a compact index with room for twice as many,
+/// small enough to be found in the CPU's caches most of the time. A table that grows moves every entity while every event
 /// waits on the lock, and a full guard's evictions leave tombstones that would make
 /// an index with less room grow once more. An entity costs one allocation for its name and one for its
 /// newest event id; every entity shares the one TTL, so the order of writes is the

@@ -51,8 +51,8 @@ const COMPACT_SLACK: usize = 1024;
 ///
 /// **Footprint**: one allocation per entry (the key, then the encoded record), in a
 /// [`SlabTable`] (the entries in a slab sized to the capacity, found through an index
-/// of 5 bytes per bucket with room for twice the capacity, which stays in the CPU
-/// cache) and an expiry index sized to the capacity, all allocated when the store is
+/// of 5 bytes per bucket with room for twice the capacity, small enough to be found
+/// in the CPU's caches most of the time) and an expiry index sized to the capacity, all allocated when the store is
 /// built: a table that grows moves every entry while every delivery waits on the
 /// lock, and a full store's evictions leave tombstones that would make an index with
 /// less room grow once more.
