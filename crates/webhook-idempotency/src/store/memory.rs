@@ -355,13 +355,13 @@ impl State {
     }
 
     /// Whether `id` holds the entry `seq`: an index entry that does not is stale.
-    fn holds(&self, id: SlotId, seq: u64) -> bool {
-        self.entries.get(id).is_some_and(|entry| entry.seq == seq)
+    fn holds(entries: &SlabTable<Entry>, id: SlotId, seq: u64) -> bool {
+        entries.get(id).is_some_and(|entry| entry.seq == seq)
     }
 
     /// Takes the entry `seq` out of the table, leaving the indexes as they are.
     fn take(&mut self, id: SlotId, seq: u64) -> Option<Entry> {
-        if !self.holds(id, seq) {
+        if !Self::holds(&self.entries, id, seq) {
             return None;
         }
         self.entries.remove(id)
@@ -415,11 +415,8 @@ impl State {
             return;
         }
         let entries = &self.entries;
-        self.records.retain(|slot| {
-            entries
-                .get(slot.id)
-                .is_some_and(|entry| entry.seq == slot.seq)
-        });
+        self.records
+            .retain(|slot| Self::holds(entries, slot.id, slot.seq));
     }
 
     /// Frees one slot if the store is full, by evicting the oldest record; claims
