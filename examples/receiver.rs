@@ -102,8 +102,8 @@ use tower_webhook::core::redis::RedisConnection;
 use tower_webhook::core::{RefusalLogged, RejectionCode, VerifiedDelivery};
 use tower_webhook::event::{EventRejection, IntoEventResponse, OffsetDateTime, RejectedEvent};
 use tower_webhook::event::{
-    EventRouter, GuardDecision, GuardError, MemoryOrderingGuard, OrderingGuard, RedisOrderingGuard,
-    WebhookEvent,
+    EventRouter, GuardDecision, GuardError, Handled, MemoryOrderingGuard, OrderingGuard,
+    RedisOrderingGuard, WebhookEvent,
 };
 use tower_webhook::https::{ProxyHeader, RequireHttpsLayer, TrustedProxies};
 use tower_webhook::idempotency::store::{DynStore, MemoryStore, RedisStore};
@@ -440,7 +440,7 @@ fn events(guard: Arc<dyn OrderingGuard>) -> EventRouter {
         )
         .on("ping", |event: WebhookEvent| async move {
             tracing::info!(event_id = %event.id, key_id = %event.key_id(), "ping");
-            json!({ "status": "processed", "event_id": event.id, "event_type": event.event_type })
+            Handled::Processed.for_event(&event)
         })
         .fallback(|event: WebhookEvent| async move {
             tracing::info!(
@@ -449,7 +449,7 @@ fn events(guard: Arc<dyn OrderingGuard>) -> EventRouter {
                 scheme = event.scheme(),
                 "no handler for this event type: acknowledged"
             );
-            json!({ "status": "ignored", "event_id": event.id, "event_type": event.event_type })
+            Handled::Ignored.for_event(&event)
         })
 }
 
@@ -666,7 +666,7 @@ async fn apply_payout(
                 key_id = %event.key_id(),
                 "payout event applied"
             );
-            "processed"
+            Handled::Processed
         }
         GuardDecision::Stale => {
             tracing::info!(
@@ -675,13 +675,10 @@ async fn apply_payout(
                 payout_id = %payout.id,
                 "stale: a newer event about this payout was applied already"
             );
-            "stale"
+            Handled::Stale
         }
     };
-    Ok(
-        json!({ "status": status, "event_id": event.id, "event_type": event.event_type })
-            .into_event_response(),
-    )
+    Ok(status.for_event(&event))
 }
 
 /// Answers a signed payout event whose `data` does not match [`Payout`]: 200, so the

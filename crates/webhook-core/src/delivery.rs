@@ -73,6 +73,9 @@ pub struct VerifiedDelivery {
     envelope: &'static Envelope,
     /// The envelope's type and created time, where headers carry them.
     from_headers: Option<Arc<FromHeaders>>,
+    /// Where in `body` the event type's text is, when it was read with the event id
+    /// (see [`event_type_read`](Self::event_type_read)).
+    event_type_at: Option<(u32, u32)>,
 }
 
 /// What the envelope read from the request's headers at verification.
@@ -130,6 +133,7 @@ impl VerifiedDelivery {
             body,
             envelope: &Envelope::STANDARD,
             from_headers: None,
+            event_type_at: None,
         }
     }
 
@@ -243,9 +247,16 @@ impl VerifiedDelivery {
     pub fn with_envelope(mut self, envelope: &'static Envelope, headers: &HeaderMap) -> Self {
         self.envelope = envelope;
         if self.event_id.is_none() {
-            for member in envelope.id_members() {
+            for (at, member) in envelope.id_members().iter().enumerate() {
                 if let Some(value) = member.from_headers(headers) {
                     return self.with_event_id_header(value).read_headers(headers);
+                }
+                if at == 0 {
+                    match self.read_id_and_type() {
+                        Some(Some(id)) => return self.with_event_id(id).read_headers(headers),
+                        Some(None) => continue,
+                        None => {}
+                    }
                 }
                 if let Some(id) = member.from_body(&self.body) {
                     return self.with_event_id(id).read_headers(headers);
@@ -313,6 +324,26 @@ impl VerifiedDelivery {
         self
     }
 
+    /// When the envelope's first id member and first type member are both top-level
+    /// body members (`"id"` and `"type"` in the standard envelope), reads them in
+    /// one pass: returns the id as [`Member::from_body`] gives it, and keeps where
+    /// the type's text is. `None`, with nothing read, for any other envelope.
+    fn read_id_and_type(&mut self) -> Option<Option<String>> {
+        let (Some(Member::Body([id])), Some(Member::Body([event_type]))) = (
+            self.envelope.id_members().first(),
+            self.envelope.event_type_members().first(),
+        ) else {
+            return None;
+        };
+        if id == event_type {
+            return None;
+        }
+        let (id, at) = crate::json::find_id_and_type(&self.body, id, event_type);
+        self.event_type_at =
+            at.and_then(|at| Some((u32::try_from(at.start).ok()?, u32::try_from(at.end).ok()?)));
+        Some(id.filter(|id| !id.is_empty()))
+    }
+
     fn read_headers(mut self, headers: &HeaderMap) -> Self {
         let event_type = header_text(self.envelope.event_type_members(), headers);
         let created = header_text(self.envelope.created_members(), headers);
@@ -369,7 +400,8 @@ impl VerifiedDelivery {
     }
 
     /// The event type by the envelope: a header member read at verification, else the
-    /// first body member with a value (a pass over the body per call).
+    /// first body member with a value (a pass over the body per call, unless it was
+    /// read with the event id: see [`event_type_read`](Self::event_type_read)).
     pub fn event_type(&self) -> Option<Cow<'_, str>> {
         if let Some(text) = self
             .from_headers
@@ -378,10 +410,42 @@ impl VerifiedDelivery {
         {
             return Some(Cow::Borrowed(text));
         }
+        if let Some(text) = self.event_type_read() {
+            return Some(Cow::Borrowed(text));
+        }
         self.envelope
             .event_type_members()
             .iter()
             .find_map(|member| member.from_body(&self.body))
+    }
+
+    /// The event type, when [`with_envelope`](Self::with_envelope) read it from the
+    /// body along with the event id: the envelope's first id and type members are
+    /// top-level body members, and the type is a non-empty JSON string written
+    /// without escapes, in an object where neither name appears twice. What
+    /// [`event_type`](Self::event_type) gives then, without reading the body again.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use http::HeaderMap;
+    /// use webhook_core::envelope::Envelope;
+    /// use webhook_core::{KeyId, VerifiedDelivery};
+    ///
+    /// let body = Bytes::from_static(br#"{"id":"evt_1","type":"payout.paid","data":{}}"#);
+    /// let delivery = VerifiedDelivery::new("hopnow", KeyId::from("k"), body)
+    ///     .with_envelope(&Envelope::STANDARD, &HeaderMap::new());
+    /// assert_eq!(delivery.event_type_read(), Some("payout.paid"));
+    /// // Escaped, it is read when asked for.
+    /// let body = Bytes::from_static(br#"{"id":"evt_1","type":"payout\u002epaid"}"#);
+    /// let delivery = VerifiedDelivery::new("hopnow", KeyId::from("k"), body)
+    ///     .with_envelope(&Envelope::STANDARD, &HeaderMap::new());
+    /// assert_eq!(delivery.event_type_read(), None);
+    /// assert_eq!(delivery.event_type().as_deref(), Some("payout.paid"));
+    /// ```
+    pub fn event_type_read(&self) -> Option<&str> {
+        let (start, end) = self.event_type_at?;
+        let bytes = self.body.get(start as usize..end as usize)?;
+        std::str::from_utf8(bytes).ok()
     }
 
     /// The created time by the envelope, as the provider wrote it (RFC 3339 text, or

@@ -1,6 +1,7 @@
 //! Reading one value out of a JSON body without building a document tree.
 
 use std::fmt;
+use std::ops::Range;
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
@@ -106,6 +107,133 @@ pub fn find_members<T: AsRef<str>, const N: usize>(
     let found = Find { path, leaf }.deserialize(&mut deserializer).ok()?;
     deserializer.end().ok()?;
     found
+}
+
+/// What [`find`] gives for `&[id]` in `body`, and where in `body` the text is that
+/// it gives for `&[event_type]`, reading the document once. The place is kept only
+/// for a string written without escapes (its bytes are the text), not empty.
+///
+/// The signature layer reads a standard envelope's id this way, so that the event
+/// router can route on the type without reading the body again.
+pub(crate) fn find_id_and_type(
+    body: &[u8],
+    id: &str,
+    event_type: &str,
+) -> (Option<String>, Option<Range<usize>>) {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let visitor = IdAndType {
+        names: [id, event_type],
+        start: body.as_ptr() as usize,
+    };
+    serde::Deserializer::deserialize_map(&mut deserializer, visitor)
+        .and_then(|found| deserializer.end().map(|()| found))
+        .unwrap_or_default()
+}
+
+struct IdAndType<'n> {
+    names: [&'n str; 2],
+    /// The address of the body's first byte.
+    start: usize,
+}
+
+impl<'de> Visitor<'de> for IdAndType<'_> {
+    type Value = (Option<String>, Option<Range<usize>>);
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let (mut id, mut event_type) = (None, None);
+        // A name that appears twice has no value, as for `find`.
+        let mut seen = [false; 2];
+        let mut twice = [false; 2];
+        while let Some(at) = map.next_key_seed(KeyAmong(&self.names))? {
+            match at {
+                Some(at) if std::mem::replace(&mut seen[at], true) => {
+                    twice[at] = true;
+                    map.next_value::<IgnoredAny>()?;
+                }
+                Some(0) => {
+                    id = map.next_value_seed(Find::<&str, _> {
+                        path: &[],
+                        leaf: Leaf { decimals: false },
+                    })?;
+                }
+                Some(_) => event_type = map.next_value_seed(PlaceOfText(self.start))?,
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok((id.filter(|_| !twice[0]), event_type.filter(|_| !twice[1])))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok((None, None))
+    }
+}
+
+/// Where a string value's text is in the body, when its bytes are the text.
+struct PlaceOfText(usize);
+
+impl<'de> DeserializeSeed<'de> for PlaceOfText {
+    type Value = Option<Range<usize>>;
+
+    fn deserialize<D: de::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PlaceOfText {
+    type Value = Option<Range<usize>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Self::Value, E> {
+        let at = (value.as_ptr() as usize).wrapping_sub(self.0);
+        Ok((!value.is_empty()).then(|| at..at + value.len()))
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
 }
 
 /// Walks `path`, then reads the value at its end with `leaf`.
@@ -381,7 +509,7 @@ impl<'de> Visitor<'de> for KeyIs<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{find, find_members};
+    use super::{find, find_id_and_type, find_members};
 
     #[test]
     fn members_read_in_one_pass_are_what_find_reads_for_each() {
@@ -408,6 +536,50 @@ mod tests {
                 .collect();
             let once = find_members(body, &["signature"], names).map(Vec::from);
             assert_eq!(once, each, "{}", String::from_utf8_lossy(body));
+        }
+    }
+
+    #[test]
+    fn id_and_type_read_in_one_pass_are_what_find_reads_for_each() {
+        // The type is read when `find` gives it from a string written without
+        // escapes: the body's bytes are then its text.
+        for (body, read) in [
+            (
+                &br#"{"id":"evt_1","type":"payout.paid","data":{"type":"x"}}"#[..],
+                Some("payout.paid"),
+            ),
+            (br#"{"type":"payout.paid","id":42}"#, Some("payout.paid")),
+            (
+                br#"{"id":"evt_1","type":"payout.paid","id":"evt_2"}"#,
+                Some("payout.paid"),
+            ),
+            (
+                br#"{"id":"evt_1","type":"payout.paid","type":"ping"}"#,
+                None,
+            ),
+            (br#"{"id":"evt_1","type":""}"#, None),
+            (br#"{"id":"","type":"ping"}"#, Some("ping")),
+            (br#"{"id":"evt_1","type":7}"#, None),
+            (br#"{"id":{"a":1},"type":["ping"]}"#, None),
+            (br#"{"id":"evt_1","type":"pi\u006eg"}"#, None),
+            (br#"{"i\u0064":"evt_1","typ\u0065":"ping"}"#, Some("ping")),
+            (br#"{"id":"evt_1","type":"ping"} x"#, None),
+            (br#"{"id":"evt_1","type":"ping","x":}"#, None),
+            (br#"[{"id":"evt_1","type":"ping"}]"#, None),
+            (br#""ping""#, None),
+            (
+                b"{\"id\":\"evt_1\",\"type\":\"ping\",\"x\":\"\xff\"}",
+                Some("ping"),
+            ),
+        ] {
+            let shown = String::from_utf8_lossy(body);
+            let (id, at) = find_id_and_type(body, "id", "type");
+            assert_eq!(id, find(body, &["id"]), "{shown}");
+            let text = at.map(|at| std::str::from_utf8(&body[at]).unwrap());
+            assert_eq!(text, read, "{shown}");
+            if let Some(text) = text {
+                assert_eq!(find(body, &["type"]).as_deref(), Some(text), "{shown}");
+            }
         }
     }
 

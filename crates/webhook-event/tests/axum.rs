@@ -217,3 +217,59 @@ async fn the_router_is_an_axum_service() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(calls.load(AtomicOrdering::SeqCst), 1);
 }
+
+/// The signature layer reads the type with the event id; the router routes on it
+/// only where reading the body itself would give the same answer.
+#[tokio::test]
+async fn the_router_routes_on_the_type_the_signature_layer_read_as_it_would_on_the_body() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    let router = EventRouter::new().on("payout.completed", move |event: WebhookEvent<Payout>| {
+        counted.fetch_add(1, AtomicOrdering::SeqCst);
+        async move { Handled::Processed.for_event(&event) }
+    });
+    let app = Router::new()
+        .route_service("/webhooks", router)
+        .layer(layer());
+    let signed_bytes = |body: &[u8]| {
+        let mut request = Request::post("/webhooks")
+            .body(Body::from(body.to_vec()))
+            .unwrap();
+        let headers = Signer::new(HopNow, SECRET)
+            .unwrap()
+            .sign(body, 0, "")
+            .unwrap();
+        request.headers_mut().extend(headers);
+        request
+    };
+
+    let (status, _, body) = call(&app, signed("/webhooks", BODY)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body,
+        serde_json::json!({"status": "processed", "event_id": "evt_1", "event_type": "payout.completed"})
+    );
+
+    // Escaped, the type is read by the router itself, to the same handler.
+    let escaped = BODY.replace("payout.completed", r"payout\u002ecompleted");
+    let (status, _, body) = call(&app, signed("/webhooks", &escaped)).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::OK, Some("processed"))
+    );
+    assert_eq!(calls.load(AtomicOrdering::SeqCst), 2);
+
+    // A type with no handler, in a body that is not UTF-8: malformed, not ignored.
+    let mut bytes = br#"{"id":"e3","type":"charge.refunded","created":1,"data":{"note":"#.to_vec();
+    bytes.extend_from_slice(b"\"\xff\"}}");
+    let (status, _, body) = call(&app, signed_bytes(&bytes)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["code"], "malformed_json");
+
+    // Twice the type: refused, and the handler never runs.
+    let twice = BODY.replace(r#""created""#, r#""type":"payout.completed","created""#);
+    let (status, _, body) = call(&app, signed("/webhooks", &twice)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["code"], "invalid_envelope");
+    assert_eq!(calls.load(AtomicOrdering::SeqCst), 2);
+}
