@@ -481,12 +481,13 @@ impl fmt::Debug for VerifiedDelivery {
 /// The `type` of a routed event, put in the response extensions by the event router
 /// so outer layers (metrics, tracing) can label a delivery without parsing its body.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct EventType(Arc<str>);
+pub struct EventType(SmolStr);
 
 impl EventType {
-    /// Records an event type.
-    pub fn new(event_type: impl Into<Arc<str>>) -> Self {
-        Self(event_type.into())
+    /// Records an event type: kept inline up to 23 bytes (no allocation per
+    /// delivery), shared beyond.
+    pub fn new(event_type: impl AsRef<str>) -> Self {
+        Self(SmolStr::new(event_type))
     }
 
     /// The type as text, such as `payout.completed`.
