@@ -246,6 +246,8 @@ impl VerifiedDelivery {
     #[must_use]
     pub fn with_envelope(mut self, envelope: &'static Envelope, headers: &HeaderMap) -> Self {
         self.envelope = envelope;
+        // Read by another envelope's members, if any.
+        self.event_type_at = None;
         if self.event_id.is_none() {
             for (at, member) in envelope.id_members().iter().enumerate() {
                 if let Some(value) = member.from_headers(headers) {
@@ -315,6 +317,7 @@ impl VerifiedDelivery {
         created: Option<&str>,
     ) -> Self {
         self.envelope = envelope;
+        self.event_type_at = None;
         self.from_headers = (event_type.is_some() || created.is_some()).then(|| {
             Arc::new(FromHeaders {
                 event_type: event_type.map(Box::from),
@@ -514,6 +517,27 @@ mod tests {
 
     fn delivery() -> VerifiedDelivery {
         VerifiedDelivery::new("hopnow", KeyId::from("k1"), Bytes::from_static(b"{}"))
+    }
+
+    #[test]
+    fn a_type_read_with_the_id_is_dropped_when_another_envelope_is_attached() {
+        static PADDLE: Envelope = Envelope::new()
+            .id(&[Member::Body(&["event_id"])])
+            .event_type(&[Member::Body(&["event_type"])]);
+        let body =
+            Bytes::from_static(br#"{"id":"a","type":"t1","event_id":"b","event_type":"t2"}"#);
+        let standard = VerifiedDelivery::new("hopnow", KeyId::from("k"), body)
+            .with_envelope(&Envelope::STANDARD, &HeaderMap::new());
+        assert_eq!(standard.event_type_read(), Some("t1"));
+        // The id stays (it was read), the type is read by the new envelope.
+        let paddle = standard.clone().with_envelope(&PADDLE, &HeaderMap::new());
+        assert_eq!(
+            (paddle.event_id(), paddle.event_type_read()),
+            (Some("a"), None)
+        );
+        assert_eq!(paddle.event_type().as_deref(), Some("t2"));
+        let stored = standard.with_envelope_headers(&PADDLE, None, None);
+        assert_eq!(stored.event_type().as_deref(), Some("t2"));
     }
 
     #[test]
