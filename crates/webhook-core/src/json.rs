@@ -125,9 +125,14 @@ pub(crate) fn find_id_and_type(
         names: [id, event_type],
         start: body.as_ptr() as usize,
     };
-    serde::Deserializer::deserialize_map(&mut deserializer, visitor)
+    match serde::Deserializer::deserialize_map(&mut deserializer, visitor)
         .and_then(|found| deserializer.end().map(|()| found))
-        .unwrap_or_default()
+    {
+        Ok(found) => found,
+        // Reading the type's text checks that it is UTF-8, where `find` skips it when
+        // looking for the id: read the id as `find` does.
+        Err(_) => (find(body, &[id]), None),
+    }
 }
 
 struct IdAndType<'n> {
@@ -571,6 +576,7 @@ mod tests {
                 b"{\"id\":\"evt_1\",\"type\":\"ping\",\"x\":\"\xff\"}",
                 Some("ping"),
             ),
+            (b"{\"id\":\"evt_1\",\"type\":\"\xff\"}", None),
         ] {
             let shown = String::from_utf8_lossy(body);
             let (id, at) = find_id_and_type(body, "id", "type");
