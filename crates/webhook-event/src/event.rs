@@ -5,9 +5,9 @@ use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 use webhook_core::{KeyId, VerifiedDelivery};
 
-use crate::EventRejection;
 use crate::ordering::{GuardDecision, GuardError, OrderingGuard};
 use crate::parse::{self, Envelope};
+use crate::{EventRejection, RejectedEvent};
 
 /// A verified webhook event: the envelope `{ id, type, created, data }` with `data`
 /// parsed as `T`, and the [`VerifiedDelivery`] marker of the signature layer.
@@ -102,19 +102,31 @@ impl<T: DeserializeOwned> WebhookEvent<T> {
     ///
     /// This is the framework-free constructor, also handy to build events in tests.
     pub fn from_delivery(delivery: VerifiedDelivery) -> Result<Self, EventRejection> {
-        let envelope = if delivery.envelope().is_standard() {
-            parse::parse::<T>(delivery.body())?
+        Self::parse(delivery).map_err(|rejected| rejected.rejection)
+    }
+
+    /// [`from_delivery`](Self::from_delivery), giving the marker back with the
+    /// rejection (boxed: the error is the rare case).
+    pub(crate) fn parse(delivery: VerifiedDelivery) -> Result<Self, Box<RejectedEvent>> {
+        let parsed = if delivery.envelope().is_standard() {
+            parse::parse::<T>(delivery.body())
         } else {
-            parse::provider::parse::<T>(&delivery)?
-        };
-        let (id, event_type, created, data) = complete(envelope, Some(&delivery))?;
-        Ok(Self {
-            id,
-            event_type,
-            created,
-            data,
-            delivery,
-        })
+            parse::provider::parse::<T>(&delivery)
+        }
+        .and_then(|envelope| complete(envelope, Some(&delivery)));
+        match parsed {
+            Ok((id, event_type, created, data)) => Ok(Self {
+                id,
+                event_type,
+                created,
+                data,
+                delivery,
+            }),
+            Err(rejection) => Err(Box::new(RejectedEvent {
+                rejection,
+                delivery,
+            })),
+        }
     }
 
     /// Parses the event from the marker in the request's extensions (hyper, tonic, or
@@ -163,15 +175,20 @@ impl<T: DeserializeOwned> WebhookEvent<T> {
     pub(crate) fn from_element(
         delivery: VerifiedDelivery,
         element: &[u8],
-    ) -> Result<Self, EventRejection> {
-        let item = parse::provider::parse_item::<T>(&delivery, element)?;
-        Ok(Self {
-            id: item.id,
-            event_type: item.envelope.event_type,
-            created: item.envelope.created,
-            data: item.envelope.data,
-            delivery,
-        })
+    ) -> Result<Self, Box<RejectedEvent>> {
+        match parse::provider::parse_item::<T>(&delivery, element) {
+            Ok(item) => Ok(Self {
+                id: item.id,
+                event_type: item.envelope.event_type,
+                created: item.envelope.created,
+                data: item.envelope.data,
+                delivery,
+            }),
+            Err(rejection) => Err(Box::new(RejectedEvent {
+                rejection,
+                delivery,
+            })),
+        }
     }
 }
 
@@ -217,7 +234,8 @@ impl<T: DeserializeOwned> WebhookBatch<T> {
         let events = parse::provider::batch_items(&delivery)?
             .iter()
             .map(|element| WebhookEvent::from_element(delivery.clone(), element))
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<_, _>>()
+            .map_err(|rejected: Box<RejectedEvent>| rejected.rejection)?;
         Ok(Self { events, delivery })
     }
 

@@ -168,9 +168,10 @@ impl<T: DeserializeOwned + Send + 'static> FromDelivery for WebhookEvent<T> {
         element: Option<&[u8]>,
     ) -> Result<Self, EventRejection> {
         match element {
-            None => WebhookEvent::from_delivery(delivery),
+            None => WebhookEvent::parse(delivery),
             Some(element) => WebhookEvent::from_element(delivery, element),
         }
+        .map_err(|rejected| rejected.rejection)
     }
 }
 
@@ -180,13 +181,10 @@ impl<T: DeserializeOwned + Send + 'static> FromDelivery for Result<WebhookEvent<
         element: Option<&[u8]>,
     ) -> Result<Self, EventRejection> {
         let parsed = match element {
-            None => WebhookEvent::from_delivery(delivery.clone()),
-            Some(element) => WebhookEvent::from_element(delivery.clone(), element),
+            None => WebhookEvent::parse(delivery),
+            Some(element) => WebhookEvent::from_element(delivery, element),
         };
-        Ok(parsed.map_err(|rejection| RejectedEvent {
-            rejection,
-            delivery,
-        }))
+        Ok(parsed.map_err(|rejected| *rejected))
     }
 }
 
@@ -434,11 +432,11 @@ impl<B> Service<Request<B>> for EventRouter {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: Request<B>) -> ResponseFuture {
+    fn call(&mut self, mut request: Request<B>) -> ResponseFuture {
+        // Taken, not cloned: the request goes no further.
         let routed = request
-            .extensions()
-            .get::<VerifiedDelivery>()
-            .cloned()
+            .extensions_mut()
+            .remove::<VerifiedDelivery>()
             .ok_or(EventRejection::Unverified)
             .and_then(|delivery| self.route(delivery));
         match routed {
