@@ -17,12 +17,13 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    /// `steady_store`: see [`server::serve`](crate::server::serve).
+    /// `hold`, `busy` and `steady_store`: see [`server::serve`](crate::server::serve).
     pub(crate) fn spawn(
         target: Target,
         handler: Handler,
         redis_url: Option<&str>,
         hold: Duration,
+        busy: Duration,
         steady_store: bool,
     ) -> Result<Self, BoxError> {
         let handler = match handler {
@@ -40,6 +41,8 @@ impl Server {
                 "--hold-ms",
             ])
             .arg(hold.as_millis().to_string())
+            .arg("--busy-ns")
+            .arg(busy.as_nanos().to_string())
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped());
         if let Some(url) = redis_url {

@@ -42,6 +42,10 @@ pub(crate) enum Cmd {
         /// service's is (every delivery evicts the oldest record), instead of empty.
         #[arg(long)]
         steady_store: bool,
+        /// Nanoseconds of computation the `bare-busy` target adds to each delivery,
+        /// as measured on an idle core when it starts.
+        #[arg(long, default_value_t = 5_000)]
+        busy_ns: u64,
         /// The reference receiver's binary, for the `receiver` target (default:
         /// `examples/receiver` beside this binary, where `cargo build --release
         /// --example receiver` puts it).
@@ -131,6 +135,9 @@ pub(crate) enum Cmd {
         /// as a loaded server's other work does (0: warm caches).
         #[arg(long, default_value_t = 0)]
         evict_kib: usize,
+        /// Nanoseconds of computation the `bare-busy` target adds to each delivery.
+        #[arg(long, default_value_t = 5_000)]
+        busy_ns: u64,
     },
     /// Write pre-signed deliveries for wrk's script `wrk/deliveries.lua`, one file per
     /// wrk thread, and print the `wrk` command that posts them.
@@ -158,6 +165,8 @@ pub(crate) enum Cmd {
         target: Target,
         #[arg(long, default_value_t = 0)]
         hold_ms: u64,
+        #[arg(long, default_value_t = 0)]
+        busy_ns: u64,
         #[arg(long, default_value = "parse")]
         handler: Handler,
         #[arg(long)]

@@ -41,6 +41,8 @@ pub(crate) struct CpuArgs {
     /// Unmeasured deliveries per target first, for the caches and the allocator (the
     /// idempotency store starts full, as `serve`'s does).
     pub(crate) warmup: usize,
+    /// What the `bare-busy` target adds to each delivery.
+    pub(crate) busy: Duration,
     /// Bytes of memory written between two deliveries, outside the timed part: 0 keeps
     /// the caches warm (every delivery runs right after the last); some MiB evict
     /// them, as a client, the kernel and other connections do in a loaded server.
@@ -60,9 +62,16 @@ pub(crate) async fn cpu(args: CpuArgs) -> Result<(), BoxError> {
     let signer = Signer::new(scheme::HopNow, SECRET)?;
     let mut apps = Vec::with_capacity(args.targets.len());
     for &target in &args.targets {
-        let app = app(target, Handler::Parse, None, Duration::ZERO, true)
-            .await
-            .map_err(|error| error.to_string())?;
+        let app = app(
+            target,
+            Handler::Parse,
+            None,
+            Duration::ZERO,
+            args.busy,
+            true,
+        )
+        .await
+        .map_err(|error| error.to_string())?;
         // Routes turned into services once, as `axum::serve` does for each
         // connection, not on every request.
         apps.push(app.with_state(()));

@@ -26,7 +26,10 @@
 //! `memory-spans` is the in-memory stack with the delivery span at `INFO` (its
 //! default is `DEBUG`), so that the `info` subscriber records and formats it;
 //! `receiver` is the reference receiver (`examples/receiver.rs`) as shipped, its
-//! release binary started with its defaults and `RUST_LOG=warn`.
+//! release binary started with its defaults and `RUST_LOG=warn`; `bare-busy` is the
+//! bare handler doing `--busy-ns` of pure computation more per delivery (5 µs unless
+//! told), a yardstick: what a ratio to bare is worth in CPU per delivery, for work
+//! that touches no memory.
 //!
 //! The client sends payout events as the reference receiver understands them, each
 //! with a new event id and a new payout, signed with the receiver's development
@@ -71,6 +74,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 pub(crate) enum Target {
     /// A bare axum handler parsing the JSON envelope.
     Bare,
+    /// The bare handler, then `--busy-ns` of computation: a yardstick that tells what
+    /// a ratio to bare is worth in CPU per delivery.
+    BareBusy,
     /// The full stack with in-memory state.
     Memory,
     /// The same, with the observe layer's metrics and tracing switched off: what the
@@ -89,6 +95,7 @@ impl Target {
     fn name(self) -> &'static str {
         match self {
             Self::Bare => "bare",
+            Self::BareBusy => "bare-busy",
             Self::Memory => "memory",
             Self::MemoryQuiet => "memory-quiet",
             Self::MemorySpans => "memory-spans",
@@ -107,6 +114,7 @@ fn main() -> Result<(), BoxError> {
         Cmd::Serve {
             target,
             hold_ms,
+            busy_ns,
             handler,
             steady_store,
         } => {
@@ -123,6 +131,7 @@ fn main() -> Result<(), BoxError> {
                     handler,
                     std::env::var("REDIS_URL").ok(),
                     Duration::from_millis(hold_ms),
+                    Duration::from_nanos(busy_ns),
                     steady_store,
                 ))
                 .map_err(|error| error.to_string().into())
@@ -143,6 +152,7 @@ fn main() -> Result<(), BoxError> {
             wrk_deliveries,
             max_requests,
             rounds,
+            busy_ns,
         } => {
             let receiver = match receiver {
                 Some(path) => path,
@@ -160,6 +170,7 @@ fn main() -> Result<(), BoxError> {
                 max_requests,
                 rounds: rounds.max(1),
                 steady_store,
+                busy: Duration::from_nanos(busy_ns),
                 receiver,
                 client,
                 wrk_script: wrk_script.unwrap_or_else(|| {
@@ -188,6 +199,7 @@ fn main() -> Result<(), BoxError> {
             batch,
             warmup,
             evict_kib,
+            busy_ns,
         } => {
             tracing_subscriber::fmt()
                 .with_max_level(tracing::Level::INFO)
@@ -203,6 +215,7 @@ fn main() -> Result<(), BoxError> {
                     batch: batch.max(1),
                     warmup,
                     evict: evict_kib * 1024,
+                    busy: Duration::from_nanos(busy_ns),
                 }))
         }
         Cmd::WrkDeliveries {

@@ -35,7 +35,7 @@ pub(crate) async fn memory(
         if matches!(target, Target::Redis | Target::Receiver) {
             return Err("the memory run measures the bare and in-memory targets".into());
         }
-        let server = Server::spawn(target, Handler::Bytes, None, hold, false)?;
+        let server = Server::spawn(target, Handler::Bytes, None, hold, Duration::ZERO, false)?;
         // Warm the server up (runtime threads, first connections), then measure.
         let warm = Load {
             connections: 4,
@@ -93,7 +93,14 @@ pub(crate) async fn soak(
         rate,
     }: Soak,
 ) -> Result<(), BoxError> {
-    let server = Server::spawn(Target::Memory, Handler::Parse, None, Duration::ZERO, false)?;
+    let server = Server::spawn(
+        Target::Memory,
+        Handler::Parse,
+        None,
+        Duration::ZERO,
+        Duration::ZERO,
+        false,
+    )?;
     let sent = Arc::new(AtomicU64::new(0));
     let load = Load {
         connections,

@@ -33,6 +33,8 @@ pub(crate) struct RunArgs {
     pub(crate) rounds: usize,
     /// Start the in-memory targets' idempotency store full instead of empty.
     pub(crate) steady_store: bool,
+    /// What the `bare-busy` target adds to each delivery.
+    pub(crate) busy: Duration,
     /// The reference receiver's binary, for the `receiver` target.
     pub(crate) receiver: PathBuf,
     pub(crate) client: Client,
@@ -85,6 +87,7 @@ pub(crate) async fn run(args: RunArgs) -> Result<(), BoxError> {
                     Handler::Parse,
                     redis_url.as_deref(),
                     Duration::ZERO,
+                    Duration::ZERO,
                     false,
                 )?,
                 other => Server::spawn(
@@ -92,6 +95,7 @@ pub(crate) async fn run(args: RunArgs) -> Result<(), BoxError> {
                     Handler::Parse,
                     None,
                     Duration::ZERO,
+                    args.busy,
                     args.steady_store,
                 )?,
             };

@@ -61,16 +61,18 @@ pub(crate) enum Handler {
 
 /// Serves `target` on a free loopback port, prints `listening on ADDR`, and runs until
 /// killed. `hold` delays every answer, so that many deliveries are in flight at once;
-/// `steady_store` starts an in-memory target's idempotency store full ([`steady_store`]).
+/// `busy` is the computation `bare-busy` adds to each ([`Busy`]); `steady_store` starts
+/// an in-memory target's idempotency store full ([`steady_store`]).
 pub(crate) async fn serve(
     target: Target,
     handler: Handler,
     redis_url: Option<String>,
     hold: Duration,
+    busy: Duration,
     steady_store: bool,
 ) -> Result<(), Box<dyn std::error::Error>> {
     install_prometheus()?;
-    let app = app(target, handler, redis_url, hold, steady_store).await?;
+    let app = app(target, handler, redis_url, hold, busy, steady_store).await?;
     let listener =
         tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
     println!("listening on {}", listener.local_addr()?);
@@ -90,6 +92,7 @@ pub(crate) async fn app(
     handler: Handler,
     redis_url: Option<String>,
     hold: Duration,
+    busy: Duration,
     steady_store: bool,
 ) -> Result<Router, Box<dyn std::error::Error>> {
     let bytes_handler = post(move |body: Bytes| async move {
@@ -98,22 +101,28 @@ pub(crate) async fn app(
     });
     Ok(match target {
         Target::Receiver => return Err("the receiver target is its own binary".into()),
-        Target::Bare if handler == Handler::Bytes => {
+        Target::Bare | Target::BareBusy if handler == Handler::Bytes => {
             Router::new().route("/webhooks", bytes_handler)
         }
-        Target::Bare => Router::new().route(
-            "/webhooks",
-            post(move |Json(event): Json<Envelope>| async move {
-                hold_for(hold).await;
-                let fields = event.data.as_object().map_or(0, serde_json::Map::len);
-                Json(json!({
-                    "status": "processed",
-                    "event_id": event.id,
-                    "type": event.event_type,
-                    "fields": fields,
-                }))
-            }),
-        ),
+        Target::Bare | Target::BareBusy => {
+            let busy = (target == Target::BareBusy).then(|| Busy::calibrate(busy));
+            Router::new().route(
+                "/webhooks",
+                post(move |Json(event): Json<Envelope>| async move {
+                    hold_for(hold).await;
+                    if let Some(busy) = busy {
+                        busy.run();
+                    }
+                    let fields = event.data.as_object().map_or(0, serde_json::Map::len);
+                    Json(json!({
+                        "status": "processed",
+                        "event_id": event.id,
+                        "type": event.event_type,
+                        "fields": fields,
+                    }))
+                }),
+            )
+        }
         Target::Memory | Target::MemoryQuiet | Target::MemorySpans | Target::Redis => {
             let parse_handler = post(move |event: WebhookEvent| async move {
                 hold_for(hold).await;
@@ -142,6 +151,43 @@ pub(crate) async fn app(
             }
         }
     })
+}
+
+/// A fixed amount of computation, the same for every delivery: a chain of dependent
+/// multiplications, as many as take the asked time on an idle core. A fixed amount
+/// rather than a clock to spin on, so that a thread preempted halfway still does all
+/// of it.
+#[derive(Clone, Copy)]
+struct Busy {
+    steps: u64,
+}
+
+impl Busy {
+    /// As many steps as take `time`: the fastest of several timed runs, the one least
+    /// disturbed by anything else on the machine.
+    fn calibrate(time: Duration) -> Self {
+        const TRIAL: u64 = 1_000_000;
+        let fastest = (0..5)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                Self { steps: TRIAL }.run();
+                start.elapsed()
+            })
+            .min()
+            .unwrap_or(Duration::from_millis(1));
+        let steps = time.as_secs_f64() / fastest.as_secs_f64().max(1e-9) * TRIAL as f64;
+        Self {
+            steps: steps as u64,
+        }
+    }
+
+    fn run(self) {
+        let mut x = std::hint::black_box(1u64);
+        for _ in 0..self.steps {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        }
+        std::hint::black_box(x);
+    }
 }
 
 /// Waits `hold`, or not at all: even a zero-length `tokio::time::sleep` waits for the

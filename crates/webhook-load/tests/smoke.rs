@@ -201,6 +201,28 @@ fn the_cpu_run_times_every_target_against_bare() {
 }
 
 #[test]
+fn the_bare_busy_target_adds_the_computation_asked_for() {
+    // 200 µs, far above what a delivery costs bare even in a debug build.
+    let table = webhook_load(&[
+        "cpu",
+        "--targets",
+        "bare,bare-busy",
+        "--busy-ns",
+        "200000",
+        "--rounds",
+        "3",
+        "--batch",
+        "20",
+        "--warmup",
+        "20",
+    ]);
+    let rows = rows(&table);
+    assert_eq!(rows[1][0], "bare-busy", "{table}");
+    let above: f64 = rows[1][4].parse().unwrap();
+    assert!((100_000.0..1_000_000.0).contains(&above), "{table}");
+}
+
+#[test]
 fn the_cpu_run_refuses_the_redis_target() {
     let output = Command::new(env!("CARGO_BIN_EXE_webhook-load"))
         .args(["cpu", "--targets", "bare,redis", "--warmup", "0"])
