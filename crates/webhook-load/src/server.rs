@@ -113,26 +113,14 @@ pub(crate) async fn app(
                     if let Some(busy) = busy {
                         busy.run();
                     }
-                    let fields = event.data.as_object().map_or(0, serde_json::Map::len);
-                    Json(json!({
-                        "status": "processed",
-                        "event_id": event.id,
-                        "type": event.event_type,
-                        "fields": fields,
-                    }))
+                    processed(&event.id, &event.event_type, &event.data)
                 }),
             )
         }
         Target::Memory | Target::MemoryQuiet | Target::MemorySpans | Target::Redis => {
             let parse_handler = post(move |event: WebhookEvent| async move {
                 hold_for(hold).await;
-                let fields = event.data.as_object().map_or(0, serde_json::Map::len);
-                Json(json!({
-                    "status": "processed",
-                    "event_id": event.id,
-                    "type": event.event_type,
-                    "fields": fields,
-                }))
+                processed(&event.id, event.event_type.as_str(), &event.data)
             });
             let routes = match handler {
                 Handler::Parse => Router::new().route("/webhooks", parse_handler),
@@ -151,6 +139,17 @@ pub(crate) async fn app(
             }
         }
     })
+}
+
+/// The answer of every target that parses: the same small JSON, bare or not.
+fn processed(event_id: &str, event_type: &str, data: &Value) -> Json<Value> {
+    let fields = data.as_object().map_or(0, serde_json::Map::len);
+    Json(json!({
+        "status": "processed",
+        "event_id": event_id,
+        "type": event_type,
+        "fields": fields,
+    }))
 }
 
 /// A fixed amount of computation, the same for every delivery: a chain of dependent
