@@ -8,32 +8,17 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor
 /// `visit_*` methods for values that are not the one looked for: `Ok(None)`, an
 /// object or an array read through to its end.
 macro_rules! no_value {
+    (@scalar $method:ident $ty:ty) => {
+        fn $method<E: de::Error>(self, _: $ty) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    };
     ($de:lifetime; $($kind:ident),+) => { $(no_value!(@ $de $kind);)+ };
-    (@ $de:lifetime bool) => {
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-    };
-    (@ $de:lifetime i64) => {
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-    };
-    (@ $de:lifetime u64) => {
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-    };
-    (@ $de:lifetime f64) => {
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-    };
-    (@ $de:lifetime str) => {
-        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-    };
+    (@ $de:lifetime bool) => { no_value!(@scalar visit_bool bool); };
+    (@ $de:lifetime i64) => { no_value!(@scalar visit_i64 i64); };
+    (@ $de:lifetime u64) => { no_value!(@scalar visit_u64 u64); };
+    (@ $de:lifetime f64) => { no_value!(@scalar visit_f64 f64); };
+    (@ $de:lifetime str) => { no_value!(@scalar visit_str &str); };
     (@ $de:lifetime unit) => {
         fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
             Ok(None)
